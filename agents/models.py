@@ -1,0 +1,103 @@
+"""Agents, their teams and capacity, and canned responses."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def default_capacity() -> int:
+    return settings.HELPDESK_DEFAULT_CAPACITY
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_default = models.BooleanField(
+        _("default team"),
+        default=False,
+        help_text=_("New conversations that name no team go here."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Presence(models.TextChoices):
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
+
+
+class Agent(models.Model):
+    """An agent's profile; its primary key is the user's, so an agent id is a user id."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="agent",
+        verbose_name=_("user"),
+    )
+    teams = models.ManyToManyField(Team, related_name="agents", blank=True, verbose_name=_("teams"))
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"),
+        default=default_capacity,
+        help_text=_("How many open conversations may be assigned at once."),
+    )
+    presence = models.CharField(
+        _("presence"), max_length=10, choices=Presence.choices, default=Presence.OFFLINE
+    )
+    presence_changed_at = models.DateTimeField(_("presence changed at"), default=timezone.now)
+    last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__lte=1000), name="agent_capacity_sane")
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.user.get_full_name() or self.user.email or self.user.get_username()
+
+
+class CannedResponse(models.Model):
+    shortcut = models.SlugField(_("shortcut"), max_length=50, unique=True)
+    body = models.TextField(
+        _("body"),
+        help_text=_("Placeholders such as {{customer.name}} are filled when it is used."),
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+        verbose_name=_("team"),
+        help_text=_("Empty: shared by every team."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        ordering = ["shortcut"]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

@@ -1,0 +1,188 @@
+"""The one place that appends ConversationEvent rows and broadcasts them.
+
+Why cursors are assigned after commit: ids come from a sequence at insert time, but
+concurrent transactions commit in any order, so id 101 can be visible while id 100 is still
+in flight; a reader who replays "id > 100" after seeing 101 would skip 100 for good.
+Instead each event gets its `cursor` in a short *sequencing* transaction that runs after the
+writer commits, holding the lock on the single EventSequence row. Sequencing transactions
+therefore commit one after another with increasing cursors, and they only see committed
+events: once cursor N is visible, every cursor below N is visible too. Replaying
+"cursor > N" can never skip an event.
+
+An event whose sequencing never ran (a crash right after commit) keeps cursor NULL until the
+next sequencing pass, triggered by any later commit or by the beat task: the log is also the
+outbox, so nothing is lost, only delayed.
+"""
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import IntegrityError, connection, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from .models import Conversation, ConversationEvent, EventSequence, EventType, Message
+from .serializers import conversation_payload, message_payload
+
+logger = logging.getLogger(__name__)
+
+SEQUENCE_BATCH = 2000
+
+# Sent after an event is sequenced (outside any transaction), with `event=`.
+# Other apps (routing in `agents`, metrics in `reports`) react to it; this app calls neither.
+event_published = Signal()
+
+_local = threading.local()
+
+
+@contextmanager
+def broadcasts_muted() -> Iterator[None]:
+    """Sequence events but send nothing live (bulk imports)."""
+    previous = getattr(_local, "muted", False)
+    _local.muted = True
+    try:
+        yield
+    finally:
+        _local.muted = previous
+
+
+def record_event(
+    conversation: Conversation,
+    type: EventType,
+    *,
+    at: datetime | None = None,
+    message: Message | None = None,
+    agent: Any = None,
+    public: bool = True,
+    change: dict[str, Any] | None = None,
+) -> ConversationEvent:
+    """Append an event to the log inside the caller's transaction.
+
+    It is sequenced and broadcast once that transaction commits.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_event must run inside the transaction of the change it logs")
+    data = message_payload(message) if message is not None else conversation_payload(conversation)
+    event = ConversationEvent.objects.create(
+        conversation=conversation,
+        type=type,
+        at=at or timezone.now(),
+        message=message,
+        agent=agent,
+        public=public,
+        data=data,
+        change=change or {},
+    )
+    transaction.on_commit(publish_pending_events)
+    return event
+
+
+def publish_pending_events() -> int:
+    """Give cursors to committed, unsequenced events, then broadcast them. Returns the count."""
+    total = 0
+    while ConversationEvent.objects.filter(cursor__isnull=True).exists():
+        published = _sequence_batch()
+        if not published:
+            break
+        total += len(published)
+        if not getattr(_local, "muted", False):
+            broadcast(published)
+        for event in published:
+            event_published.send(sender=ConversationEvent, event=event)
+    return total
+
+
+def _sequence_batch() -> list[ConversationEvent]:
+    with transaction.atomic():
+        sequence = _locked_sequence()
+        pending = list(
+            ConversationEvent.objects.select_for_update()
+            .filter(cursor__isnull=True)
+            .select_related("conversation")
+            .order_by("id")[:SEQUENCE_BATCH]
+        )
+        for event in pending:
+            sequence.last_cursor += 1
+            event.cursor = sequence.last_cursor
+        ConversationEvent.objects.bulk_update(pending, ["cursor"])
+        sequence.save(update_fields=["last_cursor"])
+    return pending
+
+
+def _locked_sequence() -> EventSequence:
+    try:
+        return EventSequence.objects.select_for_update().get(pk=1)
+    except EventSequence.DoesNotExist:
+        try:
+            with transaction.atomic():
+                EventSequence.objects.create(pk=1, last_cursor=_highest_cursor())
+        except IntegrityError:
+            pass  # another process created it first
+        return EventSequence.objects.select_for_update().get(pk=1)
+
+
+def _highest_cursor() -> int:
+    last = ConversationEvent.objects.filter(cursor__isnull=False).order_by("-cursor").first()
+    return last.cursor if last else 0
+
+
+# --- Live delivery ---------------------------------------------------------------------------
+
+
+def envelope(event: ConversationEvent) -> dict[str, Any]:
+    """The wire format of an event (shared/API.md "Websockets")."""
+    result = {
+        "type": event.type,
+        "cursor": event.cursor,
+        "conversation": event.conversation_id,
+        "at": event.at.isoformat(),
+        "data": event.data,
+    }
+    if event.change:
+        result["change"] = event.change
+    return result
+
+
+def groups_for(event: ConversationEvent) -> list[str]:
+    """The Channels groups that should hear about this event."""
+    conversation = event.conversation
+    groups = {f"conversation.{conversation.pk}"}
+    if event.public:
+        groups.add(f"customer.{conversation.customer_id}")
+    team_ids = {conversation.team_id, *_changed_ids(event, "team")}
+    agent_ids = {conversation.assignee_id, *_changed_ids(event, "assignee")}
+    groups.update(f"team.{team_id}" for team_id in team_ids if team_id)
+    groups.update(f"agent.{agent_id}" for agent_id in agent_ids if agent_id)
+    if conversation.team_id is None:
+        groups.add("inbox")
+    groups.add("admins")
+    return sorted(groups)
+
+
+def _changed_ids(event: ConversationEvent, field: str) -> Iterable[int]:
+    """Previous and new team/assignee ids, so those who lose a conversation hear it too."""
+    values = event.change.get(field) or []
+    return [value for value in values if isinstance(value, int)]
+
+
+def broadcast(events: Iterable[ConversationEvent]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    send = async_to_sync(_send_all)
+    try:
+        send(layer, [(groups_for(event), envelope(event)) for event in events])
+    except Exception:  # live delivery is best effort; clients catch up from their cursor
+        logger.exception("broadcast failed; clients will catch up on resume")
+
+
+async def _send_all(layer: Any, batch: list[tuple[list[str], dict[str, Any]]]) -> None:
+    for groups, payload in batch:
+        for group in groups:
+            await layer.group_send(group, {"type": "event.publish", "event": payload})

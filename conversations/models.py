@@ -1,0 +1,303 @@
+"""Customers, their conversations and messages, ratings, and the event log.
+
+Models hold data and invariants only. Every change goes through `services.py`, which appends
+a ConversationEvent in the same transaction (see `events.py`).
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def new_customer_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Customer(models.Model):
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True, db_index=True)
+    token = models.CharField(
+        _("token"), max_length=64, unique=True, default=new_customer_token, editable=False
+    )
+    identifier = models.CharField(
+        _("verified identifier"),
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The embedding site's own id for this user, verified by HMAC."),
+    )
+    external_id = models.CharField(
+        _("external id"), max_length=255, unique=True, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.name or self.email or _("Customer #%(id)s") % {"id": self.pk}
+
+
+class Status(models.TextChoices):
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    SNOOZED = "snoozed", _("Snoozed")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web widget")
+    EMAIL = "email", _("Email")
+    API = "api", _("API")
+
+
+class Label(models.Model):
+    name = models.SlugField(_("name"), max_length=50, unique=True, allow_unicode=True)
+
+    class Meta:
+        verbose_name = _("label")
+        verbose_name_plural = _("labels")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Conversation(models.Model):
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("customer")
+    )
+    # Free-form so imports may bring their own channels; Channel lists the built-in ones.
+    channel = models.CharField(_("channel"), max_length=32, default=Channel.WEB, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    team = models.ForeignKey(
+        "agents.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+        verbose_name=_("team"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_conversations",
+        verbose_name=_("assignee"),
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    labels = models.ManyToManyField(
+        Label, blank=True, related_name="conversations", verbose_name=_("labels")
+    )
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
+    cycle = models.PositiveIntegerField(
+        _("cycle"), default=1, help_text=_("Counts reopenings: a new cycle starts each time.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    waiting_since = models.DateTimeField(
+        _("waiting since"),
+        null=True,
+        blank=True,
+        help_text=_("The customer's oldest message that no agent has answered yet."),
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    last_message_preview = models.CharField(_("last message"), max_length=160, blank=True)
+    external_id = models.CharField(
+        _("external id"), max_length=255, unique=True, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        ordering = ["-last_activity_at"]
+        indexes = [
+            models.Index(fields=["status", "-last_activity_at"], name="conv_status_activity"),
+            models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
+            models.Index(fields=["team", "status", "waiting_since"], name="conv_team_status_wait"),
+            models.Index(fields=["customer", "-last_activity_at"], name="conv_customer_activity"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="conversation_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values), name="conversation_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.SNOOZED) | Q(snoozed_until__isnull=False),
+                name="snoozed_has_until",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Conversation #%(id)s") % {"id": self.pk}
+
+
+class AuthorKind(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    AGENT = "agent", _("Agent")
+    BOT = "bot", _("Bot")
+    SYSTEM = "system", _("System")
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("conversation"),
+    )
+    client_id = models.CharField(_("client id"), max_length=100)
+    author_kind = models.CharField(_("author kind"), max_length=10, choices=AuthorKind.choices)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("agent"),
+    )
+    body = models.TextField(_("body"))
+    private = models.BooleanField(
+        _("private note"), default=False, help_text=_("Seen by agents only.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation_id")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"], name="message_client_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(author_kind__in=AuthorKind.values), name="message_author_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(private=False) | Q(author_kind=AuthorKind.AGENT),
+                name="only_agents_write_private_notes",
+            ),
+            models.CheckConstraint(condition=~Q(body=""), name="message_body_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+    @property
+    def is_public_agent_reply(self) -> bool:
+        return self.author_kind == AuthorKind.AGENT and not self.private
+
+
+class Rating(models.Model):
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="ratings",
+        verbose_name=_("conversation"),
+    )
+    cycle = models.PositiveIntegerField(_("cycle"))
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "cycle"], name="one_rating_per_cycle"),
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="score_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5"
+
+
+class EventType(models.TextChoices):
+    CONVERSATION_CREATED = "conversation.created"
+    CONVERSATION_UPDATED = "conversation.updated"  # status, team, priority, labels, snooze
+    CONVERSATION_ASSIGNED = "conversation.assigned"
+    CONVERSATION_RATED = "conversation.rated"
+    MESSAGE_CREATED = "message.created"
+
+
+class ConversationEvent(models.Model):
+    """One row per thing that happened to a conversation; append-only.
+
+    `id` is the insertion order. `cursor` is the delivery order: it is assigned after commit,
+    one sequencing transaction at a time (see events.py), so a reader who has seen cursor N
+    has seen every committed event below N. It stays NULL until then.
+    """
+
+    cursor = models.BigIntegerField(_("cursor"), unique=True, null=True, blank=True)
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("conversation"),
+    )
+    type = models.CharField(_("type"), max_length=40, choices=EventType.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    public = models.BooleanField(
+        _("public"), default=True, help_text=_("Whether the customer may see this event.")
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("agent"),
+        help_text=_("The agent who acted, or who was assigned."),
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(_("data"), default=dict, help_text=_("The payload clients receive."))
+    change = models.JSONField(
+        _("change"), default=dict, blank=True, help_text=_("What changed: {field: [from, to]}.")
+    )
+
+    class Meta:
+        verbose_name = _("conversation event")
+        verbose_name_plural = _("conversation events")
+        indexes = [
+            models.Index(fields=["conversation", "id"], name="event_conversation_id"),
+            models.Index(fields=["id"], condition=Q(cursor__isnull=True), name="event_unsequenced"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.cursor or '-'}"
+
+
+class EventSequence(models.Model):
+    """A single row whose lock serializes cursor assignment (see events.py)."""
+
+    last_cursor = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("event sequence")
+
+    def __str__(self) -> str:
+        return str(self.last_cursor)

@@ -1,0 +1,3 @@
+"""Websocket routes; each socket has its own origin check (shared/API.md "Websockets")."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,60 @@
+"""Read queries for conversations and the event log."""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from .models import Conversation, ConversationEvent, Customer, Message
+
+
+def conversations_visible_to_agent(user: Any) -> QuerySet[Conversation]:
+    """Admins see everything; an agent sees their teams, their assignments and the team-less inbox."""
+    conversations = Conversation.objects.all()
+    if user.is_superuser:
+        return conversations
+    return conversations.filter(
+        Q(team__agents__user=user) | Q(assignee=user) | Q(team__isnull=True)
+    ).distinct()
+
+
+def customer_conversations(customer: Customer) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(customer=customer).order_by("-last_activity_at", "-id")
+
+
+def public_messages(conversation: Conversation, *, after: int | None = None) -> QuerySet[Message]:
+    messages = conversation.messages.filter(private=False).order_by("id")
+    if after is not None:
+        messages = messages.filter(id__gt=after)
+    return messages
+
+
+def events_after(cursor: int | None, *, limit: int = 500) -> QuerySet[ConversationEvent]:
+    """Sequenced events after `cursor`, oldest first. Callers narrow it to what a client may see."""
+    events = ConversationEvent.objects.filter(cursor__isnull=False).order_by("cursor")
+    if cursor is not None:
+        events = events.filter(cursor__gt=cursor)
+    return events.select_related("conversation")[:limit] if limit else events
+
+
+def customer_events_after(
+    customer: Customer, cursor: int | None, *, limit: int = 500
+) -> list[ConversationEvent]:
+    events = ConversationEvent.objects.filter(
+        cursor__isnull=False, cursor__gt=cursor or 0, conversation__customer=customer, public=True
+    )
+    return list(events.order_by("cursor").select_related("conversation")[:limit])
+
+
+def agent_events_after(
+    user: Any, cursor: int | None, *, limit: int = 500
+) -> list[ConversationEvent]:
+    events = ConversationEvent.objects.filter(cursor__isnull=False, cursor__gt=cursor or 0)
+    if not user.is_superuser:
+        visible = conversations_visible_to_agent(user).values("pk")
+        events = events.filter(conversation__in=visible)
+    return list(events.order_by("cursor").select_related("conversation")[:limit])
+
+
+def last_cursor() -> int:
+    event = ConversationEvent.objects.filter(cursor__isnull=False).order_by("-cursor").first()
+    return event.cursor if event else 0

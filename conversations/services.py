@@ -1,0 +1,428 @@
+"""Every state change of customers and conversations; one function per use case.
+
+Each runs in a transaction, locks the conversation row it changes, and appends its event
+in that same transaction (events.record_event), so the log and the state never disagree.
+All take an optional `at` so that imports replay history with its original timestamps
+under exactly the rules of live use.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .errors import InvalidInput, NotAllowed
+from .events import record_event
+from .models import (
+    AuthorKind,
+    Channel,
+    Conversation,
+    Customer,
+    EventType,
+    Label,
+    Message,
+    Priority,
+    Rating,
+    Status,
+)
+
+PREVIEW_LENGTH = Conversation._meta.get_field("last_message_preview").max_length
+Team = Conversation._meta.get_field("team").related_model  # read by string, never imported
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who writes a message. `agent` is the user for agent messages."""
+
+    kind: AuthorKind
+    agent: Any = None
+
+    @classmethod
+    def customer(cls) -> "Author":
+        return cls(AuthorKind.CUSTOMER)
+
+    @classmethod
+    def of_agent(cls, user: Any) -> "Author":
+        return cls(AuthorKind.AGENT, user)
+
+
+class _Unset:
+    pass
+
+
+UNSET: Any = _Unset()
+
+
+# --- Validation ------------------------------------------------------------------------------
+
+
+def check_body(body: Any) -> str:
+    """A message body is plain text, stored as written; it must say something and fit."""
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput(
+            _("Write a message first."), fields={"body": _("This field is required.")}
+        )
+    limit = settings.HELPDESK_MAX_MESSAGE_LENGTH
+    if len(body) > limit:
+        message = _("Messages are limited to %(limit)d characters.") % {"limit": limit}
+        raise InvalidInput(message, code="too_long", fields={"body": message})
+    return body
+
+
+def check_client_id(client_id: Any) -> str:
+    max_length = Message._meta.get_field("client_id").max_length
+    if not isinstance(client_id, str) or not client_id.strip() or len(client_id) > max_length:
+        message = _("client_id must be a non-empty string of at most %(max)d characters.") % {
+            "max": max_length
+        }
+        raise InvalidInput(message, fields={"client_id": message})
+    return client_id
+
+
+def default_team() -> Any:
+    return Team.objects.filter(is_default=True).first()
+
+
+# --- Customers -------------------------------------------------------------------------------
+
+
+def customer_create(
+    *,
+    name: str = "",
+    email: str = "",
+    identifier: str | None = None,
+    external_id: str | None = None,
+) -> Customer:
+    return Customer.objects.create(
+        name=name or "", email=email or "", identifier=identifier, external_id=external_id
+    )
+
+
+# --- Conversations ---------------------------------------------------------------------------
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    """The conversation, re-read under its row lock; callers use the returned object."""
+    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+@transaction.atomic
+def conversation_start(
+    *,
+    customer: Customer,
+    body: str,
+    client_id: str,
+    channel: str = Channel.WEB,
+    team: Any = None,
+    at: datetime | None = None,
+    external_id: str | None = None,
+) -> tuple[Conversation, bool]:
+    """Open a conversation whose first message is `body`. Returns (conversation, created).
+
+    Starting again with the same client_id returns the first conversation and creates nothing.
+    """
+    check_body(body)
+    check_client_id(client_id)
+    Customer.objects.select_for_update().get(pk=customer.pk)  # serializes retries of one customer
+    existing = (
+        Message.objects.filter(conversation__customer=customer, client_id=client_id)
+        .select_related("conversation")
+        .first()
+    )
+    if existing:
+        return existing.conversation, False
+    at = at or timezone.now()
+    conversation = Conversation.objects.create(
+        customer=customer,
+        channel=channel,
+        team=team or default_team(),
+        created_at=at,
+        last_activity_at=at,
+        external_id=external_id,
+    )
+    record_event(conversation, EventType.CONVERSATION_CREATED, at=at)
+    message_post(
+        conversation=conversation, author=Author.customer(), body=body, client_id=client_id, at=at
+    )
+    conversation.refresh_from_db()
+    return conversation, True
+
+
+@transaction.atomic
+def message_post(
+    *,
+    conversation: Conversation,
+    author: Author,
+    body: str,
+    client_id: str,
+    private: bool = False,
+    at: datetime | None = None,
+) -> tuple[Message, bool]:
+    """Post a message. Returns (message, created); a repeated client_id returns the first one.
+
+    A customer message turns a pending or snoozed conversation back to open and reopens a
+    resolved one (a new cycle). A public agent reply answers the waiting customer.
+    """
+    check_body(body)
+    check_client_id(client_id)
+    conversation = _locked(conversation)
+    existing = conversation.messages.filter(client_id=client_id).first()
+    if existing:
+        return existing, False
+    if private and author.kind != AuthorKind.AGENT:
+        raise InvalidInput(
+            _("Only agents can write private notes."), fields={"private": _("Not allowed.")}
+        )
+    at = at or timezone.now()
+
+    if author.kind == AuthorKind.CUSTOMER:
+        _wake_for_customer(conversation, at)
+        if conversation.waiting_since is None:
+            conversation.waiting_since = at
+    elif author.kind == AuthorKind.AGENT and not private:
+        conversation.waiting_since = None
+
+    message = Message.objects.create(
+        conversation=conversation,
+        client_id=client_id,
+        author_kind=author.kind,
+        agent=author.agent if author.kind == AuthorKind.AGENT else None,
+        body=body,
+        private=private,
+        created_at=at,
+    )
+    conversation.last_activity_at = max(conversation.last_activity_at, at)
+    if not private:
+        conversation.last_message_preview = " ".join(body.split())[:PREVIEW_LENGTH]
+    conversation.save(update_fields=["waiting_since", "last_activity_at", "last_message_preview"])
+    message.conversation = conversation
+    record_event(
+        conversation,
+        EventType.MESSAGE_CREATED,
+        at=at,
+        message=message,
+        agent=message.agent,
+        public=not private,
+    )
+    return message, True
+
+
+def _wake_for_customer(conversation: Conversation, at: datetime) -> None:
+    if conversation.status == Status.RESOLVED:
+        _start_cycle(conversation, at=at, by=None)
+    elif conversation.status in (Status.PENDING, Status.SNOOZED):
+        _change_status(conversation, Status.OPEN, at=at, by=None)
+
+
+def _start_cycle(conversation: Conversation, *, at: datetime, by: Any) -> None:
+    cycle = conversation.cycle
+    conversation.status = Status.OPEN
+    conversation.cycle = cycle + 1
+    conversation.resolved_at = None
+    conversation.snoozed_until = None
+    conversation.waiting_since = None
+    conversation.save(
+        update_fields=["status", "cycle", "resolved_at", "snoozed_until", "waiting_since"]
+    )
+    record_event(
+        conversation,
+        EventType.CONVERSATION_UPDATED,
+        at=at,
+        agent=by,
+        change={
+            "status": [Status.RESOLVED, Status.OPEN],
+            "cycle": [cycle, cycle + 1],
+            "reopened": True,
+        },
+    )
+
+
+def _change_status(
+    conversation: Conversation,
+    status: Status,
+    *,
+    at: datetime,
+    by: Any,
+    snoozed_until: datetime | None = None,
+) -> None:
+    previous = conversation.status
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until if status == Status.SNOOZED else None
+    conversation.save(update_fields=["status", "snoozed_until"])
+    change: dict[str, Any] = {"status": [previous, status]}
+    if snoozed_until:
+        change["snoozed_until"] = snoozed_until.isoformat()
+    record_event(conversation, EventType.CONVERSATION_UPDATED, at=at, agent=by, change=change)
+
+
+@transaction.atomic
+def conversation_set_status(
+    *,
+    conversation: Conversation,
+    status: str,
+    by: Any = None,
+    snoozed_until: datetime | None = None,
+    at: datetime | None = None,
+) -> Conversation:
+    """Move to open, pending or snoozed (until a time); resolving has its own service."""
+    if status == Status.RESOLVED:
+        return conversation_resolve(conversation=conversation, by=by, at=at)
+    if status not in (Status.OPEN, Status.PENDING, Status.SNOOZED):
+        raise InvalidInput(
+            _("Unknown status."), fields={"status": _("Choose open, pending, snoozed or resolved.")}
+        )
+    at = at or timezone.now()
+    if status == Status.SNOOZED and (snoozed_until is None or snoozed_until <= at):
+        raise InvalidInput(
+            _("Snoozing needs a time in the future."),
+            fields={"snoozed_until": _("Give a time in the future.")},
+        )
+    conversation = _locked(conversation)
+    if conversation.status == Status.RESOLVED and status == Status.OPEN:
+        _start_cycle(conversation, at=at, by=by)
+    elif conversation.status == Status.RESOLVED:
+        raise NotAllowed(_("Reopen the conversation first."))
+    elif conversation.status != status or status == Status.SNOOZED:
+        _change_status(conversation, Status(status), at=at, by=by, snoozed_until=snoozed_until)
+    return conversation
+
+
+@transaction.atomic
+def conversation_resolve(
+    *, conversation: Conversation, by: Any = None, at: datetime | None = None
+) -> Conversation:
+    """Resolve the current cycle. Credited to `by`, else to the assignee at that moment."""
+    conversation = _locked(conversation)
+    if conversation.status == Status.RESOLVED:
+        return conversation
+    at = at or timezone.now()
+    previous = conversation.status
+    conversation.status = Status.RESOLVED
+    conversation.resolved_at = at
+    conversation.snoozed_until = None
+    conversation.waiting_since = None  # an unanswered turn is dropped at resolution
+    conversation.last_activity_at = max(conversation.last_activity_at, at)
+    conversation.save(
+        update_fields=[
+            "status",
+            "resolved_at",
+            "snoozed_until",
+            "waiting_since",
+            "last_activity_at",
+        ]
+    )
+    record_event(
+        conversation,
+        EventType.CONVERSATION_UPDATED,
+        at=at,
+        agent=by or conversation.assignee,
+        change={"status": [previous, Status.RESOLVED], "resolved": True},
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_reopen(
+    *, conversation: Conversation, by: Any = None, at: datetime | None = None
+) -> Conversation:
+    """Start a new cycle explicitly. Reopening a conversation that is not resolved changes nothing."""
+    conversation = _locked(conversation)
+    if conversation.status == Status.RESOLVED:
+        _start_cycle(conversation, at=at or timezone.now(), by=by)
+    return conversation
+
+
+@transaction.atomic
+def conversation_assign(
+    *, conversation: Conversation, assignee: Any, by: Any = None, at: datetime | None = None
+) -> Conversation:
+    """Set or clear the assignee. Capacity rules live in agents.routing, which calls this."""
+    conversation = _locked(conversation)
+    if conversation.assignee_id == (assignee.pk if assignee else None):
+        return conversation
+    previous = conversation.assignee_id
+    conversation.assignee = assignee
+    conversation.save(update_fields=["assignee"])
+    record_event(
+        conversation,
+        EventType.CONVERSATION_ASSIGNED,
+        at=at,
+        agent=assignee,
+        change={
+            "assignee": [previous, assignee.pk if assignee else None],
+            "by": by.pk if by else None,
+        },
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_update(
+    *,
+    conversation: Conversation,
+    team: Any = UNSET,
+    priority: Any = UNSET,
+    labels: Any = UNSET,
+    by: Any = None,
+    at: datetime | None = None,
+) -> Conversation:
+    """Change team, priority and/or labels; one event naming what changed."""
+    conversation = _locked(conversation)
+    change: dict[str, Any] = {}
+    if team is not UNSET and conversation.team_id != (team.pk if team else None):
+        change["team"] = [conversation.team_id, team.pk if team else None]
+        conversation.team = team
+    if priority is not UNSET and priority != conversation.priority:
+        if priority not in Priority.values:
+            raise InvalidInput(
+                _("Unknown priority."),
+                fields={"priority": _("Choose low, normal, high or urgent.")},
+            )
+        change["priority"] = [conversation.priority, priority]
+        conversation.priority = priority
+    if labels is not UNSET:
+        names = sorted({str(name).strip().lower() for name in labels if str(name).strip()})
+        current = sorted(conversation.labels.values_list("name", flat=True))
+        if names != current:
+            change["labels"] = [current, names]
+            conversation.labels.set([Label.objects.get_or_create(name=name)[0] for name in names])
+    if not change:
+        return conversation
+    conversation.save(update_fields=["team", "priority"])
+    record_event(conversation, EventType.CONVERSATION_UPDATED, at=at, agent=by, change=change)
+    return conversation
+
+
+@transaction.atomic
+def conversation_rate(
+    *, conversation: Conversation, score: Any, comment: str = "", at: datetime | None = None
+) -> Rating:
+    """The customer rates the cycle just resolved: once per cycle, 1 to 5."""
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise InvalidInput(
+            _("Rate from 1 to 5."), fields={"score": _("A whole number from 1 to 5.")}
+        )
+    conversation = _locked(conversation)
+    if conversation.status != Status.RESOLVED:
+        raise NotAllowed(_("A conversation can be rated once it is resolved."), code="not_resolved")
+    if conversation.ratings.filter(cycle=conversation.cycle).exists():
+        raise NotAllowed(_("This conversation has already been rated."), code="already_rated")
+    at = at or timezone.now()
+    rating = Rating.objects.create(
+        conversation=conversation,
+        cycle=conversation.cycle,
+        score=score,
+        comment=comment or "",
+        created_at=at,
+    )
+    record_event(
+        conversation,
+        EventType.CONVERSATION_RATED,
+        at=at,
+        change={"rating": {"score": score, "cycle": conversation.cycle}},
+    )
+    return rating

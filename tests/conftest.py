@@ -1,0 +1,99 @@
+"""Shared fixtures and factories. The suite runs against real PostgreSQL and Redis."""
+
+import itertools
+import os
+from urllib.parse import urlparse
+
+import pytest
+
+_counter = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop with one clear sentence when PostgreSQL or Redis is not there."""
+    import psycopg
+    import redis
+
+    database_url = os.environ["DATABASE_URL"]
+    try:
+        # Connect to the maintenance database: the test database does not exist yet.
+        parsed = urlparse(database_url)
+        psycopg.connect(parsed._replace(path="/postgres").geturl(), connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001 - any failure means the same thing here
+        pytest.exit(
+            f"PostgreSQL is not reachable at {parsed.hostname}:{parsed.port or 5432} "
+            f"(DATABASE_URL={database_url}): start it or point DATABASE_URL at one. [{exc}]",
+            returncode=3,
+        )
+    redis_url = os.environ["REDIS_URL"]
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(
+            f"Redis is not reachable at {redis_url}: start it or point REDIS_URL at one. [{exc}]",
+            returncode=3,
+        )
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_counter)}"
+
+
+@pytest.fixture
+def make_team(db):
+    from agents.models import Team
+
+    def make(name: str | None = None, **fields):
+        return Team.objects.create(name=name or unique("team"), **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_agent(db):
+    from django.contrib.auth import get_user_model
+
+    from agents.models import Agent
+
+    def make(
+        email: str | None = None,
+        *,
+        teams=(),
+        capacity: int = 3,
+        presence: str = "offline",
+        **user_fields,
+    ):
+        email = email or f"{unique('agent')}@example.com"
+        user = get_user_model().objects.create_user(
+            username=email, email=email, password="pw-for-tests", is_staff=True, **user_fields
+        )
+        agent = Agent.objects.create(user=user, capacity=capacity, presence=presence)
+        agent.teams.set(teams)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_customer(db):
+    from conversations.services import customer_create
+
+    def make(name: str = "Ayşe Yılmaz", email: str | None = None, **fields):
+        return customer_create(
+            name=name, email=email or f"{unique('customer')}@example.com", **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def start_conversation(db, make_customer):
+    from conversations.services import conversation_start
+
+    def start(customer=None, body: str = "Hello, I need help", **fields):
+        conversation, _ = conversation_start(
+            customer=customer or make_customer(), body=body, client_id=unique("c"), **fields
+        )
+        return conversation
+
+    return start

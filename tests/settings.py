@@ -1,0 +1,20 @@
+"""Test settings: the real settings module, pointed at the PostgreSQL and Redis of this
+project's machines unless DATABASE_URL / REDIS_URL say otherwise."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/helpdesk")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CHANNELS_PREFIX", "helpdesk-test")
+os.environ.setdefault("SECRET_KEY", "test-suite-only")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("HELPDESK_IDENTITY_SECRET", "test-identity-secret")
+
+from helpdesk.settings import *  # noqa: E402,F403
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
