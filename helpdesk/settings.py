@@ -170,6 +170,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic (embedded mode)
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
