@@ -58,3 +58,10 @@ def agent_events_after(
 def last_cursor() -> int:
     event = ConversationEvent.objects.filter(cursor__isnull=False).order_by("-cursor").first()
     return event.cursor if event else 0
+
+
+def customer_by_token(token: str | None) -> Customer | None:
+    """The customer a widget token belongs to, or None (never an exception for bad input)."""
+    if not token or not isinstance(token, str) or len(token) > 64:
+        return None
+    return Customer.objects.filter(token=token).first()
