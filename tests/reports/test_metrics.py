@@ -1,0 +1,214 @@
+"""Known answers for every metric definition and fine-print case of DESIGN.md "Metrics"."""
+
+from datetime import UTC, datetime, timedelta
+
+from reports.metrics import Fact, HistoryStep, Metric, Step, facts_for
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ALICE, BOB = 1, 2
+
+
+def at(minute: float) -> datetime:
+    return T0 + timedelta(minutes=minute)
+
+
+def history(*steps: tuple) -> list[HistoryStep]:
+    """(minute, kind, **fields) tuples → steps."""
+    return [
+        HistoryStep(at(minute), kind, **(fields[0] if fields else {}))
+        for minute, kind, *fields in steps
+    ]
+
+
+def values(facts: list[Fact], metric: str) -> list[float]:
+    return [fact.value for fact in facts if fact.metric == metric]
+
+
+def minutes(facts: list[Fact], metric: str) -> list[float]:
+    return [value / 60 for value in values(facts, metric)]
+
+
+C, R = Step.CUSTOMER_MESSAGE, Step.AGENT_REPLY
+
+
+def test_first_response_and_wait_of_a_simple_thread():
+    facts = facts_for(
+        history((0, C), (2, C), (5, R, {"agent": ALICE}), (9, C), (10, R, {"agent": BOB}))
+    )
+    assert minutes(facts, Metric.FIRST_RESPONSE) == [5]
+    assert minutes(facts, Metric.WAIT) == [5, 1], "two customer messages in a row are one turn"
+    assert [f.agent for f in facts if f.metric == Metric.WAIT] == [ALICE, BOB]
+    assert values(facts, Metric.CREATED) == [1]
+    assert (
+        values(facts, Metric.MESSAGES_IN) == [1, 1, 1]
+        and len(values(facts, Metric.MESSAGES_OUT)) == 2
+    )
+
+
+def test_only_public_agent_replies_count():
+    # bots, system messages and private notes never reach facts_for as replies (steps_from_events
+    # drops them), so a thread with only those has no response at all
+    facts = facts_for(history((0, C), (3, Step.RESOLVE, {"agent": ALICE})))
+    assert values(facts, Metric.FIRST_RESPONSE) == [] and values(facts, Metric.WAIT) == []
+    assert values(facts, Metric.HANDLE) == [], "no assignee and no reply: handle not counted"
+    assert minutes(facts, Metric.RESOLUTION) == [3]
+
+
+def test_unanswered_turn_is_dropped_at_resolution():
+    facts = facts_for(
+        history((0, C), (1, R, {"agent": ALICE}), (4, C), (6, Step.RESOLVE, {"agent": ALICE}))
+    )
+    assert minutes(facts, Metric.WAIT) == [1]
+
+
+def test_reopen_by_customer_starts_a_new_cycle_with_its_own_first_response():
+    facts = facts_for(
+        history(
+            (0, C),
+            (2, R, {"agent": ALICE}),
+            (10, Step.RESOLVE, {"agent": ALICE}),
+            (20, R, {"agent": ALICE}),  # outside a cycle: counts for nothing
+            (30, Step.REOPEN),
+            (30, C),
+            (35, R, {"agent": BOB}),
+            (40, Step.RESOLVE, {"agent": BOB}),
+        )
+    )
+    assert minutes(facts, Metric.FIRST_RESPONSE) == [2, 5]
+    assert minutes(facts, Metric.WAIT) == [2, 5]
+    assert minutes(facts, Metric.RESOLUTION) == [10, 10]
+    assert values(facts, Metric.REOPENED) == [1] and [
+        f.at for f in facts if f.metric == Metric.REOPENED
+    ] == [at(30)]
+    assert [f.cycle for f in facts if f.metric == Metric.RESOLUTION] == [1, 2]
+
+
+def test_explicit_reopen_starts_the_cycle_but_not_the_turn():
+    facts = facts_for(
+        history(
+            (0, C),
+            (1, R, {"agent": ALICE}),
+            (2, Step.RESOLVE, {"agent": ALICE}),
+            (10, Step.REOPEN),
+            (14, C),
+            (15, R, {"agent": ALICE}),
+        )
+    )
+    assert minutes(facts, Metric.FIRST_RESPONSE) == [1, 5], "from the reopen"
+    assert minutes(facts, Metric.WAIT) == [1, 1], "from the next customer message"
+
+
+def test_reopen_of_a_conversation_that_is_not_resolved_changes_nothing():
+    plain = facts_for(history((0, C), (5, R, {"agent": ALICE})))
+    with_reopen = facts_for(history((0, C), (3, Step.REOPEN), (5, R, {"agent": ALICE})))
+    assert plain == with_reopen
+
+
+def test_handle_time_counts_assigned_and_open_only():
+    facts = facts_for(
+        history(
+            (0, C),
+            (2, Step.ASSIGN, {"agent": ALICE}),
+            (3, R, {"agent": ALICE}),
+            (4, Step.STATUS, {"status": "pending"}),
+            (14, C),  # pending 10 minutes: paused
+            (15, Step.STATUS, {"status": "snoozed"}),
+            (25, Step.STATUS, {"status": "open"}),
+            (27, Step.RESOLVE, {"agent": None}),
+        )
+    )
+    # assigned+open: 2→4 (2) + 14→15 (1) + 25→27 (2) = 5 minutes; credited to the assignee
+    assert minutes(facts, Metric.HANDLE) == [5]
+    assert [f.agent for f in facts if f.metric == Metric.HANDLE] == [ALICE]
+
+
+def test_handle_time_falls_back_to_the_first_reply_and_pauses_too():
+    facts = facts_for(
+        history(
+            (0, C),
+            (4, R, {"agent": BOB}),
+            (6, Step.STATUS, {"status": "pending"}),
+            (16, Step.STATUS, {"status": "open"}),
+            (19, Step.RESOLVE, {"agent": BOB}),
+        )
+    )
+    assert minutes(facts, Metric.HANDLE) == [5]  # 4→6 and 16→19
+
+
+def test_any_assignee_in_the_cycle_means_the_assignee_rule_even_if_zero():
+    facts = facts_for(
+        history(
+            (0, C),
+            (1, R, {"agent": ALICE}),
+            (2, Step.STATUS, {"status": "pending"}),
+            (3, Step.ASSIGN, {"agent": ALICE}),
+            (4, Step.ASSIGN, {"agent": None}),
+            (5, Step.STATUS, {"status": "open"}),
+            (9, Step.RESOLVE, {"agent": ALICE}),
+        )
+    )
+    assert values(facts, Metric.HANDLE) == [0]
+
+
+def test_assignee_kept_from_the_previous_cycle_holds_from_the_cycle_start():
+    facts = facts_for(
+        history(
+            (0, C),
+            (1, Step.ASSIGN, {"agent": ALICE}),
+            (2, R, {"agent": ALICE}),
+            (3, Step.RESOLVE, {"agent": ALICE}),
+            (100, C),
+            (104, R, {"agent": ALICE}),
+            (110, Step.RESOLVE, {"agent": None}),
+        )
+    )
+    assert minutes(facts, Metric.HANDLE) == [2, 10]
+
+
+def test_handle_time_is_credited_to_the_resolver():
+    facts = facts_for(
+        history(
+            (0, C),
+            (1, Step.ASSIGN, {"agent": ALICE}),
+            (2, R, {"agent": ALICE}),
+            (5, Step.RESOLVE, {"agent": BOB}),
+        )
+    )
+    assert [(f.agent, f.value) for f in facts if f.metric == Metric.HANDLE] == [(BOB, 240.0)]
+
+
+def test_csat_is_credited_to_the_resolver_of_the_rated_cycle_and_keeps_the_team():
+    facts = facts_for(
+        history(
+            (0, Step.TEAM, {"team": 7}),
+            (0, C),
+            (1, R, {"agent": ALICE}),
+            (2, Step.RESOLVE, {"agent": ALICE}),
+            (3, Step.TEAM, {"team": 8}),
+            (4, Step.RATE, {"score": 4}),
+        )
+    )
+    [rating] = [f for f in facts if f.metric == Metric.CSAT]
+    assert (rating.value, rating.agent, rating.team, rating.at) == (4, ALICE, 8, at(4))
+    [first] = [f for f in facts if f.metric == Metric.FIRST_RESPONSE]
+    assert first.team == 7
+
+
+def test_customer_message_ends_pending_even_without_a_status_step():
+    facts = facts_for(
+        history(
+            (0, C),
+            (0, Step.ASSIGN, {"agent": ALICE}),
+            (1, R, {"agent": ALICE}),
+            (2, Step.STATUS, {"status": "snoozed"}),
+            (10, C),
+            (12, Step.RESOLVE, {"agent": ALICE}),
+        )
+    )
+    assert minutes(facts, Metric.HANDLE) == [4]  # 0→2 and 10→12
+
+
+def test_agent_messages_before_any_customer_message_count_for_nothing():
+    facts = facts_for(history((0, R, {"agent": ALICE}), (5, C), (6, R, {"agent": ALICE})))
+    assert minutes(facts, Metric.FIRST_RESPONSE) == [1]
+    assert [f.at for f in facts if f.metric == Metric.CREATED] == [at(5)]
