@@ -7,6 +7,7 @@ PostgreSQL, channels-redis and a real Celery broker.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "corsheaders",
     "conversations",
     "agents",
     "reports",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as its docs require
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -153,6 +156,14 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "helpdesk.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
+    # The public widget endpoints are rate limited (conversations/throttling.py); the counters
+    # live in the cache, shared by every server process when REDIS_URL is set.
+    "DEFAULT_THROTTLE_RATES": {
+        "widget_sessions": os.environ.get("HELPDESK_RATE_WIDGET_SESSIONS", "30/min"),  # per IP
+        "widget_availability": os.environ.get("HELPDESK_RATE_WIDGET_AVAILABILITY", "120/min"),
+        "widget_conversations": os.environ.get("HELPDESK_RATE_WIDGET_CONVERSATIONS", "20/min"),
+        "widget_messages": os.environ.get("HELPDESK_RATE_WIDGET_MESSAGES", "60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpdesk API",
@@ -184,8 +195,28 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@localhost")
 HELPDESK_MAX_MESSAGE_LENGTH = int(os.environ.get("HELPDESK_MAX_MESSAGE_LENGTH", "10000"))
 HELPDESK_DEFAULT_CAPACITY = int(os.environ.get("HELPDESK_DEFAULT_CAPACITY", "3"))
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
-HELPDESK_WIDGET_ORIGINS = env_list("HELPDESK_WIDGET_ORIGINS")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
+# Sites that embed the widget (CORS and the customer websocket); by default the helpdesk's own.
+HELPDESK_WIDGET_ORIGINS = env_list("HELPDESK_WIDGET_ORIGINS") or [
+    "{0.scheme}://{0.netloc}".format(urlsplit(HELPDESK_PUBLIC_URL))
+]
+
+# CORS (django-cors-headers) only for the widget API, only for the embedding sites.
+CORS_URLS_REGEX = r"^/api/v1/widget/"
+CORS_ALLOWED_ORIGINS = HELPDESK_WIDGET_ORIGINS
+CORS_ALLOW_CREDENTIALS = False  # the widget sends a Bearer token, never cookies
+
+# Cache: rate-limit counters. Redis when REDIS_URL is set (shared by all processes).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "helpdesk"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {
     "version": 1,
