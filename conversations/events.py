@@ -74,6 +74,7 @@ def record_event(
         type=type,
         at=at or timezone.now(),
         message=message,
+        author_kind=message.author_kind if message is not None else "",
         agent=agent,
         public=public,
         data=data,

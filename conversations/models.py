@@ -274,6 +274,10 @@ class ConversationEvent(models.Model):
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # Copied from the message so reports can replay history without reading payloads.
+    author_kind = models.CharField(
+        _("author kind"), max_length=10, choices=AuthorKind.choices, blank=True
+    )
     data = models.JSONField(_("data"), default=dict, help_text=_("The payload clients receive."))
     change = models.JSONField(
         _("change"), default=dict, blank=True, help_text=_("What changed: {field: [from, to]}.")

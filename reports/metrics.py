@@ -192,24 +192,20 @@ def facts_for(steps: Iterable[HistoryStep]) -> list[Fact]:
 
 # --- From the event log ----------------------------------------------------------------------
 
-EVENT_FIELDS = ("type", "at", "agent_id", "change", "data")
+EVENT_FIELDS = ("type", "at", "agent_id", "author_kind", "public", "change")
 
 
 def steps_from_events(events: Iterable[tuple[Any, ...]]) -> Iterator[HistoryStep]:
     """Translate ConversationEvent rows (EVENT_FIELDS, in log order) into history steps."""
-    for type_, at, agent_id, change, data in events:
+    for type_, at, agent_id, author_kind, public, change in events:
         if type_ == "message.created":
-            kind = data["author"]["kind"]
-            if kind == "customer":
+            if author_kind == "customer":
                 yield HistoryStep(at, Step.CUSTOMER_MESSAGE)
-            elif kind == "agent" and not data.get("private"):
+            elif author_kind == "agent" and public:
                 yield HistoryStep(at, Step.AGENT_REPLY, agent=agent_id)
-        elif type_ == "conversation.created":
-            team = data.get("team")
-            yield HistoryStep(at, Step.TEAM, team=team["id"] if team else None)
         elif type_ == "conversation.assigned":
             yield HistoryStep(at, Step.ASSIGN, agent=change["assignee"][1])
-        elif type_ == "conversation.updated":
+        elif type_ in ("conversation.created", "conversation.updated"):
             yield from _steps_from_update(at, agent_id, change)
         elif type_ == "conversation.rated":
             yield HistoryStep(at, Step.RATE, score=change["rating"]["score"])

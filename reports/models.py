@@ -1,0 +1,102 @@
+"""What reports read: one row per measured value, and rollups of those rows.
+
+- MetricFact: every value facts_for() produced, with the moment it completes and its slices.
+- MetricRollup: count / sum / positive ratings per hour and per UTC day and slice, so means,
+  counts and CSAT over any range are a small sum.
+- MetricHistogram: per UTC day and slice, how many duration values fall in each value bucket,
+  so an exact median or p90 needs only the facts of one bucket (see reports/percentiles.py).
+
+All three are derived from the event log and can be rebuilt from it at any time.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class MetricFact(models.Model):
+    conversation_id = models.BigIntegerField(_("conversation"), db_index=True)
+    cycle = models.PositiveIntegerField(_("cycle"))
+    metric = models.CharField(_("metric"), max_length=24)
+    at = models.DateTimeField(_("at"))
+    value = models.FloatField(_("value"))
+    bucket = models.SmallIntegerField(_("value bucket"))
+    team_id = models.BigIntegerField(_("team"), default=0)  # 0: none
+    agent_id = models.BigIntegerField(_("agent"), default=0)  # 0: none
+    channel = models.CharField(_("channel"), max_length=32)
+
+    class Meta:
+        verbose_name = _("metric value")
+        verbose_name_plural = _("metric values")
+        indexes = [
+            models.Index(fields=["metric", "at"], name="fact_metric_at"),
+            models.Index(fields=["metric", "bucket", "at"], name="fact_metric_bucket_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}={self.value}"
+
+
+class Granularity(models.TextChoices):
+    HOUR = "hour", _("Hour")
+    DAY = "day", _("Day")
+
+
+class MetricRollup(models.Model):
+    granularity = models.CharField(_("granularity"), max_length=4, choices=Granularity.choices)
+    start = models.DateTimeField(_("start"))
+    metric = models.CharField(_("metric"), max_length=24)
+    team_id = models.BigIntegerField(_("team"), default=0)
+    agent_id = models.BigIntegerField(_("agent"), default=0)
+    channel = models.CharField(_("channel"), max_length=32)
+    count = models.BigIntegerField(_("count"), default=0)
+    total = models.FloatField(_("sum"), default=0)
+    positive = models.BigIntegerField(_("ratings of 4 or 5"), default=0)
+
+    class Meta:
+        verbose_name = _("metric rollup")
+        verbose_name_plural = _("metric rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["granularity", "metric", "start", "team_id", "agent_id", "channel"],
+                name="rollup_slice_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.granularity} {self.start:%Y-%m-%d %H:%M}"
+
+
+class MetricHistogram(models.Model):
+    day = models.DateTimeField(_("day"))
+    metric = models.CharField(_("metric"), max_length=24)
+    team_id = models.BigIntegerField(_("team"), default=0)
+    agent_id = models.BigIntegerField(_("agent"), default=0)
+    channel = models.CharField(_("channel"), max_length=32)
+    bucket = models.SmallIntegerField(_("value bucket"))
+    count = models.BigIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("metric histogram bin")
+        verbose_name_plural = _("metric histogram bins")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "day", "team_id", "agent_id", "channel", "bucket"],
+                name="histogram_bin_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.day:%Y-%m-%d} #{self.bucket}"
+
+
+class ReportCursor(models.Model):
+    """How far the incremental task has read the event log (a single row)."""
+
+    cursor = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("report cursor")
+
+    def __str__(self) -> str:
+        return str(self.cursor)

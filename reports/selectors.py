@@ -1,0 +1,370 @@
+"""Report reads: summaries and time series from rollups, exact percentiles from facts.
+
+A range [since, until) is split into whole UTC days (daily rollups), whole hours at its
+edges (hourly rollups) and the minutes left over (raw facts), so a 90-day summary sums a few
+thousand rows. Medians and p90 are exact (numpy's linear interpolation): the daily value
+histograms and the edge facts say which bucket holds the wanted rank, and only that bucket's
+facts are read, in order, to find the value.
+"""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from conversations.models import Conversation, Status
+
+from .metrics import Metric
+from .models import MetricFact, MetricHistogram, MetricRollup
+from .services import day_of, hour_of, rollup_amount
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Which part of the helpdesk a report looks at; None means all."""
+
+    team: int | None = None
+    agent: int | None = None
+    channel: str | None = None
+
+    def q(self, prefix: str = "") -> Q:
+        conditions = Q()
+        if self.team is not None:
+            conditions &= Q(**{f"{prefix}team_id": self.team})
+        if self.agent is not None:
+            conditions &= Q(**{f"{prefix}agent_id": self.agent})
+        if self.channel is not None:
+            conditions &= Q(**{f"{prefix}channel": self.channel})
+        return conditions
+
+
+@dataclass
+class Segments:
+    days: list[tuple[datetime, datetime]] = field(default_factory=list)
+    hours: list[tuple[datetime, datetime]] = field(default_factory=list)
+    raw: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+
+def _ceil(moment: datetime, floor: Any, step: timedelta) -> datetime:
+    start = floor(moment)
+    return start if start == moment else start + step
+
+
+def split_range(since: datetime, until: datetime) -> Segments:
+    segments = Segments()
+    first_day, last_day = _ceil(since, day_of, DAY), day_of(until)
+    edges = [(since, until)]
+    if first_day < last_day:
+        segments.days.append((first_day, last_day))
+        edges = [(since, first_day), (last_day, until)]
+    for start, end in edges:
+        if start >= end:
+            continue
+        first_hour, last_hour = _ceil(start, hour_of, HOUR), hour_of(end)
+        if first_hour < last_hour:
+            segments.hours.append((first_hour, last_hour))
+            segments.raw += [(start, first_hour), (last_hour, end)]
+        else:
+            segments.raw.append((start, end))
+    segments.raw = [(s, e) for s, e in segments.raw if s < e]
+    return segments
+
+
+def _rollup_q(segments: Segments) -> Q:
+    condition = Q(pk__in=[])
+    for granularity, spans in (("day", segments.days), ("hour", segments.hours)):
+        for start, end in spans:
+            condition |= Q(granularity=granularity, start__gte=start, start__lt=end)
+    return condition
+
+
+def _raw_q(segments: Segments) -> Q:
+    condition = Q(pk__in=[])
+    for start, end in segments.raw:
+        condition |= Q(at__gte=start, at__lt=end)
+    return condition
+
+
+# --- Totals ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    count: int = 0
+    total: int = 0
+    positive: int = 0
+
+
+def totals(since: datetime, until: datetime, slice_: Slice) -> dict[str, Totals]:
+    segments = split_range(since, until)
+    result: dict[str, Totals] = defaultdict(Totals)
+    rollups = (
+        MetricRollup.objects.filter(_rollup_q(segments), slice_.q())
+        .values("metric")
+        .annotate(count=Sum("count"), total=Sum("total"), positive=Sum("positive"))
+    )
+    for row in rollups:
+        result[row["metric"]] = Totals(row["count"], row["total"], row["positive"])
+    if segments.raw:
+        for metric, value in MetricFact.objects.filter(_raw_q(segments), slice_.q()).values_list(
+            "metric", "value"
+        ):
+            entry = result[metric]
+            entry.count += 1
+            entry.total += rollup_amount(metric, value)
+            entry.positive += int(metric == Metric.CSAT and value >= 4)
+    return result
+
+
+def mean_of(metric: str, entry: Totals) -> float | None:
+    if not entry.count:
+        return None
+    scale = 1_000_000 if metric in Metric.DURATIONS else 1
+    return entry.total / scale / entry.count
+
+
+# --- Exact percentiles -----------------------------------------------------------------------
+
+
+def bucket_counts(
+    since: datetime, until: datetime, slice_: Slice, metrics: list[str]
+) -> dict[str, dict[int, int]]:
+    segments = split_range(since, until)
+    counts: dict[str, dict[int, int]] = {metric: defaultdict(int) for metric in metrics}
+    day_q = Q(pk__in=[])
+    for start, end in segments.days:
+        day_q |= Q(day__gte=start, day__lt=end)
+    histogram = (
+        MetricHistogram.objects.filter(day_q, slice_.q(), metric__in=metrics)
+        .values("metric", "bucket")
+        .annotate(n=Sum("count"))
+    )
+    edge_q = _raw_q(Segments(raw=segments.hours + segments.raw))
+    edges = (
+        MetricFact.objects.filter(edge_q, slice_.q(), metric__in=metrics)
+        .values("metric", "bucket")
+        .annotate(n=Count("id"))
+    )
+    for row in [*histogram, *edges]:
+        counts[row["metric"]][row["bucket"]] += row["n"]
+    return counts
+
+
+def percentiles(
+    metric: str,
+    buckets: dict[int, int],
+    since: datetime,
+    until: datetime,
+    slice_: Slice,
+    qs: tuple[float, ...] = (50, 90),
+) -> dict[float, float | None]:
+    """numpy.percentile(values, q) for each q, reading only the buckets that hold the ranks."""
+    n = sum(buckets.values())
+    if not n:
+        return {q: None for q in qs}
+    ranks = set()
+    for q in qs:
+        h = (n - 1) * q / 100
+        ranks.update({math.floor(h), math.ceil(h)})
+    values = _values_at_ranks(metric, buckets, sorted(ranks), since, until, slice_)
+    result = {}
+    for q in qs:
+        h = (n - 1) * q / 100
+        low, high = values[math.floor(h)], values[math.ceil(h)]
+        result[q] = low + (h - math.floor(h)) * (high - low)
+    return result
+
+
+def _values_at_ranks(
+    metric: str,
+    buckets: dict[int, int],
+    ranks: list[int],
+    since: datetime,
+    until: datetime,
+    slice_: Slice,
+) -> dict[int, float]:
+    wanted: dict[int, list[tuple[int, int]]] = defaultdict(list)  # bucket -> [(rank, offset)]
+    seen = 0
+    pending = list(ranks)
+    for bucket in sorted(buckets):
+        size = buckets[bucket]
+        while pending and pending[0] < seen + size:
+            rank = pending.pop(0)
+            wanted[bucket].append((rank, rank - seen))
+        seen += size
+    found: dict[int, float] = {}
+    for bucket, items in wanted.items():
+        first = min(offset for _, offset in items)
+        last = max(offset for _, offset in items)
+        rows = list(
+            MetricFact.objects.filter(
+                slice_.q(), metric=metric, bucket=bucket, at__gte=since, at__lt=until
+            )
+            .order_by("value")
+            .values_list("value", flat=True)[first : last + 1]
+        )
+        for rank, offset in items:
+            found[rank] = rows[offset - first]
+    return found
+
+
+# --- The summary of shared/API.md ------------------------------------------------------------
+
+
+def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
+    sums = totals(since, until, slice_)
+    buckets = bucket_counts(since, until, slice_, list(Metric.DURATIONS))
+    result: dict[str, Any] = {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "conversations": {
+            "created": sums[Metric.CREATED].count,
+            "resolved": sums[Metric.RESOLVED].count,
+            "reopened": sums[Metric.REOPENED].count,
+            "open_now": open_conversations(slice_).count(),
+        },
+        "messages": {"in": sums[Metric.MESSAGES_IN].count, "out": sums[Metric.MESSAGES_OUT].count},
+    }
+    for metric in Metric.DURATIONS:
+        p = percentiles(metric, buckets[metric], since, until, slice_)
+        result[metric] = {
+            "count": sums[metric].count,
+            "mean": mean_of(metric, sums[metric]),
+            "median": p[50],
+            "p90": p[90],
+        }
+    csat, resolved = sums[Metric.CSAT], sums[Metric.RESOLVED].count
+    result["csat"] = {
+        "responses": csat.count,
+        "score_percent": 100 * csat.positive / csat.count if csat.count else None,
+        "mean": mean_of(Metric.CSAT, csat),
+        "response_rate": csat.count / resolved if resolved else None,
+    }
+    result["waiting_now"] = waiting_now(slice_)
+    result["computed_at"] = timezone.now().isoformat()
+    return result
+
+
+def open_conversations(slice_: Slice) -> QuerySet[Conversation]:
+    conversations = Conversation.objects.exclude(status=Status.RESOLVED)
+    if slice_.team is not None:
+        conversations = conversations.filter(team_id=slice_.team)
+    if slice_.agent is not None:
+        conversations = conversations.filter(assignee_id=slice_.agent)
+    if slice_.channel is not None:
+        conversations = conversations.filter(channel=slice_.channel)
+    return conversations
+
+
+def waiting_now(slice_: Slice) -> dict[str, Any]:
+    waiting = open_conversations(slice_).filter(waiting_since__isnull=False)
+    oldest = waiting.order_by("waiting_since").values_list("waiting_since", flat=True).first()
+    return {
+        "count": waiting.count(),
+        "longest_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
+        "since": oldest.isoformat() if oldest else None,
+    }
+
+
+# --- Time series -----------------------------------------------------------------------------
+
+INTERVALS = ("hour", "day", "week", "month")
+METRICS = (*Metric.DURATIONS, Metric.CSAT, *Metric.COUNTS)
+
+
+def interval_start(moment: datetime, interval: str, tz: ZoneInfo) -> datetime:
+    local = moment.astimezone(tz)
+    if interval == "hour":
+        local = local.replace(minute=0, second=0, microsecond=0)
+    else:
+        local = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        if interval == "week":
+            local -= timedelta(days=local.weekday())
+        elif interval == "month":
+            local = local.replace(day=1)
+    return local.replace(tzinfo=None).replace(tzinfo=tz)  # normalise DST offset
+
+
+def timeseries(
+    metric: str, interval: str, tz: ZoneInfo, since: datetime, until: datetime, slice_: Slice
+) -> dict[str, Any]:
+    """Points of [since, until), each the interval's count and value (mean, CSAT % or count)."""
+    points: dict[datetime, Totals] = defaultdict(Totals)
+    first_hour, last_hour = _ceil(since, hour_of, HOUR), hour_of(until)
+    hourly = (
+        MetricRollup.objects.filter(
+            slice_.q(),
+            granularity="hour",
+            metric=metric,
+            start__gte=first_hour,
+            start__lt=last_hour,
+        )
+        .values("start")
+        .annotate(count=Sum("count"), total=Sum("total"), positive=Sum("positive"))
+    )
+    for row in hourly:
+        entry = points[interval_start(row["start"], interval, tz)]
+        entry.count += row["count"]
+        entry.total += row["total"]
+        entry.positive += row["positive"]
+    edges = (
+        [(since, min(first_hour, until)), (max(last_hour, since), until)]
+        if first_hour < last_hour
+        else [(since, until)]
+    )
+    edge_q = _raw_q(Segments(raw=[(s, e) for s, e in edges if s < e]))
+    for at, value in MetricFact.objects.filter(edge_q, slice_.q(), metric=metric).values_list(
+        "at", "value"
+    ):
+        entry = points[interval_start(at, interval, tz)]
+        entry.count += 1
+        entry.total += rollup_amount(metric, value)
+        entry.positive += int(metric == Metric.CSAT and value >= 4)
+    return {
+        "metric": metric,
+        "interval": interval,
+        "tz": str(tz),
+        "points": [
+            {"start": start.isoformat(), "value": _point_value(metric, entry), "count": entry.count}
+            for start, entry in sorted(
+                _with_empty_points(points, interval, tz, since, until).items()
+            )
+        ],
+    }
+
+
+def _point_value(metric: str, entry: Totals) -> float | int | None:
+    if metric in Metric.COUNTS:
+        return entry.count
+    if metric == Metric.CSAT:
+        return 100 * entry.positive / entry.count if entry.count else None
+    return mean_of(metric, entry)
+
+
+def _with_empty_points(
+    points: dict[datetime, Totals], interval: str, tz: ZoneInfo, since: datetime, until: datetime
+) -> dict[datetime, Totals]:
+    """Every interval of the range, so a chart shows quiet periods as zero, not as gaps."""
+    filled = dict(points)
+    cursor = interval_start(since, interval, tz)
+    while cursor < until and len(filled) < 5000:
+        filled.setdefault(cursor, Totals())
+        cursor = _next_interval(cursor, interval, tz)
+    return filled
+
+
+def _next_interval(start: datetime, interval: str, tz: ZoneInfo) -> datetime:
+    if interval == "hour":
+        return (start.astimezone(UTC) + HOUR).astimezone(tz)
+    if interval == "day":
+        return interval_start(start + timedelta(days=1, hours=2), "day", tz)
+    if interval == "week":
+        return interval_start(start + timedelta(days=7, hours=2), "week", tz)
+    return interval_start((start.replace(day=28) + timedelta(days=5)), "month", tz)

@@ -1,0 +1,52 @@
+"""Celery tasks of the reports (thin: they call reports.services)."""
+
+from asgiref.sync import async_to_sync
+from celery import shared_task
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import OperationalError
+from django.utils import timezone
+
+from .services import process_new_events
+
+SCHEDULED_KEY = "reports:update-scheduled"
+COALESCE_SECONDS = 2  # a burst of events within this window costs one run
+
+
+def schedule_report_update() -> None:
+    """Queue one incremental run unless one is already queued."""
+    if cache.add(SCHEDULED_KEY, 1, timeout=60):
+        update_reports.apply_async(countdown=COALESCE_SECONDS)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def update_reports() -> int:
+    """Recompute what changed since the last run, then tell open report pages."""
+    cache.delete(SCHEDULED_KEY)  # events from now on schedule the next run
+    recomputed = 0
+    while batch := process_new_events():
+        recomputed += batch
+    if recomputed:
+        announce_report_update()
+    return recomputed
+
+
+def announce_report_update() -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        event = {"type": "report.updated", "at": timezone.now().isoformat()}
+        async_to_sync(layer.group_send)("reports", {"type": "event.publish", "event": event})
+
+
+@shared_task(acks_late=True)
+def rebuild_reports() -> int:
+    from .services import rebuild_all
+
+    written = rebuild_all()
+    announce_report_update()
+    return written
