@@ -1,0 +1,140 @@
+"""The report API of shared/API.md: /api/v1/reports/summary and /timeseries (staff only)."""
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.models import Team
+from conversations.authentication import AGENT_AUTHENTICATION, IsStaffAgent
+from conversations.errors import InvalidInput
+
+from . import selectors
+from .selectors import INTERVALS, METRICS, Slice
+
+DEFAULT_PERIOD = timedelta(days=7)
+MAX_POINTS = 5000
+
+FILTERS = [
+    OpenApiParameter(
+        "since", OpenApiTypes.DATETIME, description="Start (included); default 7 days before until"
+    ),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="End (excluded); default now"),
+    OpenApiParameter("team", OpenApiTypes.STR, description="Team id or name"),
+    OpenApiParameter("agent", OpenApiTypes.STR, description="Agent id or email"),
+    OpenApiParameter("channel", OpenApiTypes.STR, description="Channel name, e.g. web"),
+    OpenApiParameter(
+        "tz", OpenApiTypes.STR, description="IANA time zone for dates without one and for intervals"
+    ),
+]
+
+
+def parse_zone(value: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(value or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            _("Unknown time zone."), fields={"tz": _("Use an IANA name such as Europe/Istanbul.")}
+        ) from None
+
+
+def parse_moment(name: str, value: str | None, tz: ZoneInfo) -> datetime | None:
+    """An ISO 8601 time, or a date meaning its midnight in `tz`."""
+    if not value:
+        return None
+    moment = parse_datetime(value)
+    if moment is None and (day := parse_date(value)) is not None:
+        moment = datetime(day.year, day.month, day.day)
+    if moment is None:
+        raise InvalidInput(
+            _("Not a date or time."), fields={name: _("Use ISO 8601, e.g. 2026-03-01T00:00:00Z.")}
+        )
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=tz)
+
+
+def parse_period(params: Any, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    until = parse_moment("until", params.get("until"), tz) or timezone.now()
+    since = parse_moment("since", params.get("since"), tz) or until - DEFAULT_PERIOD
+    if since >= until:
+        raise InvalidInput(
+            _("The period is empty."), fields={"since": _("since must be before until.")}
+        )
+    return since, until
+
+
+def parse_slice(params: Any) -> Slice:
+    return Slice(
+        team=_reference("team", params.get("team"), lambda v: Team.objects.filter(name=v)),
+        agent=_reference(
+            "agent", params.get("agent"), lambda v: get_user_model().objects.filter(email__iexact=v)
+        ),
+        channel=params.get("channel") or None,
+    )
+
+
+def _reference(name: str, value: str | None, by_name: Any) -> int | None:
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    found = by_name(value).values_list("pk", flat=True).first()
+    if found is None:
+        raise InvalidInput(
+            _("Nothing by that name."), fields={name: _("Unknown %(name)s.") % {"name": name}}
+        )
+    return found
+
+
+class ReportView(APIView):
+    authentication_classes = AGENT_AUTHENTICATION
+    permission_classes = [IsStaffAgent]
+
+
+class SummaryView(ReportView):
+    @extend_schema(parameters=FILTERS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        tz = parse_zone(request.query_params.get("tz"))
+        since, until = parse_period(request.query_params, tz)
+        return Response(selectors.summary(since, until, parse_slice(request.query_params)))
+
+
+class TimeseriesView(ReportView):
+    @extend_schema(
+        parameters=[
+            *FILTERS,
+            OpenApiParameter("metric", OpenApiTypes.STR, enum=list(METRICS), required=True),
+            OpenApiParameter("interval", OpenApiTypes.STR, enum=list(INTERVALS)),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        tz = parse_zone(params.get("tz"))
+        since, until = parse_period(params, tz)
+        metric, interval = params.get("metric", ""), params.get("interval", "day")
+        if metric not in METRICS:
+            raise InvalidInput(
+                _("Unknown metric."),
+                fields={"metric": _("Choose one of: %(m)s.") % {"m": ", ".join(METRICS)}},
+            )
+        if interval not in INTERVALS:
+            raise InvalidInput(
+                _("Unknown interval."), fields={"interval": _("Choose hour, day, week or month.")}
+            )
+        if interval == "hour" and until - since > timedelta(hours=MAX_POINTS):
+            raise InvalidInput(
+                _("Too many points."),
+                fields={"interval": _("Choose a longer interval for this period.")},
+            )
+        return Response(
+            selectors.timeseries(metric, interval, tz, since, until, parse_slice(params))
+        )

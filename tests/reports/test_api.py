@@ -1,0 +1,125 @@
+"""The report endpoints of shared/API.md."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from conversations.events import publish_pending_events
+from conversations.services import Author, conversation_resolve, conversation_start, message_post
+from reports.services import process_new_events
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PERIOD = {"since": "2026-03-01T00:00:00Z", "until": "2026-03-03T00:00:00Z"}
+
+
+@pytest.fixture
+def manager(make_agent):
+    return make_agent("manager@example.com", is_superuser=True)
+
+
+@pytest.fixture
+def api(manager):
+    client = APIClient()
+    client.force_authenticate(manager)
+    return client
+
+
+@pytest.fixture
+def history(make_customer, make_team, make_agent):
+    team = make_team(name="billing")
+    agent = make_agent("ayse@example.com", teams=[team])
+    conversation, _ = conversation_start(
+        customer=make_customer(), body="?", client_id="q", team=team, at=T0
+    )
+    message_post(
+        conversation=conversation,
+        author=Author.of_agent(agent),
+        body="!",
+        client_id="r",
+        at=T0 + timedelta(minutes=4),
+    )
+    conversation_resolve(conversation=conversation, by=agent, at=T0 + timedelta(minutes=10))
+    publish_pending_events()
+    process_new_events()
+    return team, agent
+
+
+def test_summary_has_the_documented_shape(api, history):
+    body = api.get("/api/v1/reports/summary", PERIOD).json()
+    assert {
+        "since",
+        "until",
+        "conversations",
+        "first_response_time",
+        "wait_time",
+        "handle_time",
+        "resolution_time",
+        "csat",
+        "computed_at",
+    } <= set(body)
+    assert set(body["conversations"]) >= {"created", "resolved", "reopened", "open_now"}
+    assert set(body["wait_time"]) == {"count", "mean", "median", "p90"}
+    assert set(body["csat"]) == {"responses", "score_percent", "mean", "response_rate"}
+    assert body["first_response_time"]["mean"] == 240.0
+    assert body["csat"]["response_rate"] == 0.0
+
+
+@pytest.mark.parametrize("team", ["billing", "id"])
+def test_filters_take_ids_or_names(api, history, team):
+    billing, agent = history
+    value = str(billing.pk) if team == "id" else team
+    body = api.get(
+        "/api/v1/reports/summary", {**PERIOD, "team": value, "agent": agent.email, "channel": "web"}
+    ).json()
+    assert body["resolution_time"]["count"] == 1
+    assert (
+        api.get("/api/v1/reports/summary", {**PERIOD, "channel": "email"}).json()[
+            "resolution_time"
+        ]["count"]
+        == 0
+    )
+
+
+def test_timeseries_points(api, history):
+    body = api.get(
+        "/api/v1/reports/timeseries",
+        {**PERIOD, "metric": "first_response_time", "interval": "day", "tz": "Europe/Istanbul"},
+    ).json()
+    assert body["metric"] == "first_response_time" and body["interval"] == "day"
+    assert [p["count"] for p in body["points"]] == [
+        0,
+        1,
+        0,
+    ]  # Istanbul days overlapping the UTC period
+    assert body["points"][1] == {"start": "2026-03-02T00:00:00+03:00", "value": 240.0, "count": 1}
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-03-02", "until": "2026-03-01"}, "since"),
+        ({"tz": "Mars/Olympus"}, "tz"),
+        ({"team": "nobody"}, "team"),
+        ({"agent": "ghost@example.com"}, "agent"),
+    ],
+)
+def test_bad_filters_answer_400_in_the_error_shape(api, params, field):
+    response = api.get("/api/v1/reports/summary", params)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+
+
+def test_bad_metric_or_interval(api):
+    assert api.get("/api/v1/reports/timeseries", {"metric": "happiness"}).status_code == 400
+    response = api.get(
+        "/api/v1/reports/timeseries", {"metric": "wait_time", "interval": "fortnight"}
+    )
+    assert response.json()["error"]["fields"]["interval"]
+
+
+def test_reports_need_a_staff_agent(make_customer):
+    assert APIClient().get("/api/v1/reports/summary").status_code in (401, 403)
