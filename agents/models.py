@@ -101,3 +101,25 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+
+class AgentConnection(models.Model):
+    """One open agent websocket. An agent is online while they have one (agents/presence.py).
+
+    Rows of sockets that stopped sending heartbeats (a crashed browser or server process) are
+    removed by the `expire-stale-agent-connections` beat task.
+    """
+
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="connections", verbose_name=_("agent")
+    )
+    channel_name = models.CharField(_("channel name"), max_length=200, unique=True)
+    connected_at = models.DateTimeField(_("connected at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("agent connection")
+        verbose_name_plural = _("agent connections")
+
+    def __str__(self) -> str:
+        return self.channel_name
