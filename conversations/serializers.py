@@ -8,9 +8,11 @@ import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import AuthorKind, Conversation, Customer, Message
+from .models import AuthorKind, Conversation, Customer, Message, Priority, Status
 
 User = get_user_model()
 
@@ -102,3 +104,106 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
 
 def message_payload(message: Message) -> dict[str, Any]:
     return as_primitives(MessageOutput(message).data)
+
+
+# --- Inputs of the REST API (validated shapes; services enforce the rules) --------------------
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of quietly turning them into text."""
+
+    default_error_messages = {"invalid": _("Must be a string.")}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True},
+)
+class IdOrNameField(serializers.Field):
+    """A reference by id or by name/email: an integer, a string, or null."""
+
+    default_error_messages = {"invalid": _("Give an id or a name.")}
+
+    def to_internal_value(self, data: Any) -> int | str:
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("invalid")
+        if isinstance(data, str):
+            data = data.strip()
+            if not data or len(data) > 255 or "\x00" in data:  # PostgreSQL text holds no NUL
+                self.fail("invalid")
+            return int(data) if data.isdigit() else data
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def body_field() -> StrictCharField:
+    # Blank and over-long bodies are refused by services.check_body (codes "invalid", "too_long").
+    return StrictCharField(allow_blank=True, trim_whitespace=False)
+
+
+class SessionInput(serializers.Serializer):
+    name = StrictCharField(required=False, allow_blank=True, max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    identifier = StrictCharField(required=False, allow_blank=True, max_length=255)
+    identifier_hash = StrictCharField(required=False, allow_blank=True, max_length=128)
+    customer_token = StrictCharField(required=False, allow_blank=True, allow_null=True)
+
+
+class SessionOutput(serializers.Serializer):
+    customer_token = serializers.CharField()
+    customer = CustomerOutput()
+
+
+class ConversationStartInput(serializers.Serializer):
+    body = body_field()
+    client_id = StrictCharField(trim_whitespace=False)
+    team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
+
+
+class CustomerMessageInput(serializers.Serializer):
+    body = body_field()
+    client_id = StrictCharField(trim_whitespace=False)
+
+
+class AgentMessageInput(CustomerMessageInput):
+    private = serializers.BooleanField(required=False, default=False)
+
+
+class RatingInput(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=2000)
+
+
+class RatingOutput(serializers.Serializer):
+    score = serializers.IntegerField()
+    comment = serializers.CharField()
+
+
+class ConversationPatchInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    assignee = IdOrNameField(
+        required=False, allow_null=True, help_text=_("An agent id, an email, or null.")
+    )
+    team = IdOrNameField(
+        required=False, allow_null=True, help_text=_("A team id, a name, or null.")
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    labels = serializers.ListField(
+        child=serializers.SlugField(max_length=50, allow_unicode=True),
+        required=False,
+        max_length=50,
+    )
+    snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ConversationDetailOutput(ConversationOutput):
+    messages = MessageOutput(many=True, read_only=True)
+
+    class Meta(ConversationOutput.Meta):
+        fields = [*ConversationOutput.Meta.fields, "messages"]

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,6 +100,49 @@ def customer_create(
     return Customer.objects.create(
         name=name or "", email=email or "", identifier=identifier, external_id=external_id
     )
+
+
+@transaction.atomic
+def customer_update_profile(
+    *, customer: Customer, name: Any = UNSET, email: Any = UNSET
+) -> Customer:
+    """Change the name and/or email a customer gave; empty values keep what we know."""
+    changed = []
+    if name is not UNSET and name and name != customer.name:
+        customer.name = name
+        changed.append("name")
+    if email is not UNSET and email and email != customer.email:
+        customer.email = email
+        changed.append("email")
+    if changed:
+        customer.save(update_fields=changed)
+    return customer
+
+
+@transaction.atomic
+def customer_identify(
+    *, identifier: str, current: Customer | None = None, name: str = "", email: str = ""
+) -> Customer:
+    """The customer with this *verified* identifier: the same one on every device.
+
+    The first time, an anonymous `current` customer (this browser's) takes the identifier and
+    keeps its conversations; otherwise a new customer is created. Callers verify first.
+    """
+    customer = Customer.objects.filter(identifier=identifier).first()
+    if customer is None and current is not None and current.identifier is None:
+        customer = Customer.objects.select_for_update().get(pk=current.pk)
+        if customer.identifier is None:
+            customer.identifier = identifier
+            customer.save(update_fields=["identifier"])
+        else:  # another request identified it meanwhile; start over with fresh data
+            customer = Customer.objects.filter(identifier=identifier).first()
+    if customer is None:
+        try:
+            with transaction.atomic():  # a savepoint: two devices may race to create it
+                customer = customer_create(name=name, email=email, identifier=identifier)
+        except IntegrityError:
+            customer = Customer.objects.get(identifier=identifier)
+    return customer_update_profile(customer=customer, name=name, email=email)
 
 
 # --- Conversations ---------------------------------------------------------------------------

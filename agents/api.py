@@ -1,0 +1,210 @@
+"""The agents' REST API (shared/API.md): the agent's own profile, canned responses, and the
+widget's availability question (mounted under /api/v1/widget/, answered from agents' data)."""
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from conversations.api import (
+    MAX_ID,
+    AgentView,
+    error_responses,
+    get_or_404,
+    team_by_ref,
+    validated,
+)
+from conversations.errors import InvalidInput
+from conversations.serializers import StrictCharField, TeamRefOutput, user_name
+from conversations.throttling import RateLimitedMixin, WidgetAvailabilityThrottle
+
+from . import selectors
+from .canned import canned_response_create, render_canned
+from .models import Agent, CannedResponse, Presence
+from .services import agent_for, agent_set_presence
+
+# --- The widget asks: can someone answer now? ------------------------------------------------
+
+
+class AvailabilityOutput(serializers.Serializer):
+    agents_online = serializers.IntegerField()
+    can_chat_live = serializers.BooleanField()
+    estimated_wait_seconds = serializers.IntegerField(allow_null=True)
+
+
+class WidgetAvailabilityView(RateLimitedMixin, APIView):
+    """Public (no token needed: the widget asks before a session exists), rate limited."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [WidgetAvailabilityThrottle]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "team", OpenApiTypes.STR, description=gettext_lazy("A team name; else the default.")
+            )
+        ],
+        responses={200: AvailabilityOutput, **error_responses(400, 429)},
+        auth=[],
+        tags=["widget"],
+    )
+    def get(self, request: Request) -> Response:
+        name = request.query_params.get("team", "").strip()
+        team = selectors.team_by_name(name) if "\x00" not in name else None
+        if name and team is None:
+            message = _("No team “%(team)s”.") % {"team": name[:100]}
+            raise InvalidInput(message, fields={"team": message})
+        return Response(AvailabilityOutput(selectors.availability(team)).data)
+
+
+# --- The agent's own profile -----------------------------------------------------------------
+
+
+class AgentOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.SerializerMethodField()
+    email = serializers.EmailField(source="user.email")
+    teams = TeamRefOutput(many=True, source="teams.all")
+    presence = serializers.CharField()
+    capacity = serializers.IntegerField()
+    open_assigned = serializers.SerializerMethodField()
+
+    def get_name(self, agent: Agent) -> str:
+        return user_name(agent.user)
+
+    def get_open_assigned(self, agent: Agent) -> int:
+        return selectors.open_assigned_count(agent.user)
+
+
+class PresenceInput(serializers.Serializer):
+    presence = serializers.ChoiceField(choices=Presence.choices)
+
+
+@extend_schema(tags=["agents"])
+class AgentMeView(AgentView):
+    def agent(self) -> Agent:
+        return agent_for(self.request.user)
+
+    @extend_schema(responses={200: AgentOutput, **error_responses(401, 403)})
+    def get(self, request: Request) -> Response:
+        return Response(AgentOutput(self.agent()).data)
+
+    @extend_schema(
+        request=PresenceInput, responses={200: AgentOutput, **error_responses(400, 401, 403)}
+    )
+    def patch(self, request: Request) -> Response:
+        data = validated(PresenceInput, request.data)
+        agent = self.agent()
+        if "presence" in data:
+            agent = agent_set_presence(agent=agent, presence=data["presence"])
+        return Response(AgentOutput(agent).data)
+
+
+# --- Canned responses ------------------------------------------------------------------------
+
+
+class CannedResponseOutput(serializers.ModelSerializer):
+    team = TeamRefOutput(allow_null=True)
+
+    class Meta:
+        model = CannedResponse
+        fields = ["id", "shortcut", "body", "team", "created_at"]
+
+
+class RenderedCannedResponseOutput(CannedResponseOutput):
+    rendered = serializers.CharField(
+        help_text=gettext_lazy("The body with its placeholders filled for the conversation.")
+    )
+
+    class Meta(CannedResponseOutput.Meta):
+        fields = [*CannedResponseOutput.Meta.fields, "rendered"]
+
+
+class CannedResponseInput(serializers.Serializer):
+    shortcut = serializers.SlugField(max_length=50)
+    body = StrictCharField(max_length=10_000, trim_whitespace=False)
+    team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
+
+
+def conversation_param() -> OpenApiParameter:
+    return OpenApiParameter(
+        "conversation",
+        OpenApiTypes.INT,
+        description=gettext_lazy("Fill the placeholders for this conversation."),
+    )
+
+
+class CannedResponseView(AgentView):
+    """What both canned-response endpoints share: the conversation to fill placeholders for."""
+
+    def conversation_from_query(self, request: Request, *, required: bool) -> Any:
+        value = request.query_params.get("conversation", "").strip()
+        if not value and not required:
+            return None
+        if not value.isdigit() or int(value) > MAX_ID:
+            raise ValidationError({"conversation": [_("A conversation id (a whole number).")]})
+        return self.get_conversation(int(value))  # 404 unless the agent may see it
+
+    def render(self, response: CannedResponse, conversation: Any) -> str:
+        return render_canned(response.body, conversation=conversation, agent_user=self.request.user)
+
+
+class CannedResponsesView(CannedResponseView):
+    @extend_schema(
+        parameters=[conversation_param()],
+        responses={200: RenderedCannedResponseOutput(many=True), **error_responses(401, 403, 404)},
+        tags=["agents"],
+    )
+    def get(self, request: Request) -> Response:
+        """Canned responses; with ?conversation=<id> each also has `rendered`."""
+        responses = list(selectors.canned_responses_for(request.user))
+        conversation = self.conversation_from_query(request, required=False)
+        if conversation is not None:
+            for response in responses:
+                response.rendered = self.render(response, conversation)
+            return Response({"results": RenderedCannedResponseOutput(responses, many=True).data})
+        return Response({"results": CannedResponseOutput(responses, many=True).data})
+
+    @extend_schema(
+        request=CannedResponseInput,
+        responses={201: CannedResponseOutput, **error_responses(400, 401, 403)},
+        tags=["agents"],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(CannedResponseInput, request.data)
+        team = team_by_ref(self.team_ref(data.get("team")))
+        if team is not None and not self.may_use_team(team):
+            message = _("You are not in this team.")
+            raise InvalidInput(message, fields={"team": message})
+        response = canned_response_create(shortcut=data["shortcut"], body=data["body"], team=team)
+        return Response(CannedResponseOutput(response).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def team_ref(value: str | None) -> int | str | None:
+        value = (value or "").strip()
+        return (int(value) if value.isdigit() else value) or None
+
+    def may_use_team(self, team: Any) -> bool:
+        user = self.request.user
+        return user.is_superuser or team.agents.filter(user=user).exists()
+
+
+class CannedResponseRenderView(CannedResponseView):
+    @extend_schema(
+        parameters=[conversation_param()],
+        responses={200: RenderedCannedResponseOutput, **error_responses(400, 401, 403, 404)},
+        tags=["agents"],
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        response = get_or_404(selectors.canned_responses_for(request.user), pk)
+        conversation = self.conversation_from_query(request, required=True)
+        response.rendered = self.render(response, conversation)
+        return Response(RenderedCannedResponseOutput(response).data)

@@ -1,0 +1,19 @@
+"""URLs of the agents API, mounted under /api/v1/ (shared/API.md)."""
+
+from django.urls import path
+
+from . import api
+
+app_name = "agents_api"
+
+urlpatterns = [
+    # Asked by the widget; answered from agents' presence and capacity.
+    path("widget/availability", api.WidgetAvailabilityView.as_view(), name="widget-availability"),
+    path("agents/me", api.AgentMeView.as_view(), name="agent-me"),
+    path("canned-responses", api.CannedResponsesView.as_view(), name="canned-responses"),
+    path(
+        "canned-responses/<int:pk>/render",
+        api.CannedResponseRenderView.as_view(),
+        name="canned-response-render",
+    ),
+]

@@ -1,0 +1,109 @@
+"""Read queries about agents: who is online, who has room, how long a customer may wait."""
+
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from conversations.models import AuthorKind, Conversation, Status
+
+from .models import Agent, CannedResponse, Presence, Team
+
+# A conversation takes a place in its assignee's capacity while it is open.
+CAPACITY_STATUSES = (Status.OPEN,)
+# How far back the first-response history behind a wait estimate goes, and how much of it.
+WAIT_HISTORY = timedelta(days=14)
+WAIT_HISTORY_LIMIT = 200
+
+
+def team_by_name(name: str | None) -> Team | None:
+    """The team with this name (any letter case), or the default team when no name is given."""
+    if name:
+        return Team.objects.filter(name__iexact=name.strip()).first()
+    return Team.objects.filter(is_default=True).first()
+
+
+def agents_with_load() -> QuerySet[Agent]:
+    """Agents annotated with `open_assigned`: open conversations assigned to them now."""
+    return Agent.objects.select_related("user").annotate(
+        open_assigned=Count(
+            "user__assigned_conversations",
+            filter=Q(user__assigned_conversations__status__in=CAPACITY_STATUSES),
+            distinct=True,
+        )
+    )
+
+
+def open_assigned_count(user: Any) -> int:
+    return Conversation.objects.filter(assignee=user, status__in=CAPACITY_STATUSES).count()
+
+
+def online_agents(team: Team | None) -> QuerySet[Agent]:
+    """Online agents who take the team's conversations (every agent for the team-less inbox)."""
+    agents = agents_with_load().filter(presence=Presence.ONLINE, user__is_active=True)
+    return agents.filter(teams=team) if team is not None else agents
+
+
+def team_queue_length(team: Team | None) -> int:
+    """Open conversations of the team that wait for an assignee."""
+    return Conversation.objects.filter(team=team, status=Status.OPEN, assignee__isnull=True).count()
+
+
+def median_first_response_seconds(team: Team | None) -> float | None:
+    """The median first response of the team's recent conversations, or None without history."""
+    since = timezone.now() - WAIT_HISTORY
+    firsts = (
+        Conversation.objects.filter(team=team, created_at__gte=since)
+        .annotate(
+            asked=Min("messages__created_at", filter=Q(messages__author_kind=AuthorKind.CUSTOMER)),
+            answered=Min(
+                "messages__created_at",
+                filter=Q(messages__author_kind=AuthorKind.AGENT, messages__private=False),
+            ),
+        )
+        .filter(asked__isnull=False, answered__isnull=False)
+        .order_by("-created_at")
+        .values_list("asked", "answered")[:WAIT_HISTORY_LIMIT]
+    )
+    seconds = [(answered - asked).total_seconds() for asked, answered in firsts]
+    seconds = [value for value in seconds if value >= 0]
+    return statistics.median(seconds) if seconds else None
+
+
+@dataclass(frozen=True)
+class Availability:
+    agents_online: int
+    can_chat_live: bool
+    estimated_wait_seconds: int | None
+
+
+def availability(team: Team | None) -> Availability:
+    """What the widget tells a customer before they write.
+
+    Live when an online agent has free capacity. Otherwise the estimate is the recent median
+    first response, once for each "round" of the queue ahead of the customer that the online
+    agents must get through (all of it when nobody is online); null without history.
+    """
+    loads = [(agent.open_assigned, agent.capacity) for agent in online_agents(team)]
+    can_chat_live = any(open_assigned < capacity for open_assigned, capacity in loads)
+    estimate = None
+    if not can_chat_live:
+        median = median_first_response_seconds(team)
+        if median is not None:
+            rounds = math.ceil((team_queue_length(team) + 1) / max(len(loads), 1))
+            estimate = round(median * rounds)
+    return Availability(
+        agents_online=len(loads), can_chat_live=can_chat_live, estimated_wait_seconds=estimate
+    )
+
+
+def canned_responses_for(user: Any) -> QuerySet[CannedResponse]:
+    """Shared canned responses and those of the agent's teams (admins: all)."""
+    responses = CannedResponse.objects.select_related("team").order_by("shortcut")
+    if user.is_superuser:
+        return responses
+    return responses.filter(Q(team__isnull=True) | Q(team__agents__user=user)).distinct()

@@ -1,0 +1,490 @@
+"""The REST API of conversations (shared/API.md): the customer widget and the agents' side.
+
+Thin views: validate with an input serializer, call a service or a selector, answer with
+the public shapes of serializers.py. Errors take the one shape of helpdesk/api_errors.py.
+"""
+
+from typing import Any
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .authentication import (
+    AGENT_AUTHENTICATION,
+    CustomerTokenAuthentication,
+    IsStaffAgent,
+    IsWidgetCustomer,
+    check_identity,
+)
+from .errors import InvalidInput
+from .models import Channel, Conversation, Customer, Message, Status
+from .serializers import (
+    AgentMessageInput,
+    ConversationDetailOutput,
+    ConversationOutput,
+    ConversationPatchInput,
+    ConversationStartInput,
+    CustomerMessageInput,
+    MessageOutput,
+    RatingInput,
+    RatingOutput,
+    SessionInput,
+    SessionOutput,
+)
+from .throttling import (
+    RateLimitedMixin,
+    WidgetConversationsThrottle,
+    WidgetMessagesThrottle,
+    WidgetSessionsThrottle,
+)
+
+Team = Conversation._meta.get_field(
+    "team"
+).related_model  # by string: conversations never imports agents
+User = get_user_model()
+MAX_ID = 2**63 - 1  # larger ids cannot exist (bigint); answering 404 beats a database error
+WIDGET_MESSAGES_LIMIT = 500
+
+
+class ErrorBodyOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(required=False)
+
+
+class ErrorOutput(serializers.Serializer):
+    """Every 4xx answer: {"error": {"code", "message", "fields"?}}."""
+
+    error = ErrorBodyOutput()
+
+
+def error_responses(*codes: int) -> dict[int, type[serializers.Serializer]]:
+    return dict.fromkeys(codes, ErrorOutput)
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput(_("Send a JSON object."))
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def get_or_404(queryset: QuerySet, pk: int) -> Any:
+    if pk > MAX_ID:
+        raise Http404
+    try:
+        return queryset.get(pk=pk)
+    except queryset.model.DoesNotExist as error:
+        raise Http404 from error
+
+
+def conversation_queryset(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Everything the conversation shape reads, in a fixed number of queries."""
+    return queryset.select_related("customer", "team", "assignee").prefetch_related("labels")
+
+
+def created_status(created: bool) -> int:
+    return status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+
+def team_by_ref(ref: int | str | None, *, field: str = "team") -> Any:
+    """A team by id or by name (any letter case); None stays None."""
+    if ref is None:
+        return None
+    lookup = {"pk": ref} if isinstance(ref, int) else {"name__iexact": ref}
+    if isinstance(ref, int) and ref > MAX_ID:
+        lookup = {"pk": 0}
+    team = Team.objects.filter(**lookup).first()
+    if team is None:
+        message = _("No team “%(team)s”.") % {"team": ref}
+        raise InvalidInput(message, fields={field: message})
+    return team
+
+
+def agent_user_by_ref(ref: int | str | None) -> Any:
+    """An agent (an active staff user) by id or email; None stays None."""
+    if ref is None:
+        return None
+    agents = User.objects.filter(is_active=True, is_staff=True)
+    if isinstance(ref, int):
+        user = agents.filter(pk=ref).first() if ref <= MAX_ID else None
+    else:
+        user = agents.filter(Q(email__iexact=ref) | Q(username__iexact=ref)).order_by("pk").first()
+    if user is None:
+        message = _("No agent “%(agent)s”.") % {"agent": ref}
+        raise InvalidInput(message, fields={"assignee": message})
+    return user
+
+
+# --- Customer side (widget) ------------------------------------------------------------------
+
+
+class WidgetSessionView(RateLimitedMixin, APIView):
+    """Start or resume a widget session; answers the token the widget keeps."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [WidgetSessionsThrottle]
+
+    @extend_schema(
+        request=SessionInput,
+        responses={201: SessionOutput, **error_responses(400, 403, 429)},
+        auth=[],
+        tags=["widget"],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(SessionInput, request.data)
+        name, email = data.get("name", ""), data.get("email", "")
+        # A stale or unknown token just starts a new session: the widget needs no error here.
+        current = selectors.customer_by_token(data.get("customer_token"))
+        if data.get("identifier"):
+            identifier = check_identity(data["identifier"], data.get("identifier_hash", ""))
+            customer = services.customer_identify(
+                identifier=identifier, current=current, name=name, email=email
+            )
+        elif current is not None:
+            customer = services.customer_update_profile(customer=current, name=name, email=email)
+        else:
+            customer = services.customer_create(name=name, email=email)
+        body = {"customer_token": customer.token, "customer": customer}
+        return Response(SessionOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+class WidgetView(RateLimitedMixin, APIView):
+    """A call of an authenticated widget customer, who sees only their own conversations."""
+
+    authentication_classes = [CustomerTokenAuthentication]
+    permission_classes = [IsWidgetCustomer]
+    throttle_classes: list = []
+
+    @property
+    def customer(self) -> Customer:
+        return self.request.user.customer
+
+    def get_conversation(self, pk: int) -> Conversation:
+        own = conversation_queryset(selectors.customer_conversations(self.customer))
+        return get_or_404(own, pk)
+
+
+class WidgetConversationsView(WidgetView):
+    post_throttle_classes = (WidgetConversationsThrottle,)
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "WidgetConversations", {"results": ConversationOutput(many=True)}
+            ),
+            **error_responses(401),
+        },
+        operation_id="widget_conversations_list",
+        tags=["widget"],
+    )
+    def get(self, request: Request) -> Response:
+        conversations = conversation_queryset(selectors.customer_conversations(self.customer))
+        return Response({"results": ConversationOutput(conversations, many=True).data})
+
+    @extend_schema(
+        request=ConversationStartInput,
+        responses={
+            201: ConversationOutput,
+            200: OpenApiResponse(ConversationOutput, gettext_lazy("The same client_id again.")),
+            **error_responses(400, 401, 429),
+        },
+        tags=["widget"],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ConversationStartInput, request.data)
+        team = team_by_ref(data.get("team") or None)
+        conversation, created = services.conversation_start(
+            customer=self.customer,
+            body=data["body"],
+            client_id=data["client_id"],
+            channel=Channel.WEB,
+            team=team,
+        )
+        conversation = self.get_conversation(conversation.pk)
+        return Response(ConversationOutput(conversation).data, status=created_status(created))
+
+
+class WidgetConversationView(WidgetView):
+    @extend_schema(
+        responses={200: ConversationOutput, **error_responses(401, 404)}, tags=["widget"]
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ConversationOutput(self.get_conversation(pk)).data)
+
+
+class WidgetMessagesView(WidgetView):
+    post_throttle_classes = (WidgetMessagesThrottle,)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "after",
+                OpenApiTypes.INT,
+                description=gettext_lazy("Only messages after this message id."),
+            )
+        ],
+        responses={
+            200: inline_serializer(
+                "WidgetMessages",
+                {"results": MessageOutput(many=True), "has_more": serializers.BooleanField()},
+            ),
+            **error_responses(400, 401, 404),
+        },
+        tags=["widget"],
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        after = self.after_param(request)
+        messages = list(
+            selectors.public_messages(conversation, after=after).select_related("agent")[
+                : WIDGET_MESSAGES_LIMIT + 1
+            ]
+        )
+        has_more = len(messages) > WIDGET_MESSAGES_LIMIT
+        messages = messages[:WIDGET_MESSAGES_LIMIT]
+        return Response({"results": MessageOutput(messages, many=True).data, "has_more": has_more})
+
+    @staticmethod
+    def after_param(request: Request) -> int | None:
+        after = request.query_params.get("after")
+        if after in (None, ""):
+            return None
+        if not after.isdigit() or int(after) > MAX_ID:
+            raise ValidationError({"after": [_("A message id (a whole number).")]})
+        return int(after)
+
+    @extend_schema(
+        request=CustomerMessageInput,
+        responses={
+            201: MessageOutput,
+            200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
+            **error_responses(400, 401, 404, 429),
+        },
+        tags=["widget"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        data = validated(CustomerMessageInput, request.data)
+        message, created = services.message_post(
+            conversation=conversation,
+            author=services.Author.customer(),
+            body=data["body"],
+            client_id=data["client_id"],
+        )
+        return Response(MessageOutput(message).data, status=created_status(created))
+
+
+class WidgetRatingView(WidgetView):
+    @extend_schema(
+        request=RatingInput,
+        responses={201: RatingOutput, **error_responses(400, 401, 404, 409)},
+        tags=["widget"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        data = validated(RatingInput, request.data)
+        rating = services.conversation_rate(
+            conversation=conversation, score=data["score"], comment=data.get("comment", "")
+        )
+        return Response(RatingOutput(rating).data, status=status.HTTP_201_CREATED)
+
+
+# --- Agent side ------------------------------------------------------------------------------
+
+
+class AgentView(APIView):
+    authentication_classes = AGENT_AUTHENTICATION
+    permission_classes = [IsStaffAgent]
+
+    def visible_conversations(self) -> QuerySet[Conversation]:
+        return conversation_queryset(selectors.conversations_visible_to_agent(self.request.user))
+
+    def get_conversation(self, pk: int) -> Conversation:
+        return get_or_404(self.visible_conversations(), pk)
+
+    def with_messages(self, pk: int) -> Conversation:
+        """The conversation with every message, private notes included, oldest first."""
+        every_message = Message.objects.select_related("agent").order_by("created_at", "id")
+        return get_or_404(
+            self.visible_conversations().prefetch_related(Prefetch("messages", every_message)), pk
+        )
+
+
+class ConversationFilter(django_filters.FilterSet):
+    status = django_filters.CharFilter(
+        method="filter_status", help_text=gettext_lazy("A status, or several separated by commas.")
+    )
+    assignee = django_filters.CharFilter(
+        method="filter_assignee", help_text=gettext_lazy("An agent id, “me” or “none”.")
+    )
+    team = django_filters.CharFilter(
+        method="filter_team", help_text=gettext_lazy("A team id or name, or “none”.")
+    )
+    channel = django_filters.CharFilter(field_name="channel")
+    q = django_filters.CharFilter(
+        method="filter_text",
+        help_text=gettext_lazy("Words in the messages or the customer's name or email."),
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=["last_activity_at", "waiting_since", "created_at", "id"]
+    )
+
+    class Meta:
+        model = Conversation
+        fields = ["status", "assignee", "team", "channel", "q"]
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        statuses = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [part for part in statuses if part not in Status.values]
+        if unknown:
+            raise ValidationError({"status": [_("Choose open, pending, snoozed or resolved.")]})
+        return queryset.filter(status__in=statuses)
+
+    def filter_assignee(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip().lower()
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value.isdigit() and int(value) <= MAX_ID:
+            return queryset.filter(assignee_id=int(value))
+        raise ValidationError({"assignee": [_("An agent id, “me” or “none”.")]})
+
+    def filter_team(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if value.lower() == "none":
+            return queryset.filter(team__isnull=True)
+        ref = int(value) if value.isdigit() else value
+        return queryset.filter(team=team_by_ref(ref))
+
+    def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # For now a plain substring search; PostgreSQL full-text search replaces it later.
+        value = value.strip()
+        if not value:
+            return queryset
+        in_messages = Message.objects.filter(conversation=OuterRef("pk"), body__icontains=value)
+        return queryset.filter(
+            Q(customer__name__icontains=value)
+            | Q(customer__email__icontains=value)
+            | Q(Exists(in_messages))
+        )
+
+
+class ConversationPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+@extend_schema(tags=["agents"])
+class ConversationListView(AgentView, generics.ListAPIView):
+    serializer_class = ConversationOutput
+    pagination_class = ConversationPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ConversationFilter
+
+    def get_queryset(self) -> QuerySet[Conversation]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the schema
+            return Conversation.objects.none()
+        return self.visible_conversations().order_by("-last_activity_at", "-id")
+
+
+class ConversationDetailView(AgentView):
+    @extend_schema(
+        responses={200: ConversationDetailOutput, **error_responses(401, 403, 404)}, tags=["agents"]
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ConversationDetailOutput(self.with_messages(pk)).data)
+
+    @extend_schema(
+        request=ConversationPatchInput,
+        responses={200: ConversationOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["agents"],
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        data = validated(ConversationPatchInput, request.data)
+        with transaction.atomic():  # all of the change or none of it
+            self.apply(conversation, data)
+        # Read back without the visibility filter: the agent may just have handed it away.
+        changed = conversation_queryset(Conversation.objects).get(pk=pk)
+        return Response(ConversationOutput(changed).data)
+
+    def apply(self, conversation: Conversation, data: dict[str, Any]) -> None:
+        """Resolve every reference first (a bad one changes nothing), then call the services."""
+        by = self.request.user
+        updates: dict[str, Any] = {}
+        if "team" in data:
+            updates["team"] = team_by_ref(data["team"])
+        if "priority" in data:
+            updates["priority"] = data["priority"]
+        if "labels" in data:
+            updates["labels"] = data["labels"]
+        assignee = agent_user_by_ref(data["assignee"]) if "assignee" in data else None
+        if updates:
+            services.conversation_update(conversation=conversation, by=by, **updates)
+        if "assignee" in data:
+            services.conversation_assign(conversation=conversation, assignee=assignee, by=by)
+        if "status" in data or data.get("snoozed_until"):
+            services.conversation_set_status(
+                conversation=conversation,
+                status=data.get("status", Status.SNOOZED),
+                snoozed_until=data.get("snoozed_until"),
+                by=by,
+            )
+
+
+class ConversationMessagesView(AgentView):
+    @extend_schema(
+        responses={
+            200: inline_serializer("ConversationMessages", {"results": MessageOutput(many=True)}),
+            **error_responses(401, 403, 404),
+        },
+        tags=["agents"],
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        conversation = self.with_messages(pk)
+        return Response({"results": MessageOutput(conversation.messages.all(), many=True).data})
+
+    @extend_schema(
+        request=AgentMessageInput,
+        responses={
+            201: MessageOutput,
+            200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
+            **error_responses(400, 401, 403, 404),
+        },
+        tags=["agents"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        data = validated(AgentMessageInput, request.data)
+        message, created = services.message_post(
+            conversation=conversation,
+            author=services.Author.of_agent(request.user),
+            body=data["body"],
+            client_id=data["client_id"],
+            private=data["private"],
+        )
+        return Response(MessageOutput(message).data, status=created_status(created))
