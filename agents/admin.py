@@ -1,0 +1,136 @@
+"""Admin for teams, agent profiles and canned responses.
+
+Presence is read-only here: the agent's own websocket and agents.services keep it live.
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+
+from conversations.models import Status
+
+from .models import Agent, CannedResponse, Team
+
+User = get_user_model()
+
+
+def open_assigned_count() -> Count:
+    """How many open conversations an agent holds (what capacity limits)."""
+    return Count(
+        "user__assigned_conversations",
+        filter=Q(user__assigned_conversations__status=Status.OPEN),
+        distinct=True,
+    )
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_default", "agent_count", "open_conversations"]
+    list_filter = ["is_default"]
+    search_fields = ["name"]
+    fields = ["name", "is_default"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                agent_total=Count("agents", distinct=True),
+                open_total=Count(
+                    "conversations",
+                    filter=Q(conversations__status=Status.OPEN),
+                    distinct=True,
+                ),
+            )
+        )
+
+    @admin.display(description=_("agents"), ordering="agent_total")
+    def agent_count(self, team: Team) -> int:
+        return team.agent_total
+
+    @admin.display(description=_("open conversations"), ordering="open_total")
+    def open_conversations(self, team: Team) -> int:
+        return team.open_total
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "email", "team_names", "capacity", "presence", "open_assigned"]
+    list_filter = ["presence", "teams"]
+    search_fields = ["user__first_name", "user__last_name", "user__email", "user__username"]
+    autocomplete_fields = ["user", "teams"]
+    readonly_fields = ["presence", "presence_changed_at", "last_assigned_at"]
+    ordering = ["user__first_name", "user__email"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["user", "teams", "capacity", *self.readonly_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The profile's primary key is the user: it cannot move to another user.
+        return [*self.readonly_fields, "user"] if obj else self.readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user")
+            .prefetch_related("teams")
+            .annotate(open_total=open_assigned_count())
+        )
+
+    @admin.display(description=_("name"), ordering="user__first_name")
+    def display_name(self, agent: Agent) -> str:
+        return agent.display_name
+
+    @admin.display(description=_("email"), ordering="user__email")
+    def email(self, agent: Agent) -> str:
+        return agent.user.email
+
+    @admin.display(description=_("teams"))
+    def team_names(self, agent: Agent) -> str:
+        return ", ".join(team.name for team in agent.teams.all())
+
+    @admin.display(description=_("open assigned"), ordering="open_total")
+    def open_assigned(self, agent: Agent) -> str:
+        return f"{agent.open_total} / {agent.capacity}"
+
+
+class AgentInline(admin.StackedInline):
+    model = Agent
+    fields = ["teams", "capacity", "presence", "presence_changed_at"]
+    readonly_fields = ["presence", "presence_changed_at"]
+    autocomplete_fields = ["teams"]
+    can_delete = False
+    verbose_name = _("agent profile")
+    verbose_name_plural = _("agent profile")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    """Django's user admin with the agent profile (teams, capacity, presence) inline."""
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
+        # A new user gets a profile once saved; the add page stays Django's two-step form.
+        return [*super().get_inlines(request, obj), AgentInline] if obj else []
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "team", "body_preview"]
+    list_filter = ["team"]
+    list_select_related = ["team"]
+    search_fields = ["shortcut", "body"]
+    fields = ["shortcut", "team", "body"]
+
+    @admin.display(description=_("body"))
+    def body_preview(self, response: CannedResponse) -> str:
+        return Truncator(response.body).chars(100)
