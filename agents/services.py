@@ -4,13 +4,18 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from conversations.errors import InvalidInput
 
-from .models import Agent, Presence
+from .models import Agent, Presence, Team
 
 
 def agent_for(user: Any) -> Agent:
@@ -51,3 +56,82 @@ def _broadcast_presence(agent: Agent, team_ids: list[int]) -> None:
     send = async_to_sync(layer.group_send)
     for group in groups:
         send(group, {"type": "event.publish", "event": payload})
+
+
+# --- Agent accounts (the create_agent command) ---------------------------------------------
+
+
+def check_agent_email(email: Any) -> str:
+    """An agent's email is their login (the username); stored lower-case."""
+    email = str(email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        message = _("“%(email)s” is not a valid email address.") % {"email": email}
+        raise InvalidInput(message, fields={"email": message}) from error
+    return email
+
+
+def team_named(name: str) -> Team:
+    """The team with this name (any letter case), created when missing."""
+    name = name.strip()
+    max_length = Team._meta.get_field("name").max_length
+    if not name or len(name) > max_length:
+        message = _("A team name needs 1 to %(max)d characters.") % {"max": max_length}
+        raise InvalidInput(message, fields={"team": message})
+    team = Team.objects.filter(name__iexact=name).first()
+    return team or Team.objects.create(name=name)
+
+
+@transaction.atomic
+def agent_save(
+    *,
+    email: str,
+    name: str | None = None,
+    team_names: list[str] | None = None,
+    capacity: int | None = None,
+    admin: bool = False,
+    password: str | None = None,
+) -> tuple[Agent, bool]:
+    """Create or update the agent with this email. Returns (agent, created).
+
+    The user is staff (`admin` makes it a superuser; leaving it out never demotes). Values left
+    out keep what the agent had; `team_names`, when given, replaces the agent's teams.
+    """
+    email = check_agent_email(email)
+    User = get_user_model()
+    user = User.objects.select_for_update().filter(username__iexact=email).first()
+    created = user is None
+    if created:
+        user = User(username=email, email=email)
+        user.set_unusable_password()
+    user.email = email
+    user.is_staff = True
+    user.is_active = True
+    user.is_superuser = user.is_superuser or admin
+    if name is not None:
+        user.first_name, _space, user.last_name = name.strip().partition(" ")
+    if password is not None:
+        try:
+            validate_password(password, user)
+        except ValidationError as error:
+            message = " ".join(error.messages)
+            raise InvalidInput(message, fields={"password": error.messages}) from error
+        user.set_password(password)
+    user.save()
+    agent, _created = Agent.objects.get_or_create(user=user)
+    if capacity is not None:
+        if not 0 <= capacity <= 1000:
+            message = _("Capacity is a number of conversations from 0 to 1000.")
+            raise InvalidInput(message, fields={"capacity": message})
+        agent.capacity = capacity
+        agent.save(update_fields=["capacity"])
+    if team_names is not None:
+        agent.teams.set([team_named(team_name) for team_name in team_names])
+    return agent, created
+
+
+def agent_api_token(agent: Agent) -> str:
+    """The agent's API token key (`Authorization: Token <key>`), created on first use."""
+    token, _created = Token.objects.get_or_create(user=agent.user)
+    return token.key

@@ -90,7 +90,7 @@ def message_author(message: Message) -> dict[str, Any]:
         return {"kind": kind, "id": customer.pk, "name": customer.name}
     if kind == AuthorKind.AGENT and message.agent_id:
         return {"kind": kind, "id": message.agent_id, "name": user_name(message.agent)}
-    return {"kind": kind, "id": None, "name": AuthorKind(kind).label}
+    return {"kind": kind, "id": None, "name": str(AuthorKind(kind).label)}  # JSON, not lazy
 
 
 def as_primitives(data: Any) -> Any:

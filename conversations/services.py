@@ -154,6 +154,38 @@ def _locked(conversation: Conversation) -> Conversation:
 
 
 @transaction.atomic
+def conversation_create(
+    *,
+    customer: Customer,
+    channel: str = Channel.WEB,
+    team: Any = None,
+    at: datetime | None = None,
+    external_id: str | None = None,
+) -> Conversation:
+    """A conversation with no message yet, in `team` or the default team.
+
+    conversation_start adds the customer's first message; the history import replays
+    whatever came first (an assignment at the same instant, an outbound agent message).
+    """
+    at = at or timezone.now()
+    conversation = Conversation.objects.create(
+        customer=customer,
+        channel=channel,
+        team=team or default_team(),
+        created_at=at,
+        last_activity_at=at,
+        external_id=external_id,
+    )
+    record_event(
+        conversation,
+        EventType.CONVERSATION_CREATED,
+        at=at,
+        change={"team": [None, conversation.team_id]},
+    )
+    return conversation
+
+
+@transaction.atomic
 def conversation_start(
     *,
     customer: Customer,
@@ -179,15 +211,9 @@ def conversation_start(
     if existing:
         return existing.conversation, False
     at = at or timezone.now()
-    conversation = Conversation.objects.create(
-        customer=customer,
-        channel=channel,
-        team=team or default_team(),
-        created_at=at,
-        last_activity_at=at,
-        external_id=external_id,
+    conversation = conversation_create(
+        customer=customer, channel=channel, team=team, at=at, external_id=external_id
     )
-    record_event(conversation, EventType.CONVERSATION_CREATED, at=at)
     message_post(
         conversation=conversation, author=Author.customer(), body=body, client_id=client_id, at=at
     )

@@ -92,7 +92,10 @@ TEMPLATES = [
 # --- Database: SQLite file by default, DATABASE_URL for PostgreSQL ---------------------------
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        os.environ.get(
+            "DATABASE_URL",
+            f"sqlite:///{os.environ.get('HELPDESK_SQLITE_PATH') or BASE_DIR / 'db.sqlite3'}",
+        ),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
     )
 }

@@ -1,0 +1,69 @@
+"""`manage.py import_history FILE`: load conversations from JSON lines (see conversations/importer.py)."""
+
+import os
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from tqdm import tqdm
+
+from conversations.importer import import_lines
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(
+        "Import conversations from another helpdesk: JSON lines, one conversation a line, "
+        "with their original timestamps. Importing the same file again creates nothing new."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help=gettext_lazy("The JSON lines file, or - for stdin."))
+        parser.add_argument(
+            "--no-progress",
+            action="store_true",
+            help=gettext_lazy("No progress bar (it is shown only on a terminal anyway)."),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = options["file"]
+        try:
+            source = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+        except OSError as error:
+            raise CommandError(
+                _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": error.strerror}
+            ) from error
+        total = None if path == "-" else os.path.getsize(path)
+        # tqdm writes to the real stderr: Django's wrapper would add a newline to every redraw.
+        with source, self.progress_bar(total, options["no_progress"]) as bar:
+
+            def report(number: int, reason: str) -> None:
+                bar.clear()
+                self.stderr.write(
+                    _("line %(number)d: %(reason)s") % {"number": number, "reason": reason}
+                )
+                bar.refresh()
+
+            result = import_lines(self.read(source, bar), on_reject=report)
+        self.stdout.write(
+            _("created %(created)d, skipped %(skipped)d (already imported), rejected %(rejected)d")
+            % {"created": result.created, "skipped": result.skipped, "rejected": result.rejected}
+        )
+
+    def progress_bar(self, total: int | None, off: bool) -> tqdm:
+        return tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            desc=_("Importing"),
+            file=sys.stderr,
+            disable=True if off else None,  # None: only on a terminal
+        )
+
+    @staticmethod
+    def read(source: IO[bytes], bar: tqdm) -> Iterator[bytes]:
+        for line in source:
+            bar.update(len(line))
+            yield line

@@ -1,0 +1,120 @@
+"""`manage.py serve`: the whole helpdesk in one command.
+
+Migrates the database, loads demo data into an empty one, gives the `admin@example.com`
+superuser a fresh password, prints how to log in, then serves `helpdesk.asgi:application`
+with uvicorn. With no environment this is the embedded mode (SQLite, in-memory channel
+layer, tasks in-process); with DATABASE_URL / REDIS_URL it serves production settings.
+"""
+
+import io
+import secrets
+import socket
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from conversations.models import Conversation
+
+from .seed_demo import DEFAULT_CONVERSATIONS
+
+ADMIN_EMAIL = "admin@example.com"
+
+# (label, path) of the pages worth opening; later features add theirs here.
+LINKS = [
+    (gettext_lazy("Admin"), "/admin/"),
+    (gettext_lazy("API schema (OpenAPI)"), "/api/schema/"),
+]
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(
+        "Run the helpdesk: migrate, load demo data into an empty database, print an admin "
+        "login, and serve HTTP and websockets with uvicorn."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help=gettext_lazy("Default 127.0.0.1."))
+        parser.add_argument("--port", type=int, default=8000, help=gettext_lazy("Default 8000."))
+        parser.add_argument(
+            "--demo-conversations",
+            type=int,
+            default=DEFAULT_CONVERSATIONS,
+            help=gettext_lazy(
+                "Demo conversations to load when the database has none (0: no demo data)."
+            ),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        self.check_port_free(host, port)
+        self.say(_("Preparing the database…"))
+        call_command("migrate", interactive=False, verbosity=0)
+        if options["demo_conversations"] > 0 and not Conversation.objects.exists():
+            self.say(_("Loading demo data (first start only)…"))
+            call_command(
+                "seed_demo", conversations=options["demo_conversations"], stdout=self.stdout
+            )
+        password = secrets.token_urlsafe(12)
+        # The agents app's own command: this app does not import agents.
+        call_command(
+            "create_agent", ADMIN_EMAIL, admin=True, password=password, stdout=io.StringIO()
+        )
+        self.print_welcome(self.base_url(host, port), password)
+        self.serve(host, port)
+
+    def check_port_free(self, host: str, port: int) -> None:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise CommandError(
+                    _("Cannot listen on %(host)s:%(port)d (%(reason)s). Try --port %(next)d.")
+                    % {"host": host, "port": port, "reason": error.strerror, "next": port + 1}
+                ) from error
+
+    @staticmethod
+    def base_url(host: str, port: int) -> str:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        return f"http://{shown}:{port}"
+
+    def print_welcome(self, base_url: str, password: str) -> None:
+        mode = _("embedded: SQLite, in-process channel layer and tasks")
+        if not settings.EMBEDDED:
+            mode = _("production settings: DATABASE_URL and REDIS_URL")
+        lines = [
+            "",
+            _("Helpdesk is starting (%(mode)s).") % {"mode": mode},
+            "",
+            "  " + _("Log in at  %(url)s") % {"url": f"{base_url}/admin/"},
+            "  " + _("Email      %(email)s") % {"email": ADMIN_EMAIL},
+            "  " + _("Password   %(password)s") % {"password": password},
+            "  " + _("(a new password is set on every start)"),
+            "",
+            *(f"  {str(label) + ':':<24}{base_url}{path}" for label, path in LINKS),
+            "",
+            _("Press Ctrl+C to stop."),
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+
+    def say(self, message: str) -> None:
+        self.stdout.write(message)
+        self.stdout.flush()
+
+    def serve(self, host: str, port: int) -> None:
+        import uvicorn
+
+        uvicorn.run(
+            "helpdesk.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",  # Django's ASGI handler has no startup/shutdown hooks
+            log_level="info",
+        )

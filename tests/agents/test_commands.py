@@ -1,0 +1,124 @@
+"""`manage.py create_agent` and `manage.py seed_demo`."""
+
+import io
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.authtoken.models import Token
+
+from agents.models import Agent, Team
+from conversations.models import Conversation, ConversationEvent, Customer, Message, Rating
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def create_agent(*args: str) -> list[str]:
+    out = io.StringIO()
+    call_command("create_agent", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def test_create_agent_prints_the_token_alone_on_the_last_line():
+    output = create_agent(
+        "Ayse@Example.com",
+        "--name",
+        "Ayşe Yılmaz",
+        "--team",
+        "Support",
+        "--team",
+        "Billing",
+        "--capacity",
+        "5",
+        "--password",
+        "a-long-enough-password",
+    )
+    user = User.objects.get(username="ayse@example.com")
+    assert output[-1] == Token.objects.get(user=user).key
+    assert "Created agent ayse@example.com (teams: Billing, Support; capacity 5)." in output[0]
+    assert user.is_staff and not user.is_superuser
+    assert user.get_full_name() == "Ayşe Yılmaz"
+    agent = Agent.objects.get(user=user)
+    assert agent.capacity == 5
+    assert sorted(agent.teams.values_list("name", flat=True)) == ["Billing", "Support"]
+    assert authenticate(username="ayse@example.com", password="a-long-enough-password") == user
+
+
+def test_create_agent_updates_an_existing_agent_and_keeps_its_token():
+    first = create_agent("mehmet@example.com", "--team", "Support", "--admin")
+    Team.objects.create(name="Sales")
+    again = create_agent(
+        "mehmet@example.com", "--name", "Mehmet Demir", "--team", "sales", "--capacity", "2"
+    )
+    assert again[-1] == first[-1]  # the same token
+    assert again[0].startswith("Updated agent mehmet@example.com")
+    user = User.objects.get(username="mehmet@example.com")
+    assert User.objects.filter(email="mehmet@example.com").count() == 1
+    assert user.is_superuser  # leaving out --admin does not demote
+    assert user.first_name == "Mehmet" and user.last_name == "Demir"
+    assert not user.has_usable_password()
+    agent = Agent.objects.get(user=user)
+    assert agent.capacity == 2
+    assert list(agent.teams.values_list("name", flat=True)) == ["Sales"]  # matched, not doubled
+    assert Team.objects.filter(name__iexact="sales").count() == 1
+
+
+def test_create_agent_refuses_a_bad_email_with_a_sentence():
+    with pytest.raises(CommandError, match="“not-an-email” is not a valid email address."):
+        create_agent("not-an-email")
+    assert not User.objects.exists()
+
+
+def test_create_agent_refuses_a_too_short_password():
+    with pytest.raises(CommandError, match="too short"):
+        create_agent("ayse@example.com", "--password", "short")
+    assert not User.objects.exists()
+
+
+def test_the_printed_token_authenticates_api_calls(client):
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.test import APIRequestFactory
+
+    token = create_agent("alice@example.com")[-1]
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {token}")
+    user, _auth = TokenAuthentication().authenticate(request)
+    assert user.email == "alice@example.com"
+
+
+def seed(conversations: int = 40) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", "--conversations", str(conversations), "--no-progress", stdout=out)
+    return out.getvalue()
+
+
+def table_counts() -> list[int]:
+    models = (Conversation, Customer, Message, ConversationEvent, Rating, User, Team, Agent)
+    return [model.objects.count() for model in models]
+
+
+def test_seed_demo_creates_varied_history_and_running_it_again_adds_nothing():
+    output = seed(60)
+    assert "60 conversations created" in output
+    assert Team.objects.get(is_default=True).name == "Support"
+    assert {"Support", "Billing", "Sales"} <= set(Team.objects.values_list("name", flat=True))
+    ayse = Agent.objects.get(user__email="ayse@example.com")
+    assert ayse.user.get_full_name() == "Ayşe Yılmaz"
+    assert Conversation.objects.count() == 60
+    statuses = set(Conversation.objects.values_list("status", flat=True))
+    assert {"open", "resolved"} <= statuses
+    assert Conversation.objects.filter(cycle__gt=1).exists()  # reopened
+    assert Message.objects.filter(private=True).exists()  # notes
+    assert Message.objects.filter(author_kind="agent", private=False).exists()
+    assert Message.objects.filter(body__contains="ş").exists()  # Turkish
+    assert Message.objects.filter(body__contains="the").exists()  # English
+    assert Rating.objects.exists()
+    assert ConversationEvent.objects.filter(change__status__1="pending").exists()
+    assert Customer.objects.count() < 60  # some customers came back
+    before = table_counts()
+
+    again = seed(60)
+    assert "0 conversations created, 60 already there" in again
+    assert table_counts() == before
