@@ -495,3 +495,17 @@ def conversation_rate(
         change={"rating": {"score": score, "cycle": conversation.cycle}},
     )
     return rating
+
+
+@transaction.atomic
+def conversation_wake(*, conversation: Conversation, at: datetime | None = None) -> Conversation:
+    """End a snooze whose time has come: the conversation is open again."""
+    at = at or timezone.now()
+    conversation = _locked(conversation)
+    if (
+        conversation.status == Status.SNOOZED
+        and conversation.snoozed_until
+        and conversation.snoozed_until <= at
+    ):
+        _change_status(conversation, Status.OPEN, at=at, by=None)
+    return conversation

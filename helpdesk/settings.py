@@ -141,6 +141,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.publish_pending_events",
         "schedule": 5.0,
     },
+    "expire-stale-agent-connections": {
+        # An agent whose browser crashed stops sending heartbeats: count them out after ~90 s.
+        "task": "agents.tasks.expire_stale_agent_connections",
+        "schedule": 30.0,
+    },
+    "wake-snoozed-conversations": {
+        "task": "conversations.tasks.wake_snoozed_conversations",
+        "schedule": 15.0,
+    },
+    "update-reports": {
+        # Events schedule a coalesced run themselves; this catches anything a lost
+        # enqueue missed (the report cursor resumes where the last run stopped).
+        "task": "reports.tasks.update_reports",
+        "schedule": 30.0,
+    },
 }
 
 # --- Auth and API ---------------------------------------------------------------------------

@@ -230,3 +230,17 @@ def test_assign_event_names_old_and_new_assignee(start_conversation, make_agent)
         for e in conversation.events.filter(type=EventType.CONVERSATION_ASSIGNED).order_by("id")
     ]
     assert changes == [[None, alice.pk], [alice.pk, bob.pk], [bob.pk, None]]
+
+
+def test_an_expired_snooze_wakes_the_conversation(start_conversation):
+    from conversations.services import conversation_wake
+
+    conversation = start_conversation()
+    now = timezone.now()
+    conversation = conversation_set_status(
+        conversation=conversation, status=Status.SNOOZED, snoozed_until=now + timedelta(minutes=5)
+    )
+    assert conversation_wake(conversation=conversation, at=now).status == Status.SNOOZED
+    woken = conversation_wake(conversation=conversation, at=now + timedelta(minutes=5))
+    assert woken.status == Status.OPEN and woken.snoozed_until is None
+    assert conversation.events.order_by("-id").first().change == {"status": ["snoozed", "open"]}
