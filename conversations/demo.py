@@ -312,6 +312,9 @@ SMALL_TALK = {
         "window, we'll keep the conversation here.",
         "thanks": ["Thank you so much!", "Perfect, thanks!", "Great, that solved it."],
         "chase": "Any update on this?",
+        "again": "Sorry to hear that! Let me look into it again.",
+        "sorted": "All sorted now, and I've added a note so it doesn't happen again. "
+        "Anything else I can do?",
         "praise": ["Fast and friendly, thanks!", "Solved quickly.", "Very helpful agent."],
         "complaint": ["Took a while.", "I had to explain everything twice."],
     },
@@ -320,6 +323,9 @@ SMALL_TALK = {
         "pencereyi kapatabilirsiniz, konuşmanız burada kalacak.",
         "thanks": ["Çok teşekkür ederim!", "Süper, teşekkürler!", "Harika, sorun çözüldü."],
         "chase": "Bununla ilgili bir gelişme var mı?",
+        "again": "Bunu duyduğuma üzüldüm! Hemen tekrar bakıyorum.",
+        "sorted": "Şimdi hallettik, tekrar yaşanmaması için de not düştüm. Başka bir konuda "
+        "yardımcı olabilir miyim?",
         "praise": ["Hızlı ve ilgili, teşekkürler!", "Hemen çözüldü.", "Çok yardımsever."],
         "complaint": ["Biraz uzun sürdü.", "Her şeyi iki kez anlatmak zorunda kaldım."],
     },
@@ -370,6 +376,8 @@ class _Story:
         day = now - timedelta(days=self.rng.randrange(DAYS))
         start = day.replace(hour=self.rng.randint(7, 20), minute=self.rng.randrange(60))
         self.t = min(start, now - timedelta(minutes=self.rng.randint(5, 90)))
+        # Only stories of the last two days may end unresolved: older ones were closed.
+        self.recent = now - self.t < timedelta(days=2)
 
     # --- telling the story ---------------------------------------------------------------
 
@@ -415,8 +423,8 @@ class _Story:
         self.agent_says(self.lines["fix"], after=(2, 180))
         if rng.random() < 0.4:
             self.customer(rng.choice(self.talk["thanks"]), after=(1, 60))
-        if rng.random() < 0.12:
-            return  # fixed, but nobody closed it yet
+        if self.recent and rng.random() < 0.3:
+            return  # fixed a moment ago, nobody closed it yet
         self.event("resolved", after=(1, 120), agent=self.agent)
         if rng.random() < 0.55:
             self.rate(after=(1, 600))
@@ -426,9 +434,9 @@ class _Story:
     def reopened_cycle(self) -> None:
         rng = self.rng
         self.customer(self.lines["reopen"], after=(600, 6000))
-        self.agent_says(self.lines["reply"], after=(2, 300))
-        self.agent_says(self.lines["fix"], after=(10, 600))
-        if rng.random() < 0.8:
+        self.agent_says(self.talk["again"], after=(2, 300))
+        self.agent_says(self.talk["sorted"], after=(10, 600))
+        if not self.recent or rng.random() < 0.7:
             self.event("resolved", after=(5, 120), agent=self.agent)
             if rng.random() < 0.5:
                 self.rate(after=(1, 300))
