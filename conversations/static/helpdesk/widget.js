@@ -1,0 +1,1769 @@
+/*!
+ * Helpdesk chat widget. One tag, no build step, no dependencies:
+ *
+ *   <script src="https://HELPDESK/static/helpdesk/widget.js" data-helpdesk="https://HELPDESK"
+ *           data-team="billing" async></script>
+ *
+ * Optional attributes: data-lang ("en" | "tr"), data-title, data-color, and for a signed-in
+ * user data-identifier + data-identifier-hash (HMAC-SHA256 of the identifier with the site
+ * secret), data-name, data-email. See README "The widget".
+ *
+ * How it stays correct (shared/API.md "Customer side" and "Websockets"):
+ * - REST is the source of truth; the websocket only makes things arrive sooner.
+ * - Every event carries a cursor. The last one seen is kept in localStorage and sent with
+ *   "resume", so a reconnect replays what was missed; events already seen are dropped.
+ * - Every message carries a client_id (crypto.randomUUID): retries are idempotent and the
+ *   optimistic bubble is reconciled with the server's copy by that id.
+ * - Text from the server is only ever inserted with textContent; this file never parses an
+ *   HTML string, so a message like <img src=x onerror=alert(1)> is shown as text.
+ */
+(function () {
+  "use strict";
+
+  if (window.HelpdeskWidget) return; // the tag was included twice
+  const script =
+    document.currentScript || document.querySelector("script[data-helpdesk][src*='widget.js']");
+  if (!script) return;
+
+  // --- Configuration -------------------------------------------------------------------------
+
+  const attrs = script.dataset;
+  const SCRIPT_URL = new URL(script.src || location.href, location.href);
+  const BASE = (attrs.helpdesk || SCRIPT_URL.origin).replace(/\/+$/, "");
+  const API = BASE + "/api/v1/widget";
+  const SOCKET_URL = BASE.replace(/^http/i, "ws") + "/ws/customer/";
+  const STYLESHEET_URL = new URL("widget.css", SCRIPT_URL).href;
+  const TEAM = (attrs.team || "").trim();
+  const IDENTIFIER = (attrs.identifier || "").trim() || null;
+  const IDENTIFIER_HASH = (attrs.identifierHash || "").trim();
+  const PROFILE = { name: (attrs.name || "").trim(), email: (attrs.email || "").trim() };
+  const ACCENT = /^#[0-9a-f]{3,8}$/i.test(attrs.color || "") ? attrs.color : "";
+  const STORE_KEY = "helpdesk-widget:" + new URL(BASE).origin; // one customer per helpdesk
+  const TAB_KEY = STORE_KEY + ":tab"; // sessionStorage: what this tab had open
+
+  const PING_EVERY_MS = 25000;
+  const SILENCE_LIMIT_MS = 60000; // no frame at all for this long: the socket is dead
+  const POLL_EVERY_MS = 8000; // fallback while the socket is down
+  const AVAILABILITY_EVERY_MS = 60000;
+  const TYPING_SEND_EVERY_MS = 3000;
+  const TYPING_IDLE_MS = 4000;
+  const TYPING_SHOWN_MS = 7000; // an agent's typing event fades unless repeated
+  const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
+
+  // --- Strings: every piece of UI text, in English and Turkish ---------------------------------
+
+  const STRINGS = {
+    en: {
+      openChat: "Open chat",
+      closeChat: "Close chat",
+      close: "Close",
+      back: "Back to your conversations",
+      title: "Support",
+      greeting: "Hello!",
+      intro: "Ask us anything. We reply here, and by email if you have left.",
+      online: "We're online",
+      offline:
+        "No agent is available right now — leave a message and we'll reply here and by email",
+      waitUnderMinute: "Estimated wait: less than a minute",
+      waitMinutes: "Estimated wait: about {n} min",
+      waitHours: "Estimated wait: about {n} h",
+      newConversation: "New conversation",
+      newConversationHint: "We usually reply within minutes",
+      yourConversations: "Your conversations",
+      noConversations: "No conversations yet.",
+      conversationTitle: "Conversation #{id}",
+      welcome: "Hi! How can we help you today?",
+      placeholder: "Write a message…",
+      messageLabel: "Message",
+      messages: "Messages",
+      send: "Send",
+      sending: "Sending…",
+      notSent: "Not sent.",
+      retry: "Retry",
+      you: "You",
+      agent: "Support agent",
+      typing: "{name} is typing…",
+      statusOpen: "Open",
+      statusPending: "Waiting for your reply",
+      statusSnoozed: "On hold",
+      statusResolved: "Resolved",
+      resolvedNote: "This conversation is resolved. Write a message to reopen it.",
+      emailLabel: "Your email, so we can reply",
+      emailPlaceholder: "you@example.com",
+      emailInvalid: "Please enter a valid email address.",
+      rateTitle: "How would you rate this conversation?",
+      rateStars: "Rating",
+      star1: "1 star — very poor",
+      star2: "2 stars — poor",
+      star3: "3 stars — okay",
+      star4: "4 stars — good",
+      star5: "5 stars — excellent",
+      rateComment: "Anything you'd like to add? (optional)",
+      rateSend: "Send rating",
+      rateChoose: "Choose a rating from 1 to 5 stars.",
+      thanks: "Thank you for your feedback!",
+      today: "Today",
+      yesterday: "Yesterday",
+      reconnecting: "Connection lost — reconnecting…",
+      error: "Something went wrong. Please try again.",
+      networkError: "You seem to be offline. We'll keep trying.",
+      unread: "{n} unread messages",
+      loading: "Loading…",
+    },
+    tr: {
+      openChat: "Sohbeti aç",
+      closeChat: "Sohbeti kapat",
+      close: "Kapat",
+      back: "Sohbetlerinize dönün",
+      title: "Destek",
+      greeting: "Merhaba!",
+      intro: "Bize her şeyi sorabilirsiniz. Buradan, ayrıldıysanız e-postayla yanıt veririz.",
+      online: "Çevrimiçiyiz",
+      offline:
+        "Şu anda müsait bir temsilci yok — mesajınızı bırakın, size buradan ve e-postayla yanıt verelim",
+      waitUnderMinute: "Tahmini bekleme süresi: bir dakikadan az",
+      waitMinutes: "Tahmini bekleme süresi: yaklaşık {n} dk",
+      waitHours: "Tahmini bekleme süresi: yaklaşık {n} sa",
+      newConversation: "Yeni sohbet",
+      newConversationHint: "Genellikle birkaç dakika içinde yanıt veririz",
+      yourConversations: "Sohbetleriniz",
+      noConversations: "Henüz bir sohbetiniz yok.",
+      conversationTitle: "Sohbet #{id}",
+      welcome: "Merhaba! Bugün size nasıl yardımcı olabiliriz?",
+      placeholder: "Bir mesaj yazın…",
+      messageLabel: "Mesaj",
+      messages: "Mesajlar",
+      send: "Gönder",
+      sending: "Gönderiliyor…",
+      notSent: "Gönderilemedi.",
+      retry: "Tekrar dene",
+      you: "Siz",
+      agent: "Destek temsilcisi",
+      typing: "{name} yazıyor…",
+      statusOpen: "Açık",
+      statusPending: "Yanıtınız bekleniyor",
+      statusSnoozed: "Beklemede",
+      statusResolved: "Çözüldü",
+      resolvedNote: "Bu sohbet çözüldü. Yeniden açmak için bir mesaj yazın.",
+      emailLabel: "Size yanıt verebilmemiz için e-posta adresiniz",
+      emailPlaceholder: "siz@ornek.com",
+      emailInvalid: "Lütfen geçerli bir e-posta adresi girin.",
+      rateTitle: "Bu sohbeti nasıl değerlendirirsiniz?",
+      rateStars: "Puan",
+      star1: "1 yıldız — çok kötü",
+      star2: "2 yıldız — kötü",
+      star3: "3 yıldız — idare eder",
+      star4: "4 yıldız — iyi",
+      star5: "5 yıldız — mükemmel",
+      rateComment: "Eklemek istediğiniz bir şey var mı? (isteğe bağlı)",
+      rateSend: "Değerlendirmeyi gönder",
+      rateChoose: "Lütfen 1 ile 5 yıldız arasında bir puan seçin.",
+      thanks: "Geri bildiriminiz için teşekkür ederiz!",
+      today: "Bugün",
+      yesterday: "Dün",
+      reconnecting: "Bağlantı koptu — yeniden bağlanılıyor…",
+      error: "Bir şeyler ters gitti. Lütfen tekrar deneyin.",
+      networkError: "Çevrimdışı görünüyorsunuz. Denemeye devam edeceğiz.",
+      unread: "{n} okunmamış mesaj",
+      loading: "Yükleniyor…",
+    },
+  };
+
+  function pickLanguage(requested) {
+    const candidates = [requested, ...(navigator.languages || []), navigator.language];
+    for (const candidate of candidates) {
+      const code = String(candidate || "").toLowerCase().split(/[-_]/)[0];
+      if (STRINGS[code]) return code;
+    }
+    return "en";
+  }
+
+  const LANG = pickLanguage(attrs.lang);
+  const LOCALE = LANG === "tr" ? "tr-TR" : "en";
+
+  function t(key, params) {
+    const text = STRINGS[LANG][key] ?? STRINGS.en[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => String(params?.[name] ?? ""));
+  }
+
+  // --- Persistence -----------------------------------------------------------------------------
+
+  function storage(name) {
+    try {
+      return window[name]; // throws in some sandboxed frames
+    } catch {
+      return null;
+    }
+  }
+
+  function readJson(storage, key) {
+    try {
+      return JSON.parse(storage?.getItem(key) || "null") || {};
+    } catch {
+      return {}; // private mode, quota, or garbage: start fresh
+    }
+  }
+
+  function writeJson(storage, key, value) {
+    try {
+      storage?.setItem(key, JSON.stringify(value));
+    } catch {
+      /* storage unavailable: the widget still works for this page view */
+    }
+  }
+
+  // store: {token, customer, identifier, cursor, rated: {conversationId: cycle}, read: {id: messageId}}
+  const store = Object.assign({ rated: {}, read: {} }, readJson(storage("localStorage"), STORE_KEY));
+  const tab = readJson(storage("sessionStorage"), TAB_KEY); // {open, current}
+
+  function saveStore() {
+    writeJson(storage("localStorage"), STORE_KEY, store);
+  }
+
+  function saveTab() {
+    writeJson(storage("sessionStorage"), TAB_KEY, { open: state.open, current: state.current });
+  }
+
+  function forgetCustomer() {
+    store.token = null;
+    store.customer = null;
+    store.identifier = null;
+    store.cursor = null;
+    store.rated = {};
+    store.read = {};
+    saveStore();
+  }
+
+  // A different signed-in user (or a sign-out) must never see the previous user's history.
+  if (store.identifier && store.identifier !== IDENTIFIER) forgetCustomer();
+
+  // --- State -----------------------------------------------------------------------------------
+
+  const NEW = "new"; // the thread of a conversation not started yet
+
+  const state = {
+    open: false,
+    view: "home", // "home" (list) or "thread"
+    current: null, // conversation id, or NEW
+    conversations: new Map(), // id -> conversation
+    listLoaded: false,
+    listLoading: false,
+    threads: new Map(), // id or NEW -> {messages: Map(key -> message), loaded}
+    availability: null,
+    typing: new Map(), // conversation id -> {name, until}
+    unread: new Map(), // conversation id -> Set(message id)
+    socketLive: false,
+    showReconnecting: false,
+    ratingThanks: new Set(), // conversation ids rated during this visit
+    ratingDraft: new Map(), // conversation id -> {score, comment, error, busy}
+    emailDraft: "",
+    emailError: "",
+  };
+  let sequence = 0; // local order of messages that have no server id yet
+
+  function thread(id) {
+    if (!state.threads.has(id)) state.threads.set(id, { messages: new Map(), loaded: false });
+    return state.threads.get(id);
+  }
+
+  function messageKey(message) {
+    return message.client_id ? "c:" + message.client_id : "i:" + message.id;
+  }
+
+  function sortedMessages(id) {
+    const list = [...thread(id).messages.values()];
+    return list.sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity) || a.seq - b.seq);
+  }
+
+  function lastServerId(id) {
+    let last = 0;
+    for (const message of thread(id).messages.values()) {
+      if (message.id && message.id > last) last = message.id;
+    }
+    return last;
+  }
+
+  /** Merge messages from the server (REST or socket), replacing optimistic copies by client_id. */
+  function mergeMessages(conversationId, messages) {
+    const target = thread(conversationId);
+    for (const message of messages) {
+      if (!message || message.private) continue;
+      const key = messageKey(message);
+      const existing = target.messages.get(key);
+      target.messages.set(key, { ...message, status: "sent", seq: existing?.seq ?? ++sequence });
+      if (message.author?.kind !== "customer") {
+        state.typing.delete(conversationId);
+        noteUnread(conversationId, message);
+      }
+    }
+    renderSoon();
+  }
+
+  function upsertConversation(conversation) {
+    if (!conversation || typeof conversation.id !== "number") return;
+    const previous = state.conversations.get(conversation.id);
+    state.conversations.set(conversation.id, { ...previous, ...conversation });
+    renderSoon();
+  }
+
+  function touchConversation(message) {
+    const conversation = state.conversations.get(message.conversation);
+    if (!conversation) {
+      if (store.token) loadConversations(); // a conversation we have not listed yet
+      return;
+    }
+    conversation.last_message_preview = message.body.replace(/\s+/g, " ").slice(0, 160);
+    if (!conversation.last_activity_at || message.created_at > conversation.last_activity_at) {
+      conversation.last_activity_at = message.created_at;
+    }
+  }
+
+  // --- Unread messages -------------------------------------------------------------------------
+
+  function isReading(conversationId) {
+    return (
+      state.open &&
+      state.view === "thread" &&
+      state.current === conversationId &&
+      document.visibilityState === "visible"
+    );
+  }
+
+  function noteUnread(conversationId, message) {
+    if (!message.id || message.id <= (store.read[conversationId] || 0)) return;
+    if (isReading(conversationId)) {
+      markRead(conversationId);
+      return;
+    }
+    if (!state.unread.has(conversationId)) state.unread.set(conversationId, new Set());
+    state.unread.get(conversationId).add(message.id);
+  }
+
+  function markRead(conversationId) {
+    const last = lastServerId(conversationId);
+    if (last > (store.read[conversationId] || 0)) {
+      store.read[conversationId] = last;
+      saveStore();
+    }
+    if (state.unread.delete(conversationId)) renderSoon();
+  }
+
+  function unreadTotal() {
+    let total = 0;
+    for (const ids of state.unread.values()) total += ids.size;
+    return total;
+  }
+
+  // --- HTTP ------------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, code, message, fields) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.fields = fields || {};
+      // Worth retrying with the same client_id: the server may not have seen the request.
+      this.retryable = status === 0 || status === 429 || status >= 500;
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json", "Accept-Language": LANG };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (store.token && path !== "/sessions") headers.Authorization = "Bearer " + store.token;
+    let response;
+    try {
+      response = await fetch(API + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit", // the token is the credential; never the host page's cookies
+        mode: "cors",
+      });
+    } catch {
+      throw new ApiError(0, "network", t("networkError"));
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      /* an empty or non-JSON answer (a proxy error page) */
+    }
+    if (response.ok) return data;
+    const error = data?.error || {};
+    if (response.status === 401 && path !== "/sessions") resetSession();
+    throw new ApiError(response.status, error.code, error.message || t("error"), error.fields);
+  }
+
+  /** crypto.randomUUID needs a secure context; shops on plain http get the same from random bytes. */
+  function uuid() {
+    if (window.crypto?.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function whenOnline() {
+    if (navigator.onLine !== false) return Promise.resolve();
+    return new Promise((resolve) => window.addEventListener("online", resolve, { once: true }));
+  }
+
+  /** Call `request` again after network failures; safe because every write carries a client_id. */
+  async function withRetries(request) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        if (!error.retryable || attempt >= RETRY_DELAYS_MS.length) throw error;
+        await sleep(RETRY_DELAYS_MS[attempt] * (0.75 + Math.random() / 2));
+        await whenOnline();
+      }
+    }
+  }
+
+  // --- Session ---------------------------------------------------------------------------------
+
+  let sessionRequest = null;
+  let identityRefused = false; // the site's signature was refused: chat anonymously
+
+  function wantedIdentifier() {
+    return identityRefused ? null : IDENTIFIER;
+  }
+
+  function hasSession() {
+    return Boolean(store.token) && (store.identifier || null) === wantedIdentifier();
+  }
+
+  /** A customer token for this browser (and, when the site vouches for it, this user). */
+  function ensureSession(extra) {
+    if (hasSession() && !extra) return Promise.resolve();
+    if (!sessionRequest) {
+      sessionRequest = createSession(extra).finally(() => {
+        sessionRequest = null;
+      });
+    }
+    return sessionRequest;
+  }
+
+  async function createSession(extra) {
+    const body = { ...extra };
+    if (store.token) body.customer_token = store.token; // resume: keep this browser's history
+    if (PROFILE.name) body.name = PROFILE.name;
+    if (PROFILE.email && !body.email) body.email = PROFILE.email;
+    let answer = null;
+    if (wantedIdentifier()) {
+      const signed = { ...body, identifier: IDENTIFIER, identifier_hash: IDENTIFIER_HASH };
+      try {
+        answer = await withRetries(() => api("POST", "/sessions", signed));
+      } catch (error) {
+        if (error.retryable) throw error;
+        // A wrong signature is the site's bug; the visitor can still chat anonymously.
+        console.warn("Helpdesk widget: identity refused, continuing anonymously.", error.message);
+        identityRefused = true;
+      }
+    }
+    answer = answer || (await withRetries(() => api("POST", "/sessions", body)));
+    const otherCustomer = store.customer && store.customer.id !== answer.customer?.id;
+    if (otherCustomer) {
+      // The signed-in user's own history replaces what this browser had as a visitor.
+      forgetCustomer();
+      clearLoadedState();
+    }
+    store.token = answer.customer_token;
+    store.customer = answer.customer;
+    store.identifier = wantedIdentifier();
+    saveStore();
+    reconnectNow();
+    if (state.open && state.view === "home") loadConversations();
+  }
+
+  /** The server no longer knows our token: start over as a new visitor. */
+  function resetSession() {
+    forgetCustomer();
+    clearLoadedState();
+    disconnect();
+    if (state.view === "thread" && state.current !== NEW) showHome();
+    renderSoon();
+  }
+
+  function clearLoadedState() {
+    state.conversations.clear();
+    state.threads.clear();
+    state.unread.clear();
+    state.typing.clear();
+    state.listLoaded = false;
+    seenCursors.clear();
+  }
+
+  // --- Loading ---------------------------------------------------------------------------------
+
+  async function loadAvailability() {
+    try {
+      const query = TEAM ? "?team=" + encodeURIComponent(TEAM) : "";
+      state.availability = await api("GET", "/availability" + query);
+    } catch {
+      /* unknown availability: say nothing rather than something wrong */
+    }
+    renderSoon();
+  }
+
+  async function loadConversations() {
+    if (!store.token || state.listLoading) return;
+    state.listLoading = true;
+    try {
+      const answer = await api("GET", "/conversations");
+      for (const conversation of answer.results || []) upsertConversation(conversation);
+      state.listLoaded = true;
+      if (state.open && state.view === "home" && state.conversations.size === 0) {
+        openThread(NEW); // nothing to list: go straight to writing
+      }
+    } catch {
+      /* keep what we have; the socket or the next poll fills the gap */
+    } finally {
+      state.listLoading = false;
+      renderSoon();
+    }
+  }
+
+  async function loadConversation(id) {
+    try {
+      upsertConversation(await api("GET", "/conversations/" + id));
+    } catch {
+      /* the list entry (if any) stays */
+    }
+  }
+
+  /** Messages after the newest we have (all of them the first time), page by page. */
+  async function loadMessages(id) {
+    if (typeof id !== "number" || !store.token) return;
+    for (let page = 0; page < 20; page++) {
+      const after = lastServerId(id);
+      const query = after ? "?after=" + after : "";
+      let answer;
+      try {
+        answer = await api("GET", "/conversations/" + id + "/messages" + query);
+      } catch {
+        return;
+      }
+      thread(id).loaded = true;
+      mergeMessages(id, answer.results || []);
+      for (const message of answer.results || []) touchConversation(message);
+      if (!answer.has_more) break;
+    }
+    if (isReading(id)) markRead(id);
+    renderSoon();
+  }
+
+  // --- Sending ---------------------------------------------------------------------------------
+
+  const outbox = [];
+  let outboxRunning = false;
+
+  function sendMessage(body) {
+    const clientId = uuid();
+    const conversationId = state.current;
+    const message = {
+      id: null,
+      client_id: clientId,
+      conversation: conversationId === NEW ? null : conversationId,
+      author: { kind: "customer", name: store.customer?.name || "" },
+      body,
+      created_at: new Date().toISOString(),
+      status: "sending",
+      seq: ++sequence,
+    };
+    thread(conversationId).messages.set(messageKey(message), message);
+    sendTyping(false);
+    outbox.push(message);
+    renderSoon({ scrollToEnd: true });
+    drainOutbox();
+  }
+
+  function retryMessage(message) {
+    message.status = "sending";
+    message.error = "";
+    outbox.push(message);
+    renderSoon();
+    drainOutbox();
+  }
+
+  /** One message at a time, in order: the first one of a new thread creates the conversation. */
+  async function drainOutbox() {
+    if (outboxRunning) return;
+    outboxRunning = true;
+    try {
+      while (outbox.length) {
+        await deliver(outbox[0]);
+        outbox.shift();
+      }
+    } finally {
+      outboxRunning = false;
+    }
+  }
+
+  async function deliver(message) {
+    try {
+      if (state.emailDraft && !store.customer?.email) {
+        await ensureSession({ email: state.emailDraft });
+      } else {
+        await ensureSession();
+      }
+      if (message.conversation == null) {
+        const conversation = await startConversation(message);
+        adoptNewThread(conversation);
+        await loadMessages(conversation.id);
+      } else {
+        const saved = await withRetries(() =>
+          api("POST", "/conversations/" + message.conversation + "/messages", {
+            body: message.body,
+            client_id: message.client_id,
+          }),
+        );
+        mergeMessages(message.conversation, [saved]);
+        touchConversation(saved);
+        if (state.conversations.get(message.conversation)?.status === "resolved") {
+          loadConversation(message.conversation); // a reply reopens it server-side
+        }
+      }
+    } catch (error) {
+      message.status = "failed";
+      message.error = error.message;
+      renderSoon();
+    }
+  }
+
+  async function startConversation(message) {
+    const body = { body: message.body, client_id: message.client_id };
+    if (TEAM) body.team = TEAM;
+    try {
+      return await withRetries(() => api("POST", "/conversations", body));
+    } catch (error) {
+      if (!error.fields?.team) throw error;
+      // A misconfigured data-team must not keep a customer from writing: use the default team.
+      console.warn("Helpdesk widget: unknown team, using the default team.", error.message);
+      delete body.team;
+      return withRetries(() => api("POST", "/conversations", body));
+    }
+  }
+
+  /** The new thread's messages now belong to the conversation the server created. */
+  function adoptNewThread(conversation) {
+    upsertConversation(conversation);
+    const draft = thread(NEW);
+    const target = thread(conversation.id);
+    for (const [key, message] of draft.messages) {
+      message.conversation = conversation.id;
+      if (!target.messages.has(key)) target.messages.set(key, message);
+    }
+    state.threads.delete(NEW);
+    if (state.current === NEW) {
+      state.current = conversation.id;
+      saveTab();
+      // Keep the bubbles on screen: the thread's list simply changes owner.
+      const container = dom.body.querySelector(":scope > .hd-thread");
+      if (container) container.dataset.conversation = String(conversation.id);
+    }
+    renderSoon();
+  }
+
+  async function sendRating(conversation) {
+    const draft = ratingDraft(conversation.id);
+    if (!draft.score) {
+      draft.error = t("rateChoose");
+      renderSoon();
+      return;
+    }
+    draft.busy = true;
+    draft.error = "";
+    renderSoon();
+    try {
+      await withRetries(() =>
+        api("POST", "/conversations/" + conversation.id + "/rating", {
+          score: draft.score,
+          comment: draft.comment.trim(),
+        }),
+      );
+      markRated(conversation.id, conversation.cycle);
+      state.ratingThanks.add(conversation.id);
+    } catch (error) {
+      if (error.code === "already_rated") {
+        markRated(conversation.id, conversation.cycle);
+        state.ratingThanks.add(conversation.id);
+      } else {
+        draft.error = error.message;
+      }
+    } finally {
+      draft.busy = false;
+      renderSoon({ scrollToEnd: true });
+    }
+  }
+
+  function ratingDraft(id) {
+    if (!state.ratingDraft.has(id)) {
+      state.ratingDraft.set(id, { score: 0, comment: "", error: "", busy: false });
+    }
+    return state.ratingDraft.get(id);
+  }
+
+  function markRated(conversationId, cycle) {
+    store.rated[conversationId] = cycle ?? 1;
+    saveStore();
+    renderSoon();
+  }
+
+  function wantsRating(conversation) {
+    return (
+      conversation.status === "resolved" &&
+      store.rated[conversation.id] !== (conversation.cycle ?? 1) &&
+      lastServerId(conversation.id) > 0
+    );
+  }
+
+  // --- Websocket -------------------------------------------------------------------------------
+
+  let socket = null;
+  let reconnectAttempts = 0;
+  let reconnectTimer = null;
+  let pingTimer = null;
+  let pollTimer = null;
+  let reconnectingTimer = null;
+  let lastFrameAt = 0;
+  let resumeFloor = 0; // events at or below the cursor we resumed from were seen before
+  const seenCursors = new Set();
+
+  function connect() {
+    if (socket || !store.token) return;
+    clearTimeout(reconnectTimer);
+    const ws = new WebSocket(SOCKET_URL + "?token=" + encodeURIComponent(store.token));
+    socket = ws;
+    ws.addEventListener("open", () => {
+      lastFrameAt = Date.now();
+      resumeFloor = store.cursor ?? 0;
+      ws.send(JSON.stringify({ type: "resume", after: store.cursor ?? null }));
+      startPing(ws);
+    });
+    ws.addEventListener("message", (event) => {
+      lastFrameAt = Date.now();
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      handleFrame(frame);
+    });
+    ws.addEventListener("close", (event) => onSocketClosed(ws, event));
+  }
+
+  function onSocketClosed(ws, event) {
+    if (socket !== ws) return; // an old socket we replaced
+    socket = null;
+    stopPing();
+    setLive(false);
+    if (event.code === 4401) {
+      resetSession(); // the token is no longer valid; a new session starts with the next message
+      return;
+    }
+    scheduleReconnect();
+    startPolling();
+  }
+
+  function disconnect() {
+    const ws = socket;
+    socket = null;
+    stopPing();
+    clearTimeout(reconnectTimer);
+    if (ws) ws.close(1000);
+    setLive(false);
+  }
+
+  function scheduleReconnect() {
+    clearTimeout(reconnectTimer);
+    const delay = Math.min(30000, 1000 * 2 ** reconnectAttempts) * (0.5 + Math.random() / 2);
+    reconnectAttempts++;
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  /** Reconnect at once (new session, the network is back, the tab is visible again). */
+  function reconnectNow() {
+    if (socket && socket.readyState <= WebSocket.OPEN) return;
+    reconnectAttempts = 0;
+    socket = null;
+    connect();
+  }
+
+  function startPing(ws) {
+    stopPing();
+    pingTimer = setInterval(() => {
+      if (Date.now() - lastFrameAt > SILENCE_LIMIT_MS) {
+        ws.close(4000); // half-open: no pong for too long
+        onSocketClosed(ws, { code: 4000 });
+        return;
+      }
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ping" }));
+    }, PING_EVERY_MS);
+  }
+
+  function stopPing() {
+    clearInterval(pingTimer);
+  }
+
+  function setLive(live) {
+    state.socketLive = live;
+    if (dom.host) dom.host.dataset.connection = live ? "live" : "down"; // for tests and styling
+    clearTimeout(reconnectingTimer);
+    if (live) {
+      state.showReconnecting = false;
+    } else if (store.token) {
+      // Only mention a drop that lasts; a quick reconnect should go unnoticed.
+      reconnectingTimer = setTimeout(() => {
+        state.showReconnecting = !state.socketLive && Boolean(store.token);
+        renderSoon();
+      }, 4000);
+    }
+    renderSoon();
+  }
+
+  function handleFrame(frame) {
+    switch (frame.type) {
+      case "pong":
+        return;
+      case "resumed":
+        onResumed(frame);
+        return;
+      case "typing":
+        onTyping(frame);
+        return;
+      case "presence":
+        return;
+      case "error":
+        console.warn("Helpdesk widget:", frame.data?.message || frame.message || frame);
+        return;
+    }
+    if (typeof frame.cursor === "number") {
+      if (frame.cursor <= resumeFloor || seenCursors.has(frame.cursor)) return; // seen already
+      seenCursors.add(frame.cursor);
+      noteCursor(frame.cursor);
+    }
+    applyEvent(frame);
+  }
+
+  function onResumed(frame) {
+    const wasDown = reconnectAttempts > 0 || store.cursor == null;
+    if (typeof frame.cursor === "number") noteCursor(frame.cursor);
+    reconnectAttempts = 0;
+    stopPolling();
+    setLive(true);
+    // REST repairs whatever the replay could not cover (a first visit resumes "from now").
+    if (wasDown && state.open) refreshOpenView();
+  }
+
+  function noteCursor(cursor) {
+    if (store.cursor == null || cursor > store.cursor) {
+      store.cursor = cursor;
+      saveStoreSoon();
+    }
+  }
+
+  function applyEvent(event) {
+    const data = event.data || {};
+    switch (event.type) {
+      case "message.created":
+        if (typeof data.id !== "number" || data.private) return;
+        mergeMessages(data.conversation ?? event.conversation, [data]);
+        touchConversation(data);
+        return;
+      case "conversation.created":
+      case "conversation.updated":
+      case "conversation.assigned":
+        upsertConversation(data);
+        return;
+      case "conversation.rated": {
+        const cycle = event.change?.rating?.cycle ?? data.cycle;
+        markRated(event.conversation, cycle);
+        return;
+      }
+    }
+  }
+
+  function onTyping(frame) {
+    const data = frame.data || frame;
+    const author = data.author || data.agent || {};
+    const kind = author.kind || data.author_kind || data.kind || "agent";
+    if (kind === "customer") return; // our own typing, echoed
+    const conversationId = frame.conversation ?? data.conversation;
+    if (data.is_typing === false) {
+      state.typing.delete(conversationId);
+    } else {
+      const name = author.name || data.name || t("agent");
+      state.typing.set(conversationId, { name, until: Date.now() + TYPING_SHOWN_MS });
+      setTimeout(renderSoon, TYPING_SHOWN_MS + 50);
+    }
+    renderSoon({ keepScroll: true });
+  }
+
+  let typingSentAt = 0;
+  let typingIdleTimer = null;
+
+  function sendTyping(isTyping) {
+    const conversation = state.current;
+    if (typeof conversation !== "number" || !socket || socket.readyState !== WebSocket.OPEN) {
+      return;
+    }
+    clearTimeout(typingIdleTimer);
+    if (isTyping) {
+      if (Date.now() - typingSentAt >= TYPING_SEND_EVERY_MS) {
+        typingSentAt = Date.now();
+        socket.send(JSON.stringify({ type: "typing", conversation, is_typing: true }));
+      }
+      typingIdleTimer = setTimeout(() => sendTyping(false), TYPING_IDLE_MS);
+    } else if (typingSentAt) {
+      typingSentAt = 0;
+      socket.send(JSON.stringify({ type: "typing", conversation, is_typing: false }));
+    }
+  }
+
+  // Fallback while the socket is down: poll the open thread (and the list when shown).
+  function startPolling() {
+    if (pollTimer) return;
+    pollTimer = setInterval(() => {
+      if (state.socketLive || !store.token) return stopPolling();
+      if (state.open) refreshOpenView();
+    }, POLL_EVERY_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function refreshOpenView() {
+    if (!store.token) return;
+    loadConversations();
+    if (state.view === "thread" && typeof state.current === "number") {
+      loadMessages(state.current);
+    }
+  }
+
+  let storeTimer = null;
+  function saveStoreSoon() {
+    clearTimeout(storeTimer);
+    storeTimer = setTimeout(saveStore, 250);
+  }
+
+  // --- Navigation ------------------------------------------------------------------------------
+
+  let availabilityTimer = null;
+
+  function openPanel() {
+    if (state.open) return;
+    state.open = true;
+    saveTab();
+    loadAvailability();
+    availabilityTimer = setInterval(loadAvailability, AVAILABILITY_EVERY_MS);
+    if (store.token) connect();
+    if (state.view === "thread" && state.current != null) {
+      openThread(state.current);
+    } else if (store.token) {
+      state.view = "home";
+      loadConversations();
+    } else {
+      openThread(NEW); // a first visit: nothing to list yet
+    }
+    renderSoon({ scrollToEnd: true, focus: true });
+  }
+
+  function closePanel() {
+    if (!state.open) return;
+    state.open = false;
+    clearInterval(availabilityTimer);
+    sendTyping(false);
+    saveTab();
+    render({}); // now: on phones the launcher is only shown again by this render
+    dom.launcher.focus();
+  }
+
+  function showHome() {
+    sendTyping(false);
+    state.view = "home";
+    state.current = null;
+    saveTab();
+    if (store.token) loadConversations();
+    renderSoon({ focus: true });
+  }
+
+  function openThread(id) {
+    sendTyping(false);
+    state.view = "thread";
+    state.current = id;
+    saveTab();
+    if (typeof id === "number") {
+      if (!state.conversations.has(id)) loadConversation(id);
+      loadMessages(id);
+      markRead(id);
+    }
+    renderSoon({ scrollToEnd: true, focus: true });
+  }
+
+  // --- DOM helpers (textContent only) ----------------------------------------------------------
+
+  function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    for (const [name, value] of Object.entries(props || {})) {
+      if (value == null || value === false) continue;
+      if (name === "class") el.className = value;
+      else if (name === "text") el.textContent = value;
+      else if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+      else el.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child == null || child === false) continue;
+      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+  }
+
+  const ICONS = {
+    chat: "M21 11.5a8.4 8.4 0 0 1-.9 3.8 8.5 8.5 0 0 1-7.6 4.7 8.4 8.4 0 0 1-3.8-.9L3 21l1.9-5.7a8.4 8.4 0 0 1-.9-3.8 8.5 8.5 0 0 1 4.7-7.6 8.4 8.4 0 0 1 3.8-.9h.5a8.5 8.5 0 0 1 8 8v.5z",
+    close: "M18 6 6 18M6 6l12 12",
+    down: "m6 9 6 6 6-6",
+    back: "M19 12H5m7 7-7-7 7-7",
+    send: "M22 2 11 13M22 2l-7 20-4-9-9-4 20-7z",
+    plus: "M12 5v14M5 12h14",
+    star: "m12 2 3.1 6.3 6.9 1-5 4.9 1.2 6.8-6.2-3.2L5.8 21 7 14.2 2 9.3l6.9-1z",
+    chevron: "m9 18 6-6-6-6",
+  };
+
+  function icon(name, extraClass) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "hd-icon" + (extraClass ? " " + extraClass : ""));
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.append(path);
+    return svg;
+  }
+
+  /** Put `items` ({key, sig, build}) into `container` in order, rebuilding only what changed. */
+  function reconcile(container, items) {
+    const old = new Map();
+    for (const child of container.children) old.set(child.dataset.key, child);
+    let previous = null;
+    for (const item of items) {
+      let el = old.get(item.key);
+      old.delete(item.key);
+      if (!el || el.dataset.sig !== item.sig) {
+        const fresh = item.build();
+        fresh.dataset.key = item.key;
+        fresh.dataset.sig = item.sig;
+        if (el) el.replaceWith(fresh);
+        el = fresh;
+      }
+      const expected = previous ? previous.nextSibling : container.firstChild;
+      if (el !== expected) container.insertBefore(el, expected);
+      previous = el;
+    }
+    for (const el of old.values()) el.remove();
+  }
+
+  const timeFormat = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" });
+  const dayFormat = new Intl.DateTimeFormat(LOCALE, { day: "numeric", month: "long" });
+  const shortDayFormat = new Intl.DateTimeFormat(LOCALE, { day: "numeric", month: "short" });
+
+  function dayKey(date) {
+    return date.getFullYear() + "-" + date.getMonth() + "-" + date.getDate();
+  }
+
+  function dayLabel(date) {
+    const today = new Date();
+    const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (dayKey(date) === dayKey(today)) return t("today");
+    if (dayKey(date) === dayKey(yesterday)) return t("yesterday");
+    return dayFormat.format(date);
+  }
+
+  function shortWhen(iso) {
+    if (!iso) return "";
+    const date = new Date(iso);
+    return dayKey(date) === dayKey(new Date()) ? timeFormat.format(date) : shortDayFormat.format(date);
+  }
+
+  function statusLabel(status) {
+    const key = { open: "statusOpen", pending: "statusPending", snoozed: "statusSnoozed" }[status];
+    return t(key || "statusResolved");
+  }
+
+  function waitText(seconds) {
+    if (seconds == null) return "";
+    if (seconds < 60) return t("waitUnderMinute");
+    if (seconds < 90 * 60) return t("waitMinutes", { n: Math.round(seconds / 60) });
+    return t("waitHours", { n: Math.round(seconds / 3600) });
+  }
+
+  // --- Skeleton --------------------------------------------------------------------------------
+
+  const dom = {};
+
+  function buildSkeleton() {
+    const host = document.createElement("helpdesk-widget");
+    host.setAttribute("data-lang", LANG);
+    const shadow = host.attachShadow({ mode: "open" });
+    const root = h("div", { class: "hd-root", hidden: true, lang: LANG });
+    if (ACCENT) root.style.setProperty("--hd-accent", ACCENT);
+
+    // Hidden until the stylesheet has loaded, so the page never flashes unstyled markup.
+    const stylesheet = h("link", { rel: "stylesheet", href: STYLESHEET_URL });
+    const reveal = () => root.removeAttribute("hidden");
+    stylesheet.addEventListener("load", reveal);
+    stylesheet.addEventListener("error", () => console.warn("Helpdesk widget: no stylesheet"));
+
+    dom.badge = h("span", { class: "hd-badge", hidden: true, "aria-hidden": "true" });
+    dom.launcherIcon = h("span", { class: "hd-launcher__icon" });
+    dom.launcher = h(
+      "button",
+      {
+        class: "hd-launcher",
+        type: "button",
+        "aria-controls": "hd-panel",
+        "aria-expanded": "false",
+        onclick: () => (state.open ? closePanel() : openPanel()),
+      },
+      dom.launcherIcon,
+      dom.badge,
+    );
+
+    dom.back = h(
+      "button",
+      { class: "hd-iconbutton hd-back", type: "button", "aria-label": t("back"), onclick: showHome },
+      icon("back"),
+    );
+    dom.title = h("h2", { class: "hd-title", id: "hd-title" });
+    dom.subtitle = h("p", { class: "hd-subtitle" });
+    dom.close = h(
+      "button",
+      { class: "hd-iconbutton hd-close", type: "button", "aria-label": t("close"), onclick: closePanel },
+      icon("close"),
+    );
+    const header = h(
+      "header",
+      { class: "hd-header" },
+      dom.back,
+      h("div", { class: "hd-heading" }, dom.title, dom.subtitle),
+      dom.close,
+    );
+
+    dom.connection = h("div", { class: "hd-connection", role: "status", hidden: true });
+    dom.body = h("div", { class: "hd-body" });
+    dom.typing = h("div", { class: "hd-typing", "aria-live": "polite" });
+    dom.composer = buildComposer();
+
+    dom.panel = h(
+      "section",
+      {
+        class: "hd-panel",
+        id: "hd-panel",
+        role: "dialog",
+        "aria-labelledby": "hd-title",
+        hidden: true,
+        onkeydown: (event) => {
+          if (event.key === "Escape") {
+            event.stopPropagation();
+            closePanel();
+          }
+        },
+      },
+      header,
+      dom.connection,
+      dom.body,
+      dom.typing,
+      dom.composer,
+    );
+
+    root.append(dom.panel, dom.launcher);
+    shadow.append(stylesheet, root);
+    document.body.append(host);
+    dom.host = host;
+    dom.root = root;
+  }
+
+  function buildComposer() {
+    dom.email = h("input", {
+      class: "hd-email__input",
+      type: "email",
+      id: "hd-email",
+      autocomplete: "email",
+      placeholder: t("emailPlaceholder"),
+      oninput: () => {
+        state.emailDraft = dom.email.value.trim();
+        state.emailError = "";
+        dom.emailError.hidden = true;
+      },
+    });
+    dom.emailError = h("p", { class: "hd-field-error", hidden: true, role: "alert" });
+    dom.emailRow = h(
+      "div",
+      { class: "hd-email", hidden: true },
+      h("label", { class: "hd-email__label", for: "hd-email", text: t("emailLabel") }),
+      dom.email,
+      dom.emailError,
+    );
+    dom.input = h("textarea", {
+      class: "hd-input",
+      rows: "1",
+      placeholder: t("placeholder"),
+      "aria-label": t("messageLabel"),
+      maxlength: "10000",
+      oninput: () => {
+        autoGrow();
+        updateSendButton();
+        sendTyping(Boolean(dom.input.value.trim()));
+      },
+      onkeydown: (event) => {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          submitComposer();
+        }
+      },
+    });
+    dom.send = h(
+      "button",
+      { class: "hd-send", type: "submit", "aria-label": t("send"), disabled: true },
+      icon("send"),
+    );
+    dom.resolvedNote = h("p", { class: "hd-composer__note", hidden: true });
+    return h(
+      "form",
+      {
+        class: "hd-composer",
+        onsubmit: (event) => {
+          event.preventDefault();
+          submitComposer();
+        },
+      },
+      dom.resolvedNote,
+      dom.emailRow,
+      h("div", { class: "hd-composer__row" }, dom.input, dom.send),
+    );
+  }
+
+  function autoGrow() {
+    dom.input.style.height = "auto";
+    dom.input.style.height = Math.min(dom.input.scrollHeight, 140) + "px";
+  }
+
+  function updateSendButton() {
+    dom.send.disabled = !dom.input.value.trim();
+  }
+
+  function submitComposer() {
+    const body = dom.input.value;
+    if (!body.trim()) return;
+    if (!dom.emailRow.hidden && state.emailDraft && !dom.email.checkValidity()) {
+      state.emailError = t("emailInvalid");
+      dom.emailError.textContent = state.emailError;
+      dom.emailError.hidden = false;
+      dom.email.focus();
+      return;
+    }
+    dom.input.value = "";
+    autoGrow();
+    updateSendButton();
+    sendMessage(body);
+    dom.input.focus();
+  }
+
+  // --- Rendering -------------------------------------------------------------------------------
+
+  let renderQueued = false;
+  const renderWishes = { scrollToEnd: false, focus: false };
+
+  function renderSoon(wishes) {
+    if (wishes?.scrollToEnd) renderWishes.scrollToEnd = true;
+    if (wishes?.focus) renderWishes.focus = true;
+    if (renderQueued || !dom.root) return;
+    renderQueued = true;
+    queueMicrotask(() => {
+      renderQueued = false;
+      const wishesNow = { ...renderWishes };
+      renderWishes.scrollToEnd = renderWishes.focus = false;
+      render(wishesNow);
+    });
+  }
+
+  function render(wishes) {
+    const nearEnd = dom.body.scrollHeight - dom.body.scrollTop - dom.body.clientHeight < 80;
+    renderLauncher();
+    dom.panel.hidden = !state.open;
+    dom.root.classList.toggle("is-open", state.open);
+    dom.connection.hidden = !(state.showReconnecting && state.open);
+    dom.connection.textContent = t("reconnecting");
+    if (state.open) {
+      renderHeader();
+      if (state.view === "thread") renderThread();
+      else renderHome();
+      renderTyping();
+      dom.composer.hidden = state.view !== "thread";
+      if (state.view === "thread" && (wishes.scrollToEnd || nearEnd)) {
+        dom.body.scrollTop = dom.body.scrollHeight;
+      }
+      if (wishes.focus) focusView();
+    }
+  }
+
+  function focusView() {
+    // On phones, focusing the text box would pop the keyboard over the thread.
+    if (window.matchMedia?.("(pointer: coarse)").matches) return;
+    if (state.view === "thread") {
+      dom.input.focus({ preventScroll: true });
+    } else {
+      dom.body.querySelector(".hd-start")?.focus({ preventScroll: true });
+    }
+  }
+
+  function renderLauncher() {
+    const count = unreadTotal();
+    dom.launcher.setAttribute("aria-expanded", String(state.open));
+    const label = state.open ? t("closeChat") : t("openChat");
+    dom.launcher.setAttribute(
+      "aria-label",
+      count && !state.open ? label + " (" + t("unread", { n: count }) + ")" : label,
+    );
+    const iconName = state.open ? "down" : "chat";
+    if (dom.launcherIcon.dataset.icon !== iconName) {
+      dom.launcherIcon.dataset.icon = iconName;
+      dom.launcherIcon.replaceChildren(icon(iconName));
+    }
+    dom.badge.hidden = !count || state.open;
+    dom.badge.textContent = count > 9 ? "9+" : String(count);
+  }
+
+  function availabilityText() {
+    const availability = state.availability;
+    if (!availability) return "";
+    if (!availability.can_chat_live) return t("offline");
+    return waitText(availability.estimated_wait_seconds) || t("online");
+  }
+
+  function renderHeader() {
+    const conversation = state.conversations.get(state.current);
+    const inThread = state.view === "thread";
+    const canGoBack = inThread && (state.conversations.size > 0 || state.current !== NEW);
+    dom.back.hidden = !canGoBack;
+    dom.root.classList.toggle("is-thread", inThread);
+    if (inThread && conversation) {
+      dom.title.textContent = conversation.assignee?.name || attrs.title || t("title");
+      dom.subtitle.textContent =
+        conversation.status === "open" ? availabilityText() : statusLabel(conversation.status);
+    } else {
+      dom.title.textContent = attrs.title || t("title");
+      // Offline, the body says so at length; the header stays friendly.
+      dom.subtitle.textContent = state.availability?.can_chat_live
+        ? availabilityText()
+        : t("intro");
+    }
+    dom.subtitle.classList.toggle(
+      "is-online",
+      Boolean(state.availability?.can_chat_live) && (!conversation || conversation.status === "open"),
+    );
+  }
+
+  /** Only when nobody can chat live; otherwise the header says "online" and the wait. */
+  function availabilityNotice() {
+    const availability = state.availability;
+    if (!availability || availability.can_chat_live) return null;
+    const wait = waitText(availability.estimated_wait_seconds);
+    return h(
+      "div",
+      { class: "hd-notice hd-notice--offline", role: "note" },
+      h("span", { text: t("offline") }),
+      wait ? h("span", { class: "hd-notice__wait", text: wait }) : null,
+    );
+  }
+
+  function renderHome() {
+    const conversations = [...state.conversations.values()].sort((a, b) =>
+      String(b.last_activity_at).localeCompare(String(a.last_activity_at)),
+    );
+    const items = [
+      {
+        key: "intro",
+        sig: "intro",
+        build: () =>
+          h(
+            "div",
+            { class: "hd-hero" },
+            h("p", { class: "hd-hero__greeting", text: t("greeting") }),
+            h("p", { class: "hd-hero__text", text: t("intro") }),
+          ),
+      },
+      {
+        key: "availability",
+        sig: JSON.stringify(state.availability),
+        build: () => availabilityNotice() || h("div", { hidden: true }),
+      },
+      {
+        key: "start",
+        sig: "start",
+        build: () =>
+          h(
+            "button",
+            { class: "hd-start", type: "button", onclick: () => openThread(NEW) },
+            h(
+              "span",
+              { class: "hd-start__text" },
+              h("strong", { text: t("newConversation") }),
+              h("span", { text: t("newConversationHint") }),
+            ),
+            h("span", { class: "hd-start__icon" }, icon("send")),
+          ),
+      },
+    ];
+    if (conversations.length) {
+      items.push({
+        key: "list",
+        sig: conversations
+          .map((c) => [c.id, c.status, c.last_activity_at, c.last_message_preview, c.assignee?.name, state.unread.get(c.id)?.size || 0].join("|"))
+          .join(";"),
+        build: () =>
+          h(
+            "section",
+            { class: "hd-list", "aria-labelledby": "hd-list-title" },
+            h("h3", { class: "hd-list__title", id: "hd-list-title", text: t("yourConversations") }),
+            h("ul", { class: "hd-list__items" }, conversations.map(conversationRow)),
+          ),
+      });
+    } else if (state.listLoaded || !store.token) {
+      items.push({
+        key: "empty",
+        sig: "empty",
+        build: () => h("p", { class: "hd-empty", text: t("noConversations") }),
+      });
+    }
+    reconcile(dom.body, items);
+  }
+
+  function conversationRow(conversation) {
+    const unread = state.unread.get(conversation.id)?.size || 0;
+    const who = conversation.assignee?.name || attrs.title || t("title");
+    return h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          class: "hd-row" + (unread ? " is-unread" : ""),
+          type: "button",
+          onclick: () => openThread(conversation.id),
+        },
+        h("span", { class: "hd-avatar", "aria-hidden": "true", text: initials(who) }),
+        h(
+          "span",
+          { class: "hd-row__main" },
+          h(
+            "span",
+            { class: "hd-row__top" },
+            h("span", { class: "hd-row__who", text: who }),
+            h("span", { class: "hd-row__when", text: shortWhen(conversation.last_activity_at) }),
+          ),
+          h("span", {
+            class: "hd-row__preview",
+            text:
+              conversation.last_message_preview ||
+              t("conversationTitle", { id: conversation.id }),
+          }),
+          h(
+            "span",
+            { class: "hd-row__bottom" },
+            h("span", {
+              class: "hd-status hd-status--" + conversation.status,
+              text: statusLabel(conversation.status),
+            }),
+            unread
+              ? h("span", {
+                  class: "hd-row__unread",
+                  text: String(unread),
+                  "aria-label": t("unread", { n: unread }),
+                })
+              : null,
+          ),
+        ),
+        icon("chevron", "hd-row__chevron"),
+      ),
+    );
+  }
+
+  function initials(name) {
+    const letters = String(name)
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((word) => word[0]);
+    return letters.join("").toLocaleUpperCase(LOCALE) || "?";
+  }
+
+  function renderThread() {
+    const id = state.current;
+    const conversation = state.conversations.get(id);
+    const messages = sortedMessages(id);
+    let container = dom.body.querySelector(":scope > .hd-thread");
+    if (!container || container.dataset.conversation !== String(id)) {
+      container = h("div", {
+        class: "hd-thread",
+        role: "log",
+        "aria-live": "polite",
+        "aria-label": t("messages"),
+      });
+      container.dataset.conversation = String(id);
+      dom.body.replaceChildren(container);
+    }
+    const items = [];
+    if (id === NEW || (thread(id).loaded && messages.length === 0)) {
+      items.push({
+        key: "availability",
+        sig: JSON.stringify(state.availability),
+        build: () => availabilityNotice() || h("div", { hidden: true }),
+      });
+      items.push({
+        key: "welcome",
+        sig: "welcome",
+        build: () =>
+          h(
+            "div",
+            { class: "hd-msg hd-msg--agent hd-msg--welcome" },
+            h("div", { class: "hd-msg__author", text: attrs.title || t("title") }),
+            h("div", { class: "hd-msg__bubble", text: t("welcome") }),
+          ),
+      });
+    } else if (!thread(id).loaded && messages.length === 0) {
+      items.push({
+        key: "loading",
+        sig: "loading",
+        build: () => h("p", { class: "hd-loading", text: t("loading") }),
+      });
+    }
+    let previous = null;
+    let lastDay = null;
+    messages.forEach((message, index) => {
+      const date = new Date(message.created_at);
+      const day = dayKey(date);
+      if (day !== lastDay) {
+        lastDay = day;
+        previous = null;
+        items.push({
+          key: "day:" + day,
+          sig: dayLabel(date),
+          build: () => h("div", { class: "hd-day", text: dayLabel(date) }),
+        });
+      }
+      const next = messages[index + 1];
+      const firstOfGroup = !previous || authorOf(previous) !== authorOf(message);
+      const lastOfGroup =
+        !next || authorOf(next) !== authorOf(message) || dayKey(new Date(next.created_at)) !== day;
+      items.push(messageItem(message, firstOfGroup, lastOfGroup));
+      previous = message;
+    });
+    if (conversation && wantsRating(conversation)) {
+      items.push(ratingItem(conversation));
+    } else if (conversation && state.ratingThanks.has(conversation.id)) {
+      items.push({
+        key: "thanks",
+        sig: "thanks",
+        build: () =>
+          h(
+            "div",
+            { class: "hd-card hd-thanks", role: "status" },
+            h("span", { class: "hd-thanks__stars", "aria-hidden": "true" }, icon("star")),
+            h("p", { text: t("thanks") }),
+          ),
+      });
+    }
+    reconcile(container, items);
+
+    const resolved = conversation?.status === "resolved";
+    dom.resolvedNote.hidden = !resolved;
+    dom.resolvedNote.textContent = resolved ? t("resolvedNote") : "";
+    const askEmail =
+      id === NEW &&
+      state.availability &&
+      !state.availability.can_chat_live &&
+      !store.customer?.email &&
+      !PROFILE.email;
+    dom.emailRow.hidden = !askEmail;
+  }
+
+  function authorOf(message) {
+    const author = message.author || {};
+    return author.kind === "customer" ? "customer" : author.kind + ":" + (author.id ?? author.name);
+  }
+
+  function messageItem(message, firstOfGroup, lastOfGroup) {
+    const kind = message.author?.kind || "agent";
+    const sig = [message.id, message.status, firstOfGroup, lastOfGroup].join("|");
+    return {
+      key: "m:" + messageKey(message),
+      sig,
+      build: () => {
+        const mine = kind === "customer";
+        const classes = ["hd-msg", "hd-msg--" + (mine ? "customer" : kind === "system" ? "system" : "agent")];
+        if (message.status === "sending") classes.push("is-sending");
+        if (message.status === "failed") classes.push("is-failed");
+        if (!lastOfGroup) classes.push("is-grouped");
+        const author =
+          !mine && kind !== "system" && firstOfGroup
+            ? h("div", { class: "hd-msg__author", text: message.author?.name || t("agent") })
+            : null;
+        // The body is text, always: textContent, never markup.
+        const bubble = h("div", { class: "hd-msg__bubble" });
+        bubble.textContent = message.body;
+        return h("div", { class: classes.join(" ") }, author, bubble, messageMeta(message, lastOfGroup));
+      },
+    };
+  }
+
+  function messageMeta(message, lastOfGroup) {
+    if (message.status === "failed") {
+      return h(
+        "div",
+        { class: "hd-msg__meta hd-msg__meta--failed", role: "alert" },
+        h("span", { text: t("notSent") + (message.error ? " " + message.error : "") }),
+        h("button", {
+          class: "hd-link",
+          type: "button",
+          text: t("retry"),
+          onclick: () => retryMessage(message),
+        }),
+      );
+    }
+    if (message.status === "sending") {
+      return h("div", { class: "hd-msg__meta", text: t("sending") });
+    }
+    if (!lastOfGroup) return null;
+    const time = timeFormat.format(new Date(message.created_at));
+    return h("div", { class: "hd-msg__meta" }, h("time", { datetime: message.created_at, text: time }));
+  }
+
+  function ratingItem(conversation) {
+    const draft = ratingDraft(conversation.id);
+    return {
+      key: "rating",
+      sig: [draft.score, draft.error, draft.busy].join("|"),
+      build: () => {
+        const stars = [1, 2, 3, 4, 5].map((score) =>
+          h(
+            "button",
+            {
+              class: "hd-star" + (score <= draft.score ? " is-on" : ""),
+              type: "button",
+              "aria-pressed": String(score === draft.score),
+              "aria-label": t("star" + score),
+              title: t("star" + score),
+              onclick: () => {
+                draft.score = score;
+                draft.error = "";
+                renderSoon();
+                queueMicrotask(() =>
+                  dom.body.querySelector(".hd-star[aria-pressed='true']")?.focus(),
+                );
+              },
+            },
+            icon("star"),
+          ),
+        );
+        const comment = h("textarea", {
+          class: "hd-rating__comment",
+          rows: "2",
+          maxlength: "2000",
+          placeholder: t("rateComment"),
+          "aria-label": t("rateComment"),
+          oninput: () => (draft.comment = comment.value),
+        });
+        comment.value = draft.comment;
+        return h(
+          "form",
+          {
+            class: "hd-card hd-rating",
+            "aria-labelledby": "hd-rating-title",
+            onsubmit: (event) => {
+              event.preventDefault();
+              sendRating(conversation);
+            },
+          },
+          h("p", { class: "hd-rating__title", id: "hd-rating-title", text: t("rateTitle") }),
+          h("div", { class: "hd-stars", role: "group", "aria-label": t("rateStars") }, stars),
+          comment,
+          draft.error ? h("p", { class: "hd-field-error", role: "alert", text: draft.error }) : null,
+          h("button", {
+            class: "hd-button",
+            type: "submit",
+            disabled: draft.busy,
+            text: t("rateSend"),
+          }),
+        );
+      },
+    };
+  }
+
+  function renderTyping() {
+    const typing = state.typing.get(state.current);
+    const visible = state.view === "thread" && typing && typing.until > Date.now();
+    const text = visible ? t("typing", { name: typing.name }) : "";
+    if (dom.typing.dataset.text === text) return;
+    dom.typing.dataset.text = text;
+    dom.typing.replaceChildren();
+    if (visible) {
+      dom.typing.append(
+        h("span", { class: "hd-typing__dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")),
+        h("span", { text }),
+      );
+    }
+  }
+
+  // --- Start -----------------------------------------------------------------------------------
+
+  function start() {
+    buildSkeleton();
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState !== "visible") return;
+      if (store.token && !socket) reconnectNow();
+      if (state.view === "thread" && typeof state.current === "number") markRead(state.current);
+    });
+    window.addEventListener("online", () => store.token && reconnectNow());
+    window.addEventListener("pagehide", saveStore); // the last cursor, not yet written
+    // Another tab of this site started a session: share it.
+    window.addEventListener("storage", (event) => {
+      if (event.key !== STORE_KEY) return;
+      const other = readJson(storage("localStorage"), STORE_KEY);
+      if (other.token && other.token !== store.token && other.identifier === store.identifier) {
+        Object.assign(store, { token: other.token, customer: other.customer });
+        reconnectNow();
+        if (state.open) loadConversations();
+      }
+    });
+
+    if (IDENTIFIER && !hasSession()) ensureSession().catch(() => {});
+    else if (store.token) connect();
+
+    if (typeof tab.current === "number") {
+      state.view = "thread";
+      state.current = tab.current;
+    }
+    if (tab.open) openPanel();
+    renderSoon();
+  }
+
+  window.HelpdeskWidget = {
+    open: () => openPanel(),
+    close: () => closePanel(),
+    toggle: () => (state.open ? closePanel() : openPanel()),
+  };
+
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
+})();

@@ -1,0 +1,305 @@
+"""The customer widget in a real browser, against a real server (HTTP + websocket).
+
+Set WIDGET_SCREENSHOTS=/some/dir to keep screenshots of what the customer sees.
+"""
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+XSS = "<img src=x onerror=alert(1)>"
+SCREENSHOTS = os.environ.get("WIDGET_SCREENSHOTS")
+DESKTOP = {"width": 1280, "height": 820}
+PHONE = {"width": 390, "height": 844}
+
+# Keeps a handle on every websocket the page opens, so a test can cut one like a network drop.
+TRACK_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); window.__sockets.push(this); }
+  };
+})();
+"""
+
+
+def screenshot(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(350)  # let the panel's opening animation finish
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
+def eventually(find, timeout: float = 10.0):
+    """What `find()` returns once it is truthy; the server works in its own thread."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = find()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def billing(make_team, make_agent):
+    team = make_team("billing", is_default=True)
+    agent = make_agent(
+        "ayse@example.com", teams=[team], presence="online", first_name="Ayşe", last_name="Demir"
+    )
+    return team, agent
+
+
+def open_demo(browser, live_server_url: str, *, locale: str = "en-US", viewport=DESKTOP):
+    context = browser.new_context(locale=locale, viewport=viewport)
+    context.add_init_script(TRACK_SOCKETS)
+    page = context.new_page()
+    dialogs: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto(f"{live_server_url}/widget/demo/")
+    return context, page, dialogs
+
+
+def wait_until_live(page) -> None:
+    page.wait_for_selector("helpdesk-widget[data-connection=live]", state="attached")
+
+
+def as_agent_request(function, **kwargs):
+    """Run a service the way a request of the agent would: in a thread with no event loop.
+
+    Playwright's sync API runs an event loop in the test's thread, where the after-commit
+    broadcast (async_to_sync) cannot run; the change would only reach the widget later.
+    """
+    from django.db import connections
+
+    def run():
+        try:
+            return function(**kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=30)
+
+
+def reply_as_agent(conversation, agent, body: str, client_id: str):
+    from conversations.services import Author, message_post
+
+    message, _ = as_agent_request(
+        message_post,
+        conversation=conversation,
+        author=Author.of_agent(agent),
+        body=body,
+        client_id=client_id,
+    )
+    return message
+
+
+def test_a_customer_and_an_agent_talk_live_and_the_history_survives_a_reload(
+    browser, live_server_url, billing
+):
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation
+
+    team, agent = billing
+    context, page, dialogs = open_demo(browser, live_server_url)
+    launcher = page.get_by_role("button", name="Open chat")
+    expect(launcher).to_be_visible()
+    screenshot(page, "1-closed-launcher")
+
+    launcher.click()
+    composer = page.get_by_role("textbox", name="Message")
+    expect(composer).to_be_focused()
+    composer.fill("Hello, my invoice shows the wrong amount.")
+    composer.press("Enter")
+    thread = page.locator(".hd-thread")
+    expect(thread.get_by_text("Hello, my invoice shows the wrong amount.")).to_be_visible()
+
+    conversation = eventually(lambda: Conversation.objects.filter(team=team).first())
+    assert conversation is not None, "the first message did not start a conversation"
+    wait_until_live(page)
+
+    # The agent answers: the reply shows up without a reload, through the socket.
+    reply_as_agent(conversation, agent, "Hi! Let me check that invoice for you.", "agent-1")
+    expect(thread.get_by_text("Hi! Let me check that invoice for you.")).to_be_visible(timeout=5000)
+    expect(thread.get_by_text("Ayşe Demir")).to_be_visible()
+
+    # Markup is text: from the customer and from the agent.
+    composer.fill(XSS)
+    composer.press("Enter")
+    reply_as_agent(conversation, agent, f"You wrote: {XSS}", "agent-2")
+    expect(thread.get_by_text(XSS, exact=True)).to_be_visible()
+    expect(thread.get_by_text(f"You wrote: {XSS}")).to_be_visible()
+    expect(page.locator("helpdesk-widget img")).to_have_count(0)
+    assert eventually(lambda: conversation.messages.filter(body=XSS).exists())
+    screenshot(page, "2-open-thread")
+
+    # A reload brings the panel back with the whole thread.
+    page.reload()
+    thread = page.locator(".hd-thread")
+    for body in (
+        "Hello, my invoice shows the wrong amount.",
+        "Hi! Let me check that invoice for you.",
+        XSS,
+        f"You wrote: {XSS}",
+    ):
+        expect(thread.get_by_text(body, exact=True)).to_have_count(1)
+
+    # A new tab starts closed, lists the conversation and opens it.
+    other = context.new_page()
+    other.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    other.goto(f"{live_server_url}/widget/demo/")
+    other.get_by_role("button", name="Open chat").click()
+    expect(other.locator(".hd-row")).to_have_count(1)  # the one conversation, listed
+    screenshot(other, "6-home-list")
+    other.locator(".hd-row").click()
+    expect(
+        other.locator(".hd-thread").get_by_text("Hi! Let me check that invoice for you.")
+    ).to_be_visible()
+
+    page.wait_for_timeout(300)  # an onerror handler would have fired by now
+    assert dialogs == []
+    assert conversation.messages.count() == 4  # nothing was sent twice
+    context.close()
+
+
+def test_the_widget_catches_up_after_a_dropped_socket_without_duplicates(
+    browser, live_server_url, billing, start_conversation
+):
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation
+
+    team, agent = billing
+    context, page, _ = open_demo(browser, live_server_url)
+    page.get_by_role("button", name="Open chat").click()
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Is my order shipped?")
+    composer.press("Enter")
+    conversation = eventually(lambda: Conversation.objects.filter(team=team).first())
+    wait_until_live(page)
+
+    page.evaluate("window.__sockets.at(-1).close()")  # the network drops the socket
+    expect(page.locator("helpdesk-widget[data-connection=down]")).to_have_count(1)
+    reply_as_agent(conversation, agent, "Yes, it left this morning.", "agent-1")
+    reply_as_agent(conversation, agent, "Here is the tracking number: TR123.", "agent-2")
+
+    thread = page.locator(".hd-thread")
+    expect(thread.get_by_text("Here is the tracking number: TR123.")).to_be_visible(timeout=8000)
+    wait_until_live(page)
+    assert page.evaluate("window.__sockets.length") >= 2  # it reconnected by itself
+    reply_as_agent(conversation, agent, "Anything else?", "agent-3")
+    expect(thread.get_by_text("Anything else?")).to_be_visible(timeout=5000)
+    for body in ("Yes, it left this morning.", "Here is the tracking number: TR123."):
+        expect(thread.get_by_text(body, exact=True)).to_have_count(1)
+    context.close()
+
+
+def test_the_agent_typing_shows_and_a_resolved_conversation_asks_for_a_rating(
+    browser, live_server_url, billing
+):
+    from playwright.sync_api import expect
+    from rest_framework.authtoken.models import Token
+    from websockets.sync.client import connect
+
+    from conversations.models import Conversation, Rating
+    from conversations.services import conversation_resolve
+
+    team, agent = billing
+    context, page, _ = open_demo(browser, live_server_url)
+    page.get_by_role("button", name="Open chat").click()
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Can I get a refund?")
+    composer.press("Enter")
+    conversation = eventually(lambda: Conversation.objects.filter(team=team).first())
+    wait_until_live(page)
+    reply_as_agent(conversation, agent, "Of course, it is on its way.", "agent-1")
+
+    # The agent types (through the agent socket): the customer sees who.
+    token = Token.objects.create(user=agent)
+    socket_url = live_server_url.replace("http", "ws") + f"/ws/agent/?token={token.key}"
+    with connect(socket_url) as agent_socket:
+        agent_socket.send(json.dumps({"type": "resume", "after": None}))
+        agent_socket.send(
+            json.dumps({"type": "typing", "conversation": conversation.pk, "is_typing": True})
+        )
+        expect(page.get_by_text("Ayşe Demir is typing…")).to_be_visible(timeout=5000)
+        agent_socket.send(
+            json.dumps({"type": "typing", "conversation": conversation.pk, "is_typing": False})
+        )
+        expect(page.get_by_text("Ayşe Demir is typing…")).to_have_count(0)
+
+    as_agent_request(conversation_resolve, conversation=conversation, by=agent)
+    rating = page.locator(".hd-rating")
+    expect(rating.get_by_text("How would you rate this conversation?")).to_be_visible(timeout=5000)
+    rating.get_by_role("button", name="4 stars").click()
+    rating.get_by_role("textbox").fill("Quick and kind.")
+    screenshot(page, "3-rating-prompt")
+    rating.get_by_role("button", name="Send rating").click()
+    expect(page.get_by_text("Thank you for your feedback!")).to_be_visible()
+
+    saved = eventually(lambda: Rating.objects.filter(conversation=conversation).first())
+    assert (saved.score, saved.comment) == (4, "Quick and kind.")
+    context.close()
+
+
+def test_with_no_agent_online_the_widget_says_so_and_still_takes_a_message(
+    browser, live_server_url, make_team
+):
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation
+
+    team = make_team("billing", is_default=True)  # nobody online
+    context, page, _ = open_demo(browser, live_server_url, viewport=PHONE)
+    page.get_by_role("button", name="Open chat").click()
+    expect(
+        page.get_by_text(
+            "No agent is available right now — leave a message and we'll reply here and by email"
+        ).first
+    ).to_be_visible()
+    panel = page.get_by_role("dialog")
+
+    page.get_by_label("Your email, so we can reply").fill("ali@example.com")
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Please call me back about my invoice.")
+    composer.press("Enter")
+    expect(page.locator(".hd-thread").get_by_text("Please call me back")).to_be_visible()
+    screenshot(page, "4-phone-offline")
+    box = panel.bounding_box()
+    assert (box["width"], box["height"]) == (PHONE["width"], PHONE["height"])  # full screen
+
+    conversation = eventually(lambda: Conversation.objects.filter(team=team).first())
+    assert conversation.status == "open"  # queued for the team
+    assert conversation.customer.email == "ali@example.com"
+
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(page.get_by_role("button", name="Open chat")).to_be_focused()
+    context.close()
+
+
+def test_the_widget_speaks_turkish(browser, live_server_url, billing):
+    from playwright.sync_api import expect
+
+    context, page, _ = open_demo(browser, live_server_url, locale="tr-TR")
+    page.get_by_role("button", name="Sohbeti aç").click()
+    expect(page.get_by_role("textbox", name="Mesaj")).to_have_attribute(
+        "placeholder", "Bir mesaj yazın…"
+    )
+    expect(page.get_by_text("Merhaba! Bugün size nasıl yardımcı olabiliriz?")).to_be_visible()
+    expect(page.get_by_text("Çevrimiçiyiz")).to_be_visible()  # an agent is online
+    screenshot(page, "5-turkish")
+    context.close()

@@ -1,0 +1,67 @@
+"""The widget's demo host page and the widget's static files."""
+
+import re
+
+import pytest
+
+
+def body_of(response) -> bytes:
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+@pytest.mark.django_db
+def test_demo_page_embeds_the_widget_with_one_script_tag(client):
+    response = client.get("/widget/demo/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    tags = re.findall(r"<script\b[^>]*>", html)
+    assert len(tags) == 1
+    tag = tags[0]
+    assert 'src="http://testserver/static/helpdesk/widget.js"' in tag
+    assert 'data-helpdesk="http://testserver"' in tag
+    assert 'data-team="billing"' in tag
+    assert " async" in tag
+    assert "This is a demo shop page for the Helpdesk chat widget" in html
+
+
+@pytest.mark.django_db
+def test_demo_page_speaks_the_visitors_language(client):
+    response = client.get("/widget/demo/", HTTP_ACCEPT_LANGUAGE="tr")
+
+    assert response.status_code == 200
+    assert '<html lang="tr">' in response.content.decode()
+    assert 'data-lang="tr"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_signed_in_demo_visitor_gets_a_verified_identity(client, settings):
+    from conversations.authentication import check_identity
+
+    settings.HELPDESK_IDENTITY_SECRET = "demo-secret"
+    html = client.get("/widget/demo/?signed_in=1").content.decode()
+
+    identifier = re.search(r'data-identifier="([^"]+)"', html).group(1)
+    identifier_hash = re.search(r'data-identifier-hash="([^"]+)"', html).group(1)
+    assert check_identity(identifier, identifier_hash) == identifier
+
+
+@pytest.mark.django_db
+def test_the_widget_script_is_served_as_javascript(client):
+    response = client.get("/static/helpdesk/widget.js")
+
+    assert response.status_code == 200
+    assert "javascript" in response["Content-Type"]
+    script = body_of(response).decode()
+    assert "/ws/customer/" in script
+    assert "innerHTML" not in script  # bodies only ever go in as text
+
+
+@pytest.mark.django_db
+def test_the_widget_stylesheet_is_served_as_css(client):
+    response = client.get("/static/helpdesk/widget.css")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")
