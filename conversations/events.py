@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 SEQUENCE_BATCH = 2000
 
-# Sent after an event is sequenced (outside any transaction), with `event=`.
+# Sent after an event is sequenced (outside any transaction), with `event=` and `live=`
+# (False for history replayed by an import: nobody should act on old news as if it were new).
 # Other apps (routing in `agents`, metrics in `reports`) react to it; this app calls neither.
 event_published = Signal()
 
@@ -80,8 +81,14 @@ def record_event(
         data=data,
         change=change or {},
     )
-    transaction.on_commit(publish_pending_events)
+    if not _publish_scheduled():
+        transaction.on_commit(publish_pending_events)
     return event
+
+
+def _publish_scheduled() -> bool:
+    """Whether this transaction already publishes on commit (one pass covers all its events)."""
+    return any(func is publish_pending_events for _, func, _ in connection.run_on_commit)
 
 
 def publish_pending_events() -> int:
@@ -92,10 +99,11 @@ def publish_pending_events() -> int:
         if not published:
             break
         total += len(published)
-        if not getattr(_local, "muted", False):
+        live = not getattr(_local, "muted", False)
+        if live:
             broadcast(published)
         for event in published:
-            event_published.send(sender=ConversationEvent, event=event)
+            event_published.send(sender=ConversationEvent, event=event, live=live)
     return total
 
 

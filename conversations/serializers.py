@@ -5,6 +5,7 @@ in a response, a replay or a live event.
 """
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -71,6 +72,9 @@ class ConversationOutput(serializers.ModelSerializer):
     def get_labels(self, conversation: Conversation) -> list[str]:
         return sorted(label.name for label in conversation.labels.all())
 
+    def to_representation(self, conversation: Conversation) -> dict[str, Any]:
+        return conversation_payload(conversation)
+
 
 class MessageOutput(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
@@ -81,6 +85,9 @@ class MessageOutput(serializers.ModelSerializer):
 
     def get_author(self, message: Message) -> dict[str, Any]:
         return message_author(message)
+
+    def to_representation(self, message: Message) -> dict[str, Any]:
+        return message_payload(message)
 
 
 def message_author(message: Message) -> dict[str, Any]:
@@ -98,12 +105,53 @@ def as_primitives(data: Any) -> Any:
     return json.loads(json.dumps(data))
 
 
+# The shapes themselves, as plain dicts of JSON primitives. The output serializers above
+# declare the fields (for the OpenAPI schema) and delegate here: the REST API, the event log
+# and live events all answer with exactly these, and building them costs no DRF machinery
+# on the hot path of every change.
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    text = moment.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def person_payload(user: Any) -> dict[str, Any] | None:
+    return {"id": user.pk, "name": user_name(user), "email": user.email} if user else None
+
+
 def conversation_payload(conversation: Conversation) -> dict[str, Any]:
-    return as_primitives(ConversationOutput(conversation).data)
+    customer, team = conversation.customer, conversation.team
+    return {
+        "id": conversation.pk,
+        "status": str(conversation.status),
+        "channel": conversation.channel,
+        "customer": {"id": customer.pk, "name": customer.name, "email": customer.email},
+        "team": {"id": team.pk, "name": team.name} if team else None,
+        "assignee": person_payload(conversation.assignee),
+        "priority": str(conversation.priority),
+        "labels": sorted(label.name for label in conversation.labels.all()),
+        "snoozed_until": iso(conversation.snoozed_until),
+        "cycle": conversation.cycle,
+        "waiting_since": iso(conversation.waiting_since),
+        "last_message_preview": conversation.last_message_preview,
+        "created_at": iso(conversation.created_at),
+        "last_activity_at": iso(conversation.last_activity_at),
+    }
 
 
 def message_payload(message: Message) -> dict[str, Any]:
-    return as_primitives(MessageOutput(message).data)
+    return {
+        "id": message.pk,
+        "conversation": message.conversation_id,
+        "client_id": message.client_id,
+        "author": message_author(message),
+        "body": message.body,
+        "private": message.private,
+        "created_at": iso(message.created_at),
+    }
 
 
 # --- Inputs of the REST API (validated shapes; services enforce the rules) --------------------
@@ -207,3 +255,7 @@ class ConversationDetailOutput(ConversationOutput):
 
     class Meta(ConversationOutput.Meta):
         fields = [*ConversationOutput.Meta.fields, "messages"]
+
+    def to_representation(self, conversation: Conversation) -> dict[str, Any]:
+        messages = [message_payload(message) for message in conversation.messages.all()]
+        return {**conversation_payload(conversation), "messages": messages}

@@ -150,7 +150,11 @@ def customer_identify(
 
 def _locked(conversation: Conversation) -> Conversation:
     """The conversation, re-read under its row lock; callers use the returned object."""
-    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+    return (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("customer", "team", "assignee")
+        .get(pk=conversation.pk)
+    )
 
 
 @transaction.atomic

@@ -111,6 +111,12 @@ class Command(BaseCommand):
 
     def serve(self, host: str, port: int) -> None:
         import uvicorn
+        from django.conf import settings
+
+        if settings.CELERY_TASK_ALWAYS_EAGER:  # no broker, no beat: tick in this process
+            from helpdesk.embedded import start_ticker
+
+            start_ticker()
 
         uvicorn.run(
             "helpdesk.asgi:application",
