@@ -1,12 +1,16 @@
-"""The report API of shared/API.md: /api/v1/reports/summary and /timeseries (staff only)."""
+"""The report API of shared/API.md: /api/v1/reports/summary and /timeseries (staff only),
+plus the agent table and CSV exports the reports page uses."""
 
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,10 +20,13 @@ from rest_framework.views import APIView
 
 from agents.models import Team
 from conversations.authentication import AGENT_AUTHENTICATION, IsStaffAgent
-from conversations.errors import InvalidInput
+from conversations.errors import InvalidInput, NotAllowed
 
 from . import selectors
+from .export import default_interval, export_create, export_filename
+from .models import ExportStatus, ReportExport
 from .selectors import INTERVALS, METRICS, Slice
+from .tasks import run_report_export
 
 DEFAULT_PERIOD = timedelta(days=7)
 MAX_POINTS = 5000
@@ -138,3 +145,110 @@ class TimeseriesView(ReportView):
         return Response(
             selectors.timeseries(metric, interval, tz, since, until, parse_slice(params))
         )
+
+
+class AgentTableView(ReportView):
+    """`GET /api/v1/reports/agents`: one row per agent, busiest first (selectors.agent_table)."""
+
+    @extend_schema(parameters=FILTERS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        tz = parse_zone(request.query_params.get("tz"))
+        since, until = parse_period(request.query_params, tz)
+        rows = selectors.agent_table(since, until, parse_slice(request.query_params))
+        return Response({"since": since.isoformat(), "until": until.isoformat(), "results": rows})
+
+
+# --- CSV exports -----------------------------------------------------------------------------
+
+INTERVAL_LENGTH = {
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(weeks=1),
+    "month": timedelta(days=28),
+}
+
+
+def export_data(export: ReportExport) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": export.pk,
+        "status": export.status,
+        "progress": export.progress,
+        "error": export.error or None,
+        "params": {k: v for k, v in export.params.items() if k != "language"},
+        "created_at": export.created_at.isoformat(),
+        "finished_at": export.finished_at.isoformat() if export.finished_at else None,
+        "download_url": None,
+    }
+    if export.status == ExportStatus.DONE:
+        data["download_url"] = f"/api/v1/reports/exports/{export.pk}/download"
+    return data
+
+
+def export_params(data: Any) -> dict[str, str]:
+    """The request body as strings, so ids given as JSON numbers read like query parameters."""
+    if not isinstance(data, dict):
+        raise InvalidInput(_("Send a JSON object."))
+    return {key: str(value) for key, value in data.items() if value not in (None, "")}
+
+
+def parse_interval(params: dict[str, str], since: Any, until: Any) -> str:
+    interval = params.get("interval") or default_interval(since, until)
+    if interval not in INTERVALS:
+        raise InvalidInput(
+            _("Unknown interval."), fields={"interval": _("Choose hour, day, week or month.")}
+        )
+    if (until - since) / INTERVAL_LENGTH[interval] > MAX_POINTS:
+        raise InvalidInput(
+            _("Too many points."),
+            fields={"interval": _("Choose a longer interval for this period.")},
+        )
+    return interval
+
+
+class ExportListView(ReportView):
+    """`POST /api/v1/reports/exports` queues a CSV export; `GET` lists the caller's own."""
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        params = export_params(request.data)
+        tz = parse_zone(params.get("tz"))
+        since, until = parse_period(params, tz)
+        export = export_create(
+            owner=request.user,
+            since=since,
+            until=until,
+            tz=tz,
+            slice_=parse_slice(params),
+            interval=parse_interval(params, since, until),
+            language=get_language() or "en",
+        )
+        run_report_export.delay_on_commit(export.pk)
+        return Response(export_data(export), status=202)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        exports = ReportExport.objects.filter(owner=request.user).defer("content")[:20]
+        return Response({"results": [export_data(export) for export in exports]})
+
+
+class ExportDetailView(ReportView):
+    """`GET /api/v1/reports/exports/{id}`: status and progress of one of the caller's exports."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int) -> Response:
+        export = get_object_or_404(ReportExport.objects.defer("content"), pk=pk, owner=request.user)
+        return Response(export_data(export))
+
+
+class ExportDownloadView(ReportView):
+    """`GET /api/v1/reports/exports/{id}/download`: the CSV, once the job is done."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        export = get_object_or_404(ReportExport, pk=pk, owner=request.user)
+        if export.status != ExportStatus.DONE:
+            raise NotAllowed(_("This export is not ready yet."), code="not_ready")
+        # A byte-order mark so spreadsheet programs read the UTF-8 (names in any language).
+        response = HttpResponse("\ufeff" + export.content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{export_filename(export)}"'
+        return response

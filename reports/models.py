@@ -7,8 +7,11 @@
   so an exact median or p90 needs only the facts of one bucket (see reports/percentiles.py).
 
 All three are derived from the event log and can be rebuilt from it at any time.
+
+- ReportExport: a CSV export a manager asked for, filled by a Celery job (reports/export.py).
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -100,3 +103,38 @@ class ReportCursor(models.Model):
 
     def __str__(self) -> str:
         return str(self.cursor)
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ReportExport(models.Model):
+    """A CSV export a manager asked for; the Celery job fills `content` (re-running overwrites)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="report_exports",
+        verbose_name=_("owner"),
+    )
+    params = models.JSONField(_("parameters"), default=dict)  # since, until, tz, slice, interval
+    status = models.CharField(
+        _("status"), max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    content = models.TextField(_("CSV"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report export")
+        verbose_name_plural = _("report exports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} ({self.status})"

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
+from .export import export_run
 from .services import process_new_events
 
 SCHEDULED_KEY = "reports:update-scheduled"
@@ -56,3 +57,9 @@ def rebuild_reports() -> int:
     written = rebuild_all()
     announce_report_update()
     return written
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_report_export(export_id: int) -> None:
+    """Compute a CSV export (reports/export.py); running it again overwrites the result."""
+    export_run(export_id)
