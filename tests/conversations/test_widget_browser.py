@@ -5,8 +5,10 @@ Set WIDGET_SCREENSHOTS=/some/dir to keep screenshots of what the customer sees.
 
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -241,6 +243,16 @@ def test_the_agent_typing_shows_and_a_resolved_conversation_asks_for_a_rating(
         )
         expect(page.get_by_text("Ayşe Demir is typing…")).to_have_count(0)
 
+    # With the panel closed, a reply shows as a badge on the launcher.
+    page.keyboard.press("Escape")
+    reply_as_agent(conversation, agent, "Your refund is done.", "agent-2")
+    launcher = page.get_by_role("button", name="Open chat (1 unread message)")
+    expect(launcher).to_be_visible(timeout=5000)
+    expect(page.locator(".hd-badge")).to_have_text("1")
+    launcher.click()
+    expect(page.locator(".hd-thread").get_by_text("Your refund is done.")).to_be_visible()
+    expect(page.locator(".hd-badge")).to_be_hidden()
+
     as_agent_request(conversation_resolve, conversation=conversation, by=agent)
     rating = page.locator(".hd-rating")
     expect(rating.get_by_text("How would you rate this conversation?")).to_be_visible(timeout=5000)
@@ -302,4 +314,127 @@ def test_the_widget_speaks_turkish(browser, live_server_url, billing):
     expect(page.get_by_text("Merhaba! Bugün size nasıl yardımcı olabiliriz?")).to_be_visible()
     expect(page.get_by_text("Çevrimiçiyiz")).to_be_visible()  # an agent is online
     screenshot(page, "5-turkish")
+    context.close()
+
+
+def test_a_signed_in_customer_finds_their_conversations_on_another_device(
+    browser, live_server_url, billing
+):
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation
+    from conversations.views import DEMO_USER
+
+    laptop, page, _ = open_demo(browser, live_server_url)
+    page.goto(f"{live_server_url}/widget/demo/?signed_in=1")
+    page.get_by_role("button", name="Open chat").click()
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Where is my order #1042?")
+    composer.press("Enter")
+    conversation = eventually(lambda: Conversation.objects.select_related("customer").first())
+    assert conversation.customer.identifier == DEMO_USER["identifier"]
+    assert conversation.customer.name == DEMO_USER["name"]
+
+    phone, other, _ = open_demo(browser, live_server_url, viewport=PHONE)
+    other.goto(f"{live_server_url}/widget/demo/?signed_in=1")
+    other.get_by_role("button", name="Open chat").click()
+    other.locator(".hd-row").click()
+    expect(other.locator(".hd-thread").get_by_text("Where is my order #1042?")).to_be_visible()
+
+    # Signed out, the same browser shows none of the signed-in user's history.
+    other.goto(f"{live_server_url}/widget/demo/")  # the tab remembers the open panel
+    expect(other.get_by_role("dialog")).to_be_visible()
+    expect(other.get_by_text("Hi! How can we help you today?")).to_be_visible()
+    expect(other.get_by_text("Where is my order #1042?")).to_have_count(0)
+    laptop.close()
+    phone.close()
+
+
+def test_with_the_socket_down_the_widget_polls_for_replies(browser, live_server_url, billing):
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation
+
+    team, agent = billing
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.route_web_socket("**/ws/customer/**", lambda socket: socket.close())  # always drops
+    page.goto(f"{live_server_url}/widget/demo/")
+    page.get_by_role("button", name="Open chat").click()
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Hello?")
+    composer.press("Enter")
+    conversation = eventually(lambda: Conversation.objects.filter(team=team).first())
+
+    reply_as_agent(conversation, agent, "Hello! Polling got me here.", "agent-1")
+    expect(page.get_by_text("Hello! Polling got me here.")).to_be_visible(timeout=15000)
+    expect(page.locator("helpdesk-widget[data-connection=live]")).to_have_count(0)
+    expect(page.get_by_text("Connection lost — reconnecting…")).to_be_visible()
+    context.close()
+
+
+SHOP_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Shop</title>
+<style>* {{ font-family: serif !important; color: red; }} button {{ display: none; }}</style>
+</head><body><h1>A shop on its own domain</h1>
+<script src="{helpdesk}/static/helpdesk/widget.js"
+        data-helpdesk="{helpdesk}" data-team="billing" async></script>
+</body></html>"""
+
+
+@pytest.fixture
+def shop_site(live_server_url):
+    """Another website (its own origin) whose page embeds the widget of the live server."""
+    page = SHOP_PAGE.format(helpdesk=live_server_url).encode()
+
+    class ShopPage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ShopPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # Reached as `localhost`: another origin than the helpdesk's 127.0.0.1, still loopback.
+    yield f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_the_widget_works_embedded_on_another_site(
+    browser, live_server_url, shop_site, billing, settings
+):
+    """CORS and the customer socket's origin check let the configured site in."""
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation
+
+    settings.HELPDESK_WIDGET_ORIGINS = [shop_site]
+    settings.CORS_ALLOWED_ORIGINS = [shop_site]
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]  # so only HELPDESK_WIDGET_ORIGINS admits the shop
+    team, agent = billing
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{shop_site}/")
+
+    launcher = page.get_by_role("button", name="Open chat")
+    expect(launcher).to_be_visible()  # the shop's `button { display: none }` stays outside
+    launcher.click()
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Hello from the shop")
+    composer.press("Enter")
+    conversation = eventually(lambda: Conversation.objects.filter(team=team).first())
+    assert conversation is not None, "the widget API refused the shop's origin"
+    wait_until_live(page)  # the customer socket accepted the shop's origin
+    reply_as_agent(conversation, agent, "Hello, shop visitor!", "agent-1")
+    expect(page.get_by_text("Hello, shop visitor!")).to_be_visible(timeout=5000)
+    color = page.locator(".hd-msg--agent .hd-msg__bubble").last.evaluate(
+        "element => getComputedStyle(element).color"
+    )
+    assert color != "rgb(255, 0, 0)"  # the shop's `* { color: red }` does not leak in
     context.close()

@@ -1,6 +1,7 @@
 """The widget's demo host page and the widget's static files."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,24 @@ def test_the_widget_stylesheet_is_served_as_css(client):
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/css")
+
+
+def widget_strings(language: str) -> dict[str, str]:
+    """The widget's dictionary for one language, read from widget.js."""
+    from django.contrib.staticfiles import finders
+
+    script = Path(finders.find("helpdesk/widget.js")).read_text()
+    block = re.search(rf"\n    {language}: \{{\n(.*?)\n    \}},", script, re.S).group(1)
+    entries = re.findall(r'^      (\w+):\s*((?:"[^"]*"(?:\s*\+\s*)?)+),', block, re.M | re.S)
+    return {key: "".join(re.findall(r'"([^"]*)"', value)) for key, value in entries}
+
+
+def test_every_widget_text_exists_in_english_and_turkish():
+    english, turkish = widget_strings("en"), widget_strings("tr")
+
+    assert len(english) > 40
+    assert english.keys() == turkish.keys()
+    assert all(text.strip() for text in [*english.values(), *turkish.values()])
+    for key, text in english.items():  # the same placeholders in both
+        assert re.findall(r"\{\w+\}", text) == re.findall(r"\{\w+\}", turkish[key]), key
+    assert turkish["offline"].startswith("Şu anda müsait bir temsilci yok")

@@ -60,7 +60,7 @@
       back: "Back to your conversations",
       title: "Support",
       greeting: "Hello!",
-      intro: "Ask us anything. We reply here, and by email if you have left.",
+      intro: "Ask us anything. We reply here, or by email if you have left.",
       online: "We're online",
       offline:
         "No agent is available right now — leave a message and we'll reply here and by email",
@@ -106,21 +106,24 @@
       yesterday: "Yesterday",
       reconnecting: "Connection lost — reconnecting…",
       error: "Something went wrong. Please try again.",
-      networkError: "You seem to be offline. We'll keep trying.",
-      unread: "{n} unread messages",
+      networkError: "The helpdesk could not be reached.",
+      unreadOne: "1 unread message",
+      unreadMany: "{n} unread messages",
+      offlineShort: "We'll reply here and by email",
       loading: "Loading…",
     },
     tr: {
       openChat: "Sohbeti aç",
       closeChat: "Sohbeti kapat",
       close: "Kapat",
-      back: "Sohbetlerinize dönün",
+      back: "Sohbetlerinize geri dönün",
       title: "Destek",
       greeting: "Merhaba!",
-      intro: "Bize her şeyi sorabilirsiniz. Buradan, ayrıldıysanız e-postayla yanıt veririz.",
+      intro: "Bize dilediğinizi sorun. Buradan yanıt veririz; sayfadan ayrılırsanız e-postayla.",
       online: "Çevrimiçiyiz",
       offline:
-        "Şu anda müsait bir temsilci yok — mesajınızı bırakın, size buradan ve e-postayla yanıt verelim",
+        "Şu anda müsait bir temsilci yok — mesajınızı bırakın, " +
+        "size buradan ve e-postayla yanıt verelim",
       waitUnderMinute: "Tahmini bekleme süresi: bir dakikadan az",
       waitMinutes: "Tahmini bekleme süresi: yaklaşık {n} dk",
       waitHours: "Tahmini bekleme süresi: yaklaşık {n} sa",
@@ -163,8 +166,10 @@
       yesterday: "Dün",
       reconnecting: "Bağlantı koptu — yeniden bağlanılıyor…",
       error: "Bir şeyler ters gitti. Lütfen tekrar deneyin.",
-      networkError: "Çevrimdışı görünüyorsunuz. Denemeye devam edeceğiz.",
-      unread: "{n} okunmamış mesaj",
+      networkError: "Destek sunucusuna ulaşılamadı.",
+      unreadOne: "1 okunmamış mesaj",
+      unreadMany: "{n} okunmamış mesaj",
+      offlineShort: "Buradan ve e-postayla yanıt vereceğiz",
       loading: "Yükleniyor…",
     },
   };
@@ -212,8 +217,12 @@
     }
   }
 
-  // store: {token, customer, identifier, cursor, rated: {conversationId: cycle}, read: {id: messageId}}
-  const store = Object.assign({ rated: {}, read: {} }, readJson(storage("localStorage"), STORE_KEY));
+  // store: {token, customer, identifier, cursor,
+  //         rated: {conversation id: cycle}, read: {conversation id: last message id read}}
+  const store = Object.assign(
+    { rated: {}, read: {} },
+    readJson(storage("localStorage"), STORE_KEY),
+  );
   const tab = readJson(storage("sessionStorage"), TAB_KEY); // {open, current}
 
   function saveStore() {
@@ -395,14 +404,15 @@
     throw new ApiError(response.status, error.code, error.message || t("error"), error.fields);
   }
 
-  /** crypto.randomUUID needs a secure context; shops on plain http get the same from random bytes. */
+  /** crypto.randomUUID needs a secure context; plain-http shops get a v4 UUID from random bytes. */
   function uuid() {
     if (window.crypto?.randomUUID) return crypto.randomUUID();
     const bytes = crypto.getRandomValues(new Uint8Array(16));
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+    const parts = [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20)];
+    return [...parts, hex.slice(20)].join("-");
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -546,7 +556,8 @@
       let answer;
       try {
         answer = await api("GET", "/conversations/" + id + "/messages" + query);
-      } catch {
+      } catch (error) {
+        if (error.status === 404) forgetConversation(id); // not this customer's (any more)
         return;
       }
       thread(id).loaded = true;
@@ -555,6 +566,14 @@
       if (!answer.has_more) break;
     }
     if (isReading(id)) markRead(id);
+    renderSoon();
+  }
+
+  function forgetConversation(id) {
+    state.conversations.delete(id);
+    state.threads.delete(id);
+    state.unread.delete(id);
+    if (state.current === id) showHome();
     renderSoon();
   }
 
@@ -815,10 +834,11 @@
   function setLive(live) {
     state.socketLive = live;
     if (dom.host) dom.host.dataset.connection = live ? "live" : "down"; // for tests and styling
-    clearTimeout(reconnectingTimer);
     if (live) {
+      clearTimeout(reconnectingTimer);
+      reconnectingTimer = null;
       state.showReconnecting = false;
-    } else if (store.token) {
+    } else if (store.token && !reconnectingTimer) {
       // Only mention a drop that lasts; a quick reconnect should go unnoticed.
       reconnectingTimer = setTimeout(() => {
         state.showReconnecting = !state.socketLive && Boolean(store.token);
@@ -847,6 +867,7 @@
     if (typeof frame.cursor === "number") {
       if (frame.cursor <= resumeFloor || seenCursors.has(frame.cursor)) return; // seen already
       seenCursors.add(frame.cursor);
+      if (seenCursors.size > 5000) seenCursors.delete(seenCursors.values().next().value);
       noteCursor(frame.cursor);
     }
     applyEvent(frame);
@@ -968,7 +989,8 @@
     if (store.token) connect();
     if (state.view === "thread" && state.current != null) {
       openThread(state.current);
-    } else if (store.token) {
+    } else if (store.token || sessionRequest) {
+      // A signed-in user's session may still be on its way: it loads the list when it lands.
       state.view = "home";
       loadConversations();
     } else {
@@ -1092,12 +1114,17 @@
   function shortWhen(iso) {
     if (!iso) return "";
     const date = new Date(iso);
-    return dayKey(date) === dayKey(new Date()) ? timeFormat.format(date) : shortDayFormat.format(date);
+    const today = dayKey(date) === dayKey(new Date());
+    return today ? timeFormat.format(date) : shortDayFormat.format(date);
   }
 
   function statusLabel(status) {
     const key = { open: "statusOpen", pending: "statusPending", snoozed: "statusSnoozed" }[status];
     return t(key || "statusResolved");
+  }
+
+  function unreadText(count) {
+    return count === 1 ? t("unreadOne") : t("unreadMany", { n: count });
   }
 
   function waitText(seconds) {
@@ -1141,17 +1168,27 @@
 
     dom.back = h(
       "button",
-      { class: "hd-iconbutton hd-back", type: "button", "aria-label": t("back"), onclick: showHome },
+      {
+        class: "hd-iconbutton hd-back",
+        type: "button",
+        "aria-label": t("back"),
+        onclick: showHome,
+      },
       icon("back"),
     );
     dom.title = h("h2", { class: "hd-title", id: "hd-title" });
     dom.subtitle = h("p", { class: "hd-subtitle" });
     dom.close = h(
       "button",
-      { class: "hd-iconbutton hd-close", type: "button", "aria-label": t("close"), onclick: closePanel },
+      {
+        class: "hd-iconbutton hd-close",
+        type: "button",
+        "aria-label": t("close"),
+        onclick: closePanel,
+      },
       icon("close"),
     );
-    const header = h(
+    dom.header = h(
       "header",
       { class: "hd-header" },
       dom.back,
@@ -1179,7 +1216,7 @@
           }
         },
       },
-      header,
+      dom.header,
       dom.connection,
       dom.body,
       dom.typing,
@@ -1333,7 +1370,7 @@
     const label = state.open ? t("closeChat") : t("openChat");
     dom.launcher.setAttribute(
       "aria-label",
-      count && !state.open ? label + " (" + t("unread", { n: count }) + ")" : label,
+      count && !state.open ? label + " (" + unreadText(count) + ")" : label,
     );
     const iconName = state.open ? "down" : "chat";
     if (dom.launcherIcon.dataset.icon !== iconName) {
@@ -1356,11 +1393,16 @@
     const inThread = state.view === "thread";
     const canGoBack = inThread && (state.conversations.size > 0 || state.current !== NEW);
     dom.back.hidden = !canGoBack;
+    dom.header.classList.toggle("has-back", canGoBack);
     dom.root.classList.toggle("is-thread", inThread);
     if (inThread && conversation) {
       dom.title.textContent = conversation.assignee?.name || attrs.title || t("title");
       dom.subtitle.textContent =
-        conversation.status === "open" ? availabilityText() : statusLabel(conversation.status);
+        conversation.status !== "open"
+          ? statusLabel(conversation.status)
+          : state.availability && !state.availability.can_chat_live
+            ? t("offlineShort")
+            : availabilityText();
     } else {
       dom.title.textContent = attrs.title || t("title");
       // Offline, the body says so at length; the header stays friendly.
@@ -1368,9 +1410,10 @@
         ? availabilityText()
         : t("intro");
     }
+    const online = Boolean(state.availability?.can_chat_live);
     dom.subtitle.classList.toggle(
       "is-online",
-      Boolean(state.availability?.can_chat_live) && (!conversation || conversation.status === "open"),
+      online && (!conversation || conversation.status === "open"),
     );
   }
 
@@ -1429,7 +1472,16 @@
       items.push({
         key: "list",
         sig: conversations
-          .map((c) => [c.id, c.status, c.last_activity_at, c.last_message_preview, c.assignee?.name, state.unread.get(c.id)?.size || 0].join("|"))
+          .map((c) =>
+            [
+              c.id,
+              c.status,
+              c.last_activity_at,
+              c.last_message_preview,
+              c.assignee?.name,
+              state.unread.get(c.id)?.size || 0,
+            ].join("|"),
+          )
           .join(";"),
         build: () =>
           h(
@@ -1489,7 +1541,7 @@
               ? h("span", {
                   class: "hd-row__unread",
                   text: String(unread),
-                  "aria-label": t("unread", { n: unread }),
+                  "aria-label": unreadText(unread),
                 })
               : null,
           ),
@@ -1524,12 +1576,14 @@
       dom.body.replaceChildren(container);
     }
     const items = [];
-    if (id === NEW || (thread(id).loaded && messages.length === 0)) {
+    if (id === NEW) {
       items.push({
         key: "availability",
         sig: JSON.stringify(state.availability),
         build: () => availabilityNotice() || h("div", { hidden: true }),
       });
+    }
+    if (id === NEW || thread(id).loaded || messages.length) {
       items.push({
         key: "welcome",
         sig: "welcome",
@@ -1611,7 +1665,8 @@
       sig,
       build: () => {
         const mine = kind === "customer";
-        const classes = ["hd-msg", "hd-msg--" + (mine ? "customer" : kind === "system" ? "system" : "agent")];
+        const side = mine ? "customer" : kind === "system" ? "system" : "agent";
+        const classes = ["hd-msg", "hd-msg--" + side];
         if (message.status === "sending") classes.push("is-sending");
         if (message.status === "failed") classes.push("is-failed");
         if (!lastOfGroup) classes.push("is-grouped");
@@ -1622,7 +1677,8 @@
         // The body is text, always: textContent, never markup.
         const bubble = h("div", { class: "hd-msg__bubble" });
         bubble.textContent = message.body;
-        return h("div", { class: classes.join(" ") }, author, bubble, messageMeta(message, lastOfGroup));
+        const meta = messageMeta(message, lastOfGroup);
+        return h("div", { class: classes.join(" ") }, author, bubble, meta);
       },
     };
   }
@@ -1646,7 +1702,8 @@
     }
     if (!lastOfGroup) return null;
     const time = timeFormat.format(new Date(message.created_at));
-    return h("div", { class: "hd-msg__meta" }, h("time", { datetime: message.created_at, text: time }));
+    const stamp = h("time", { datetime: message.created_at, text: time });
+    return h("div", { class: "hd-msg__meta" }, stamp);
   }
 
   function ratingItem(conversation) {
@@ -1698,7 +1755,9 @@
           h("p", { class: "hd-rating__title", id: "hd-rating-title", text: t("rateTitle") }),
           h("div", { class: "hd-stars", role: "group", "aria-label": t("rateStars") }, stars),
           comment,
-          draft.error ? h("p", { class: "hd-field-error", role: "alert", text: draft.error }) : null,
+          draft.error
+            ? h("p", { class: "hd-field-error", role: "alert", text: draft.error })
+            : null,
           h("button", {
             class: "hd-button",
             type: "submit",
@@ -1750,7 +1809,7 @@
     if (IDENTIFIER && !hasSession()) ensureSession().catch(() => {});
     else if (store.token) connect();
 
-    if (typeof tab.current === "number") {
+    if (typeof tab.current === "number" && store.token) {
       state.view = "thread";
       state.current = tab.current;
     }
