@@ -115,7 +115,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, the same as the 5 s
+                # blocking pop channels-redis waits on: an idle consumer would crash at 5 s.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": os.environ.get("CHANNELS_PREFIX", "helpdesk"),
                 "capacity": 1000,
                 "expiry": 30,
