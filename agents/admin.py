@@ -16,15 +16,17 @@ from django.utils.translation import gettext_lazy as _
 from conversations.models import Status
 
 from .models import Agent, CannedResponse, Team
+from .selectors import CAPACITY_STATUSES
 
 User = get_user_model()
 
 
 def open_assigned_count() -> Count:
-    """How many open conversations an agent holds (what capacity limits)."""
+    """How many open conversations an agent holds (what capacity limits; the definition of
+    agents.selectors.CAPACITY_STATUSES)."""
     return Count(
         "user__assigned_conversations",
-        filter=Q(user__assigned_conversations__status=Status.OPEN),
+        filter=Q(user__assigned_conversations__status__in=CAPACITY_STATUSES),
         distinct=True,
     )
 

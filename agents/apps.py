@@ -7,4 +7,5 @@ class AgentsConfig(AppConfig):
     verbose_name = _("Agents")
 
     def ready(self) -> None:
-        from . import presence  # noqa: F401 - counts agent websockets (signal receivers)
+        # Signal receivers: presence counts agent websockets; routing follows events and agents.
+        from . import presence, receivers  # noqa: F401

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
 from conversations.models import AuthorKind, Conversation, Status
 
 from .models import Agent, CannedResponse, Presence, Team
 
-# A conversation takes a place in its assignee's capacity while it is open.
+# A conversation takes a place in its assignee's capacity while it is open: pending (waiting
+# on the customer) and snoozed ones do not, as in handle time. The one definition of "open
+# assigned", shared by routing, /agents/me, the admin and availability (README "Assignment").
 CAPACITY_STATUSES = (Status.OPEN,)
 # How far back the first-response history behind a wait estimate goes, and how much of it.
 WAIT_HISTORY = timedelta(days=14)
@@ -42,15 +44,44 @@ def open_assigned_count(user: Any) -> int:
     return Conversation.objects.filter(assignee=user, status__in=CAPACITY_STATUSES).count()
 
 
+def open_assigned_counts(user_ids: list[int]) -> dict[int, int]:
+    """`open_assigned_count` of several agents in one query (absent ids hold nothing)."""
+    rows = (
+        Conversation.objects.filter(assignee_id__in=user_ids, status__in=CAPACITY_STATUSES)
+        .order_by()
+        .values_list("assignee_id")
+        .annotate(total=Count("pk"))
+    )
+    counts = dict.fromkeys(user_ids, 0)
+    counts.update(dict(rows))
+    return counts
+
+
 def online_agents(team: Team | None) -> QuerySet[Agent]:
     """Online agents who take the team's conversations (every agent for the team-less inbox)."""
     agents = agents_with_load().filter(presence=Presence.ONLINE, user__is_active=True)
     return agents.filter(teams=team) if team is not None else agents
 
 
+def team_queue(team_id: int | None) -> QuerySet[Conversation]:
+    """The team's queue: its open conversations without an assignee, in the order they are
+    served. Customers waiting for an answer first, the longest-waiting on top; then those
+    nobody waits on (an agent already answered), oldest first."""
+    return Conversation.objects.filter(
+        team_id=team_id, status=Status.OPEN, assignee__isnull=True
+    ).order_by(F("waiting_since").asc(nulls_last=True), "created_at", "pk")
+
+
 def team_queue_length(team: Team | None) -> int:
     """Open conversations of the team that wait for an assignee."""
-    return Conversation.objects.filter(team=team, status=Status.OPEN, assignee__isnull=True).count()
+    return team_queue(team.pk if team else None).count()
+
+
+def free_places(loads: list[tuple[int, int]]) -> int:
+    """How many more conversations agents with these (open_assigned, capacity) may take.
+
+    An agent above capacity (a conversation came back to them) has no place, not fewer."""
+    return sum(max(capacity - open_assigned, 0) for open_assigned, capacity in loads)
 
 
 def median_first_response_seconds(team: Team | None) -> float | None:
@@ -84,12 +115,14 @@ class Availability:
 def availability(team: Team | None) -> Availability:
     """What the widget tells a customer before they write.
 
-    Live when an online agent has free capacity. Otherwise the estimate is the recent median
+    Live when routing would assign a new conversation at once: the team's online agents have
+    more free places than the queue ahead holds (a conversation without a team is never routed,
+    so it is never live). Otherwise the estimate is the recent median
     first response, once for each "round" of the queue ahead of the customer that the online
     agents must get through (all of it when nobody is online); null without history.
     """
     loads = [(agent.open_assigned, agent.capacity) for agent in online_agents(team)]
-    can_chat_live = any(open_assigned < capacity for open_assigned, capacity in loads)
+    can_chat_live = team is not None and free_places(loads) > team_queue_length(team)
     estimate = None
     if not can_chat_live:
         median = median_first_response_seconds(team)

@@ -15,6 +15,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, OrderBy, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -41,6 +42,7 @@ from .models import (
 from .serializers import user_name
 from .services import (
     Author,
+    check_assign,
     conversation_assign,
     conversation_reopen,
     conversation_resolve,
@@ -484,12 +486,45 @@ class ConversationAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
 
+    def _assign_by_hand(
+        self, request: HttpRequest, conversation: Conversation, assignee: Any, forced: list[str]
+    ) -> None:
+        """Assign after the capacity check (it locks the agent first: agents before
+        conversations). Above capacity is refused, except for superusers; their forced
+        assignments are collected in `forced` so they are told."""
+        with transaction.atomic():
+            over_capacity = check_assign(
+                conversation=conversation,
+                assignee=assignee,
+                by=request.user,
+                force=request.user.is_superuser,
+            )
+            conversation_assign(conversation=conversation, assignee=assignee, by=request.user)
+        if over_capacity:
+            forced.append(f"#{conversation.pk}")
+
+    def _report_forced(self, request: HttpRequest, assignee: Any, forced: list[str]) -> None:
+        if not forced:
+            return
+        self.message_user(
+            request,
+            ngettext(
+                "%(conversations)s was assigned to %(agent)s above their capacity.",
+                "%(conversations)s were assigned to %(agent)s above their capacity.",
+                len(forced),
+            )
+            % {"conversations": ", ".join(forced), "agent": user_name(assignee)},
+            messages.WARNING,
+        )
+
     @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
+        forced: list[str] = []
+
         def change(conversation: Conversation) -> bool:
             if conversation.assignee_id == request.user.pk:
                 return False
-            conversation_assign(conversation=conversation, assignee=request.user, by=request.user)
+            self._assign_by_hand(request, conversation, request.user, forced)
             return True
 
         self._apply_each(
@@ -505,16 +540,18 @@ class ConversationAdmin(admin.ModelAdmin):
                 % {"count": count}
             ),
         )
+        self._report_forced(request, request.user, forced)
 
     @admin.action(description=_("Assign to an agent…"), permissions=["change"])
     def assign_to_agent(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         def apply(data: dict[str, Any]) -> None:
             agent = data["agent"]
+            forced: list[str] = []
 
             def change(conversation: Conversation) -> bool:
                 if conversation.assignee_id == agent.pk:
                     return False
-                conversation_assign(conversation=conversation, assignee=agent, by=request.user)
+                self._assign_by_hand(request, conversation, agent, forced)
                 return True
 
             self._apply_each(
@@ -530,6 +567,7 @@ class ConversationAdmin(admin.ModelAdmin):
                     % {"count": count, "agent": user_name(agent)}
                 ),
             )
+            self._report_forced(request, agent, forced)
 
         return self._form_action(
             request,
@@ -711,7 +749,9 @@ class ConversationAdmin(admin.ModelAdmin):
     ) -> None:
         data, changed, by = form.cleaned_data, set(form.changed_data), request.user
         if "assignee" in changed:
-            conversation_assign(conversation=conversation, assignee=data["assignee"], by=by)
+            forced: list[str] = []
+            self._assign_by_hand(request, conversation, data["assignee"], forced)
+            self._report_forced(request, data["assignee"], forced)
         updates: dict[str, Any] = {}
         if "team" in changed:
             updates["team"] = data["team"]

@@ -411,6 +411,17 @@ class ConversationListView(AgentView, generics.ListAPIView):
         return self.visible_conversations().order_by("-last_activity_at", "-id")
 
 
+class ConversationChangeInput(ConversationPatchInput):
+    force = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=gettext_lazy(
+            "Supervisors only: assign even when the agent is at capacity "
+            "(otherwise that answers 409 at_capacity)."
+        ),
+    )
+
+
 class ConversationDetailView(AgentView):
     @extend_schema(
         responses={200: ConversationDetailOutput, **error_responses(401, 403, 404)}, tags=["agents"]
@@ -419,13 +430,13 @@ class ConversationDetailView(AgentView):
         return Response(ConversationDetailOutput(self.with_messages(pk)).data)
 
     @extend_schema(
-        request=ConversationPatchInput,
+        request=ConversationChangeInput,
         responses={200: ConversationOutput, **error_responses(400, 401, 403, 404, 409)},
         tags=["agents"],
     )
     def patch(self, request: Request, pk: int) -> Response:
         conversation = self.get_conversation(pk)
-        data = validated(ConversationPatchInput, request.data)
+        data = validated(ConversationChangeInput, request.data)
         with transaction.atomic():  # all of the change or none of it
             self.apply(conversation, data)
         # Read back without the visibility filter: the agent may just have handed it away.
@@ -443,6 +454,10 @@ class ConversationDetailView(AgentView):
         if "labels" in data:
             updates["labels"] = data["labels"]
         assignee = agent_user_by_ref(data["assignee"]) if "assignee" in data else None
+        if "assignee" in data:  # first: it locks the agent, and agents lock before conversations
+            services.check_assign(
+                conversation=conversation, assignee=assignee, by=by, force=data["force"]
+            )
         if updates:
             services.conversation_update(conversation=conversation, by=by, **updates)
         if "assignee" in data:

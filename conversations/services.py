@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .errors import InvalidInput, NotAllowed
@@ -407,6 +408,22 @@ def conversation_reopen(
     if conversation.status == Status.RESOLVED:
         _start_cycle(conversation, at=at or timezone.now(), by=by)
     return conversation
+
+
+def check_assign(
+    *, conversation: Conversation, assignee: Any, by: Any, force: bool = False
+) -> bool:
+    """Before a manual assignment (API, admin), in the same transaction and before the
+    conversation is locked: may `by` give it to `assignee`? Raises a HelpdeskError to refuse;
+    returns True when a supervisor's `force` takes the agent above capacity.
+
+    The policy is settings.HELPDESK_ASSIGNMENT_CHECK (agents.routing.check_assign: capacity,
+    under the agent's row lock), named in settings so that this app never imports agents.
+    """
+    policy = getattr(settings, "HELPDESK_ASSIGNMENT_CHECK", "")
+    if not policy:
+        return False
+    return import_string(policy)(conversation=conversation, assignee=assignee, by=by, force=force)
 
 
 @transaction.atomic

@@ -148,6 +148,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agents.tasks.expire_stale_agent_connections",
         "schedule": 30.0,
     },
+    "drain-team-queues": {
+        # Routing drains queues when room appears; this catches a lost signal.
+        "task": "agents.tasks.drain_team_queues",
+        "schedule": float(os.environ.get("HELPDESK_DRAIN_QUEUES_SECONDS", "30")),
+    },
     "wake-snoozed-conversations": {
         "task": "conversations.tasks.wake_snoozed_conversations",
         "schedule": 15.0,
@@ -214,6 +219,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@localhost")
 # --- Helpdesk --------------------------------------------------------------------------------
 HELPDESK_MAX_MESSAGE_LENGTH = int(os.environ.get("HELPDESK_MAX_MESSAGE_LENGTH", "10000"))
 HELPDESK_DEFAULT_CAPACITY = int(os.environ.get("HELPDESK_DEFAULT_CAPACITY", "3"))
+# Checks a manual assignment (API, admin) before it is made: capacity, in the agents app.
+# Named here so that conversations never imports agents (README "Assignment").
+HELPDESK_ASSIGNMENT_CHECK = "agents.routing.check_assign"
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Sites that embed the widget (CORS and the customer websocket); by default the helpdesk's own.

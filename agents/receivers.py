@@ -1,0 +1,98 @@
+"""Routing reacts to what happens (connected in AgentsConfig.ready).
+
+- Conversations' event log (`event_published`, sent after an event is sequenced, outside any
+  transaction): a new conversation joins its team's queue and is routed; a conversation that
+  leaves `open`, is unassigned or handed to someone else frees a place; one that comes back
+  to `open` or moves to another team may need an agent.
+- Agent rows (model signals, so admin edits count too): an agent coming online, getting more
+  capacity or joining a team may take queued conversations. These run after commit.
+
+Receivers never raise into the code that sent the signal: a failure is logged and the
+`drain-team-queues` beat task repairs what it missed.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_save
+from django.dispatch import receiver
+
+from conversations.events import event_published
+from conversations.models import ConversationEvent, EventType, Status
+
+from .models import Agent
+from .routing import drain_for_agent, drain_team, drain_teams, route_reopened
+
+logger = logging.getLogger(__name__)
+
+# Saves of other fields (last_assigned_at, presence_changed_at alone) cannot free a place.
+ROUTING_FIELDS = {"presence", "capacity"}
+
+
+def _safely(function: Callable[..., Any], *args: Any) -> None:
+    try:
+        function(*args)
+    except Exception:  # routing is retried by the beat task; the sender must not fail
+        logger.exception("routing failed; the drain-team-queues task will catch up")
+
+
+# --- The event log ---------------------------------------------------------------------------
+
+
+@receiver(event_published, dispatch_uid="agents.routing.event")
+def route_on_event(sender: Any, event: ConversationEvent, live: bool = True, **kwargs: Any) -> None:
+    if live:  # history replayed by an import is old news; the beat task routes its queue
+        _safely(route_after_event, event)
+
+
+def route_after_event(event: ConversationEvent) -> None:
+    conversation = event.conversation
+    change = event.change or {}
+    if event.type == EventType.CONVERSATION_CREATED:
+        drain_team(conversation.team_id)
+    elif event.type == EventType.CONVERSATION_UPDATED:
+        _route_after_update(event, change)
+    elif event.type == EventType.CONVERSATION_ASSIGNED:
+        previous, new = change.get("assignee") or [None, None]
+        if previous:  # handed away: the previous agent has a place again
+            drain_for_agent(previous)
+        if new is None:  # unassigned: back in the queue
+            drain_team(conversation.team_id)
+
+
+def _route_after_update(event: ConversationEvent, change: dict[str, Any]) -> None:
+    conversation = event.conversation
+    before, after = change.get("status") or [None, None]
+    if change.get("reopened") and event.agent_id is None:
+        route_reopened(conversation.pk)  # the customer came back; an agent reopening keeps it
+    if before == Status.OPEN and after != Status.OPEN and conversation.assignee_id:
+        drain_for_agent(conversation.assignee_id)  # pending, snoozed, resolved: a place frees
+    if after == Status.OPEN or "team" in change:
+        drain_team(conversation.team_id)  # unassigned and open again, or in a new team's queue
+
+
+# --- Agents --------------------------------------------------------------------------------
+
+
+@receiver(post_save, sender=Agent, dispatch_uid="agents.routing.agent_saved")
+def route_on_agent_saved(
+    sender: Any, instance: Agent, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """Presence or capacity may have changed (admin forms save every field)."""
+    if update_fields is not None and not ROUTING_FIELDS & set(update_fields):
+        return
+    agent_id = instance.pk
+    transaction.on_commit(lambda: _safely(drain_for_agent, agent_id))
+
+
+@receiver(m2m_changed, sender=Agent.teams.through, dispatch_uid="agents.routing.team_joined")
+def route_on_team_joined(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any
+) -> None:
+    """An agent joined a team (agent.teams.add or team.agents.add): drain that team."""
+    if action != "post_add" or not pk_set:
+        return
+    team_ids = [instance.pk] if reverse else sorted(pk_set)
+    transaction.on_commit(lambda: _safely(drain_teams, team_ids))
