@@ -277,6 +277,20 @@ def test_an_agent_coming_online_takes_queued_conversations_up_to_capacity(
     assert [assignee_of(c) for c in waiting] == [bob, bob, None]
 
 
+def test_going_online_through_the_api_takes_queued_conversations(
+    support, make_agent, start, committed
+):
+    bob = make_agent(teams=[support], presence=Presence.AWAY, capacity=3)
+    waiting = start()
+    client = APIClient()
+    client.force_login(bob)
+
+    response = committed(client.patch, "/api/v1/agents/me", {"presence": "online"}, format="json")
+
+    assert response.status_code == 200 and assignee_of(waiting) == bob
+    assert client.get("/api/v1/agents/me").json()["open_assigned"] == 1
+
+
 def test_going_away_keeps_conversations_and_takes_nothing_new(
     support, make_agent, start, committed
 ):
