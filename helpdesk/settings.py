@@ -99,6 +99,16 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
     )
 }
+DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "0"))
+if DB_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # ASGI runs each request's sync code on its own thread: a bounded pool of connections
+    # keeps a busy server under PostgreSQL's max_connections and saves a connect per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": DB_POOL_SIZE,
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded server writes from several threads; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
