@@ -134,7 +134,7 @@ def test_the_page_draws_its_charts_and_follows_new_resolutions(
 
     # Live, by the websocket: a new resolution; the reports task announces report.updated
     # to the "reports" group and the page refreshes itself (debounced), long before its timer.
-    assert page.get_attribute("#live-status", "data-state") == "live"
+    page.wait_for_selector('#live-status[data-state="live"]')  # joined "reports" when open
 
     def new_resolution(key: str) -> Callable[[], None]:
         def work() -> None:
