@@ -36,6 +36,12 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        help_text=_("The language the widget last spoke with them; emails use it."),
+    )
 
     class Meta:
         verbose_name = _("customer")
@@ -305,3 +311,69 @@ class EventSequence(models.Model):
 
     def __str__(self) -> str:
         return str(self.last_cursor)
+
+
+# --- Email continuity (conversations/emails.py) --------------------------------------------
+
+
+class EmailStatus(models.TextChoices):
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Seen online, not emailed")
+
+
+class EmailNotice(models.Model):
+    """How far the customer has had a conversation's agent replies by email (or seen them).
+
+    Replies with ids up to `last_message_id_sent` are done. A send first *claims* the next
+    ones (`claimed_through`, under this row's lock) and marks them sent afterwards, so a
+    retried task never mails them twice; a failure releases the claim.
+    """
+
+    conversation = models.OneToOneField(
+        Conversation,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="email_notice",
+        verbose_name=_("conversation"),
+    )
+    last_message_id_sent = models.BigIntegerField(_("last message sent"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=EmailStatus.choices, blank=True)
+    claimed_through = models.BigIntegerField(_("claimed through"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("email notice")
+        verbose_name_plural = _("email notices")
+
+    def __str__(self) -> str:
+        return f"#{self.conversation_id} ≤ {self.last_message_id_sent}"
+
+
+class SentEmail(models.Model):
+    """An email we sent about a conversation; a reply's In-Reply-To finds it by Message-ID."""
+
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="sent_emails",
+        verbose_name=_("conversation"),
+    )
+    message_id = models.CharField(
+        _("Message-ID"), max_length=255, unique=True, help_text=_("Without the angle brackets.")
+    )
+    to = models.CharField(_("to"), max_length=254)
+    first_message_id = models.BigIntegerField(_("first reply"))
+    last_message_id = models.BigIntegerField(_("last reply"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sent email")
+        verbose_name_plural = _("sent emails")
+        ordering = ["sent_at", "id"]
+
+    def __str__(self) -> str:
+        return self.message_id
