@@ -89,8 +89,9 @@ class Seed:
 
 
 def recreate_database(args: argparse.Namespace, env: dict[str, str]) -> None:
-    import psycopg
     from urllib.parse import urlparse
+
+    import psycopg
 
     url = urlparse(args.database)
     name = url.path.lstrip("/")
@@ -233,6 +234,10 @@ async def open_all(listeners: list[Listener], parallel: int = 100) -> None:
 
 # --- Load ------------------------------------------------------------------------------------
 
+post_ms: list[float] = []  # how long each POST took to answer
+failed: list[str] = []  # POSTs that did not answer 201
+accepted: set[str] = set()
+
 
 async def post_messages(
     args: argparse.Namespace, data: Seed, sent: dict[str, tuple[float, dict]]
@@ -253,9 +258,16 @@ async def post_messages(
                 url = f"/api/v1/conversations/{customer['conversation']}/messages"
                 headers = {"Authorization": f"Token {data.agent_tokens[customer['agent']]}"}
             sent[client_id] = (time.perf_counter(), customer)
-            response = await client.post(url, json=body, headers=headers)
-            if response.status_code != 201:
-                print("POST failed:", response.status_code, response.text[:200], flush=True)
+            try:
+                response = await client.post(url, json=body, headers=headers)
+            except httpx.HTTPError as error:
+                failed.append(repr(error))
+                return
+            post_ms.append((time.perf_counter() - sent[client_id][0]) * 1000)
+            if response.status_code == 201:
+                accepted.add(client_id)
+            else:
+                failed.append(f"{response.status_code} {response.text[:200]}")
 
         started = time.perf_counter()
         tasks = []
@@ -301,6 +313,8 @@ async def live_run(args: argparse.Namespace, data: Seed) -> dict:
         team_members[team].append(agent_sockets[agent])
     latencies, lost = [], 0
     for client_id, (at, customer) in sent.items():
+        if client_id not in accepted:
+            continue
         for listener in [
             customer_sockets[customer["conversation"]],
             *team_members[customer["team"]],
@@ -310,7 +324,7 @@ async def live_run(args: argparse.Namespace, data: Seed) -> dict:
                 lost += 1
             else:
                 latencies.append((arrival - at) * 1000)
-    duplicated = sum(len(l.cursors) - len(set(l.cursors)) for l in listeners)
+    duplicated = sum(len(each.cursors) - len(set(each.cursors)) for each in listeners)
     for listener in listeners:
         await listener.socket.close()
     for reader in readers:
@@ -322,6 +336,9 @@ async def live_run(args: argparse.Namespace, data: Seed) -> dict:
         "deliveries": len(latencies),
         "p50_ms": percentile(latencies, 50) if latencies else None,
         "p99_ms": percentile(latencies, 99) if latencies else None,
+        "post_p50_ms": percentile(post_ms, 50),
+        "post_p99_ms": percentile(post_ms, 99),
+        "failed_posts": len(failed),
         "lost": lost,
         "duplicated": duplicated,
     }
@@ -380,6 +397,10 @@ def main() -> None:
     print(
         f"latency p50 / p99        {result['p50_ms']:.1f} ms / {result['p99_ms']:.1f} ms  (POST sent → event on socket)"
     )
+    print(
+        f"POST answered p50 / p99  {result['post_p50_ms']:.1f} ms / {result['post_p99_ms']:.1f} ms"
+    )
+    print(f"failed POSTs             {result['failed_posts']}  {failed[:1]}")
     print(f"lost / duplicated        {result['lost']} / {result['duplicated']}")
     print(f"server memory            {result['server_mb']:.0f} MB")
     if args.idle:

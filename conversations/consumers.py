@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from channels.db import database_sync_to_async as _database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.dispatch import Signal
 from django.utils import timezone
@@ -45,6 +45,13 @@ from .models import Conversation, Customer
 from .serializers import user_name
 
 logger = logging.getLogger(__name__)
+
+
+def database_sync_to_async(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Run a database read on the thread pool. Channels' default funnels every socket's
+    queries through one thread per process, so a thousand sockets would wait in line."""
+    return _database_sync_to_async(function, thread_sensitive=False)
+
 
 MAX_MESSAGE_CHARS = 64 * 1024  # inbound frames; clients only send small control messages
 REPLAY_BATCH = 500
@@ -218,11 +225,11 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         if not self.bucket.take():
             await self.send_error("rate_limited", _("Too many messages; slow down."))
             return
+        await self.heartbeat()  # first, so a pong means the heartbeat is recorded
         try:
             await self.dispatch_client_message(text_data)
         except BadRequest as error:
             await self.send_error(error.code, error.message)
-        await self.heartbeat()
 
     async def dispatch_client_message(self, text_data: str) -> None:
         try:

@@ -81,14 +81,18 @@ def record_event(
         data=data,
         change=change or {},
     )
-    if not _publish_scheduled():
-        transaction.on_commit(publish_pending_events)
+    _local.recorded = getattr(_local, "recorded", 0) + 1
+    transaction.on_commit(_publish_after_commit)
     return event
 
 
-def _publish_scheduled() -> bool:
-    """Whether this transaction already publishes on commit (one pass covers all its events)."""
-    return any(func is publish_pending_events for _, func, _ in connection.run_on_commit)
+def _publish_after_commit() -> None:
+    """One pass covers every event this thread recorded: the other callbacks of the same
+    transaction find nothing new and skip the query."""
+    recorded = getattr(_local, "recorded", 0)
+    if recorded > getattr(_local, "published", 0):
+        _local.published = recorded
+        publish_pending_events()
 
 
 def publish_pending_events() -> int:

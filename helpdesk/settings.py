@@ -127,7 +127,9 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 reads with a 5 s socket timeout by default, the same as the 5 s
                 # blocking pop channels-redis waits on: an idle consumer would crash at 5 s.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # redis-py 8 also caps a pool at 100 connections; a burst of sockets joining
+                # their groups at once needs more.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
                 "prefix": os.environ.get("CHANNELS_PREFIX", "helpdesk"),
                 "capacity": 1000,
                 "expiry": 30,
@@ -198,6 +200,8 @@ REST_FRAMEWORK = {
         "widget_availability": os.environ.get("HELPDESK_RATE_WIDGET_AVAILABILITY", "120/min"),
         "widget_conversations": os.environ.get("HELPDESK_RATE_WIDGET_CONVERSATIONS", "20/min"),
         "widget_messages": os.environ.get("HELPDESK_RATE_WIDGET_MESSAGES", "60/min"),
+        # Per IP: a mail provider posts every inbound email from a few addresses.
+        "inbound_email": os.environ.get("HELPDESK_RATE_INBOUND_EMAIL", "120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -234,6 +238,11 @@ HELPDESK_DEFAULT_CAPACITY = int(os.environ.get("HELPDESK_DEFAULT_CAPACITY", "3")
 HELPDESK_ASSIGNMENT_CHECK = "agents.routing.check_assign"
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
+# Email continuity (README "Email continuity"): replies to offline customers, inbound replies.
+HELPDESK_EMAIL_DELAY_SECONDS = int(os.environ.get("HELPDESK_EMAIL_DELAY_SECONDS", "60"))
+HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
+HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
+HELPDESK_INBOUND_DOMAIN = os.environ.get("HELPDESK_INBOUND_DOMAIN", "")
 # Sites that embed the widget (CORS and the customer websocket); by default the helpdesk's own.
 HELPDESK_WIDGET_ORIGINS = env_list("HELPDESK_WIDGET_ORIGINS") or [
     "{0.scheme}://{0.netloc}".format(urlsplit(HELPDESK_PUBLIC_URL))
