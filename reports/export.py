@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from agents.models import Team
 
@@ -234,7 +235,7 @@ def _summary_rows(current: dict[str, Any], previous: dict[str, Any]) -> list[lis
 def _series_rows(series: dict[str, list[dict[str, Any]]]) -> list[list[Any]]:
     headings = {
         Metric.CREATED: _("Created"),
-        Metric.RESOLVED: _("Resolved"),
+        Metric.RESOLVED: pgettext("number of conversations", "Resolved"),
         Metric.REOPENED: _("Reopened"),
         Metric.FIRST_RESPONSE: _("First response, mean (s)"),
         Metric.WAIT: _("Wait, mean (s)"),
@@ -262,7 +263,7 @@ def _agent_rows(agents: list[dict[str, Any]]) -> list[list[Any]]:
         [
             _("Agent"),
             _("Email"),
-            _("Resolved"),
+            pgettext("number of conversations", "Resolved"),
             _("Replies"),
             _("Handle time, mean (s)"),
             _("First response, mean (s)"),

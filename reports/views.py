@@ -8,6 +8,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from agents.models import Agent, Team
@@ -56,14 +57,14 @@ def page_strings() -> dict[str, str]:
         "p90": _("p90"),
         "values": _("values"),
         "mean_score": _("mean score"),
-        "ratings": _("ratings"),
+        "ratings": pgettext("after a number", "ratings"),
         "response_rate": _("response rate"),
         "messages_in": _("customer messages"),
         "replies": _("agent replies"),
         "cycles": _("later cycles of earlier conversations"),
         "open_now_note": _("not resolved yet, in this slice"),
         "created": _("Created"),
-        "resolved": _("Resolved"),
+        "resolved": pgettext("number of conversations", "Resolved"),
         "reopened": _("Reopened"),
         "mean": _("Mean"),
         "csat_percent": _("CSAT %"),

@@ -3,6 +3,8 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
 from reports.services import rebuild_all
@@ -10,10 +12,10 @@ from reports.tasks import announce_report_update
 
 
 class Command(BaseCommand):
-    help = "Recompute every report metric and rollup from the conversation history."
+    help = gettext_lazy("Recompute every report metric and rollup from the conversation history.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with tqdm(total=0, unit="conv", desc="Rebuilding reports", disable=None) as bar:
+        with tqdm(total=0, unit="conv", desc=_("Rebuilding reports"), disable=None) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total
@@ -21,4 +23,13 @@ class Command(BaseCommand):
 
             written = rebuild_all(progress=progress)
         announce_report_update()
-        self.stdout.write(self.style.SUCCESS(f"Rebuilt reports: {written} metric values."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                ngettext(
+                    "Rebuilt reports: %(count)d metric value.",
+                    "Rebuilt reports: %(count)d metric values.",
+                    written,
+                )
+                % {"count": written}
+            )
+        )

@@ -1,0 +1,232 @@
+"""Turkish ships beside English: pages and API errors answer in the visitor's language, and the
+catalog (locale/tr/LC_MESSAGES/django.po, compiled to the committed django.mo) is complete."""
+
+import ast
+import gettext
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+TR_DIR = Path(settings.BASE_DIR) / "locale" / "tr" / "LC_MESSAGES"
+PO_FILE = TR_DIR / "django.po"
+MO_FILE = TR_DIR / "django.mo"
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def staff_client(client, make_agent):
+    client.force_login(make_agent())
+    return client
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_admin_login_page_is_in_turkish(client):
+    html = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+
+    assert '<html lang="tr"' in html
+    assert "Yardım Masası yönetimi" in html  # our site header
+    assert "Oturum aç" in html  # Django's own Turkish catalog
+
+
+@pytest.mark.django_db
+def test_admin_login_page_stays_english_for_english_browsers(client):
+    html = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Helpdesk administration" in html
+    assert "Yardım Masası" not in html
+
+
+@pytest.mark.django_db
+def test_reports_page_is_in_turkish(staff_client):
+    response = staff_client.get("/reports/", HTTP_ACCEPT_LANGUAGE="tr")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<html lang="tr">' in html
+    for text in ("Raporlar", "İlk yanıt süresi", "Çözüm süresi", "Tüm ekipler", "Memnuniyet"):
+        assert text in html, text
+    # The strings the page's script writes itself come translated too.
+    script = re.search(r'<script id="report-strings" type="application/json">(.*?)</script>', html)
+    assert json.loads(script.group(1))["vs_previous"] == "önceki döneme göre"
+    assert "First response time" not in html
+
+
+@pytest.mark.django_db
+def test_widget_demo_page_is_in_turkish(client):
+    html = client.get("/widget/demo/", HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+
+    assert "Sepete ekle" in html
+    assert "Bizimle sohbet edin" in html
+    assert "Add to cart" not in html
+
+
+@pytest.mark.django_db
+def test_the_visitor_can_choose_turkish_over_the_browser_language(client):
+    client.post("/i18n/setlang/", {"language": "tr", "next": "/widget/demo/"})
+
+    html = client.get("/widget/demo/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Sepete ekle" in html
+
+
+# --- API errors -------------------------------------------------------------------------------
+
+
+def widget_client() -> APIClient:
+    session = APIClient().post(
+        "/api/v1/widget/sessions", {"name": "Ayşe", "email": "ayse@example.com"}, format="json"
+    )
+    assert session.status_code == 201, session.content
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {session.json()['customer_token']}")
+    return client
+
+
+@pytest.mark.django_db
+def test_widget_api_errors_are_in_turkish():
+    response = widget_client().post(
+        "/api/v1/widget/conversations", {}, format="json", HTTP_ACCEPT_LANGUAGE="tr"
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["message"] == "Bazı alanlar geçerli değil."
+    assert "Bu alan zorunludur." in error["fields"]["body"]
+
+
+@pytest.mark.django_db
+def test_widget_api_errors_stay_english_for_english_clients():
+    response = widget_client().post(
+        "/api/v1/widget/conversations", {}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.json()["error"]["message"] == "Some fields are not valid."
+
+
+@pytest.mark.django_db
+def test_report_api_errors_are_in_turkish(staff_client):
+    response = staff_client.get(
+        "/api/v1/reports/summary", {"tz": "Mars/Olympus_Mons"}, HTTP_ACCEPT_LANGUAGE="tr"
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == "Bilinmeyen saat dilimi."
+    assert error["fields"]["tz"] == ["Europe/Istanbul gibi bir IANA adı kullanın."]
+
+
+# --- The catalog ------------------------------------------------------------------------------
+
+
+def read_po(path: Path) -> list[dict]:
+    """The entries of a .po file: msgctxt, msgid, msgid_plural, msgstr (index -> text), flags."""
+    entries: list[dict] = []
+    entry: dict | None = None
+    field: tuple[str, int | None] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            if entry:
+                entries.append(entry)
+            entry, field = None, None
+            continue
+        entry = entry or {"flags": set(), "msgstr": {}, "obsolete": False}
+        if line.startswith("#~"):
+            entry["obsolete"] = True
+        elif line.startswith("#,"):
+            entry["flags"].update(flag.strip() for flag in line[2:].split(","))
+        elif line.startswith("#"):
+            continue
+        elif match := re.match(
+            r'^(msgctxt|msgid_plural|msgid|msgstr)(?:\[(\d+)\])?\s+(".*")$', line
+        ):
+            keyword, index, text = match.groups()
+            field = (keyword, int(index) if index else None)
+            value = ast.literal_eval(text)
+            if keyword == "msgstr":
+                entry["msgstr"][field[1]] = value
+            else:
+                entry[keyword] = value
+        elif line.startswith('"') and field:
+            value = ast.literal_eval(line)
+            if field[0] == "msgstr":
+                entry["msgstr"][field[1]] += value
+            else:
+                entry[field[0]] += value
+    return [entry for entry in entries if entry.get("msgid") and not entry["obsolete"]]
+
+
+def describe(entry: dict) -> str:
+    return f"{entry.get('msgctxt', '')}|{entry['msgid']}".lstrip("|")
+
+
+def test_every_message_is_translated_and_none_is_fuzzy():
+    entries = read_po(PO_FILE)
+
+    assert len(entries) > 400  # the whole project's strings, not an empty catalog
+    untranslated = [describe(e) for e in entries if not all(e["msgstr"].values())]
+    fuzzy = [describe(e) for e in entries if "fuzzy" in e["flags"]]
+    assert untranslated == []
+    assert fuzzy == []
+
+
+def test_the_catalog_declares_turkish_plural_forms():
+    header = PO_FILE.read_text(encoding="utf-8").split("\n\n", 1)[0]
+
+    assert "Language: tr\\n" in header
+    assert "Plural-Forms: nplurals=2; plural=(n != 1);" in header
+    assert "#, fuzzy" not in header
+
+
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_.]+\}")
+
+
+def test_translations_keep_the_placeholders():
+    wrong = []
+    for entry in read_po(PO_FILE):
+        expected = set(PLACEHOLDER.findall(entry["msgid"]))
+        for index, text in entry["msgstr"].items():
+            found = set(PLACEHOLDER.findall(text))
+            # The singular form may leave the count out ("Yeni yanıt" for one reply).
+            allowed = expected | set(PLACEHOLDER.findall(entry.get("msgid_plural", "")))
+            if not found <= allowed or (index in (None, 1) and found != allowed):
+                wrong.append((describe(entry), index, sorted(expected), sorted(found)))
+    assert wrong == []
+
+
+def test_the_committed_mo_file_is_compiled_from_the_po_file():
+    """CI and fresh machines may lack gettext: the .mo in git must match the .po."""
+    with MO_FILE.open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+
+    stale = []
+    for entry in read_po(PO_FILE):
+        context, msgid = entry.get("msgctxt"), entry["msgid"]
+        if "msgid_plural" in entry:
+            got = [
+                compiled.npgettext(context, msgid, entry["msgid_plural"], n)
+                if context
+                else compiled.ngettext(msgid, entry["msgid_plural"], n)
+                for n in (1, 2)
+            ]
+            want = [entry["msgstr"][0], entry["msgstr"][1]]
+        else:
+            got = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
+            want = entry["msgstr"][None]
+        if got != want:
+            stale.append(describe(entry))
+    assert stale == [], "run: manage.py compilemessages -l tr"
