@@ -25,6 +25,8 @@ urlpatterns = [
     path(
         "widget/conversations/<int:pk>/rating", api.WidgetRatingView.as_view(), name="widget-rating"
     ),
+    # Mail providers (email continuity)
+    path("inbound/email", api.InboundEmailView.as_view(), name="inbound-email"),
     # Agent side
     path("conversations", api.ConversationListView.as_view(), name="conversations"),
     path("conversations/<int:pk>", api.ConversationDetailView.as_view(), name="conversation"),

@@ -105,9 +105,9 @@ def customer_create(
 
 @transaction.atomic
 def customer_update_profile(
-    *, customer: Customer, name: Any = UNSET, email: Any = UNSET
+    *, customer: Customer, name: Any = UNSET, email: Any = UNSET, language: Any = UNSET
 ) -> Customer:
-    """Change the name and/or email a customer gave; empty values keep what we know."""
+    """Change the name, email and/or language of a customer; empty values keep what we know."""
     changed = []
     if name is not UNSET and name and name != customer.name:
         customer.name = name
@@ -115,6 +115,9 @@ def customer_update_profile(
     if email is not UNSET and email and email != customer.email:
         customer.email = email
         changed.append("email")
+    if language is not UNSET and language and language != customer.language:
+        customer.language = language  # the widget's language: emails to them use it
+        changed.append("language")
     if changed:
         customer.save(update_fields=changed)
     return customer

@@ -1,9 +1,12 @@
 """Celery tasks of conversations (thin: they call events and services)."""
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.db import OperationalError
 from django.utils import timezone
 
-from . import events, services
+from . import emails, events, services
 from .models import Conversation, Status
 
 
@@ -22,3 +25,42 @@ def wake_snoozed_conversations() -> int:
         services.conversation_wake(conversation=conversation)
         woken += 1
     return woken
+
+
+# --- Email continuity (emails.py) ------------------------------------------------------------
+
+
+def _email_scheduled_key(conversation_id: int) -> str:
+    return f"helpdesk:reply-email-scheduled:{conversation_id}"
+
+
+def schedule_reply_email(conversation_id: int) -> None:
+    """Email this conversation's unsent replies in HELPDESK_EMAIL_DELAY_SECONDS, unless a run
+    is already due: replies within that window go out as one email.
+
+    A lost key or a lost enqueue costs nothing but time: the claim in emails.py keeps a
+    second run from mailing anything twice, and the next reply schedules a run again.
+    """
+    delay = max(0, settings.HELPDESK_EMAIL_DELAY_SECONDS)
+    if cache.add(_email_scheduled_key(conversation_id), 1, timeout=delay + 300):
+        send_reply_email.apply_async((conversation_id,), countdown=delay)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    # smtplib's errors and refused connections are OSErrors; a database hiccup may pass too.
+    autoretry_for=(OSError, OperationalError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_reply_email(conversation_id: int) -> str:
+    """Email the agent replies an offline customer has not had (idempotent: see emails.py)."""
+    cache.delete(_email_scheduled_key(conversation_id))  # replies from now on schedule anew
+    outcome = emails.send_unsent_replies(conversation_id)
+    if outcome == emails.Outcome.SENT and emails.has_unsent_replies(conversation_id):
+        # Replies that came while this one was sending (their own run found it busy).
+        schedule_reply_email(conversation_id)
+    return outcome

@@ -65,6 +65,12 @@ class WidgetMessagesThrottle(PerCustomerThrottle):
     scope = "widget_messages"
 
 
+class InboundEmailThrottle(PerIPThrottle):
+    """The inbound email webhook; counted before the secret is checked, so guessing is too."""
+
+    scope = "inbound_email"
+
+
 class RateLimitedMixin:
     """Answers 429 with code "rate_limited" (and a Retry-After header).
 

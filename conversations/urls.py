@@ -8,4 +8,5 @@ app_name = "widget"
 
 urlpatterns = [
     path("demo/", views.widget_demo, name="demo"),
+    path("resume/<str:token>/", views.widget_resume, name="resume"),
 ]

@@ -1,11 +1,17 @@
-"""Server-rendered pages of the conversations app: the widget's demo host page."""
+"""Server-rendered pages of the conversations app: the widget's demo host page, and the
+page an email's resume link opens."""
+
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import get_language
 
 from .authentication import identity_hash
+from .emails import BadResumeLink, read_resume_token
+from .models import Conversation
 
 DEMO_TEAM = "billing"
 # The user the demo shop pretends is signed in when the visitor picks "Sign in".
@@ -30,3 +36,73 @@ def widget_demo(request: HttpRequest) -> HttpResponse:
         "identity_available": bool(settings.HELPDESK_IDENTITY_SECRET),
     }
     return render(request, "widget/demo.html", context)
+
+
+# --- Resume links (email continuity) ---------------------------------------------------------
+
+# widget.js keeps its state under "helpdesk-widget:" + the helpdesk's origin (localStorage)
+# and the open conversation of a tab under that key + ":tab" (sessionStorage).
+WIDGET_STORE_PREFIX = "helpdesk-widget:"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """What `new URL(url).origin` says in a browser: scheme://host[:port], default port left out."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port and parts.port != DEFAULT_PORTS.get(parts.scheme) else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def widget_resume(request: HttpRequest, token: str) -> HttpResponse:
+    """Open the widget on the conversation an email links to, as that email's customer.
+
+    The link carries a signed, dated (customer, conversation) pair, never the widget token;
+    this page hands the token to the widget the way widget.js stores it, then the widget
+    opens that conversation. A bad or expired link gets a friendly page, status 400.
+    """
+    try:
+        customer_id, conversation_id = read_resume_token(token)
+    except BadResumeLink as error:
+        return resume_refused(request, expired=error.expired)
+    conversation = (
+        Conversation.objects.select_related("customer")
+        .filter(pk=conversation_id, customer_id=customer_id)
+        .first()
+    )
+    if conversation is None:
+        return resume_refused(request, expired=False)
+    customer = conversation.customer
+    helpdesk_url = origin_of(f"{request.scheme}://{request.get_host()}")
+    store_key = WIDGET_STORE_PREFIX + helpdesk_url
+    language = customer.language if customer.language in dict(settings.LANGUAGES) else None
+    with translation.override(language or get_language() or settings.LANGUAGE_CODE):
+        response = render(
+            request,
+            "widget/resume.html",
+            {
+                "conversation": conversation,
+                "helpdesk_url": helpdesk_url,
+                "widget_lang": (translation.get_language() or "en").split("-")[0],
+                "resume": {
+                    "storeKey": store_key,
+                    "tabKey": store_key + ":tab",
+                    "token": customer.token,
+                    "customer": {"id": customer.pk, "name": customer.name, "email": customer.email},
+                    "conversation": conversation.pk,
+                },
+            },
+        )
+    return private_page(response)
+
+
+def resume_refused(request: HttpRequest, *, expired: bool) -> HttpResponse:
+    response = render(request, "widget/resume_invalid.html", {"expired": expired}, status=400)
+    return private_page(response)
+
+
+def private_page(response: HttpResponse) -> HttpResponse:
+    """Never cached, never indexed, and the link (a credential) never leaks as a Referer."""
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response

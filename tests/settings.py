@@ -26,3 +26,5 @@ REST_FRAMEWORK = {
         for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # noqa: F405
     },
 }
+# Replies to offline customers are emailed at once, not coalesced over a minute.
+HELPDESK_EMAIL_DELAY_SECONDS = 0
