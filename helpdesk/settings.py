@@ -211,7 +211,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Internationalisation: English and Turkish from day one ---------------------------------
-LANGUAGE_CODE = "en"
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")  # fallback; also what commands speak
 LANGUAGES = [("en", _("English")), ("tr", _("Turkish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

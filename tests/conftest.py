@@ -39,6 +39,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{next(_counter)}"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """LocaleMiddleware leaves the last request's language active in the thread: a test that
+    asked for Turkish must not make the next one speak it."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def make_team(db):
     from agents.models import Team

@@ -3,6 +3,7 @@ catalog (locale/tr/LC_MESSAGES/django.po, compiled to the committed django.mo) i
 
 import ast
 import gettext
+import io
 import json
 import re
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command, get_commands, load_command_class
+from django.utils import translation
 from rest_framework.test import APIClient
 
 TR_DIR = Path(settings.BASE_DIR) / "locale" / "tr" / "LC_MESSAGES"
@@ -128,6 +131,34 @@ def test_report_api_errors_are_in_turkish(staff_client):
     error = response.json()["error"]
     assert error["message"] == "Bilinmeyen saat dilimi."
     assert error["fields"]["tz"] == ["Europe/Istanbul gibi bir IANA adı kullanın."]
+
+
+# --- Commands -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    # create_agent's help is still a lazy string, which argparse cannot print (agents app).
+    "command",
+    ["import_history", "seed_demo", "serve", "rebuild_reports"],
+)
+def test_command_help_is_translated(command):
+    with translation.override("tr"):
+        parser = load_command_class(get_commands()[command], command).create_parser(
+            "manage.py", command
+        )
+        text = parser.format_help()
+
+    assert text.split("\n\n")[1].strip()  # the description, printed
+    assert any(word in text for word in ("görüşme", "yardım masası", "metrik")), text
+
+
+@pytest.mark.django_db
+def test_command_output_is_translated():
+    output = io.StringIO()
+    with translation.override("tr"):
+        call_command("rebuild_reports", stdout=output, stderr=io.StringIO())
+
+    assert "Raporlar yeniden oluşturuldu" in output.getvalue()
 
 
 # --- The catalog ------------------------------------------------------------------------------

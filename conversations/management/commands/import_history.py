@@ -14,10 +14,12 @@ from conversations.importer import import_lines
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Import conversations from another helpdesk: JSON lines, one conversation a line, "
-        "with their original timestamps. Importing the same file again creates nothing new."
-    )
+    @property
+    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
+        return _(
+            "Import conversations from another helpdesk: JSON lines, one conversation a line, "
+            "with their original timestamps. Importing the same file again creates nothing new."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help=gettext_lazy("The JSON lines file, or - for stdin."))

@@ -23,10 +23,12 @@ DEFAULT_CONVERSATIONS = 300
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Create demo teams, agents, customers and conversations with realistic history "
-        "over the last 30 days. Running it again creates nothing new."
-    )
+    @property
+    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
+        return _(
+            "Create demo teams, agents, customers and conversations with realistic history "
+            "over the last 30 days. Running it again creates nothing new."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -32,10 +32,12 @@ LINKS = [
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Run the helpdesk: migrate, load demo data into an empty database, print an admin "
-        "login, and serve HTTP and websockets with uvicorn."
-    )
+    @property
+    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
+        return _(
+            "Run the helpdesk: migrate, load demo data into an empty database, print an admin "
+            "login, and serve HTTP and websockets with uvicorn."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help=gettext_lazy("Default 127.0.0.1."))

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from tqdm import tqdm
 
 from reports.services import rebuild_all
@@ -12,7 +12,9 @@ from reports.tasks import announce_report_update
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Recompute every report metric and rollup from the conversation history.")
+    @property
+    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
+        return _("Recompute every report metric and rollup from the conversation history.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         with tqdm(total=0, unit="conv", desc=_("Rebuilding reports"), disable=None) as bar:
