@@ -261,8 +261,11 @@ def test_the_email_speaks_the_customers_language(thread, billing, eager_tasks):
     assert answer.status_code == 201
     thread.customer.refresh_from_db()
     assert thread.customer.language == "tr"
-    reply(thread, billing[1], "Merhaba!")
-    assert mail.outbox[0].extra_headers["Content-Language"] == "tr"
+    reply(thread, billing[1], "İadeniz yolda.")
+    email = mail.outbox[0]
+    assert email.extra_headers["Content-Language"] == "tr"
+    assert email.body.startswith("Merhaba Ayşe Yılmaz,")  # locale/tr
+    assert f"#{thread.pk}" in email.subject and "New reply" not in email.subject
 
 
 # --- Never twice -----------------------------------------------------------------------------
