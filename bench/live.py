@@ -65,7 +65,7 @@ def server_environment(args: argparse.Namespace) -> dict[str, str]:
         "SECRET_KEY": "bench-only",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "HELPDESK_PUBLIC_URL": f"http://127.0.0.1:{args.port}",
-        "DB_POOL_SIZE": "20",
+        "DB_POOL_SIZE": "40",
         "HELPDESK_RATE_WIDGET_SESSIONS": many,
         "HELPDESK_RATE_WIDGET_CONVERSATIONS": many,
         "HELPDESK_RATE_WIDGET_MESSAGES": many,
@@ -244,7 +244,7 @@ async def post_messages(
 ) -> float:
     base = f"http://127.0.0.1:{args.port}"
     total = int(args.rate * args.seconds)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=60, max_keepalive_connections=60)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
 
         async def post(n: int) -> None:

@@ -41,6 +41,7 @@ from rest_framework.authtoken.models import Token
 
 from . import selectors
 from .events import envelope
+from .live_tail import LogTail, log_tail
 from .models import Conversation, Customer
 from .serializers import user_name
 
@@ -293,6 +294,12 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def repair(self) -> None:
         """Read the log after the verified cursor: sends what a dropped message left out."""
+        tail = log_tail()
+        await tail.refresh(max_age=1.0)  # one read a second serves every socket of the process
+        if tail.holds_after(self.delivered.verified):
+            await self.send_from_tail(tail, [])
+            self.last_poll = time.monotonic()
+            return
         self.delivered.cover(
             self.delivered.floor, await self.send_log_after(self.delivered.verified, up_to_end=True)
         )
@@ -381,9 +388,27 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
                 # heard. At or below `floor` the client has it or asked not to get it.
                 await self.send_json(event)
                 delivered.record(event["cursor"])
-        if ahead:
+        if not ahead:
+            return
+        tail = log_tail()
+        if await tail.reach(max(event["cursor"] for event in ahead)) and tail.holds_after(
+            delivered.verified
+        ):
+            await self.send_from_tail(tail, ahead)
+        else:  # too far behind the process's window: read the log for this socket alone
             verified = await self.send_log_after(delivered.verified, up_to_end=False, heard=ahead)
             delivered.cover(delivered.floor, verified)
+
+    async def send_from_tail(self, tail: LogTail, heard: list[dict[str, Any]]) -> None:
+        """Everything this socket's groups heard after its verified cursor, in order, from the
+        process's copy of the log; then the socket is complete up to the tail's end."""
+        end = tail.end
+        for event in tail.after(self.delivered.verified, self.joined):
+            if event["cursor"] <= end:
+                await self.send_event(event)
+        for event in heard:  # heard through a group the log no longer names (a transfer)
+            await self.send_event(event)
+        self.delivered.cover(self.delivered.floor, end)
 
     # --- Typing --------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ next sequencing pass, triggered by any later commit or by the beat task: the log
 outbox, so nothing is lost, only delayed.
 """
 
+import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -184,15 +186,37 @@ def _changed_ids(event: ConversationEvent, field: str) -> Iterable[int]:
     return [value for value in values if isinstance(value, int)]
 
 
+# The ASGI server's event loop (helpdesk/asgi.py records it). A request thread hands its
+# broadcast to that loop and answers at once instead of waiting for Redis.
+server_loop: asyncio.AbstractEventLoop | None = None
+
+
 def broadcast(events: Iterable[ConversationEvent]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    send = async_to_sync(_send_all)
+    batch = [(groups_for(event), envelope(event)) for event in events]
+    loop = server_loop
+    if loop is not None and loop.is_running() and not _on_loop_thread(loop):
+        future = asyncio.run_coroutine_threadsafe(_send_all(layer, batch), loop)
+        future.add_done_callback(_log_failure)
+        return
     try:
-        send(layer, [(groups_for(event), envelope(event)) for event in events])
+        async_to_sync(_send_all)(layer, batch)
     except Exception:  # live delivery is best effort; clients catch up from their cursor
         logger.exception("broadcast failed; clients will catch up on resume")
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _log_failure(future: "concurrent.futures.Future[None]") -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("broadcast failed; clients will catch up", exc_info=future.exception())
 
 
 async def _send_all(layer: Any, batch: list[tuple[list[str], dict[str, Any]]]) -> None:

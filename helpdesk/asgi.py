@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (origin-checked)."""
 
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -9,11 +10,18 @@ django_asgi_app = get_asgi_application()  # set up Django before importing consu
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from conversations import events  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+
+async def application(scope, receive, send):  # type: ignore[no-untyped-def]
+    """The router, remembering the server's event loop for broadcasts from request threads."""
+    events.server_loop = asyncio.get_running_loop()
+    return await router(scope, receive, send)
