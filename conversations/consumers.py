@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async as _database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.dispatch import Signal
@@ -39,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from . import selectors
+from . import presence, selectors
 from .events import envelope
 from .live_tail import LogTail, log_tail
 from .models import Conversation, Customer
@@ -472,6 +473,17 @@ class CustomerConsumer(EventStreamConsumer):
             return False
         self.customer = customer
         return True
+
+    # Presence: replies are emailed only to customers with no open socket (emails.py).
+
+    async def opened(self) -> None:
+        await sync_to_async(presence.customer_socket_opened)(self.customer.pk, self.channel_name)
+
+    async def seen(self) -> None:
+        await sync_to_async(presence.customer_socket_seen)(self.customer.pk, self.channel_name)
+
+    async def closed(self) -> None:
+        await sync_to_async(presence.customer_socket_closed)(self.customer.pk, self.channel_name)
 
     async def client_groups(self) -> list[str]:
         return [f"customer.{self.customer.pk}"]

@@ -324,3 +324,27 @@ def test_an_idle_socket_still_hears_the_next_reply(
         time.sleep(6.5)
         post(conversation, "Sorry for the wait!", Author.of_agent(agent))
         assert bodies([ws.receive()]) == ["Sorry for the wait!"]
+
+
+def test_an_open_customer_socket_counts_as_online(live_server_url, make_customer):
+    import asyncio
+    import time
+
+    import websockets
+
+    from conversations.presence import customer_is_online
+
+    customer = make_customer()
+    url = live_server_url.replace("http", "ws") + f"/ws/customer/?token={customer.token}"
+
+    async def visit() -> bool:
+        async with websockets.connect(url) as ws:
+            await ws.send('{"type": "resume", "after": null}')
+            await asyncio.wait_for(ws.recv(), 10)
+            return await asyncio.to_thread(customer_is_online, customer.pk)
+
+    assert asyncio.run(visit()) is True
+    deadline = time.monotonic() + 10
+    while customer_is_online(customer.pk) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the server notices the close on its own time
+    assert customer_is_online(customer.pk) is False
