@@ -280,6 +280,18 @@ async def post_messages(
         return total / (time.perf_counter() - started)
 
 
+async def settle(listeners: list[Listener], quiet: float = 5, limit: float = 180) -> None:
+    """Wait until deliveries stop arriving (late is measured as late, not as lost)."""
+    deadline = time.monotonic() + limit
+    count = -1
+    while time.monotonic() < deadline:
+        now = sum(len(listener.received) for listener in listeners)
+        if now == count:
+            return
+        count = now
+        await asyncio.sleep(quiet)
+
+
 def percentile(values: list[float], q: float) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
@@ -307,7 +319,7 @@ async def live_run(args: argparse.Namespace, data: Seed) -> dict:
     step(f"posting {args.rate:g} messages/s for {args.seconds:g} s")
     sent: dict[str, tuple[float, dict]] = {}
     achieved = await post_messages(args, data, sent)
-    await asyncio.sleep(5)  # let the last deliveries arrive
+    await settle(listeners)
     team_members = defaultdict(list)
     for agent, team in data.agent_team.items():
         team_members[team].append(agent_sockets[agent])

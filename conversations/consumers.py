@@ -24,6 +24,7 @@ Presence: the agent socket emits `agent_socket_opened` / `agent_socket_seen` /
 `agent_socket_closed`; the agents app keeps the connection count (this app never imports it).
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -134,6 +135,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         self.joined: set[str] = set()
         self.delivered = Delivered()
         self.resumed = False
+        self.woken = 0  # highest cursor the log tail announced before `resume`
+        self.delivery = asyncio.Lock()  # one delivery at a time: resume, live, repair
         self.waiting: list[dict[str, Any]] = []
         self.last_poll = time.monotonic()
         self.recent_uncursored: deque[str] = deque(maxlen=128)
@@ -195,6 +198,7 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        log_tail().unregister(self)
         for group in list(self.joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined.clear()
@@ -205,7 +209,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     async def join(self, groups: list[str]) -> None:
         for group in groups:
             if group not in self.joined:
-                await self.channel_layer.group_add(group, self.channel_name)
+                await self.channel_layer.group_add(group, self.channel_name)  # typing, presence
+                await log_tail().register(self, group)  # logged events
                 self.joined.add(group)
 
     def query_param(self, name: str) -> str | None:
@@ -256,7 +261,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     async def on_ping(self, content: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
         if self.resumed and time.monotonic() - self.last_poll >= POLL_SECONDS:
-            await self.repair()
+            async with self.delivery:
+                await self.repair()
 
     async def heartbeat(self) -> None:
         now = time.monotonic()
@@ -272,11 +278,30 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_CURSOR
         ):
             raise BadRequest(_("`after` must be a cursor (a whole number) or null."))
-        cursor = await self.replay(after)
-        self.resumed = True
-        await self.send_json({"type": "resumed", "cursor": cursor})
-        waiting, self.waiting = self.waiting, []
-        await self.deliver_live(waiting)
+        async with self.delivery:
+            cursor = await self.replay(after)
+            self.resumed = True
+            await self.send_json({"type": "resumed", "cursor": cursor})
+            waiting, self.waiting = self.waiting, []
+            await self.deliver_live(waiting)
+        if self.woken > cursor:  # logged while the replay ran
+            await self.wake(self.woken)
+
+    async def wake(self, cursor: int) -> None:
+        """The process's log tail read events up to `cursor` for one of our groups."""
+        if not self.authenticated:
+            return
+        if not self.resumed:
+            self.woken = max(self.woken, cursor)  # the replay, or the wake after it, covers it
+            return
+        async with self.delivery:
+            if cursor <= self.delivered.verified:
+                return
+            tail = log_tail()
+            if tail.holds_after(self.delivered.verified):
+                await self.send_from_tail(tail, [])
+            else:
+                await self.repair()
 
     async def replay(self, after: int | None) -> int:
         """Send what the client missed; returns the cursor up to which it has everything."""
@@ -369,7 +394,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             if len(self.waiting) < MAX_WAITING:
                 self.waiting.append(event)
         else:
-            await self.deliver_live([event])
+            async with self.delivery:
+                await self.deliver_live([event])
 
     async def send_uncursored(self, event: dict[str, Any]) -> None:
         """Typing and presence: no cursor, but a socket in several groups hears them twice."""
@@ -594,6 +620,7 @@ class AgentConsumer(EventStreamConsumer):
         if group in self.subscriptions:
             self.subscriptions.discard(group)
             self.joined.discard(group)
+            log_tail().unregister(self, group)
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.send_json({"type": "unsubscribed", "conversation": conversation_id})
 

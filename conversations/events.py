@@ -94,14 +94,19 @@ def _publish_after_commit() -> None:
     recorded = getattr(_local, "recorded", 0)
     if recorded > getattr(_local, "published", 0):
         _local.published = recorded
-        publish_pending_events()
+        publish_pending_events(wait=False)
 
 
-def publish_pending_events() -> int:
-    """Give cursors to committed, unsequenced events, then broadcast them. Returns the count."""
+def publish_pending_events(*, wait: bool = True) -> int:
+    """Give cursors to committed, unsequenced events, then broadcast them. Returns the count.
+
+    With `wait=False` (after each commit) a process that finds another one sequencing leaves
+    the work to it instead of queueing on the lock: the holder looks for pending events again
+    after it releases the lock, and this transaction had committed before it looked.
+    """
     total = 0
     while ConversationEvent.objects.filter(cursor__isnull=True).exists():
-        published = _sequence_batch()
+        published = _sequence_batch(wait=wait)
         if not published:
             break
         total += len(published)
@@ -113,9 +118,12 @@ def publish_pending_events() -> int:
     return total
 
 
-def _sequence_batch() -> list[ConversationEvent]:
+def _sequence_batch(*, wait: bool) -> list[ConversationEvent]:
+    """Number the pending events in one short transaction; [] if another holds the lock."""
     with transaction.atomic():
-        sequence = _locked_sequence()
+        sequence = _locked_sequence(wait=wait)
+        if sequence is None:
+            return []
         pending = list(
             ConversationEvent.objects.select_for_update()
             .filter(cursor__isnull=True)
@@ -130,16 +138,18 @@ def _sequence_batch() -> list[ConversationEvent]:
     return pending
 
 
-def _locked_sequence() -> EventSequence:
+def _locked_sequence(*, wait: bool) -> EventSequence | None:
+    """The sequence row, locked; None when another transaction holds it and we don't wait."""
+    rows = EventSequence.objects.select_for_update(skip_locked=not wait).filter(pk=1)
+    sequence = rows.first()
+    if sequence is not None or (not wait and EventSequence.objects.filter(pk=1).exists()):
+        return sequence
     try:
-        return EventSequence.objects.select_for_update().get(pk=1)
-    except EventSequence.DoesNotExist:
-        try:
-            with transaction.atomic():
-                EventSequence.objects.create(pk=1, last_cursor=_highest_cursor())
-        except IntegrityError:
-            pass  # another process created it first
-        return EventSequence.objects.select_for_update().get(pk=1)
+        with transaction.atomic():
+            EventSequence.objects.create(pk=1, last_cursor=_highest_cursor())
+    except IntegrityError:
+        pass  # another process created it first
+    return EventSequence.objects.select_for_update().get(pk=1)
 
 
 def _highest_cursor() -> int:
@@ -191,11 +201,13 @@ def _changed_ids(event: ConversationEvent, field: str) -> Iterable[int]:
 server_loop: asyncio.AbstractEventLoop | None = None
 
 
-def broadcast(events: Iterable[ConversationEvent]) -> None:
+def broadcast(events: list[ConversationEvent]) -> None:
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not events:
         return
-    batch = [(groups_for(event), envelope(event)) for event in events]
+    # One wake-up per batch for every server process; each process's log tail reads the new
+    # events once and wakes its own sockets (live_tail.py).
+    batch = [(["log"], {"type": "log.wake", "cursor": max(event.cursor for event in events)})]
     loop = server_loop
     if loop is not None and loop.is_running() and not _on_loop_thread(loop):
         future = asyncio.run_coroutine_threadsafe(_send_all(layer, batch), loop)
@@ -220,6 +232,6 @@ def _log_failure(future: "concurrent.futures.Future[None]") -> None:
 
 
 async def _send_all(layer: Any, batch: list[tuple[list[str], dict[str, Any]]]) -> None:
-    for groups, payload in batch:
+    for groups, message in batch:
         for group in groups:
-            await layer.group_send(group, {"type": "event.publish", "event": payload})
+            await layer.group_send(group, message)

@@ -10,9 +10,15 @@ Channels groups each event was sent to.
 
 A socket whose last complete cursor is older than the tail's window falls back to reading
 the database itself, as on resume.
+
+The wake-up itself travels once per process, not once per socket: the publisher sends one
+`log.wake` to the Channels group "log", of which each process's tail is the only member,
+and the tail wakes the local sockets whose groups the new events were sent to.
 """
 
 import asyncio
+import contextlib
+import logging
 import time
 import weakref
 from bisect import bisect_right
@@ -20,10 +26,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from .events import envelope, groups_for
 from .models import ConversationEvent
 
+logger = logging.getLogger(__name__)
+
+LOG_GROUP = "log"
 READ_BATCH = 1000
 WINDOW = 20_000  # events held; older ones are dropped half a window at a time
 
@@ -50,10 +60,65 @@ class LogTail:
         self.start: int | None = None
         self.end: int | None = None
         self.events: dict[int, dict[str, Any]] = {}
+        self.groups_of: dict[int, tuple[str, ...]] = {}
         self.order: list[int] = []
         self.by_group: dict[str, list[int]] = {}
         self.lock = asyncio.Lock()
         self.read_at = 0.0
+        self.sockets: dict[str, set[Any]] = {}  # group -> local sockets in it
+        self.listener: asyncio.Task[None] | None = None
+
+    # --- Local sockets -------------------------------------------------------------------
+
+    async def register(self, socket: Any, group: str) -> None:
+        """`socket.wake(cursor)` will be called when an event for `group` is logged."""
+        self.sockets.setdefault(group, set()).add(socket)
+        if self.listener is None or self.listener.done():
+            joined = asyncio.get_running_loop().create_future()
+            self.listener = asyncio.create_task(self._listen(joined))
+            await joined  # in the "log" group before the socket's replay starts
+
+    def unregister(self, socket: Any, group: str | None = None) -> None:
+        groups = [group] if group else list(self.sockets)
+        for name in groups:
+            members = self.sockets.get(name)
+            if members is not None:
+                members.discard(socket)
+                if not members:
+                    del self.sockets[name]
+        if not self.sockets and self.listener is not None:
+            self.listener.cancel()
+            self.listener = None
+
+    async def _listen(self, joined: "asyncio.Future[None]") -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(LOG_GROUP, channel)
+        joined.set_result(None)
+        try:
+            while True:
+                message = await layer.receive(channel)
+                cursor = message.get("cursor")
+                if isinstance(cursor, int):
+                    try:
+                        await self._wake_sockets(cursor)
+                    except Exception:  # one bad wake must not stop live delivery
+                        logger.exception("waking sockets failed; they catch up on the next")
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(layer.group_discard(LOG_GROUP, channel))
+
+    async def _wake_sockets(self, cursor: int) -> None:
+        before = self.end
+        if not await self.reach(cursor):
+            return
+        start = before if before is not None else cursor - 1
+        woken: set[Any] = set()
+        for number in self.order[bisect_right(self.order, start) :]:
+            for group in self.groups_of.get(number, ()):
+                woken.update(self.sockets.get(group, ()))
+        for socket in woken:
+            await socket.wake(self.end)
 
     def holds_after(self, cursor: int) -> bool:
         return self.start is not None and self.start <= cursor
@@ -86,6 +151,7 @@ class LogTail:
         self.read_at = time.monotonic()
         for cursor, groups, event in rows:
             self.events[cursor] = event
+            self.groups_of[cursor] = groups
             self.order.append(cursor)
             for group in groups:
                 self.by_group.setdefault(group, []).append(cursor)
@@ -100,6 +166,7 @@ class LogTail:
         cut = bisect_right(self.order, upto)
         for cursor in self.order[:cut]:
             del self.events[cursor]
+            del self.groups_of[cursor]
         del self.order[:cut]
         for group, cursors in list(self.by_group.items()):
             kept = cursors[bisect_right(cursors, upto) :]
