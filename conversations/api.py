@@ -45,6 +45,7 @@ from .serializers import (
     ConversationOutput,
     ConversationPatchInput,
     ConversationStartInput,
+    CustomerConversationOutput,
     CustomerMessageInput,
     MessageOutput,
     RatingInput,
@@ -199,7 +200,7 @@ class WidgetConversationsView(WidgetView):
     @extend_schema(
         responses={
             200: inline_serializer(
-                "WidgetConversations", {"results": ConversationOutput(many=True)}
+                "WidgetConversations", {"results": CustomerConversationOutput(many=True)}
             ),
             **error_responses(401),
         },
@@ -208,13 +209,15 @@ class WidgetConversationsView(WidgetView):
     )
     def get(self, request: Request) -> Response:
         conversations = conversation_queryset(selectors.customer_conversations(self.customer))
-        return Response({"results": ConversationOutput(conversations, many=True).data})
+        return Response({"results": CustomerConversationOutput(conversations, many=True).data})
 
     @extend_schema(
         request=ConversationStartInput,
         responses={
-            201: ConversationOutput,
-            200: OpenApiResponse(ConversationOutput, gettext_lazy("The same client_id again.")),
+            201: CustomerConversationOutput,
+            200: OpenApiResponse(
+                CustomerConversationOutput, gettext_lazy("The same client_id again.")
+            ),
             **error_responses(400, 401, 429),
         },
         tags=["widget"],
@@ -230,15 +233,17 @@ class WidgetConversationsView(WidgetView):
             team=team,
         )
         conversation = self.get_conversation(conversation.pk)
-        return Response(ConversationOutput(conversation).data, status=created_status(created))
+        return Response(
+            CustomerConversationOutput(conversation).data, status=created_status(created)
+        )
 
 
 class WidgetConversationView(WidgetView):
     @extend_schema(
-        responses={200: ConversationOutput, **error_responses(401, 404)}, tags=["widget"]
+        responses={200: CustomerConversationOutput, **error_responses(401, 404)}, tags=["widget"]
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ConversationOutput(self.get_conversation(pk)).data)
+        return Response(CustomerConversationOutput(self.get_conversation(pk)).data)
 
 
 class WidgetMessagesView(WidgetView):

@@ -45,7 +45,7 @@ from . import presence, selectors
 from .events import envelope
 from .live_tail import LogTail, log_tail
 from .models import Conversation, Customer
-from .serializers import user_name
+from .serializers import customer_event, user_name
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,10 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     def accepts(self, event: dict[str, Any]) -> bool:
         """A last check on what reaches this client."""
         return True
+
+    def shown(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event as this client sees it."""
+        return event
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
         return {"resume": self.on_resume, "typing": self.on_typing, "ping": self.on_ping}
@@ -374,7 +378,7 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             and not self.delivered.sent(cursor)
             and not self.delivered.covers(cursor)
         ):
-            await self.send_json(event)
+            await self.send_json(self.shown(event))
             self.delivered.record(cursor)
 
     # --- Live events (group messages) ------------------------------------------------------
@@ -413,7 +417,7 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
                 # Everything visible up to `verified` went out already and the log did not show
                 # us this one (an agent told that a conversation left their team): send it as
                 # heard. At or below `floor` the client has it or asked not to get it.
-                await self.send_json(event)
+                await self.send_json(self.shown(event))
                 delivered.record(event["cursor"])
         if not ahead:
             return
@@ -521,6 +525,9 @@ class CustomerConsumer(EventStreamConsumer):
         # The customer group only gets public events; private notes are checked once more.
         data = event.get("data")
         return not (isinstance(data, dict) and data.get("private"))
+
+    def shown(self, event: dict[str, Any]) -> dict[str, Any]:
+        return customer_event(event)
 
     def typing_target(self, conversation_id: int) -> dict[str, Any] | None:
         return (

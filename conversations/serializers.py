@@ -142,6 +142,39 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
     }
 
 
+# What a customer may see of a conversation: the same shape, without the helpdesk's inside
+# (agents' email addresses, triage labels) and without changes that only agents care about.
+CUSTOMER_CHANGES = {"status", "cycle", "reopened", "resolved", "snoozed_until", "rating"}
+
+
+def customer_view(payload: dict[str, Any]) -> dict[str, Any]:
+    shown = {**payload, "labels": []}
+    if payload.get("assignee"):
+        shown["assignee"] = {**payload["assignee"], "email": None}
+    return shown
+
+
+def customer_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event envelope as a customer's socket sends it."""
+    if not str(event.get("type", "")).startswith("conversation."):
+        return event
+    shown = {**event, "data": customer_view(event["data"])}
+    if "change" in event:
+        change = {k: v for k, v in event["change"].items() if k in CUSTOMER_CHANGES}
+        if change:
+            shown["change"] = change
+        else:
+            del shown["change"]
+    return shown
+
+
+class CustomerConversationOutput(ConversationOutput):
+    """The conversation in the widget API: customer_view() of the public shape."""
+
+    def to_representation(self, conversation: Conversation) -> dict[str, Any]:
+        return customer_view(conversation_payload(conversation))
+
+
 def message_payload(message: Message) -> dict[str, Any]:
     return {
         "id": message.pk,

@@ -417,3 +417,29 @@ def test_cors_allows_the_widget_origins_only(settings):
     assert "Access-Control-Allow-Origin" not in foreign
     agent_api = client.get("/api/v1/conversations", HTTP_ORIGIN=allowed)
     assert "Access-Control-Allow-Origin" not in agent_api  # only the widget API is shared
+
+
+def test_customers_do_not_see_agent_emails_or_triage_labels(make_customer, make_agent):
+    from rest_framework.test import APIClient
+
+    from conversations.serializers import customer_event
+    from conversations.services import conversation_assign, conversation_start, conversation_update
+
+    customer = make_customer()
+    agent = make_agent("secret.agent@example.com", first_name="Ayşe")
+    conversation, _ = conversation_start(customer=customer, body="hi", client_id="lv1")
+    conversation_assign(conversation=conversation, assignee=agent)
+    conversation_update(conversation=conversation, labels=["angry-customer"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {customer.token}")
+    shown = client.get(f"/api/v1/widget/conversations/{conversation.pk}").json()
+    assert shown["assignee"]["name"] == "Ayşe" and shown["assignee"]["email"] is None
+    assert shown["labels"] == []
+    listed = client.get("/api/v1/widget/conversations").json()["results"][0]
+    assert "secret.agent" not in str(listed) and "angry" not in str(listed)
+
+    from conversations.events import envelope
+
+    for event in conversation.events.exclude(type="message.created"):
+        sent = customer_event(envelope(event))
+        assert "secret.agent" not in str(sent) and "angry" not in str(sent)
