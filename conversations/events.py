@@ -46,7 +46,8 @@ _local = threading.local()
 
 @contextmanager
 def broadcasts_muted() -> Iterator[None]:
-    """Sequence events but send nothing live (bulk imports)."""
+    """Bulk imports: events are sequenced when the caller publishes (once per batch, not
+    after every commit) and nothing is sent live."""
     previous = getattr(_local, "muted", False)
     _local.muted = True
     try:
@@ -91,6 +92,8 @@ def record_event(
 def _publish_after_commit() -> None:
     """One pass covers every event this thread recorded: the other callbacks of the same
     transaction find nothing new and skip the query."""
+    if getattr(_local, "muted", False):
+        return  # a bulk import publishes once per batch instead (import_lines)
     recorded = getattr(_local, "recorded", 0)
     if recorded > getattr(_local, "published", 0):
         _local.published = recorded
