@@ -15,7 +15,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
 
 from conversations import consumers
-from conversations.events import broadcasts_muted, envelope
+from conversations.events import broadcasts_muted, envelope, publish_pending_events
 from conversations.models import ConversationEvent, EventType
 from conversations.selectors import last_cursor
 from conversations.services import Author, conversation_assign, message_post
@@ -407,8 +407,10 @@ async def test_a_ping_polls_the_log_for_a_drop_nothing_followed(
 
 
 def _post_muted(conversation, body: str) -> None:
+    """Logged and sequenced, never broadcast: as if Redis dropped the wake-up."""
     with broadcasts_muted():
         post(conversation, body)
+        publish_pending_events()
 
 
 async def test_live_events_arriving_out_of_cursor_order_go_out_in_order(
