@@ -11,10 +11,12 @@ from conversations.errors import HelpdeskError
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Create or update an agent (a staff user whose username is the email) and print "
-        "the agent's API token key alone on the last line."
-    )
+    @property
+    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
+        return _(
+            "Create or update an agent (a staff user whose username is the email) and print "
+            "the agent's API token key alone on the last line."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email", help=gettext_lazy("The agent's email, also their login."))
