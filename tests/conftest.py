@@ -120,9 +120,13 @@ def live_server_url(transactional_db):
     import time
 
     import uvicorn
+    from channels.layers import channel_layers
 
     from helpdesk.asgi import application
 
+    # A channel layer of its own: channels-redis lets one event loop at a time receive, and
+    # the previous server's loop (with its log tail listening) is gone but not forgotten.
+    channel_layers.backends.clear()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -141,6 +145,7 @@ def live_server_url(transactional_db):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)
