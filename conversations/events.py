@@ -30,6 +30,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import Conversation, ConversationEvent, EventSequence, EventType, Message
+from .selectors import last_cursor
 from .serializers import conversation_payload, message_payload
 
 logger = logging.getLogger(__name__)
@@ -149,15 +150,10 @@ def _locked_sequence(*, wait: bool) -> EventSequence | None:
         return sequence
     try:
         with transaction.atomic():
-            EventSequence.objects.create(pk=1, last_cursor=_highest_cursor())
+            EventSequence.objects.create(pk=1, last_cursor=last_cursor())
     except IntegrityError:
         pass  # another process created it first
     return EventSequence.objects.select_for_update().get(pk=1)
-
-
-def _highest_cursor() -> int:
-    last = ConversationEvent.objects.filter(cursor__isnull=False).order_by("-cursor").first()
-    return last.cursor if last else 0
 
 
 # --- Live delivery ---------------------------------------------------------------------------

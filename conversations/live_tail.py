@@ -30,6 +30,7 @@ from channels.layers import get_channel_layer
 
 from .events import envelope, groups_for
 from .models import ConversationEvent
+from .selectors import last_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +47,6 @@ def read_after(cursor: int, limit: int) -> list[tuple[int, tuple[str, ...], dict
         .select_related("conversation")[:limit]
     )
     return [(event.cursor, tuple(groups_for(event)), envelope(event)) for event in events]
-
-
-def last_cursor() -> int:
-    event = ConversationEvent.objects.filter(cursor__isnull=False).order_by("-cursor").first()
-    return event.cursor if event else 0
 
 
 class LogTail:
@@ -141,7 +137,9 @@ class LogTail:
             return
         async with self.lock:
             if self.end is None:
-                self.start = self.end = await database_sync_to_async(last_cursor)()
+                self.start = self.end = await database_sync_to_async(
+                    last_cursor, thread_sensitive=False
+                )()
             await self._read()
 
     async def _read(self) -> int:
