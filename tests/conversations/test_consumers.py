@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (test functions take the imported fixtures by name)
 """The websockets through Channels' WebsocketCommunicator, on PostgreSQL and the Redis layer.
 
 What a client notices: who gets in, what a resume replays, what arrives live and what never
@@ -22,38 +23,21 @@ from conversations.services import Author, conversation_assign, message_post
 from helpdesk.asgi import application
 from tests.conftest import unique
 
+# Fixtures shared with the other socket tests; pytest finds them by name in this module.
+from tests.conversations.socket_fixtures import (  # noqa: F401
+    fresh_channel_layer,
+    make_agent,
+)
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.anyio]
 
 SITE = (b"origin", b"http://testserver")
 TIMEOUT = 5
 
 
-@pytest.fixture(autouse=True)
-def fresh_channel_layer():
-    """A channel layer of its own for every test. channels-redis lets one event loop at a
-    time receive; a consumer of an earlier test's loop still winding down must not block the
-    next test's loop (production has one loop per process)."""
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def make_agent(make_agent):
-    """Agents without capacity: auto-assignment never hands them a conversation, so a socket
-    hears only what the test does."""
-
-    def make(*args, capacity: int = 0, **kwargs):
-        return make_agent(*args, capacity=capacity, **kwargs)
-
-    return make
 
 
 # --- Helpers -------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (test functions take the imported fixtures by name)
 """The websockets over a real server socket: uvicorn in a thread, the Redis channel layer, and
 the `websockets` client library, as a browser or an integration would use them."""
 
@@ -19,30 +20,13 @@ from conversations.selectors import last_cursor
 from conversations.services import Author, message_post
 from tests.conftest import unique
 
+# Fixtures shared with the other socket tests; pytest finds them by name in this module.
+from tests.conversations.socket_fixtures import (  # noqa: F401
+    fresh_channel_layer,
+    make_agent,
+)
+
 TIMEOUT = 5
-
-
-@pytest.fixture(autouse=True)
-def fresh_channel_layer():
-    """A channel layer of its own for every test. channels-redis lets one event loop at a
-    time receive; a consumer of an earlier test's loop still winding down must not block the
-    next test's loop (production has one loop per process)."""
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
-
-
-@pytest.fixture
-def make_agent(make_agent):
-    """Agents without capacity: auto-assignment never hands them a conversation, so a socket
-    hears only what the test does."""
-
-    def make(*args, capacity: int = 0, **kwargs):
-        return make_agent(*args, capacity=capacity, **kwargs)
-
-    return make
 
 
 # --- A small client ----------------------------------------------------------------------------
