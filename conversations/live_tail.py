@@ -87,22 +87,36 @@ class LogTail:
             self.listener = None
 
     async def _listen(self, joined: "asyncio.Future[None]") -> None:
+        """Hear `log.wake`; if the channel layer fails, join again and catch everyone up."""
         layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(LOG_GROUP, channel)
-        joined.set_result(None)
-        try:
-            while True:
-                message = await layer.receive(channel)
-                cursor = message.get("cursor")
-                if isinstance(cursor, int):
-                    try:
+        rejoined = False
+        while True:
+            channel = None
+            try:
+                channel = await layer.new_channel()
+                await layer.group_add(LOG_GROUP, channel)
+                if rejoined:  # wake-ups may have been missed meanwhile
+                    await self.refresh(max_age=0)
+                    await self._wake(set().union(*self.sockets.values()))
+                if not joined.done():
+                    joined.set_result(None)
+                while True:
+                    message = await layer.receive(channel)
+                    cursor = message.get("cursor")
+                    if isinstance(cursor, int):
                         await self._wake_sockets(cursor)
-                    except Exception:  # one bad wake must not stop live delivery
-                        logger.exception("waking sockets failed; they catch up on the next")
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(layer.group_discard(LOG_GROUP, channel))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # live delivery must go on; sockets also repair on ping
+                logger.exception("the log tail lost its channel layer; joining again")
+                if not joined.done():
+                    joined.set_result(None)
+                rejoined = True
+                await asyncio.sleep(1)
+            finally:
+                if channel is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(layer.group_discard(LOG_GROUP, channel))
 
     async def _wake_sockets(self, cursor: int) -> None:
         before = self.end
@@ -113,8 +127,14 @@ class LogTail:
         for number in self.order[bisect_right(self.order, start) :]:
             for group in self.groups_of.get(number, ()):
                 woken.update(self.sockets.get(group, ()))
-        for socket in woken:
-            await socket.wake(self.end)
+        await self._wake(woken)
+
+    async def _wake(self, sockets: set[Any]) -> None:
+        for socket in sockets:
+            try:
+                await socket.wake(self.end)
+            except Exception:  # one socket's failure must not hold up the others
+                logger.exception("waking a socket failed; it catches up on its next ping")
 
     def holds_after(self, cursor: int) -> bool:
         return self.start is not None and self.start <= cursor
