@@ -37,6 +37,13 @@ class AvailabilityOutput(serializers.Serializer):
     agents_online = serializers.IntegerField()
     can_chat_live = serializers.BooleanField()
     estimated_wait_seconds = serializers.IntegerField(allow_null=True)
+    open_now = serializers.BooleanField(
+        help_text=gettext_lazy("Whether the team is within its business hours now.")
+    )
+    opens_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=gettext_lazy("When a closed team opens again; null while it is open."),
+    )
 
 
 class WidgetAvailabilityView(RateLimitedMixin, APIView):

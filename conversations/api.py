@@ -53,6 +53,7 @@ from .serializers import (
     SessionInput,
     SessionOutput,
     StrictCharField,
+    TransferInput,
 )
 from .throttling import (
     InboundEmailThrottle,
@@ -105,7 +106,9 @@ def get_or_404(queryset: QuerySet, pk: int) -> Any:
 
 def conversation_queryset(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Everything the conversation shape reads, in a fixed number of queries."""
-    return queryset.select_related("customer", "team", "assignee").prefetch_related("labels")
+    return queryset.select_related(
+        "customer", "team", "assignee", "callback_requested_by"
+    ).prefetch_related("labels")
 
 
 def created_status(created: bool) -> int:
@@ -355,6 +358,10 @@ class ConversationFilter(django_filters.FilterSet):
         method="filter_team", help_text=gettext_lazy("A team id or name, or “none”.")
     )
     channel = django_filters.CharFilter(field_name="channel")
+    callback = django_filters.CharFilter(
+        method="filter_callback",
+        help_text=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
+    )
     q = django_filters.CharFilter(
         method="filter_text",
         help_text=gettext_lazy("Words in the messages or the customer's name or email."),
@@ -365,7 +372,7 @@ class ConversationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Conversation
-        fields = ["status", "assignee", "team", "channel", "q"]
+        fields = ["status", "assignee", "team", "channel", "callback", "q"]
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         statuses = [part.strip() for part in value.split(",") if part.strip()]
@@ -390,6 +397,16 @@ class ConversationFilter(django_filters.FilterSet):
             return queryset.filter(team__isnull=True)
         ref = int(value) if value.isdigit() else value
         return queryset.filter(team=team_by_ref(ref))
+
+    def filter_callback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip().lower()
+        if value not in ("true", "false"):
+            raise ValidationError({"callback": [_("“true” or “false”.")]})
+        return (
+            queryset.exclude(callback_phone="")
+            if value == "true"
+            else queryset.filter(callback_phone="")
+        )
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # For now a plain substring search; PostgreSQL full-text search replaces it later.
@@ -480,6 +497,36 @@ class ConversationDetailView(AgentView):
                 snoozed_until=data.get("snoozed_until"),
                 by=by,
             )
+        if "callback_phone" in data:
+            services.conversation_request_callback(
+                conversation=conversation, phone=data["callback_phone"], by=by
+            )
+
+
+class ConversationTransferView(AgentView):
+    @extend_schema(
+        request=TransferInput,
+        responses={200: ConversationOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["agents"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Transfer to a team and/or a colleague with a private note (README "Transfer")."""
+        conversation = self.get_conversation(pk)
+        data = validated(TransferInput, request.data)
+        references: dict[str, Any] = {}
+        if "team" in data:
+            references["team"] = team_by_ref(data["team"])
+        if data.get("assignee") is not None:
+            references["assignee"] = agent_user_by_ref(data["assignee"])
+        services.conversation_transfer(
+            conversation=conversation,
+            by=request.user,
+            note=data["note"],
+            force=data["force"],
+            **references,
+        )
+        changed = conversation_queryset(Conversation.objects).get(pk=pk)
+        return Response(ConversationOutput(changed).data)
 
 
 class ConversationMessagesView(AgentView):

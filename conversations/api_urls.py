@@ -31,6 +31,11 @@ urlpatterns = [
     path("conversations", api.ConversationListView.as_view(), name="conversations"),
     path("conversations/<int:pk>", api.ConversationDetailView.as_view(), name="conversation"),
     path(
+        "conversations/<int:pk>/transfer",
+        api.ConversationTransferView.as_view(),
+        name="conversation-transfer",
+    ),
+    path(
         "conversations/<int:pk>/messages",
         api.ConversationMessagesView.as_view(),
         name="conversation-messages",

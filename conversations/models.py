@@ -131,6 +131,17 @@ class Conversation(models.Model):
     external_id = models.CharField(
         _("external id"), max_length=255, unique=True, null=True, blank=True
     )
+    # An escalation: the customer should be called back on this number (README "Call back").
+    callback_phone = models.CharField(_("call back on"), max_length=32, blank=True)
+    callback_requested_at = models.DateTimeField(_("call back requested at"), null=True, blank=True)
+    callback_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("call back requested by"),
+    )
 
     class Meta:
         verbose_name = _("conversation")

@@ -44,11 +44,27 @@ class TeamRefOutput(serializers.Serializer):
     name = serializers.CharField()
 
 
+class PersonRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CallbackOutput(serializers.Serializer):
+    phone = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    requested_by = PersonRefOutput(allow_null=True)
+
+
 class ConversationOutput(serializers.ModelSerializer):
     customer = CustomerOutput()
     team = TeamRefOutput(allow_null=True)
     assignee = PersonOutput(allow_null=True)
     labels = serializers.SerializerMethodField()
+    callback = CallbackOutput(
+        allow_null=True,
+        read_only=True,
+        help_text=_("Agents only: the customer asked to be called back on this number."),
+    )
 
     class Meta:
         model = Conversation
@@ -67,6 +83,7 @@ class ConversationOutput(serializers.ModelSerializer):
             "last_message_preview",
             "created_at",
             "last_activity_at",
+            "callback",
         ]
 
     def get_labels(self, conversation: Conversation) -> list[str]:
@@ -139,6 +156,19 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "last_message_preview": conversation.last_message_preview,
         "created_at": iso(conversation.created_at),
         "last_activity_at": iso(conversation.last_activity_at),
+        "callback": callback_payload(conversation),
+    }
+
+
+def callback_payload(conversation: Conversation) -> dict[str, Any] | None:
+    """The "call back by phone" escalation, for agents only (customer_view drops it)."""
+    if not conversation.callback_phone:
+        return None  # the usual case: no query for the requester
+    by = conversation.callback_requested_by
+    return {
+        "phone": conversation.callback_phone,
+        "requested_at": iso(conversation.callback_requested_at),
+        "requested_by": {"id": by.pk, "name": user_name(by)} if by else None,
     }
 
 
@@ -149,6 +179,7 @@ CUSTOMER_CHANGES = {"status", "cycle", "reopened", "resolved", "snoozed_until", 
 
 def customer_view(payload: dict[str, Any]) -> dict[str, Any]:
     shown = {**payload, "labels": []}
+    shown.pop("callback", None)  # an internal escalation
     if payload.get("assignee"):
         shown["assignee"] = {**payload["assignee"], "email": None}
     return shown
@@ -170,6 +201,9 @@ def customer_event(event: dict[str, Any]) -> dict[str, Any]:
 
 class CustomerConversationOutput(ConversationOutput):
     """The conversation in the widget API: customer_view() of the public shape."""
+
+    class Meta(ConversationOutput.Meta):
+        fields = [name for name in ConversationOutput.Meta.fields if name != "callback"]
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
         return customer_view(conversation_payload(conversation))
@@ -281,6 +315,33 @@ class ConversationPatchInput(serializers.Serializer):
         max_length=50,
     )
     snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
+    callback_phone = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=_("Call the customer back on this number (an escalation); null clears it."),
+    )
+
+
+class TransferInput(serializers.Serializer):
+    team = IdOrNameField(
+        required=False, allow_null=True, help_text=_("A team id, a name, or null.")
+    )
+    assignee = IdOrNameField(
+        required=False,
+        allow_null=True,
+        help_text=_("An agent id or email; left out: the team's queue."),
+    )
+    note = StrictCharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=_("Why: a private note for the colleagues who take over."),
+    )
+    force = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("Supervisors only: assign even when the agent is at capacity."),
+    )
 
 
 class ConversationDetailOutput(ConversationOutput):

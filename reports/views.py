@@ -63,6 +63,7 @@ def page_strings() -> dict[str, str]:
         "replies": _("agent replies"),
         "cycles": _("later cycles of earlier conversations"),
         "open_now_note": _("not resolved yet, in this slice"),
+        "escalated_note": _("call back by phone requests"),
         "created": _("Created"),
         "resolved": pgettext("number of conversations", "Resolved"),
         "reopened": _("Reopened"),
