@@ -153,7 +153,6 @@ def auto_reply_client_id(message: Message) -> str:
     return f"{AUTO_REPLY_PREFIX}{message.pk}"
 
 
-@transaction.atomic
 def auto_reply_when_closed(*, message: Message) -> Message | None:
     """Tell a customer who writes while the conversation's team is closed when it is back.
 
@@ -164,25 +163,29 @@ def auto_reply_when_closed(*, message: Message) -> Message | None:
     """
     if message.author_kind != AuthorKind.CUSTOMER:
         return None
-    # The conversation's lock serializes the reactions to a burst of customer messages.
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("team", "customer")
-        .get(pk=message.conversation_id)
+    team, at = (
+        Team.objects.filter(conversations=message.conversation_id).first(),
+        message.created_at,
     )
-    team, at = conversation.team, message.created_at
     if team is None or team_open_at(team, at):
-        return None
-    reopens = next_opening(team, at)
-    if reopens is None or _answered_in_this_spell(conversation, team, at):
-        return None
-    reply, _created = message_post(
-        conversation=conversation,
-        author=Author.system(),
-        body=auto_reply_text(team, reopens, at=at, customer=conversation.customer),
-        client_id=auto_reply_client_id(message),
-        at=at,
-    )
+        return None  # the usual case, decided without any lock
+    with transaction.atomic():
+        # The conversation's lock serializes the reactions to a burst of customer messages.
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=message.conversation_id)
+        )
+        reopens = next_opening(team, at)
+        if reopens is None or _answered_in_this_spell(conversation, team, at):
+            return None
+        reply, _created = message_post(
+            conversation=conversation,
+            author=Author.system(),
+            body=auto_reply_text(team, reopens, at=at, customer=conversation.customer),
+            client_id=auto_reply_client_id(message),
+            at=at,
+        )
     return reply
 
 
