@@ -647,5 +647,8 @@ def conversation_request_callback(
         update_fields=["callback_phone", "callback_requested_at", "callback_requested_by"]
     )
     change: dict[str, Any] = {"callback_phone": [previous or None, phone or None]}
-    record_event(conversation, EventType.CONVERSATION_UPDATED, at=at, agent=by, change=change)
+    # Agents only: the customer's view shows nothing of an escalation.
+    record_event(
+        conversation, EventType.CONVERSATION_UPDATED, at=at, agent=by, public=False, change=change
+    )
     return conversation
