@@ -7,8 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminTimeWidget
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -41,6 +43,7 @@ class BusinessHoursInline(admin.TabularInline):
     model = BusinessHours
     fields = ["weekday", "opens", "closes"]
     extra = 0
+    formfield_overrides = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}}
     verbose_name = _("opening interval")
     verbose_name_plural = _("business hours (none: always open)")
 

@@ -280,7 +280,8 @@ def message_post(
         created_at=at,
     )
     conversation.last_activity_at = max(conversation.last_activity_at, at)
-    if not private:
+    if not private and author.kind != AuthorKind.SYSTEM:
+        # An automatic notice (the out-of-hours reply) never hides what the customer wrote.
         conversation.last_message_preview = " ".join(body.split())[:PREVIEW_LENGTH]
     conversation.save(update_fields=["waiting_since", "last_activity_at", "last_message_preview"])
     message.conversation = conversation

@@ -186,6 +186,7 @@ def test_a_customer_writing_while_closed_is_told_when_the_team_is_back(istanbul,
     assert reply.created_at == SATURDAY_NOON
     conversation.refresh_from_db()
     assert conversation.waiting_since == SATURDAY_NOON, "still waiting for a human"
+    assert conversation.last_message_preview == "Merhaba", "triage shows what they wrote"
     assert conversation.status == "open"
     publish_pending_events()
     assert mail.outbox == [], "an auto-reply is not emailed to an offline customer"
