@@ -589,7 +589,12 @@ def conversation_transfer(
         raise InvalidInput(
             message, code="nothing_to_transfer", fields={"team": message, "assignee": message}
         )
-    check_body(note)
+    try:
+        check_body(note)
+    except InvalidInput as error:  # too long: say so about the note
+        raise InvalidInput(
+            error.message, code=error.code, fields={"note": error.message}
+        ) from error
     # Agents are locked before conversations (routing's lock order), so check first.
     check_assign(conversation=conversation, assignee=assignee, by=by, force=force)
     at = at or timezone.now()

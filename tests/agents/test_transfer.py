@@ -149,6 +149,7 @@ def test_capacity_rules_are_those_of_a_manual_assignment(
         ({"team": "Billing"}, {"note"}, "invalid"),
         ({"team": "Billing", "note": "   "}, {"note"}, "invalid"),
         ({"team": "Billing", "note": 5}, {"note"}, "invalid"),
+        ({"team": "Billing", "note": "x" * 10_001}, {"note"}, "too_long"),
         ({"note": "somewhere"}, {"team", "assignee"}, "invalid"),
         ({"team": "Nowhere", "note": "x"}, {"team"}, "invalid"),
         ({"assignee": "nobody@example.com", "note": "x"}, {"assignee"}, "invalid"),
