@@ -11,6 +11,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from agents.models import BusinessHours, Presence
@@ -366,3 +368,73 @@ def test_hours_are_edited_inline_on_the_team(client, make_agent, make_team):
     every_day(closed, now + timedelta(hours=2), now + timedelta(hours=3))
     listing = client.get(reverse("admin:agents_team_changelist")).content.decode()
     assert "Closed until" in listing and "Open" in listing
+
+
+# --- Property: the UTC intervals agree with a plain wall-clock reading ------------------------
+
+ZONES = ["UTC", ISTANBUL, BERLIN, "America/New_York", "Australia/Sydney", "Asia/Kolkata"]
+# Whole hours from 05:00, plus midnight as a closing time: no opening or closing falls in
+# an hour that a DST change skips or repeats (those change at 00:00–03:00 in these zones).
+CLOCKS = [time(hour) for hour in range(5, 24)]
+
+
+def wall_clock_open(rows: list[tuple[int, time, time]], zone: ZoneInfo, moment: datetime) -> bool:
+    """Open if the team's wall clock at `moment` is inside one of its intervals."""
+    local = moment.astimezone(zone)
+    weekday, now = local.weekday(), local.time()
+    for day, opens, closes in rows:
+        if closes > opens:
+            if day == weekday and opens <= now < closes:
+                return True
+        elif (day == weekday and now >= opens) or ((day + 1) % 7 == weekday and now < closes):
+            return True
+    return False
+
+
+@given(
+    zone=st.sampled_from(ZONES),
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 6), st.sampled_from(CLOCKS), st.sampled_from([*CLOCKS, time(0)])
+        ).filter(lambda row: row[1] != row[2]),
+        min_size=1,
+        max_size=6,
+    ),
+    # moments near the edges of the intervals (where DST mistakes show), any day of the year
+    probes=st.lists(
+        st.tuples(st.integers(0, 365), st.integers(0, 5), st.booleans(), st.integers(-90, 90)),
+        min_size=1,
+        max_size=8,
+    ),
+)
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_open_and_next_opening_agree_with_the_wall_clock(make_team, zone, rows, probes):
+    team = make_team(time_zone=zone)
+    hours(
+        team,
+        *(
+            (day, opens.isoformat("minutes"), closes.isoformat("minutes"))
+            for day, opens, closes in rows
+        ),
+    )
+    tz = ZoneInfo(zone)
+    for day, index, at_opening, delta in probes:
+        _weekday, opens, closes = rows[index % len(rows)]
+        date = datetime(2026, 1, 1).date() + timedelta(days=day)
+        edge = datetime.combine(date, opens if at_opening else closes, tzinfo=tz)
+        moment = edge.astimezone(UTC) + timedelta(minutes=delta)
+        assert team_open_at(team, moment) == wall_clock_open(rows, tz, moment), moment
+        opening = next_opening(team, moment)
+        assert opening is not None and opening >= moment
+        assert team_open_at(team, opening)
+        if opening > moment:
+            # closed all the way there: just before it, and every 59 minutes on the way
+            assert not team_open_at(team, opening - timedelta(minutes=1))
+            probe = moment
+            while probe < opening:
+                assert not wall_clock_open(rows, tz, probe), (moment, probe, opening)
+                probe += timedelta(minutes=59)
