@@ -2,6 +2,7 @@
 out-of-hours auto-reply (once per closed spell, in the customer's language, never a reply in
 the metrics, never emailed) and the availability the widget reads."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from rest_framework.test import APIClient
 from agents.models import BusinessHours, Presence
 from agents.selectors import next_opening, team_open_at
 from agents.services import auto_reply_when_closed
-from conversations.events import publish_pending_events
+from conversations.events import event_published, publish_pending_events
 from conversations.importer import import_lines
 from conversations.models import AuthorKind, Conversation, Message
 from conversations.services import Author, conversation_start, message_post
@@ -145,6 +146,20 @@ def start(make_customer, team, at: datetime, *, language: str = "", email: str |
     )
     publish_pending_events()  # the receivers react, as after a live commit
     return conversation
+
+
+@contextmanager
+def muted_receivers():
+    """Events published without the auto-reply receiver (to drive it by hand)."""
+    from agents.receivers import auto_reply_on_customer_message
+
+    event_published.disconnect(dispatch_uid="agents.business_hours.auto_reply")
+    try:
+        yield
+    finally:
+        event_published.connect(
+            auto_reply_on_customer_message, dispatch_uid="agents.business_hours.auto_reply"
+        )
 
 
 def customer_says(conversation, at: datetime, body: str = "Hello?") -> Message:
@@ -438,3 +453,39 @@ def test_open_and_next_opening_agree_with_the_wall_clock(make_team, zone, rows, 
             while probe < opening:
                 assert not wall_clock_open(rows, tz, probe), (moment, probe, opening)
                 probe += timedelta(minutes=59)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_handled_by_two_workers_at_once_gets_one_auto_reply(make_team, make_customer):
+    """Two processes reacting to two messages of one burst: the conversation's lock makes
+    the second see the first's auto-reply."""
+    import threading
+
+    from django.db import connection
+
+    team = make_team(time_zone=ISTANBUL)
+    office_hours(team)
+    with muted_receivers():
+        conversation = start(make_customer, team, SATURDAY_NOON)
+        messages = [
+            customer_says(conversation, SATURDAY_NOON + timedelta(seconds=s)) for s in (1, 2)
+        ]
+    assert auto_replies(conversation) == []
+    barrier, failures = threading.Barrier(len(messages)), []
+
+    def react(message) -> None:
+        try:
+            barrier.wait(timeout=10)
+            auto_reply_when_closed(message=message)
+        except Exception as error:  # noqa: BLE001 - re-raised below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=react, args=(message,)) for message in messages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    assert len(auto_replies(conversation)) == 1
