@@ -1,6 +1,6 @@
 # ruff: noqa: F811  (test functions take the imported fixtures by name)
-"""A call-back request goes out live: agents hear it with the new `callback`, the customer's
-socket never sees it (real websockets on the Redis channel layer)."""
+"""Live, on real websockets and the Redis channel layer: a call-back request reaches agents
+with the new `callback` and never the customer; a transfer reaches the receiving team."""
 
 import pytest
 
@@ -57,3 +57,28 @@ async def test_agents_hear_a_call_back_request_live_and_the_customer_does_not(
             assert "callback_phone" not in seen.get("change", {}), seen
         assert seen["data"]["body"] == "still there?"
         await assert_silent(customer_ws, seconds=0.3)
+
+
+async def test_the_receiving_team_hears_a_transfer_with_its_note(
+    make_team, make_agent, start_conversation
+):
+    from conversations.services import conversation_transfer
+
+    support, billing = await db(make_team)(), await db(make_team)()
+    alice = await db(make_agent)(teams=[support])
+    omar = await db(make_agent)(teams=[billing])
+    conversation = await db(start_conversation)(team=support)
+    async with socket(await db(token_path)(omar)) as ws:
+        await resume(ws, None)
+        await db(conversation_transfer)(
+            conversation=conversation, by=alice, team=billing, note="Invoice: yours"
+        )
+        note, moved = await receive(ws), await receive(ws)
+        assert note["type"] == EventType.MESSAGE_CREATED
+        assert note["data"]["private"] is True and note["data"]["body"] == "Invoice: yours"
+        assert moved["type"] == EventType.CONVERSATION_UPDATED
+        assert moved["change"] == {
+            "team": [support.pk, billing.pk],
+            "transfer": {"by": alice.pk, "note": note["data"]["id"]},
+        }
+        assert moved["data"]["team"]["id"] == billing.pk
