@@ -35,4 +35,7 @@ urlpatterns = [
         api.ConversationMessagesView.as_view(),
         name="conversation-messages",
     ),
+    path(
+        "conversations/<int:pk>/read", api.ConversationReadView.as_view(), name="conversation-read"
+    ),
 ]
