@@ -543,7 +543,7 @@
   input.addEventListener("input", () => {
     autoGrow();
     const value = input.value;
-    if (value.startsWith("/") && !value.includes("\n")) openPicker(value.slice(1));
+    if (value.startsWith("/") && !value.includes("\n")) openPicker();
     else closePicker();
     if (value.trim() && !value.startsWith("/")) sendTyping(true);
     else sendTyping(false);
@@ -566,18 +566,24 @@
     return !$("canned-picker").hidden;
   }
 
-  async function openPicker(filter) {
-    if (state.canned === null) {
-      state.canned = [];
-      try {
-        state.canned = (await api("GET", "canned-responses")).results || [];
-      } catch (error) {
+  let cannedRequest = null;
+  function loadCanned() {
+    cannedRequest ??= api("GET", "canned-responses")
+      .then((data) => (state.canned = data.results || []))
+      .catch((error) => {
+        cannedRequest = null; // try again next time
         toast(errorText(error), "error");
-      }
-    }
-    if (!input.value.startsWith("/")) return; // typed away meanwhile
-    const needle = filter.trim().toLowerCase();
-    pickerItems = state.canned.filter(
+        return [];
+      });
+    return cannedRequest;
+  }
+
+  async function openPicker() {
+    if (state.canned === null) await loadCanned();
+    const value = input.value; // what is typed now, not when the list was asked for
+    if (!value.startsWith("/") || value.includes("\n")) return closePicker();
+    const needle = value.slice(1).trim().toLowerCase();
+    pickerItems = (state.canned || []).filter(
       (item) => !needle || item.shortcut.toLowerCase().includes(needle) || item.body.toLowerCase().includes(needle),
     );
     pickerItems.sort((a, b) => Number(!a.shortcut.toLowerCase().startsWith(needle)) - Number(!b.shortcut.toLowerCase().startsWith(needle)));
