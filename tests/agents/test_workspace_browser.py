@@ -138,8 +138,13 @@ def test_a_customer_writes_and_the_agent_answers_live_with_a_canned_response(
 
     # "/" opens the canned responses; typing filters; Enter inserts it with the placeholder
     # filled; Enter again sends it, and the customer receives it live.
+    # The agent types: the customer's widget shows it.
     reply = page.locator("#composer-input")
     reply.click()
+    reply.press_sequentially("Let me", delay=30)
+    expect(widget.get_by_text("Ayşe Demir is typing…")).to_be_visible(timeout=5000)
+    reply.fill("")
+
     reply.press_sequentially("/gr")
     picker = page.locator("#canned-picker")
     expect(picker).to_be_visible()

@@ -134,6 +134,16 @@
     return element;
   }
 
+  /** A small padlock (an emoji may have no font on the agent's machine). */
+  function lockIcon() {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "lock-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.innerHTML = '<rect x="5" y="11" width="14" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/>'; // constant markup
+    return svg;
+  }
+
   /** A search highlight as safe HTML: everything escaped, then only <mark>…</mark> restored. */
   function highlightHtml(html) {
     const escaped = String(html).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -433,7 +443,7 @@
     const meta = h(
       "span",
       { class: "meta" },
-      message.private ? h("span", { class: "lock", text: `🔒 ${t("private_note")}` }) : null,
+      message.private ? h("span", { class: "lock" }, lockIcon(), t("private_note")) : null,
       h("span", { class: "author", text: authorName(message) }),
       h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
     );
@@ -861,7 +871,10 @@
   let meTimer = null;
   function loadMeSoon() {
     clearTimeout(meTimer);
-    meTimer = setTimeout(loadMe, 400);
+    meTimer = setTimeout(() => {
+      loadMe();
+      loadPeople();
+    }, 400);
   }
 
   function renderMe() {
@@ -1012,7 +1025,7 @@
       case "conversation.rated":
         if (typeof data.id !== "number") return;
         onConversationChanged(data);
-        loadMeSoon(); // open_assigned may have changed
+        loadMeSoon(); // open_assigned may have changed (ours, and the assign list's)
         return;
     }
   }
