@@ -106,7 +106,9 @@ def test_an_agent_reads_only_their_teams_conversations_unless_admin(
     assert ids(client.get(LIST, {"team": sales.pk})) == set()
     assert client.get(f"{LIST}/{theirs.pk}").status_code == 404
     assert client.post(f"{LIST}/{theirs.pk}/read").status_code == 404
-    assert client.patch(f"{LIST}/{theirs.pk}", {"priority": "high"}, format="json").status_code == 404
+    assert (
+        client.patch(f"{LIST}/{theirs.pk}", {"priority": "high"}, format="json").status_code == 404
+    )
 
     admin = django_user_model.objects.create_superuser("boss@example.com", "boss@example.com", "pw")
     boss = logged_in(admin)
@@ -162,9 +164,7 @@ def test_waiting_since_ordering_puts_the_longest_wait_first_and_nobody_waiting_l
     first = start_conversation(team=teams[0])
     second = start_conversation(team=teams[0])
     answered = start_conversation(team=teams[0])
-    message_post(
-        conversation=answered, author=Author.of_agent(ayse), body="Done.", client_id="a1"
-    )
+    message_post(conversation=answered, author=Author.of_agent(ayse), body="Done.", client_id="a1")
     response = logged_in(ayse).get(LIST, {"ordering": "waiting_since"})
     assert [item["id"] for item in response.json()["results"]] == [first.pk, second.pk, answered.pk]
     response = logged_in(ayse).get(LIST, {"ordering": "-waiting_since"})
@@ -215,9 +215,9 @@ def test_a_read_marker_only_moves_forward_and_stays_within_the_conversation(
     customer_says(conversation, "Second", "m2")
     first, second = conversation.messages.order_by("id")
     client = logged_in(ayse)
-    assert client.post(f"{LIST}/{conversation.pk}/read", {"message": first.pk}).json()[
-        "unread"
-    ] == 1
+    assert (
+        client.post(f"{LIST}/{conversation.pk}/read", {"message": first.pk}).json()["unread"] == 1
+    )
     client.post(f"{LIST}/{conversation.pk}/read", {"message": second.pk})
     answer = client.post(f"{LIST}/{conversation.pk}/read", {"message": first.pk}).json()
     assert answer["last_read_message"] == second.pk and answer["unread"] == 0
@@ -304,7 +304,9 @@ def test_a_customer_token_cannot_use_the_agent_lists(make_customer):
     assert client.get(LIST).status_code in (401, 403)
 
 
-def test_the_detail_tells_agents_more_about_the_customer(teams, ayse, make_customer, start_conversation):
+def test_the_detail_tells_agents_more_about_the_customer(
+    teams, ayse, make_customer, start_conversation
+):
     customer = make_customer(name="Deniz", email="deniz@example.com")
     customer.external_id = "shop-42"
     customer.language = "tr"
