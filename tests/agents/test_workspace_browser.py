@@ -191,6 +191,13 @@ def test_a_customer_writes_and_the_agent_answers_live_with_a_canned_response(
     assert widget.locator(".hd-thread").get_by_text("VIP customer").count() == 0
     shoot(page, "workspace-3-unread-bumped")
 
+    # Alt+↑ / Alt+↓ walk the inbox (waiting longest first: Mehmet, then Deniz).
+    page.keyboard.press("Alt+ArrowDown")
+    expect(page.locator("#thread-customer")).to_have_text("Deniz Kaya")
+    expect(deniz.locator(".unread-badge")).to_have_count(0)
+    page.keyboard.press("Alt+ArrowUp")
+    expect(page.locator("#thread-customer")).to_have_text("Mehmet Öz")
+
     # Resolve from the actions: it leaves "Mine"'s open count.
     page.locator("#resolve").click()
     expect(page.locator("#thread-status")).to_have_text("Resolved")
@@ -246,6 +253,17 @@ def test_a_colleagues_assignment_takes_a_conversation_out_of_unassigned_and_narr
     on_the_server(conversation_assign, conversation=waiting, assignee=colleague, by=colleague)
     expect(zeynep).to_have_count(0, timeout=10_000)  # no longer unassigned
     expect(page.locator("#inbox-empty")).to_be_visible()
+
+    # The socket drops; what happens meanwhile arrives when it reconnects (from its cursor).
+    cursor = page.evaluate("window.hdWorkspace.state.cursor")
+    assert isinstance(cursor, int)
+    page.evaluate("window.hdWorkspace.socket().close()")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "down")
+    later = on_the_server(_customer, name="Ali Veli")
+    on_the_server(conversation_start, customer=later, body="Hi?", client_id="v1", team=team)
+    expect(row(page, "Ali Veli")).to_be_visible(timeout=8_000)
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    assert page.evaluate("window.hdWorkspace.state.cursor") > cursor
 
     # Back online from the toggle.
     page.locator(".presence label", has_text="Online").click()

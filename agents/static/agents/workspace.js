@@ -20,6 +20,7 @@
   const T = JSON.parse(document.getElementById("workspace-strings").textContent);
   const PAGE_SIZE = 50;
   const PING_EVERY_MS = 25000;
+  const POLL_EVERY_MS = 15000;
   const TYPING_SHOWN_MS = 6000;
   const TYPING_SEND_EVERY_MS = 2500;
   const TYPING_IDLE_MS = 4000;
@@ -372,10 +373,14 @@
   let openRequest = 0;
   async function openConversation(id, { keepView = false } = {}) {
     const request = ++openRequest;
-    if (state.currentId && state.currentId !== id) send({ type: "unsubscribe", conversation: state.currentId });
+    const again = id === state.currentId; // a refresh: keep what is still being sent
+    if (state.currentId && !again) send({ type: "unsubscribe", conversation: state.currentId });
+    const unsent = again ? [...state.messages.values()].filter((message) => message.id == null) : [];
     state.currentId = id;
-    state.messages = new Map();
-    closePicker();
+    if (!again) {
+      state.messages = new Map();
+      closePicker();
+    }
     if (!keepView) root.dataset.view = "thread";
     history.replaceState(null, "", `#conversation-${id}`);
     renderInbox();
@@ -390,17 +395,18 @@
     const { messages, ...conversation } = detail;
     state.current = conversation;
     remember({ ...conversation, customer: { ...conversation.customer } });
-    for (const message of messages) state.messages.set(messageKey(message), message);
+    state.messages = new Map(messages.map((message) => [messageKey(message), message]));
+    for (const message of unsent) if (!state.messages.has(messageKey(message))) state.messages.set(messageKey(message), message);
     $("no-conversation").hidden = true;
     $("conversation").hidden = false;
     $("details-inner").hidden = false;
     send({ type: "subscribe", conversation: id });
-    renderConversation({ scroll: "bottom" });
+    renderConversation({ scroll: again ? undefined : "bottom" });
     renderDetails();
-    loadEarlier(conversation);
+    if (!again) loadEarlier(conversation);
     probeTransfer(id);
     markRead();
-    if (!matchMedia("(max-width: 760px)").matches) $("composer-input").focus();
+    if (!again && !matchMedia("(max-width: 760px)").matches) $("composer-input").focus();
   }
 
   function messageKey(message) {
@@ -923,6 +929,21 @@
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
   }
 
+  // While the socket is down, the REST API keeps the page roughly current.
+  let pollTimer = null;
+  function startPolling() {
+    pollTimer ??= setInterval(() => {
+      if (state.socketLive) return stopPolling();
+      loadInbox();
+      if (state.currentId) openConversation(state.currentId, { keepView: true });
+    }, POLL_EVERY_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
   function setLive(live) {
     state.socketLive = live;
     const badge = $("live-status");
@@ -963,6 +984,7 @@
       }
       const delay = Math.min(30000, 1000 * 2 ** retries++) * (0.5 + Math.random() / 2);
       reconnectTimer = setTimeout(connect, delay);
+      startPolling();
     });
   }
 
@@ -1002,6 +1024,7 @@
   function onResumed(frame) {
     if (typeof frame.cursor === "number" && (state.cursor == null || frame.cursor > state.cursor)) state.cursor = frame.cursor;
     retries = 0;
+    stopPolling();
     setLive(true);
     if (state.currentId) send({ type: "subscribe", conversation: state.currentId });
     // Resumed "from now": whatever happened before is only in the REST answers, so read them
@@ -1147,6 +1170,16 @@
       retries = 0;
       connect();
     }
+  });
+
+  // Alt+↓ / Alt+↑: the next or previous conversation of the inbox, from anywhere.
+  document.addEventListener("keydown", (event) => {
+    if (!event.altKey || (event.key !== "ArrowDown" && event.key !== "ArrowUp") || !state.listed.length) return;
+    event.preventDefault();
+    const index = state.listed.indexOf(state.currentId);
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    const next = index === -1 ? 0 : Math.min(Math.max(index + step, 0), state.listed.length - 1);
+    if (state.listed[next] !== state.currentId) openConversation(state.listed[next]);
   });
 
   // Relative times ("12 min") tick.
