@@ -130,6 +130,12 @@ def test_a_customer_writes_and_the_agent_answers_live_with_a_canned_response(
     expect(page.locator("#customer-name")).to_have_text("Deniz Kaya")
     expect(page.locator("#customer-identifier")).to_have_text("demo-shop-user-42")
     expect(deniz.locator(".unread-badge")).to_have_count(0)
+    # Transfer and call-back come from another branch: shown only where the API has them.
+    for box, available in (("#transfer-box", has_transfer()), ("#callback-box", has_callback())):
+        if available:
+            expect(page.locator(box)).to_be_visible()
+        else:
+            expect(page.locator(box)).to_be_hidden()
 
     # The customer types: the agent sees it.
     composer.press_sequentially("Also", delay=30)
@@ -206,6 +212,22 @@ def test_a_customer_writes_and_the_agent_answers_live_with_a_canned_response(
     assert errors == []
     widget_context.close()
     agent_context.close()
+
+
+def has_transfer() -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve("/api/v1/conversations/1/transfer")
+    except Resolver404:
+        return False
+    return True
+
+
+def has_callback() -> bool:
+    from conversations.serializers import ConversationOutput
+
+    return "callback" in ConversationOutput.Meta.fields
 
 
 def _customer(name: str):
