@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from . import api
+from . import api, views
 
 app_name = "conversations_api"
 
 urlpatterns = [
     # Customer side (widget)
+    path("widget/strings", views.WidgetStringsView.as_view(), name="widget-strings"),
     path("widget/sessions", api.WidgetSessionView.as_view(), name="widget-sessions"),
     path(
         "widget/conversations", api.WidgetConversationsView.as_view(), name="widget-conversations"
