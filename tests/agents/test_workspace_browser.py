@@ -156,6 +156,7 @@ def test_a_customer_writes_and_the_agent_answers_live_with_a_canned_response(
     expect(picker).to_be_visible()
     expect(picker.locator("[role=option]")).to_have_count(1)
     expect(picker.locator("[role=option] .shortcut")).to_have_text("/greet")
+    shoot(page, "workspace-2a-canned-picker")
     reply.press("Enter")
     filled = "Hi Deniz Kaya, thanks for writing! Let me look at your invoice."
     expect(reply).to_have_value(filled)
@@ -267,6 +268,17 @@ def test_a_colleagues_assignment_takes_a_conversation_out_of_unassigned_and_narr
     shoot(page, "workspace-5-narrow-thread")
     page.locator("#details-button").click()
     expect(page.locator("#customer-name")).to_be_visible()
+    # An assignment the API refuses (409 at_capacity) says why, in words.
+    full = make_agent("full@example.com", teams=[team], first_name="Fatma", capacity=0)
+    page.locator("#priority-select").select_option("high")
+    expect(page.locator("#toast")).to_have_text("Saved.")
+    # The change's event makes the page read the agents again: Fatma is in the list now.
+    expect(page.locator(f"#assignee-select option[value='{full.pk}']")).to_have_count(1)
+    page.locator("#assignee-select").select_option(str(full.pk))
+    expect(page.locator("#action-error")).to_have_text(
+        "Fatma is at capacity: 0 open conversations, capacity 0."
+    )
+    expect(page.locator("#assignee-select")).to_have_value("")  # put back as it was
     shoot(page, "workspace-6-narrow-details")
     page.locator("#close-details").click()
     page.locator("#back-button").click()
