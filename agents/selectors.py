@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from conversations.models import AuthorKind, Conversation, Status
@@ -40,6 +40,19 @@ def agents_with_load() -> QuerySet[Agent]:
             distinct=True,
         )
     )
+
+
+def active_agents() -> list[Agent]:
+    """Active staff agents with `open_assigned` and their teams, by name (three queries)."""
+    agents = agents_with_load().filter(user__is_active=True, user__is_staff=True)
+    agents = list(agents.prefetch_related("teams"))
+    return sorted(agents, key=lambda agent: (agent.display_name.lower(), agent.pk))
+
+
+def teams_for(user: Any) -> QuerySet[Team]:
+    """Every team, by name, annotated with `member`: whether `user` is in it."""
+    membership = Agent.teams.through.objects.filter(team=OuterRef("pk"), agent__user=user)
+    return Team.objects.annotate(member=Exists(membership)).order_by("name")
 
 
 def open_assigned_count(user: Any) -> int:

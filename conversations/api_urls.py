@@ -41,4 +41,7 @@ urlpatterns = [
         api.ConversationMessagesView.as_view(),
         name="conversation-messages",
     ),
+    path(
+        "conversations/<int:pk>/read", api.ConversationReadView.as_view(), name="conversation-read"
+    ),
 ]

@@ -65,6 +65,13 @@ class ConversationOutput(serializers.ModelSerializer):
         read_only=True,
         help_text=_("Agents only: the customer asked to be called back on this number."),
     )
+    unread = serializers.IntegerField(
+        read_only=True,
+        required=False,
+        help_text=_(
+            "Agents only: customer messages since you last read the conversation (POST …/read)."
+        ),
+    )
 
     class Meta:
         model = Conversation
@@ -84,13 +91,20 @@ class ConversationOutput(serializers.ModelSerializer):
             "created_at",
             "last_activity_at",
             "callback",
+            "unread",
         ]
 
     def get_labels(self, conversation: Conversation) -> list[str]:
         return sorted(label.name for label in conversation.labels.all())
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
-        return conversation_payload(conversation)
+        return with_unread_count(conversation_payload(conversation), conversation)
+
+
+def with_unread_count(payload: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+    """`unread` (the reading agent's own count) when the query annotated it (selectors.with_unread)."""
+    unread = getattr(conversation, "unread", None)
+    return {**payload, "unread": unread} if unread is not None else payload
 
 
 class MessageOutput(serializers.ModelSerializer):
@@ -344,7 +358,17 @@ class TransferInput(serializers.Serializer):
     )
 
 
+class CustomerDetailOutput(serializers.ModelSerializer):
+    """The customer as agents see them in a conversation's detail."""
+
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "identifier", "external_id", "language", "created_at"]
+        fields += ["last_seen_at"]
+
+
 class ConversationDetailOutput(ConversationOutput):
+    customer = CustomerDetailOutput()
     messages = MessageOutput(many=True, read_only=True)
 
     class Meta(ConversationOutput.Meta):
@@ -352,4 +376,15 @@ class ConversationDetailOutput(ConversationOutput):
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
         messages = [message_payload(message) for message in conversation.messages.all()]
-        return {**conversation_payload(conversation), "messages": messages}
+        payload = with_unread_count(conversation_payload(conversation), conversation)
+        customer = conversation.customer
+        # What an agent knows about the customer, beyond the public shape's id, name, email.
+        payload["customer"] = {
+            **payload["customer"],
+            "identifier": customer.identifier,
+            "external_id": customer.external_id,
+            "language": customer.language,
+            "created_at": iso(customer.created_at),
+            "last_seen_at": iso(customer.last_seen_at),
+        }
+        return {**payload, "messages": messages}

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -30,6 +31,7 @@ from .models import (
     Message,
     Priority,
     Rating,
+    ReadMarker,
     Status,
 )
 
@@ -658,3 +660,32 @@ def conversation_request_callback(
         conversation, EventType.CONVERSATION_UPDATED, at=at, agent=by, public=False, change=change
     )
     return conversation
+
+
+# --- The agent workspace --------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_mark_read(
+    *, conversation: Conversation, user: Any, through: int | None = None, at: datetime | None = None
+) -> ReadMarker:
+    """The agent has read the conversation up to message `through` (default: its last message).
+
+    A marker only moves forward (two tabs may report out of order), and never past the
+    conversation's last message. Reading changes nothing about the conversation itself, so it
+    logs no event: unread counts are the agent's own, not the conversation's.
+    """
+    latest = conversation.messages.order_by("-id").values_list("id", flat=True).first() or 0
+    through = latest if through is None else max(0, min(through, latest))
+    at = at or timezone.now()
+    marker, created = ReadMarker.objects.get_or_create(
+        conversation=conversation,
+        user=user,
+        defaults={"last_read_message_id": through, "read_at": at},
+    )
+    if not created:
+        ReadMarker.objects.filter(pk=marker.pk).update(
+            last_read_message_id=Greatest("last_read_message_id", through), read_at=at
+        )
+        marker.refresh_from_db()
+    return marker

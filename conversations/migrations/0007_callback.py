@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0003_email_continuity'),
+        ('conversations', '0005_read_markers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
