@@ -7,9 +7,8 @@ incremental task and the full rebuild call it, so they cannot disagree.
 """
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Metric:
@@ -43,8 +42,9 @@ class Step:
     TEAM = "team"
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryStep:
+# NamedTuples rather than dataclasses: a full rebuild makes tens of millions of them, and a
+# tuple is built several times faster.
+class HistoryStep(NamedTuple):
     at: datetime
     kind: str
     agent: int | None = None
@@ -53,8 +53,7 @@ class HistoryStep:
     score: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):
     metric: str
     at: datetime
     value: float

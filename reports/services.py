@@ -7,6 +7,7 @@ durations), so adding and subtracting in any order gives exactly the numbers a r
 """
 
 import math
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -222,9 +223,23 @@ def process_new_events(limit: int = 50_000) -> int:
 
 
 def rebuild_all(
-    *, chunk_size: int = 2000, progress: Callable[[int, int], Any] | None = None
+    *,
+    chunk_size: int = 20_000,
+    progress: Callable[[int, int], Any] | None = None,
+    workers: int | None = None,
 ) -> int:
-    """Recompute every fact and rollup from the history, in chunks. Returns facts written."""
+    """Recompute every fact and rollup from the history, in chunks. Returns facts written.
+
+    On PostgreSQL the new numbers are built beside the live ones and swapped in at once
+    (reports/rebuild.py), on `workers` processes (default: one per core). Elsewhere (the
+    embedded SQLite mode) everything runs in one transaction.
+    """
+    if connection.vendor == "postgresql":
+        from .rebuild import rebuild_postgresql
+
+        return rebuild_postgresql(
+            chunk_size=chunk_size, workers=workers or os.cpu_count() or 1, progress=progress
+        )
     from conversations.selectors import last_cursor
 
     with transaction.atomic():
@@ -233,11 +248,33 @@ def rebuild_all(
         state.save(update_fields=["cursor", "updated_at"])
         for model in (MetricFact, MetricRollup, MetricHistogram):
             model.objects.all().delete()
-    ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
+        ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
+        written = 0
+        for start in range(0, len(ids), chunk_size):
+            written += recompute_conversations(ids[start : start + chunk_size])
+            if progress:
+                progress(min(start + chunk_size, len(ids)), len(ids))
+    return written
+
+
+def recompute_since(
+    since: datetime, *, chunk_size: int = 2000, progress: Callable[[int, int], Any] | None = None
+) -> int:
+    """Recompute the conversations with history at or after `since`; returns facts written.
+
+    A conversation's facts depend on its history only, so the others are already right.
+    """
+    ids = sorted(
+        set(
+            ConversationEvent.objects.filter(at__gte=since)
+            .order_by()
+            .values_list("conversation_id", flat=True)
+            .distinct()
+        )
+    )
     written = 0
     for start in range(0, len(ids), chunk_size):
-        chunk = ids[start : start + chunk_size]
-        written += recompute_conversations(chunk)
+        written += recompute_conversations(ids[start : start + chunk_size])
         if progress:
             progress(min(start + chunk_size, len(ids)), len(ids))
     return written

@@ -1,0 +1,333 @@
+"""The full rebuild on PostgreSQL: every fact recomputed from the event log, swapped in at once.
+
+1. Remember the log cursor C. Every event not yet in the log then, or in it but not yet
+   sequenced, gets a cursor above C, so it is the incremental task's.
+2. Stream the log in conversation order (COPY … TO STDOUT, only the columns the definitions
+   read) over ranges of conversation ids, on one or more processes; each runs
+   `facts_for` (the one implementation of the definitions) and COPYs the facts into a
+   staging table.
+3. Sum the staging facts into hourly and daily rollups and daily histograms (one GROUP BY
+   each, the SQL twin of services._add_fact; the tests hold the two to the same rows), then
+   build the indexes the live tables have.
+4. One short transaction drops the live tables, renames the staging ones in their place and
+   sets the report cursor back to C. Readers see the old numbers or the new ones, never a mix;
+   the incremental task then recomputes every conversation that changed since C
+   (recompute_conversations replaces a conversation's facts wholesale, so nothing counts twice).
+
+Anything failing before step 4 drops the staging tables and leaves the live numbers as they were.
+"""
+
+import json
+import multiprocessing
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, connections, transaction
+
+from conversations.models import Conversation, ConversationEvent
+
+from .metrics import Metric, facts_for, steps_from_events
+from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
+from .services import value_bucket
+
+STAGING = "{}_rebuild"
+FACT_COLUMNS = (
+    "conversation_id",
+    "cycle",
+    "metric",
+    "at",
+    "value",
+    "bucket",
+    "team_id",
+    "agent_id",
+    "channel",
+)
+MESSAGE_CREATED = "message.created"
+
+Progress = Callable[[int, int], Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a rebuild covers: conversation-id ranges [start, end) and the log cursor it read."""
+
+    ranges: list[tuple[int, int]]
+    conversations: int
+    cursor: int
+
+
+def rebuild_postgresql(*, chunk_size: int, workers: int, progress: Progress | None) -> int:
+    """Steps 1–4 of the module docstring; returns the number of facts written."""
+    from conversations.selectors import last_cursor
+
+    plan = Plan([], 0, last_cursor())  # first: whatever the ranges read later is at least this
+    bounds = Conversation.objects.order_by().values_list("pk", flat=True)
+    first, last = bounds.order_by("pk").first(), bounds.order_by("-pk").first()
+    if first is not None and last is not None:
+        ranges = [
+            (start, min(start + chunk_size, last + 1))
+            for start in range(first, last + 1, chunk_size)
+        ]
+        plan = Plan(ranges, Conversation.objects.count(), plan.cursor)
+    if connection.in_atomic_block:
+        # Other processes would not see this transaction's rows: one process, and a savepoint
+        # whose rollback undoes a failed rebuild.
+        with transaction.atomic():
+            return _rebuild(plan, 1, progress)
+    try:
+        return _rebuild(plan, workers, progress)
+    except BaseException:
+        _drop_staging_tables()
+        raise
+
+
+def _rebuild(plan: Plan, workers: int, progress: Progress | None) -> int:
+    _create_staging_tables()
+    written = _compute_facts(plan, workers, progress)
+    with transaction.atomic():
+        _roll_up_staging()
+    with transaction.atomic():
+        _index_staging()
+    _swap_in(plan.cursor)
+    return written
+
+
+# --- Step 2: facts, chunk by chunk -----------------------------------------------------------
+
+
+def _compute_facts(plan: Plan, workers: int, progress: Progress | None) -> int:
+    done = written = 0
+    if progress:
+        progress(0, plan.conversations)
+    if workers > 1 and len(plan.ranges) > 1 and not multiprocessing.current_process().daemon:
+        connections.close_all()  # the children must not share the parent's connection
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.imap_unordered(_facts_of_range_in_child, plan.ranges)
+            for conversations, facts in results:
+                done, written = done + conversations, written + facts
+                if progress:
+                    progress(done, plan.conversations)
+        return written
+    for start, end in plan.ranges:
+        conversations, facts = facts_of_range(start, end)
+        done, written = done + conversations, written + facts
+        if progress:
+            progress(done, plan.conversations)
+    return written
+
+
+def _facts_of_range_in_child(bounds: tuple[int, int]) -> tuple[int, int]:
+    try:
+        return facts_of_range(*bounds)
+    finally:
+        connection.close()
+
+
+def facts_of_range(start: int, end: int) -> tuple[int, int]:
+    """Compute the facts of conversations [start, end) into the staging table.
+
+    Returns (conversations, facts).
+    """
+    channels = {
+        pk: _copy_escape(channel)
+        for pk, channel in Conversation.objects.filter(pk__gte=start, pk__lt=end).values_list(
+            "pk", "channel"
+        )
+    }
+    events = ConversationEvent._meta.db_table
+    query = (
+        f"COPY (SELECT conversation_id, type, at, agent_id, author_kind, public, "  # noqa: S608
+        f"CASE WHEN type = '{MESSAGE_CREATED}' THEN NULL ELSE change END "
+        f"FROM {events} WHERE conversation_id >= {int(start)} AND conversation_id < {int(end)} "
+        f"ORDER BY conversation_id, id) TO STDOUT"
+    )
+    with connection.cursor() as cursor:
+        with cursor.copy(query) as copy:
+            text = b"".join(copy).decode()
+        lines: list[str] = []
+        conversations = 0
+        for conversation_id, history in _histories(text):
+            conversations += 1
+            channel = channels.get(conversation_id, "")
+            prefix = f"{conversation_id}\t"
+            for fact in facts_for(steps_from_events(history)):
+                metric, at, value = fact.metric, fact.at, fact.value
+                lines.append(
+                    f"{prefix}{fact.cycle}\t{metric}\t{at.isoformat()}\t{value!r}\t"
+                    f"{value_bucket(metric, value)}\t{fact.team or 0}\t{fact.agent or 0}\t"
+                    f"{channel}\n"
+                )
+        if lines:
+            staging = STAGING.format(MetricFact._meta.db_table)
+            with cursor.copy(f"COPY {staging} ({', '.join(FACT_COLUMNS)}) FROM STDIN") as copy:
+                copy.write("".join(lines))
+    return conversations, len(lines)
+
+
+def _histories(text: str) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """(conversation id, its EVENT_FIELDS rows) from COPY text output in conversation order."""
+    parse_time = datetime.fromisoformat
+    current: int | None = None
+    rows: list[tuple[Any, ...]] = []
+    for line in text.splitlines():
+        conversation, type_, at, agent, author_kind, public, change = line.split("\t")
+        conversation_id = int(conversation)
+        if conversation_id != current:
+            if current is not None:
+                yield current, rows
+            current, rows = conversation_id, []
+        rows.append(
+            (
+                type_,
+                parse_time(at),
+                None if agent == r"\N" else int(agent),
+                author_kind,
+                public == "t",
+                None if change == r"\N" else json.loads(_copy_unescape(change)),
+            )
+        )
+    if current is not None:
+        yield current, rows
+
+
+_COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_COPY_UNESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _copy_escape(text: str) -> str:
+    return re.sub(r"[\\\t\n\r]", lambda match: _COPY_ESCAPES[match.group()], text)
+
+
+def _copy_unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return re.sub(r"\\(.)", lambda match: _COPY_UNESCAPES.get(match.group(1), match.group(1)), text)
+
+
+# --- Steps 3 and 4: roll up, index, swap ------------------------------------------------------
+
+
+def _tables() -> list[str]:
+    return [model._meta.db_table for model in (MetricFact, MetricRollup, MetricHistogram)]
+
+
+def _create_staging_tables() -> None:
+    with connection.cursor() as cursor:
+        for table in _tables():
+            staging = STAGING.format(table)
+            cursor.execute(f"DROP TABLE IF EXISTS {staging}")  # left by a crashed rebuild
+            cursor.execute(
+                f"CREATE TABLE {staging} (LIKE {table} "
+                f"INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS)"
+            )
+
+
+def _drop_staging_tables() -> None:
+    connections.close_all()  # the failed one may be in an aborted state
+    with connection.cursor() as cursor:
+        for table in _tables():
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING.format(table)}")
+
+
+def _roll_up_staging() -> None:
+    """The SQL twin of services._add_fact: hourly and daily rollups, daily histograms (UTC)."""
+    facts = STAGING.format(MetricFact._meta.db_table)
+    rollups = STAGING.format(MetricRollup._meta.db_table)
+    histogram = STAGING.format(MetricHistogram._meta.db_table)
+    durations = ", ".join(f"'{metric}'" for metric in Metric.DURATIONS)
+    slice_ = "metric, team_id, agent_id, channel"
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(
+            f"INSERT INTO {rollups} (granularity, start, {slice_}, count, total, positive) "
+            f"SELECT 'hour', date_trunc('hour', at, 'UTC'), {slice_}, count(*), "
+            f"sum(CASE WHEN metric IN ({durations}) THEN round(value * 1000000)::bigint "
+            f"ELSE round(value)::bigint END), "
+            f"count(*) FILTER (WHERE metric = '{Metric.CSAT}' AND value >= 4) "
+            f"FROM {facts} GROUP BY 2, {slice_}"
+        )
+        cursor.execute(
+            f"INSERT INTO {rollups} (granularity, start, {slice_}, count, total, positive) "
+            f"SELECT 'day', date_trunc('day', start, 'UTC'), {slice_}, sum(count), sum(total), "
+            f"sum(positive) FROM {rollups} WHERE granularity = 'hour' GROUP BY 2, {slice_}"
+        )
+        cursor.execute(
+            f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
+            f"SELECT date_trunc('day', at, 'UTC'), {slice_}, bucket, count(*) FROM {facts} "
+            f"WHERE metric IN ({durations}) GROUP BY 1, {slice_}, bucket"
+        )
+
+
+def _live_indexes(table: str) -> list[tuple[str, str, str | None]]:
+    """(name, definition, constraint type p/u or None) of each index of a live table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT index.relname, pg_get_indexdef(i.indexrelid), c.contype "
+            "FROM pg_index i JOIN pg_class index ON index.oid = i.indexrelid "
+            "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid "
+            "WHERE i.indrelid = %s::regclass ORDER BY c.contype = 'p' DESC, index.relname",
+            [table],
+        )
+        return cursor.fetchall()
+
+
+def _staging_name(name: str) -> str:
+    return f"{name[:54]}_rebuild"
+
+
+def _index_staging() -> None:
+    """Give each staging table the indexes and unique constraints of its live table."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for table in _tables():
+            staging = STAGING.format(table)
+            for name, definition, constraint in _live_indexes(table):
+                temporary = _staging_name(name)
+                statement = re.sub(
+                    rf"INDEX {re.escape(name)} ON (\S+\.)?{re.escape(table)} ",
+                    f"INDEX {temporary} ON {staging} ",
+                    definition,
+                    count=1,
+                )
+                cursor.execute(statement)
+                if constraint in ("p", "u"):
+                    kind = "PRIMARY KEY" if constraint == "p" else "UNIQUE"
+                    cursor.execute(
+                        f"ALTER TABLE {staging} ADD CONSTRAINT {temporary} {kind} "
+                        f"USING INDEX {temporary}"
+                    )
+            cursor.execute(f"ANALYZE {staging}")
+
+
+def _swap_in(cursor_at_start: int) -> None:
+    """Step 4, in one short transaction."""
+    tables = _tables()
+    plans = {table: (_live_indexes(table), _sequence_of(table)) for table in tables}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The cursor row first, as the incremental task takes it: a run in progress finishes
+        # (on the old tables) and the next one starts on the new tables from C.
+        state, _ = ReportCursor.objects.select_for_update().get_or_create(pk=1)
+        cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+        for table in tables:
+            staging = STAGING.format(table)
+            indexes, sequence = plans[table]
+            staging_sequence = _sequence_of(staging)
+            cursor.execute(f"DROP TABLE {table}")
+            cursor.execute(f"ALTER TABLE {staging} RENAME TO {table}")
+            for name, _definition, _constraint in indexes:
+                cursor.execute(f"ALTER INDEX {_staging_name(name)} RENAME TO {name}")
+            if sequence and staging_sequence:
+                cursor.execute(
+                    f"ALTER SEQUENCE {staging_sequence} RENAME TO {sequence.split('.')[-1]}"
+                )
+        state.cursor = cursor_at_start
+        state.save(update_fields=["cursor", "updated_at"])
+
+
+def _sequence_of(table: str) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        return cursor.fetchone()[0]
