@@ -32,7 +32,7 @@ from conversations.models import Conversation, ConversationEvent
 
 from .metrics import Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
-from .services import value_bucket
+from .services import EVERY_CHANNEL, EVERY_ID, value_bucket
 
 STAGING = "{}_rebuild"
 FACT_COLUMNS = (
@@ -296,11 +296,16 @@ def _roll_up_jobs() -> list[Callable[[], None]]:
                         f"{slice_}, count(*), sum({amount}), {positive} "
                         f"FROM {facts} WHERE {chosen} GROUP BY 2, {slice_}"
                     )
-                if with_histogram:
+                if with_histogram:  # the three rows of services.histogram_slices
                     cursor.execute(
                         f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
-                        f"SELECT date_trunc('day', at, 'UTC'), {slice_}, bucket, count(*) "
-                        f"FROM {facts} WHERE metric IN ({durations}) GROUP BY 1, {slice_}, bucket"
+                        f"SELECT date_trunc('day', at, 'UTC') AS day, metric, "
+                        f"CASE WHEN grouping(team_id) = 1 THEN {EVERY_ID} ELSE team_id END, "
+                        f"CASE WHEN grouping(agent_id) = 1 THEN {EVERY_ID} ELSE agent_id END, "
+                        f"CASE WHEN grouping(channel) = 1 THEN '{EVERY_CHANNEL}' ELSE channel END, "
+                        f"bucket, count(*) FROM {facts} WHERE metric IN ({durations}) "
+                        f"GROUP BY GROUPING SETS ((day, {slice_}, bucket), "
+                        f"(day, metric, team_id, bucket), (day, metric, bucket))"
                     )
 
         return job

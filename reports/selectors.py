@@ -22,7 +22,7 @@ from conversations.models import Conversation, Status
 
 from .metrics import Metric
 from .models import MetricFact, MetricHistogram, MetricRollup
-from .services import day_of, hour_of, rollup_amount
+from .services import EVERY_CHANNEL, EVERY_ID, day_of, hour_of, rollup_amount
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
@@ -106,17 +106,16 @@ class Totals:
 def totals(since: datetime, until: datetime, slice_: Slice) -> dict[str, Totals]:
     segments = split_range(since, until)
     result: dict[str, Totals] = defaultdict(Totals)
-    rollups = (
-        MetricRollup.objects.filter(_rollup_q(segments), slice_.q())
+    rollups = (  # naming the metrics lets PostgreSQL use the rollups' index
+        MetricRollup.objects.filter(_rollup_q(segments), slice_.q(), metric__in=METRICS)
         .values("metric")
         .annotate(count=Sum("count"), total=Sum("total"), positive=Sum("positive"))
     )
     for row in rollups:
         result[row["metric"]] = Totals(row["count"], row["total"], row["positive"])
     if segments.raw:
-        for metric, value in MetricFact.objects.filter(_raw_q(segments), slice_.q()).values_list(
-            "metric", "value"
-        ):
+        raw = MetricFact.objects.filter(_raw_q(segments), slice_.q(), metric__in=METRICS)
+        for metric, value in raw.values_list("metric", "value"):
             entry = result[metric]
             entry.count += 1
             entry.total += rollup_amount(metric, value)
@@ -143,7 +142,7 @@ def bucket_counts(
     for start, end in segments.days:
         day_q |= Q(day__gte=start, day__lt=end)
     histogram = (
-        MetricHistogram.objects.filter(day_q, slice_.q(), metric__in=metrics)
+        MetricHistogram.objects.filter(day_q, _histogram_q(slice_), metric__in=metrics)
         .values("metric", "bucket")
         .annotate(n=Sum("count"))
     )
@@ -156,6 +155,14 @@ def bucket_counts(
     for row in [*histogram, *edges]:
         counts[row["metric"]][row["bucket"]] += row["n"]
     return counts
+
+
+def _histogram_q(slice_: Slice) -> Q:
+    """The histogram rows of a slice: the everyone or per-team rows when they are enough."""
+    if slice_.agent is None and slice_.channel is None:
+        team = EVERY_ID if slice_.team is None else slice_.team
+        return Q(team_id=team, agent_id=EVERY_ID, channel=EVERY_CHANNEL)
+    return slice_.q() & Q(agent_id__gte=0) & ~Q(channel=EVERY_CHANNEL)
 
 
 def percentiles(

@@ -22,7 +22,11 @@ from .metrics import EVENT_FIELDS, Fact, Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
 
 LOCK_NAMESPACE = 7207  # pg_advisory_xact_lock(namespace, conversation id)
-BUCKET_BASE = math.log(1.05)  # duration buckets are 5% wide: exact percentiles read one bucket
+BUCKET_BASE = math.log(1.05)
+EVERY_ID, EVERY_CHANNEL = (
+    -1,
+    "*",
+)  # histogram rows that count every team / agent / channel  # duration buckets are 5% wide: exact percentiles read one bucket
 
 
 def value_bucket(metric: str, value: float) -> int:
@@ -132,7 +136,22 @@ def _add_fact(rollups: Counter, histogram: Counter, fact: MetricFact, sign: int)
         rollups[(key, "total")] += sign * amount
         rollups[(key, "positive")] += sign * positive
     if fact.metric in Metric.DURATIONS:
-        histogram[(fact.metric, day_of(fact.at), *slice_, fact.bucket)] += sign
+        day = day_of(fact.at)
+        for histogram_slice in histogram_slices(*slice_):
+            histogram[(fact.metric, day, *histogram_slice, fact.bucket)] += sign
+
+
+def histogram_slices(team_id: int, agent_id: int, channel: str) -> tuple[tuple[int, int, str], ...]:
+    """The histogram rows a value counts in: its own slice, its team's, and everyone's.
+
+    The wider rows keep a whole or per-team percentile to a few hundred rows a day however many
+    agents and channels there are (selectors.bucket_counts).
+    """
+    return (
+        (team_id, agent_id, channel),
+        (team_id, EVERY_ID, EVERY_CHANNEL),
+        (EVERY_ID, EVERY_ID, EVERY_CHANNEL),
+    )
 
 
 def _upsert_rollups(deltas: Counter) -> None:
