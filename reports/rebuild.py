@@ -282,6 +282,12 @@ def _roll_up_jobs() -> list[Callable[[], None]]:
         f"ELSE round(value)::bigint END"
     )
     positive = f"count(*) FILTER (WHERE metric = '{Metric.CSAT}' AND value >= 4)"
+    # The three rows of services.rows_of_slice: the slice's own, its team's, everyone's.
+    wide_slice = (
+        f"metric, CASE WHEN grouping(team_id) = 1 THEN {EVERY_ID} ELSE team_id END, "
+        f"CASE WHEN grouping(agent_id) = 1 THEN {EVERY_ID} ELSE agent_id END, "
+        f"CASE WHEN grouping(channel) = 1 THEN '{EVERY_CHANNEL}' ELSE channel END"
+    )
 
     def roll_up(metrics: tuple[str, ...], with_histogram: bool) -> Callable[[], None]:
         chosen = "metric IN (" + ", ".join(f"'{metric}'" for metric in metrics) + ")"
@@ -292,20 +298,18 @@ def _roll_up_jobs() -> list[Callable[[], None]]:
                 for granularity in ("hour", "day"):
                     cursor.execute(
                         f"INSERT INTO {rollups} (granularity, start, {slice_}, count, total, "
-                        f"positive) SELECT '{granularity}', date_trunc('{granularity}', at, 'UTC'), "
-                        f"{slice_}, count(*), sum({amount}), {positive} "
-                        f"FROM {facts} WHERE {chosen} GROUP BY 2, {slice_}"
+                        f"positive) SELECT '{granularity}', date_trunc('{granularity}', at, 'UTC') "
+                        f"AS period, {wide_slice}, count(*), sum({amount}), {positive} "
+                        f"FROM {facts} WHERE {chosen} GROUP BY GROUPING SETS ("
+                        f"(period, {slice_}), (period, metric, team_id), (period, metric))"
                     )
-                if with_histogram:  # the three rows of services.histogram_slices
+                if with_histogram:
                     cursor.execute(
                         f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
-                        f"SELECT date_trunc('day', at, 'UTC') AS day, metric, "
-                        f"CASE WHEN grouping(team_id) = 1 THEN {EVERY_ID} ELSE team_id END, "
-                        f"CASE WHEN grouping(agent_id) = 1 THEN {EVERY_ID} ELSE agent_id END, "
-                        f"CASE WHEN grouping(channel) = 1 THEN '{EVERY_CHANNEL}' ELSE channel END, "
-                        f"bucket, count(*) FROM {facts} WHERE metric IN ({durations}) "
-                        f"GROUP BY GROUPING SETS ((day, {slice_}, bucket), "
-                        f"(day, metric, team_id, bucket), (day, metric, bucket))"
+                        f"SELECT date_trunc('day', at, 'UTC') AS period, {wide_slice}, bucket, "
+                        f"count(*) FROM {facts} WHERE metric IN ({durations}) "
+                        f"GROUP BY GROUPING SETS ((period, {slice_}, bucket), "
+                        f"(period, metric, team_id, bucket), (period, metric, bucket))"
                     )
 
         return job

@@ -107,7 +107,7 @@ def totals(since: datetime, until: datetime, slice_: Slice) -> dict[str, Totals]
     segments = split_range(since, until)
     result: dict[str, Totals] = defaultdict(Totals)
     rollups = (  # naming the metrics lets PostgreSQL use the rollups' index
-        MetricRollup.objects.filter(_rollup_q(segments), slice_.q(), metric__in=METRICS)
+        MetricRollup.objects.filter(_rollup_q(segments), rows_q(slice_), metric__in=METRICS)
         .values("metric")
         .annotate(count=Sum("count"), total=Sum("total"), positive=Sum("positive"))
     )
@@ -142,7 +142,7 @@ def bucket_counts(
     for start, end in segments.days:
         day_q |= Q(day__gte=start, day__lt=end)
     histogram = (
-        MetricHistogram.objects.filter(day_q, _histogram_q(slice_), metric__in=metrics)
+        MetricHistogram.objects.filter(day_q, rows_q(slice_), metric__in=metrics)
         .values("metric", "bucket")
         .annotate(n=Sum("count"))
     )
@@ -150,15 +150,16 @@ def bucket_counts(
     edges = (
         MetricFact.objects.filter(edge_q, slice_.q(), metric__in=metrics)
         .values("metric", "bucket")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
     for row in [*histogram, *edges]:
         counts[row["metric"]][row["bucket"]] += row["n"]
     return counts
 
 
-def _histogram_q(slice_: Slice) -> Q:
-    """The histogram rows of a slice: the everyone or per-team rows when they are enough."""
+def rows_q(slice_: Slice) -> Q:
+    """The rollup or histogram rows of a slice: everyone's or a team's rows when they are
+    enough (services.rows_of_slice), else the slice's own rows."""
     if slice_.agent is None and slice_.channel is None:
         team = EVERY_ID if slice_.team is None else slice_.team
         return Q(team_id=team, agent_id=EVERY_ID, channel=EVERY_CHANNEL)
@@ -308,7 +309,7 @@ def timeseries(
     first_hour, last_hour = _ceil(since, hour_of, HOUR), hour_of(until)
     hourly = (
         MetricRollup.objects.filter(
-            slice_.q(),
+            rows_q(slice_),
             granularity="hour",
             metric=metric,
             start__gte=first_hour,
@@ -399,8 +400,9 @@ def agent_table(since: datetime, until: datetime, slice_: Slice) -> list[dict[st
     segments = split_range(since, until)
     per_agent: dict[int, dict[str, Totals]] = defaultdict(lambda: defaultdict(Totals))
     rollups = (
-        MetricRollup.objects.filter(_rollup_q(segments), slice_.q(), metric__in=AGENT_METRICS)
-        .exclude(agent_id=0)
+        MetricRollup.objects.filter(
+            _rollup_q(segments), slice_.q(), metric__in=AGENT_METRICS, agent_id__gt=0
+        )
         .values("agent_id", "metric")
         .annotate(count=Sum("count"), total=Sum("total"), positive=Sum("positive"))
     )

@@ -127,25 +127,26 @@ def _apply_to_rollups(old: Iterable[MetricFact], new: Iterable[MetricFact]) -> N
 
 
 def _add_fact(rollups: Counter, histogram: Counter, fact: MetricFact, sign: int) -> None:
-    slice_ = (fact.team_id, fact.agent_id, fact.channel)
+    slices = rows_of_slice(fact.team_id, fact.agent_id, fact.channel)
     amount = rollup_amount(fact.metric, fact.value)
     positive = int(fact.metric == Metric.CSAT and fact.value >= 4)
-    for granularity, start in (("hour", hour_of(fact.at)), ("day", day_of(fact.at))):
-        key = (granularity, start, fact.metric, *slice_)
-        rollups[(key, "count")] += sign
-        rollups[(key, "total")] += sign * amount
-        rollups[(key, "positive")] += sign * positive
+    day = day_of(fact.at)
+    for granularity, start in (("hour", hour_of(fact.at)), ("day", day)):
+        for slice_ in slices:
+            key = (granularity, start, fact.metric, *slice_)
+            rollups[(key, "count")] += sign
+            rollups[(key, "total")] += sign * amount
+            rollups[(key, "positive")] += sign * positive
     if fact.metric in Metric.DURATIONS:
-        day = day_of(fact.at)
-        for histogram_slice in histogram_slices(*slice_):
-            histogram[(fact.metric, day, *histogram_slice, fact.bucket)] += sign
+        for slice_ in slices:
+            histogram[(fact.metric, day, *slice_, fact.bucket)] += sign
 
 
-def histogram_slices(team_id: int, agent_id: int, channel: str) -> tuple[tuple[int, int, str], ...]:
-    """The histogram rows a value counts in: its own slice, its team's, and everyone's.
+def rows_of_slice(team_id: int, agent_id: int, channel: str) -> tuple[tuple[int, int, str], ...]:
+    """The rollup and histogram rows a value counts in: its own slice, its team's, everyone's.
 
-    The wider rows keep a whole or per-team percentile to a few hundred rows a day however many
-    agents and channels there are (selectors.bucket_counts).
+    The wider rows (EVERY_ID, EVERY_CHANNEL) keep a whole or per-team report to a few rows an
+    hour or a day however many agents and channels there are (selectors.rows_q).
     """
     return (
         (team_id, agent_id, channel),

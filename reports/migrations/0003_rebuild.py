@@ -1,37 +1,35 @@
-"""Covering indexes for the reports' reads, and histogram rows for each team and for everyone."""
+"""Covering indexes for the reports' reads; rollup and histogram rows for each team and everyone."""
 
 from django.db import migrations, models
 from django.db.models import Sum
 
 EVERY_ID, EVERY_CHANNEL = -1, "*"  # as reports.services (frozen here, as migrations should be)
+WIDE = {"team_id": EVERY_ID, "agent_id": EVERY_ID, "channel": EVERY_CHANNEL}
 
 
-def add_wide_histogram_rows(apps, schema_editor):
-    """Existing histograms get the per-team and everyone rows services.histogram_slices adds."""
-    histogram = apps.get_model("reports", "MetricHistogram")
-    remove_wide_histogram_rows(apps, schema_editor)
-    own = histogram.objects.filter(agent_id__gte=0).exclude(channel=EVERY_CHANNEL)
-    rows = []
-    for group in (("team_id",), ()):
-        sums = own.values("metric", "day", "bucket", *group).annotate(n=Sum("count"))
-        for row in sums.iterator():
-            rows.append(
-                histogram(
-                    metric=row["metric"],
-                    day=row["day"],
-                    bucket=row["bucket"],
-                    team_id=row.get("team_id", EVERY_ID),
-                    agent_id=EVERY_ID,
-                    channel=EVERY_CHANNEL,
-                    count=row["n"],
-                )
-            )
-    histogram.objects.bulk_create(rows, batch_size=2000)
+def add_wide_rows(apps, schema_editor):
+    """Existing rollups and histograms get the rows services.rows_of_slice adds."""
+    remove_wide_rows(apps, schema_editor)
+    for name, keys, sums in (
+        ("MetricRollup", ("granularity", "start", "metric"), ("count", "total", "positive")),
+        ("MetricHistogram", ("day", "metric", "bucket"), ("count",)),
+    ):
+        model = apps.get_model("reports", name)
+        own = model.objects.filter(agent_id__gte=0).exclude(channel=EVERY_CHANNEL)
+        rows = []
+        for group in (("team_id",), ()):
+            totals = own.values(*keys, *group).annotate(**{f"sum_{f}": Sum(f) for f in sums})
+            for row in totals.iterator():
+                fields = {key: row[key] for key in (*keys, *group)}
+                fields.update({f: row[f"sum_{f}"] for f in sums})
+                rows.append(model(**(WIDE | fields)))
+        model.objects.bulk_create(rows, batch_size=2000)
 
 
-def remove_wide_histogram_rows(apps, schema_editor):
-    histogram = apps.get_model("reports", "MetricHistogram")
-    histogram.objects.filter(agent_id=EVERY_ID, channel=EVERY_CHANNEL).delete()
+def remove_wide_rows(apps, schema_editor):
+    for name in ("MetricRollup", "MetricHistogram"):
+        model = apps.get_model("reports", name)
+        model.objects.filter(agent_id=EVERY_ID, channel=EVERY_CHANNEL).delete()
 
 
 class Migration(migrations.Migration):
@@ -58,5 +56,5 @@ class Migration(migrations.Migration):
                 name="fact_metric_bucket_at_covering",
             ),
         ),
-        migrations.RunPython(add_wide_histogram_rows, remove_wide_histogram_rows),
+        migrations.RunPython(add_wide_rows, remove_wide_rows),
     ]
