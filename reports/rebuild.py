@@ -88,8 +88,12 @@ def rebuild_postgresql(*, chunk_size: int, workers: int, progress: Progress | No
 def _rebuild(plan: Plan, workers: int, progress: Progress | None) -> int:
     _create_staging_tables()
     written = _compute_facts(plan, workers, progress)
-    _in_parallel(_roll_up_jobs(), workers)
-    _in_parallel(_index_jobs(), workers)
+    hourly, daily = _roll_up_jobs()
+    _in_parallel(hourly, workers)
+    _in_parallel(daily, workers)
+    indexes, constraints = _index_jobs()
+    _in_parallel(indexes, workers)
+    _in_parallel(constraints, 1)
     _swap_in(plan.cursor)
     return written
 
@@ -267,10 +271,11 @@ def _drop_staging_tables() -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGING.format(table)}")
 
 
-def _roll_up_jobs() -> list[Callable[[], None]]:
+def _roll_up_jobs() -> tuple[list[Callable[[], None]], list[Callable[[], None]]]:
     """The SQL twin of services._add_fact: hourly and daily rollups, daily histograms (UTC).
 
-    Two jobs over disjoint metrics, so they can run side by side.
+    Jobs that can run side by side: first the hourly rollups (one job per half of the metrics)
+    and the histograms, from the facts; then the daily rollups, from the hourly ones.
     """
     facts = STAGING.format(MetricFact._meta.db_table)
     rollups = STAGING.format(MetricRollup._meta.db_table)
@@ -288,36 +293,44 @@ def _roll_up_jobs() -> list[Callable[[], None]]:
         f"CASE WHEN grouping(agent_id) = 1 THEN {EVERY_ID} ELSE agent_id END, "
         f"CASE WHEN grouping(channel) = 1 THEN '{EVERY_CHANNEL}' ELSE channel END"
     )
+    wide_sets = f"GROUPING SETS ((period, {slice_}), (period, metric, team_id), (period, metric))"
 
-    def roll_up(metrics: tuple[str, ...], with_histogram: bool) -> Callable[[], None]:
-        chosen = "metric IN (" + ", ".join(f"'{metric}'" for metric in metrics) + ")"
-
-        def job() -> None:
+    def job(*statements: str) -> Callable[[], None]:
+        def run() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = '256MB'")
-                for granularity in ("hour", "day"):
-                    cursor.execute(
-                        f"INSERT INTO {rollups} (granularity, start, {slice_}, count, total, "
-                        f"positive) SELECT '{granularity}', date_trunc('{granularity}', at, 'UTC') "
-                        f"AS period, {wide_slice}, count(*), sum({amount}), {positive} "
-                        f"FROM {facts} WHERE {chosen} GROUP BY GROUPING SETS ("
-                        f"(period, {slice_}), (period, metric, team_id), (period, metric))"
-                    )
-                if with_histogram:
-                    cursor.execute(
-                        f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
-                        f"SELECT date_trunc('day', at, 'UTC') AS period, {wide_slice}, bucket, "
-                        f"count(*) FROM {facts} WHERE metric IN ({durations}) "
-                        f"GROUP BY GROUPING SETS ((period, {slice_}, bucket), "
-                        f"(period, metric, team_id, bucket), (period, metric, bucket))"
-                    )
+                for statement in statements:
+                    cursor.execute(statement)
 
-        return job
+        return run
 
-    return [
-        roll_up((*Metric.DURATIONS, Metric.CSAT), with_histogram=True),
-        roll_up(Metric.COUNTS, with_histogram=False),
-    ]
+    def hourly(metrics: tuple[str, ...]) -> Callable[[], None]:
+        chosen = ", ".join(f"'{metric}'" for metric in metrics)
+        return job(
+            f"INSERT INTO {rollups} (granularity, start, {slice_}, count, total, positive) "
+            f"SELECT 'hour', date_trunc('hour', at, 'UTC') AS period, {wide_slice}, count(*), "
+            f"sum({amount}), {positive} FROM {facts} WHERE metric IN ({chosen}) "
+            f"GROUP BY {wide_sets}"
+        )
+
+    def daily(metrics: tuple[str, ...]) -> Callable[[], None]:
+        chosen = ", ".join(f"'{metric}'" for metric in metrics)
+        return job(  # a day's row, wide or not, is the sum of its hours' rows
+            f"INSERT INTO {rollups} (granularity, start, {slice_}, count, total, positive) "
+            f"SELECT 'day', date_trunc('day', start, 'UTC'), {slice_}, sum(count), sum(total), "
+            f"sum(positive) FROM {rollups} WHERE granularity = 'hour' AND metric IN ({chosen}) "
+            f"GROUP BY 2, {slice_}"
+        )
+
+    histograms = job(
+        f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
+        f"SELECT date_trunc('day', at, 'UTC') AS period, {wide_slice}, bucket, count(*) "
+        f"FROM {facts} WHERE metric IN ({durations}) "
+        f"GROUP BY GROUPING SETS ((period, {slice_}, bucket), "
+        f"(period, metric, team_id, bucket), (period, metric, bucket))"
+    )
+    halves = ((*Metric.DURATIONS, Metric.CSAT), Metric.COUNTS)
+    return [*(hourly(half) for half in halves), histograms], [daily(half) for half in halves]
 
 
 def _live_indexes(table: str) -> list[tuple[str, str, str | None]]:
@@ -337,37 +350,55 @@ def _staging_name(name: str) -> str:
     return f"{name[:54]}_rebuild"
 
 
-def _index_jobs() -> list[Callable[[], None]]:
+def _index_jobs() -> tuple[list[Callable[[], None]], list[Callable[[], None]]]:
     """Give each staging table the indexes and unique constraints of its live table.
 
-    A job per table, the facts (the largest) first.
+    A job per index (the facts' first: they are the largest), so two can be built side by
+    side; then the constraints on them and fresh statistics, which lock the tables.
     """
+    indexes: list[Callable[[], None]] = []
+    constraints: list[Callable[[], None]] = []
 
-    def index(table: str) -> Callable[[], None]:
-        def job() -> None:
-            staging = STAGING.format(table)
+    def build(statement: str) -> Callable[[], None]:
+        def run() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-                for name, definition, constraint in _live_indexes(table):
-                    temporary = _staging_name(name)
-                    statement = re.sub(
+                cursor.execute(statement)
+
+        return run
+
+    def finish(staging: str, statements: list[str]) -> Callable[[], None]:
+        def run() -> None:
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+                cursor.execute(f"ANALYZE {staging}")
+
+        return run
+
+    for table in _tables():
+        staging = STAGING.format(table)
+        table_constraints = []
+        for name, definition, constraint in _live_indexes(table):
+            temporary = _staging_name(name)
+            indexes.append(
+                build(
+                    re.sub(
                         rf"INDEX {re.escape(name)} ON (\S+\.)?{re.escape(table)} ",
                         f"INDEX {temporary} ON {staging} ",
                         definition,
                         count=1,
                     )
-                    cursor.execute(statement)
-                    if constraint in ("p", "u"):
-                        kind = "PRIMARY KEY" if constraint == "p" else "UNIQUE"
-                        cursor.execute(
-                            f"ALTER TABLE {staging} ADD CONSTRAINT {temporary} {kind} "
-                            f"USING INDEX {temporary}"
-                        )
-                cursor.execute(f"ANALYZE {staging}")
-
-        return job
-
-    return [index(table) for table in _tables()]
+                )
+            )
+            if constraint in ("p", "u"):
+                kind = "PRIMARY KEY" if constraint == "p" else "UNIQUE"
+                table_constraints.append(
+                    f"ALTER TABLE {staging} ADD CONSTRAINT {temporary} {kind} "
+                    f"USING INDEX {temporary}"
+                )
+        constraints.append(finish(staging, table_constraints))
+    return indexes, constraints
 
 
 def _swap_in(cursor_at_start: int) -> None:
