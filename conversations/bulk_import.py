@@ -23,8 +23,10 @@ transaction, so reports can step their incremental cursor over the block (report
 """
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -34,7 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import HelpdeskError
-from .events import _locked_sequence, history_imported, publish_pending_events
+from .events import _locked_sequence, broadcasts_muted, history_imported, publish_pending_events
 from .importer import (
     ConversationRecord,
     ImportResult,
@@ -101,13 +103,32 @@ def bulk_import_lines(
     on_reject: Callable[[int, str], None],
     batch_size: int = BULK_BATCH_SIZE,
 ) -> ImportResult:
-    """Import lines (numbered from 1, like import_lines) in batches of `batch_size` conversations, one COPY transaction
-    each. A batch that fails in the database (a concurrent import of the same lines) is
-    imported again line by line by the normal path, which sorts out who got there first."""
+    """Import lines (numbered from 1, like import_lines) in batches of `batch_size`
+    conversations, one COPY transaction each.
+
+    A writer thread (with its own connection) copies batch N while this thread parses and
+    plans batch N+1, so Python and PostgreSQL work at the same time. Inside a caller's
+    transaction (tests) everything runs inline in it. A batch that fails in the database (a
+    concurrent import of the same lines) is imported again line by line by the normal path,
+    which sorts out who got there first.
+    """
     importer = _BulkImporter(on_reject)
-    for batch in _batches(_numbered(lines), batch_size):
-        importer.import_batch(batch)
-        publish_pending_events()  # live events our lock held back, if any
+    batches = _batches(_numbered(lines), batch_size)
+    with broadcasts_muted():  # for the line-by-line fallback, like import_lines
+        if connection.in_atomic_block:
+            for batch in batches:
+                prepared = importer.prepare(batch, None)
+                importer.finish(prepared, partial(_write_batch, prepared))
+            return importer.result
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-import") as writer:
+            in_flight: tuple[_Prepared, Future] | None = None
+            for batch in batches:
+                prepared = importer.prepare(batch, in_flight[0] if in_flight else None)
+                if in_flight and not importer.finish(in_flight[0], in_flight[1].result):
+                    prepared = importer.prepare_again(prepared)  # it counted on that batch
+                in_flight = (prepared, writer.submit(_write_batch_in_thread, prepared))
+            if in_flight:
+                importer.finish(in_flight[0], in_flight[1].result)
     return importer.result
 
 
@@ -292,10 +313,25 @@ def _nul_problem() -> str:
 # --- Batches ------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Prepared:
+    """A batch ready to COPY (ids reserved), and what the next batch must know about it
+    while it is being written."""
+
+    lines: dict[int, str | bytes]
+    numbers: list[int]  # of the planned lines
+    plans: list[Plan]
+    external_ids: set[str]
+    new_customers: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    referenced: dict[Any, set[int]] = field(default_factory=dict)  # model -> ids read
+    tables: list[tuple[Any, tuple[str, ...], list]] = field(default_factory=list)
+    events: list[list[Any]] = field(default_factory=list)
+
+
 class _BulkImporter(_Importer):
     """Parses, skips and rejects exactly like _Importer; writes a batch with COPY instead."""
 
-    def import_batch(self, batch: list[tuple[int, str | bytes]]) -> None:
+    def prepare(self, batch: list[tuple[int, str | bytes]], in_flight: "_Prepared | None"):
         records: list[tuple[int, ConversationRecord]] = []
         # JSON spells a NUL as \u0000: only those lines need the closer look.
         maybe_nul = {number for number, line in batch if _NUL_ESCAPE[type(line)] in line}
@@ -309,36 +345,73 @@ class _BulkImporter(_Importer):
                 external_id__in=[record.external_id for _number, record in records]
             ).values_list("external_id", flat=True)
         )
-        plans: list[Plan] = []
-        planned: list[int] = []  # their line numbers
-        skipped = 0
+        if in_flight is not None:  # not committed yet
+            known |= in_flight.external_ids
+        prepared = _Prepared(lines=dict(batch), numbers=[], plans=[], external_ids=set())
         body_limit = settings.HELPDESK_MAX_MESSAGE_LENGTH
         for number, record in records:
             if record.external_id in known:
-                skipped += 1
+                self.result.skipped += 1
                 continue
             try:
-                plans.append(
-                    plan_record(record, body_limit=body_limit, check_nul=number in maybe_nul)
-                )
+                plan = plan_record(record, body_limit=body_limit, check_nul=number in maybe_nul)
             except RejectedLine as rejection:
                 self.reject(number, rejection.reason)
                 continue
-            planned.append(number)
+            prepared.plans.append(plan)
+            prepared.numbers.append(number)
             known.add(record.external_id)
-        self.result.skipped += skipped
+        prepared.external_ids = {plan.record.external_id for plan in prepared.plans}
+        _RowBuilder(self.directory, prepared, in_flight).build()
+        return prepared
+
+    def prepare_again(self, prepared: "_Prepared") -> "_Prepared":
+        """Rows again, after the batch before failed: they may name its customers."""
+        fresh = _Prepared(prepared.lines, prepared.numbers, prepared.plans, prepared.external_ids)
+        _RowBuilder(self.directory, fresh, None).build()
+        return fresh
+
+    def finish(self, prepared: "_Prepared", written: Callable[[], Any]) -> bool:
+        """Wait for (or do) the batch's write; on a database error replay it line by line.
+        Returns whether the COPY went through."""
         try:
-            with transaction.atomic():
-                _commit_without_waiting_for_disk()
-                _BatchWriter(self.directory, plans).write()
+            written()
         except DatabaseError:
             # Someone imported some of these lines meanwhile: sort it out line by line.
-            self.directory.forget_staged()
-            lines = dict(batch)
-            _Importer.import_batch(self, [(number, lines[number]) for number in planned])
-            return
-        self.directory.keep_staged()
-        self.result.created += len(plans)
+            lines = prepared.lines
+            _Importer.import_batch(self, [(number, lines[number]) for number in prepared.numbers])
+            publish_pending_events()
+            return False
+        self.result.created += len(prepared.plans)
+        return True
+
+
+def _write_batch_in_thread(prepared: "_Prepared") -> None:
+    try:
+        _write_batch(prepared)
+    finally:
+        connection.close()  # the thread's own connection
+
+
+def _write_batch(prepared: "_Prepared") -> None:
+    """One transaction: COPY the rows, number the events under the sequence lock."""
+    if prepared.plans:
+        with transaction.atomic():
+            _commit_without_waiting_for_disk()
+            checks_skipped = _skip_foreign_key_checks(prepared.referenced)
+            for model, columns, rows in prepared.tables:
+                _copy(model, columns, rows)
+            first = _sequence(prepared.events)
+            _copy(ConversationEvent, EVENT_COLUMNS, prepared.events)
+            if checks_skipped:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL session_replication_role = origin")
+            history_imported.send(
+                sender=ConversationEvent,
+                first_cursor=first,
+                last_cursor=first + len(prepared.events) - 1,
+            )
+    publish_pending_events()  # live events our lock held back, if any
 
 
 def _commit_without_waiting_for_disk() -> None:
@@ -346,23 +419,65 @@ def _commit_without_waiting_for_disk() -> None:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-class _BatchWriter:
-    """Turns a batch's plans into rows, with ids reserved from the sequences, and COPYs them."""
+def _skip_foreign_key_checks(referenced: dict[Any, set[int]]) -> bool:
+    """Checking every foreign key of ~16 rows per conversation, one lookup each, is much of
+    the database's work. A batch references only rows it writes itself and the teams,
+    agents and existing customers it has read: those are locked FOR KEY SHARE (the lock a
+    foreign key check takes) until commit, so they cannot go away, and the checks are
+    switched off for the COPYs. Needs a superuser; otherwise the checks run as usual.
+    Returns whether they were switched off."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+        if not row or not row[0]:
+            return False
+        qn = connection.ops.quote_name
+        for model, ids in referenced.items():
+            if ids:
+                cursor.execute(
+                    f"SELECT 1 FROM {qn(model._meta.db_table)} WHERE id = ANY(%s) FOR KEY SHARE",
+                    [sorted(ids)],
+                )
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    return True
 
-    def __init__(self, directory: _Directory, plans: list[Plan]):
+
+def _sequence(event_rows: list[list]) -> int:
+    """Reserve a block of cursors under the EventSequence lock (held until commit) and number
+    the events in id order, as a sequencing pass would. Returns the first."""
+    sequence = _locked_sequence(wait=True)
+    first = sequence.last_cursor + 1
+    sequence.last_cursor += len(event_rows)
+    sequence.save(update_fields=["last_cursor"])
+    for cursor, row in enumerate(event_rows, start=first):  # ids ascend with the rows
+        row[1] = cursor
+    return first
+
+
+class _RowBuilder:
+    """Turns a batch's plans into rows, with ids reserved from the sequences."""
+
+    def __init__(self, directory: _Directory, prepared: _Prepared, in_flight: "_Prepared | None"):
         self.directory = directory
-        self.plans = plans
+        self.prepared = prepared
+        self.plans = prepared.plans
+        self.in_flight = in_flight
         self.now = timezone.now()
         self.people: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
 
-    def write(self) -> None:
-        plans = self.plans
+    def build(self) -> None:
+        plans, prepared = self.plans, self.prepared
         if not plans:
             return
         teams = self._resolve_directory()
+        self.directory.keep_staged()  # created outside the batch's transaction: they stay
         self.directory.load_customers({plan.record.customer.external_id for plan in plans} - {None})
-        self._skip_foreign_key_checks(teams)
-        customers = self._customers()
+        customer_rows, customers = self._customers()
+        prepared.referenced = {
+            Team: {team.pk for team in teams if team is not None},
+            User: {person[0] for person in self.people.values()},
+            Customer: {customer.pk for customer in self.directory.customers.values()},
+        }
         conversation_ids = _reserve(Conversation, len(plans))
         message_ids = iter(_reserve(Message, sum(len(plan.messages) for plan in plans)))
         rating_ids = iter(_reserve(Rating, sum(len(plan.ratings) for plan in plans)))
@@ -379,17 +494,13 @@ class _BatchWriter:
                 (message_ids, rating_ids, event_ids),
                 (conversation_rows, message_rows, rating_rows, event_rows),
             )
-        _copy(Conversation, CONVERSATION_COLUMNS, conversation_rows)
-        _copy(Message, MESSAGE_COLUMNS, message_rows)
-        _copy(Rating, RATING_COLUMNS, rating_rows)
-        first = self._sequence(event_rows)
-        _copy(ConversationEvent, EVENT_COLUMNS, event_rows)
-        if event_rows:
-            history_imported.send(
-                sender=ConversationEvent,
-                first_cursor=first,
-                last_cursor=first + len(event_rows) - 1,
-            )
+        prepared.tables = [
+            (Customer, CUSTOMER_COLUMNS, customer_rows),
+            (Conversation, CONVERSATION_COLUMNS, conversation_rows),
+            (Message, MESSAGE_COLUMNS, message_rows),
+            (Rating, RATING_COLUMNS, rating_rows),
+        ]
+        prepared.events = event_rows
 
     def _resolve_directory(self) -> list[Any]:
         """Teams and agents in file order, as the replay meets them (a new agent joins the
@@ -416,74 +527,39 @@ class _BatchWriter:
                     )
         return teams
 
-    def _skip_foreign_key_checks(self, teams: list[Any]) -> None:
-        """Checking every foreign key of ~10 rows per conversation, one lookup each, is most
-        of the database's work. The batch references only rows it writes itself and the
-        teams, agents and existing customers it has just read: those are locked FOR KEY
-        SHARE (the lock a foreign key check takes) until commit, so they cannot go away,
-        and the checks are switched off for this transaction. Needs a superuser; otherwise
-        the checks run as usual."""
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            row = cursor.fetchone()
-            if not row or not row[0]:
-                return
-            referenced = (
-                (Team, {team.pk for team in teams if team is not None}),
-                (User, {person[0] for person in self.people.values()}),
-                (Customer, {customer.pk for customer in self.directory.customers.values()}),
-            )
-            qn = connection.ops.quote_name
-            for model, ids in referenced:
-                if ids:
-                    cursor.execute(
-                        f"SELECT 1 FROM {qn(model._meta.db_table)} WHERE id = ANY(%s) "
-                        "FOR KEY SHARE",
-                        [sorted(ids)],
-                    )
-            cursor.execute("SET LOCAL session_replication_role = replica")
-
-    def _customers(self) -> list[tuple[int, str, str]]:
-        """(id, name, email) of each plan's customer; new ones are copied first."""
+    def _customers(self) -> tuple[list[tuple], list[tuple[int, str, str]]]:
+        """New customers' rows, and (id, name, email) of each plan's customer."""
         directory = self.directory
+        in_flight = self.in_flight.new_customers if self.in_flight else {}
         found: list[Any] = []
-        new_rows: list[tuple] = []
-        new: dict[str, int] = {}  # external_id -> index in new_rows
+        new_rows: list[list] = []
+        new: dict[str, list] = {}
         for plan in self.plans:
             record = plan.record.customer
-            known = directory.customers.get(record.external_id) if record.external_id else None
+            external_id = record.external_id
+            known = directory.customers.get(external_id) if external_id else None
             if known is not None:
                 found.append((known.pk, known.name, known.email))
-            elif record.external_id is not None and record.external_id in new:
-                found.append(new[record.external_id])
+            elif external_id is not None and external_id in in_flight:
+                found.append(in_flight[external_id])
+            elif external_id is not None and external_id in new:
+                found.append(new[external_id])
             else:
-                row = [None, record.name or "", record.email or "", record.external_id]
+                row = [None, record.name or "", record.email or "", external_id]
                 new_rows.append(row)
                 found.append(row)
-                if record.external_id is not None:
-                    new[record.external_id] = row
-        ids = _reserve(Customer, len(new_rows))
-        for row, customer_id in zip(new_rows, ids, strict=True):
+                if external_id is not None:
+                    new[external_id] = row
+        for row, customer_id in zip(new_rows, _reserve(Customer, len(new_rows)), strict=True):
             row[0] = customer_id
-        _copy(
-            Customer,
-            CUSTOMER_COLUMNS,
-            [
-                (
-                    row[0],
-                    row[1],
-                    row[2],
-                    new_customer_token(),
-                    None,
-                    row[3],
-                    self.now,
-                    None,
-                    "",
-                )
-                for row in new_rows
-            ],
-        )
-        return [(item[0], item[1], item[2]) for item in found]
+        self.prepared.new_customers = {
+            external_id: (row[0], row[1], row[2]) for external_id, row in new.items()
+        }
+        rows = [
+            (row[0], row[1], row[2], new_customer_token(), None, row[3], self.now, None, "")
+            for row in new_rows
+        ]
+        return rows, [(item[0], item[1], item[2]) for item in found]
 
     def _rows(
         self,
@@ -623,20 +699,6 @@ class _BatchWriter:
                     _json(change),
                 ]
             )
-
-    @staticmethod
-    def _sequence(event_rows: list[list]) -> int:
-        """Reserve a block of cursors under the EventSequence lock (held until commit) and
-        number the events in id order, as a sequencing pass would. Returns the first."""
-        if not event_rows:
-            return 0
-        sequence = _locked_sequence(wait=True)
-        first = sequence.last_cursor + 1
-        sequence.last_cursor += len(event_rows)
-        sequence.save(update_fields=["last_cursor"])
-        for cursor, row in enumerate(event_rows, start=first):  # ids ascend with the rows
-            row[1] = cursor
-        return first
 
 
 @dataclass(frozen=True)
