@@ -15,6 +15,7 @@ from django.core.management import call_command
 
 from agents.models import Agent, Team
 from bench.history import lines as bench_lines
+from conversations.bulk_import import bulk_import_lines
 from conversations.models import (
     Conversation,
     ConversationEvent,
@@ -270,7 +271,11 @@ def differences(a: Any, b: Any, where: str = "") -> list[str]:
         keys = sorted(a.keys() | b.keys())
         return [d for k in keys for d in differences(a.get(k), b.get(k), f"{where}.{k}")]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{where}[{i}]")]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in differences(x, y, f"{where}[{i}]")
+        ]
     return [] if a == b else [f"{where}: {a!r} != {b!r}"]
 
 
@@ -371,3 +376,26 @@ def test_reports_step_over_a_bulk_block_only_when_caught_up(tmp_path):
     run(history_file(tmp_path, "again-"), "--bulk")
     assert ReportCursor.objects.get().cursor == last - 5
     assert process_new_events() > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipelined_batches_leave_the_same_rows(tmp_path):
+    """Outside a transaction a writer thread copies each batch while the next is planned:
+    the next batch must see the customers and ids of the one still being written."""
+    Team.objects.create(name="Support", is_default=True)
+    for prefix in ("n-", "b-"):
+        Customer.objects.create(external_id=f"{prefix}known", name="Known", email="k@x.io")
+    run(history_file(tmp_path, "n-"))
+    rejected: list[int] = []
+    with open(history_file(tmp_path, "b-"), "rb") as source:
+        # Batches of 3: "reopen" is in batch 101, "same-customer" (its customer) in 102.
+        result = bulk_import_lines(
+            source, on_reject=lambda number, reason: rejected.append(number), batch_size=3
+        )
+    assert (result.created, result.skipped, result.rejected) == (307, 1, 9)
+    assert differences(rows("b-"), rows("n-")) == []
+    assert file_order("b-") == file_order("n-")
+    reopen = Conversation.objects.get(external_id="b-reopen")
+    assert Conversation.objects.get(external_id="b-same-customer").customer_id == (
+        reopen.customer_id
+    )

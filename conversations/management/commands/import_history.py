@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -59,10 +60,16 @@ class Command(BaseCommand):
                 )
                 bar.refresh()
 
+            started = time.perf_counter()
             result = self.run_import(self.read(source, bar), report, bulk=options["bulk"])
+            seconds = time.perf_counter() - started
         self.stdout.write(
             _("created %(created)d, skipped %(skipped)d (already imported), rejected %(rejected)d")
             % {"created": result.created, "skipped": result.skipped, "rejected": result.rejected}
+        )
+        self.stdout.write(
+            _("%(seconds).1f s, %(rate).0f conversations created per second")
+            % {"seconds": seconds, "rate": result.created / seconds if seconds else 0}
         )
 
     def run_import(
