@@ -242,6 +242,21 @@ def process_new_events(limit: int = 50_000) -> int:
     return len(ids)
 
 
+def advance_cursor_over_block(first_cursor: int, last_cursor: int) -> bool:
+    """Step the incremental cursor over a block of cursors that a bulk import numbered in
+    the caller's transaction, if the cursor had reached the block. Returns whether it moved.
+
+    Never waits: a running incremental pass holds the row, and then reads the block later.
+    """
+    ReportCursor.objects.bulk_create([ReportCursor(pk=1, cursor=0)], ignore_conflicts=True)
+    state = ReportCursor.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+    if state is None or state.cursor != first_cursor - 1:
+        return False
+    state.cursor = last_cursor
+    state.save(update_fields=["cursor", "updated_at"])
+    return True
+
+
 def rebuild_all(
     *,
     chunk_size: int = 20_000,
