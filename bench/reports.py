@@ -1,11 +1,13 @@
 """Reports at scale: import, full rebuild and report reads on 1,000,000 conversations.
 
-    .venv/bin/python bench/reports.py                       # create, load, rebuild, read
-    .venv/bin/python bench/reports.py --database helpdesk_1m_copy --skip-load
+    .venv/bin/python bench/reports.py --database helpdesk_reports   # create, load, rebuild, read
+    .venv/bin/python bench/reports.py --copy-of helpdesk_1m --database helpdesk_reports_1m
+    .venv/bin/python bench/reports.py --database helpdesk_reports_1m --skip-load
 
-Loading: drops and creates the database, migrates, writes `bench/history.py` conversations
-(about six messages each, over the last 365 days) to a file and imports them with
-`import_history --bulk`, printing the import rate. Then, on PostgreSQL:
+Loading (bench/load.py): recreates the database, migrates, generates `bench/history.py`
+conversations (about six messages each, over 120 days) and imports them with
+`import_history --bulk`, printing the import rate; --copy-of copies a loaded database
+instead (the original is never written to). Then, on PostgreSQL:
 
 - the full rebuild (`reports.services.rebuild_all`, what `manage.py rebuild_reports` runs),
   and the VACUUM autovacuum would run next (it lets report reads use index-only scans);
@@ -21,14 +23,12 @@ Not part of the test run.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--database", default="helpdesk_bench_reports")
     parser.add_argument("--skip-load", action="store_true", help="reuse a loaded database")
-    parser.add_argument("--history", help="JSON lines file to import (default: generated)")
+    parser.add_argument("--copy-of", help="copy this loaded database instead of loading")
     parser.add_argument("--workers", type=int, default=None, help="rebuild processes")
     parser.add_argument("--runs", type=int, default=7, help="timed calls per endpoint")
     args = parser.parse_args()
@@ -50,7 +50,7 @@ def main() -> None:
     )
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/2")
     if not args.skip_load:
-        load(args)
+        load_data(args)
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
@@ -63,33 +63,18 @@ def main() -> None:
     floor()
 
 
-def manage(*command: str) -> None:
-    subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, check=True)
+def load_data(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.load import copy_database, load
 
-
-def load(args: argparse.Namespace) -> None:
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.database])
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
-    manage("migrate", "-v0")
-    path = args.history or f"/tmp/bench-reports-{args.conversations}.jsonl"
-    if not os.path.exists(path):
-        started = time.perf_counter()
-        with open(path, "w") as out:
-            subprocess.run(
-                [PYTHON, "bench/history.py", str(args.conversations)],
-                cwd=ROOT,
-                stdout=out,
-                check=True,
-            )
-        print(
-            f"generated {args.conversations:,} conversations in {time.perf_counter() - started:.0f} s"
-        )
-    started = time.perf_counter()
-    manage("import_history", "--bulk", "--no-progress", path)
-    elapsed = time.perf_counter() - started
+    if args.copy_of:
+        seconds = copy_database(args.copy_of, args.database)
+        print(f"copied {args.copy_of} to {args.database} in {seconds:.0f} s")
+        return
+    figures = load(args.conversations, args.database)
     print(
-        f"import: {args.conversations:,} conversations in {elapsed:.0f} s "
-        f"({args.conversations / elapsed:,.0f} conversations/s)"
+        f"import (--bulk): {args.conversations:,} conversations in {figures['seconds']:.0f} s, "
+        f"{figures['rate']:,.0f} conversations/s"
     )
 
 

@@ -74,6 +74,13 @@ class MetricRollup(models.Model):
                 name="rollup_slice_unique",
             )
         ]
+        indexes = [  # the team's and everyone's rows (services.rows_of_slice)
+            models.Index(
+                fields=["granularity", "metric", "team_id", "start"],
+                condition=models.Q(agent_id=-1),
+                name="rollup_wide",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.metric} {self.granularity} {self.start:%Y-%m-%d %H:%M}"
@@ -95,6 +102,13 @@ class MetricHistogram(models.Model):
             models.UniqueConstraint(
                 fields=["metric", "day", "team_id", "agent_id", "channel", "bucket"],
                 name="histogram_bin_unique",
+            )
+        ]
+        indexes = [  # the team's and everyone's rows (services.rows_of_slice)
+            models.Index(
+                fields=["metric", "team_id", "day"],
+                condition=models.Q(agent_id=-1),
+                name="histogram_wide",
             )
         ]
 

@@ -88,9 +88,8 @@ def rebuild_postgresql(*, chunk_size: int, workers: int, progress: Progress | No
 def _rebuild(plan: Plan, workers: int, progress: Progress | None) -> int:
     _create_staging_tables()
     written = _compute_facts(plan, workers, progress)
-    hourly, daily = _roll_up_jobs()
-    _in_parallel(hourly, workers)
-    _in_parallel(daily, workers)
+    for jobs in _roll_up_jobs():
+        _in_parallel(jobs, workers)
     indexes, constraints = _index_jobs()
     _in_parallel(indexes, workers)
     _in_parallel(constraints, 1)
@@ -163,7 +162,9 @@ def facts_of_range(start: int, end: int) -> tuple[int, int]:
             "pk", "channel"
         )
     }
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The processes already share the cores; parallel query would only add to the queue.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(_HISTORY_SQL, [start, end])
         text = cursor.fetchone()[0] or ""
         lines: list[str] = []
@@ -271,11 +272,13 @@ def _drop_staging_tables() -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGING.format(table)}")
 
 
-def _roll_up_jobs() -> tuple[list[Callable[[], None]], list[Callable[[], None]]]:
+def _roll_up_jobs() -> list[list[Callable[[], None]]]:
     """The SQL twin of services._add_fact: hourly and daily rollups, daily histograms (UTC).
 
-    Jobs that can run side by side: first the hourly rollups (one job per half of the metrics)
-    and the histograms, from the facts; then the daily rollups, from the hourly ones.
+    Three rounds of jobs that can run side by side (the rollup jobs split the metrics in two):
+    each slice's own hourly rollups and histograms, from the facts; the team's and everyone's
+    rows (services.rows_of_slice), from the own rows; the daily rollups, from the hourly ones.
+    Each round reads fewer rows than the one before.
     """
     facts = STAGING.format(MetricFact._meta.db_table)
     rollups = STAGING.format(MetricRollup._meta.db_table)
@@ -287,50 +290,63 @@ def _roll_up_jobs() -> tuple[list[Callable[[], None]], list[Callable[[], None]]]
         f"ELSE round(value)::bigint END"
     )
     positive = f"count(*) FILTER (WHERE metric = '{Metric.CSAT}' AND value >= 4)"
-    # The three rows of services.rows_of_slice: the slice's own, its team's, everyone's.
-    wide_slice = (
+    wide = (  # a team's row and everyone's row
         f"metric, CASE WHEN grouping(team_id) = 1 THEN {EVERY_ID} ELSE team_id END, "
-        f"CASE WHEN grouping(agent_id) = 1 THEN {EVERY_ID} ELSE agent_id END, "
-        f"CASE WHEN grouping(channel) = 1 THEN '{EVERY_CHANNEL}' ELSE channel END"
+        f"{EVERY_ID}, '{EVERY_CHANNEL}'"
     )
-    wide_sets = f"GROUPING SETS ((period, {slice_}), (period, metric, team_id), (period, metric))"
+    rollup_columns = f"(granularity, start, {slice_}, count, total, positive)"
+    sums = "sum(count), sum(total), sum(positive)"
 
     def job(*statements: str) -> Callable[[], None]:
         def run() -> None:
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '256MB'")
+                cursor.execute("SET LOCAL work_mem = '1GB'")  # hash tables that never spill
                 for statement in statements:
                     cursor.execute(statement)
 
         return run
 
-    def hourly(metrics: tuple[str, ...]) -> Callable[[], None]:
-        chosen = ", ".join(f"'{metric}'" for metric in metrics)
-        return job(
-            f"INSERT INTO {rollups} (granularity, start, {slice_}, count, total, positive) "
-            f"SELECT 'hour', date_trunc('hour', at, 'UTC') AS period, {wide_slice}, count(*), "
-            f"sum({amount}), {positive} FROM {facts} WHERE metric IN ({chosen}) "
-            f"GROUP BY {wide_sets}"
-        )
+    def among(metrics: tuple[str, ...]) -> str:
+        return "metric IN (" + ", ".join(f"'{metric}'" for metric in metrics) + ")"
 
-    def daily(metrics: tuple[str, ...]) -> Callable[[], None]:
-        chosen = ", ".join(f"'{metric}'" for metric in metrics)
-        return job(  # a day's row, wide or not, is the sum of its hours' rows
-            f"INSERT INTO {rollups} (granularity, start, {slice_}, count, total, positive) "
-            f"SELECT 'day', date_trunc('day', start, 'UTC'), {slice_}, sum(count), sum(total), "
-            f"sum(positive) FROM {rollups} WHERE granularity = 'hour' AND metric IN ({chosen}) "
-            f"GROUP BY 2, {slice_}"
-        )
-
-    histograms = job(
-        f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
-        f"SELECT date_trunc('day', at, 'UTC') AS period, {wide_slice}, bucket, count(*) "
-        f"FROM {facts} WHERE metric IN ({durations}) "
-        f"GROUP BY GROUPING SETS ((period, {slice_}, bucket), "
-        f"(period, metric, team_id, bucket), (period, metric, bucket))"
-    )
     halves = ((*Metric.DURATIONS, Metric.CSAT), Metric.COUNTS)
-    return [*(hourly(half) for half in halves), histograms], [daily(half) for half in halves]
+    own = [
+        job(
+            f"INSERT INTO {rollups} {rollup_columns} "
+            f"SELECT 'hour', date_trunc('hour', at, 'UTC'), {slice_}, count(*), sum({amount}), "
+            f"{positive} FROM {facts} WHERE {among(half)} GROUP BY 2, {slice_}"
+        )
+        for half in halves
+    ] + [
+        job(
+            f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
+            f"SELECT date_trunc('day', at, 'UTC'), {slice_}, bucket, count(*) FROM {facts} "
+            f"WHERE {among(Metric.DURATIONS)} GROUP BY 1, {slice_}, bucket"
+        )
+    ]
+    wider = [
+        job(
+            f"INSERT INTO {rollups} {rollup_columns} SELECT 'hour', start, {wide}, {sums} "
+            f"FROM {rollups} WHERE granularity = 'hour' AND {among(half)} "
+            f"GROUP BY GROUPING SETS ((start, metric, team_id), (start, metric))"
+        )
+        for half in halves
+    ] + [
+        job(
+            f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
+            f"SELECT day, {wide}, bucket, sum(count) FROM {histogram} "
+            f"GROUP BY GROUPING SETS ((day, metric, team_id, bucket), (day, metric, bucket))"
+        )
+    ]
+    daily = [
+        job(  # a day's row, wide or not, is the sum of its hours' rows
+            f"INSERT INTO {rollups} {rollup_columns} "
+            f"SELECT 'day', date_trunc('day', start, 'UTC'), {slice_}, {sums} FROM {rollups} "
+            f"WHERE granularity = 'hour' AND {among(half)} GROUP BY 2, {slice_}"
+        )
+        for half in halves
+    ]
+    return [own, wider, daily]
 
 
 def _live_indexes(table: str) -> list[tuple[str, str, str | None]]:
@@ -362,7 +378,7 @@ def _index_jobs() -> tuple[list[Callable[[], None]], list[Callable[[], None]]]:
     def build(statement: str) -> Callable[[], None]:
         def run() -> None:
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
                 cursor.execute(statement)
 
         return run

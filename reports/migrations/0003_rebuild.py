@@ -32,6 +32,33 @@ def remove_wide_rows(apps, schema_editor):
         model.objects.filter(agent_id=EVERY_ID, channel=EVERY_CHANNEL).delete()
 
 
+# Text columns the reports index and sort by compare byte-wise on PostgreSQL: the database's
+# default collation (e.g. C.UTF-8) sorts through strcoll and without abbreviated keys, which
+# made building the rebuild's indexes several times slower. Equality is the same either way.
+# Not in the models (db_collation): SQLite has no "C" collation. A later AlterField of these
+# columns would reset it to the default; the rebuild copies whatever the live tables have.
+BYTEWISE = {
+    "reports_metricfact": {"metric": 24, "channel": 32},
+    "reports_metricrollup": {"granularity": 4, "metric": 24, "channel": 32},
+    "reports_metrichistogram": {"metric": 24, "channel": 32},
+}
+
+
+def collate_bytewise(apps, schema_editor, collation='"C"'):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table, columns in BYTEWISE.items():
+        changes = ", ".join(
+            f"ALTER COLUMN {column} TYPE varchar({length}) COLLATE {collation}"
+            for column, length in columns.items()
+        )
+        schema_editor.execute(f"ALTER TABLE {table} {changes}")
+
+
+def collate_by_default(apps, schema_editor):
+    collate_bytewise(apps, schema_editor, collation="pg_catalog.default")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("reports", "0002_report_export"),
@@ -40,6 +67,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RemoveIndex(model_name="metricfact", name="fact_metric_at"),
         migrations.RemoveIndex(model_name="metricfact", name="fact_metric_bucket_at"),
+        migrations.RunPython(collate_bytewise, collate_by_default),
         migrations.AddIndex(
             model_name="metricfact",
             index=models.Index(
@@ -54,6 +82,22 @@ class Migration(migrations.Migration):
                 fields=["metric", "bucket", "at"],
                 include=("value", "team_id", "agent_id", "channel"),
                 name="fact_metric_bucket_at_covering",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="metricrollup",
+            index=models.Index(
+                condition=models.Q(("agent_id", -1)),
+                fields=["granularity", "metric", "team_id", "start"],
+                name="rollup_wide",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="metrichistogram",
+            index=models.Index(
+                condition=models.Q(("agent_id", -1)),
+                fields=["metric", "team_id", "day"],
+                name="histogram_wide",
             ),
         ),
         migrations.RunPython(add_wide_rows, remove_wide_rows),
