@@ -2,13 +2,13 @@
 
 1. Remember the log cursor C. Every event not yet in the log then, or in it but not yet
    sequenced, gets a cursor above C, so it is the incremental task's.
-2. Stream the log in conversation order (COPY … TO STDOUT, only the columns the definitions
-   read) over ranges of conversation ids, on one or more processes; each runs
+2. Read the log in conversation order over ranges of conversation ids (one text value per
+   range, only the columns the definitions read), on one or more processes; each runs
    `facts_for` (the one implementation of the definitions) and COPYs the facts into a
    staging table.
-3. Sum the staging facts into hourly and daily rollups and daily histograms (one GROUP BY
-   each, the SQL twin of services._add_fact; the tests hold the two to the same rows), then
-   build the indexes the live tables have.
+3. Sum the staging facts into hourly and daily rollups and daily histograms with GROUP BY
+   (the SQL twin of services._add_fact; the tests hold the two to the same rows), then build
+   the indexes the live tables have, two at a time.
 4. One short transaction drops the live tables, renames the staging ones in their place and
    sets the report cursor back to C. Readers see the old numbers or the new ones, never a mix;
    the incremental task then recomputes every conversation that changed since C
