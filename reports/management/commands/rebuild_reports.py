@@ -58,9 +58,12 @@ class Command(BaseCommand):
         )
 
     def parse_since(self, value: str) -> datetime:
-        moment = parse_datetime(value)
-        if moment is None and (day := parse_date(value)) is not None:
-            moment = datetime(day.year, day.month, day.day)
+        try:
+            moment = parse_datetime(value)
+            if moment is None and (day := parse_date(value)) is not None:
+                moment = datetime(day.year, day.month, day.day)
+        except ValueError:  # well formed but impossible, such as 2026-02-30
+            moment = None
         if moment is None:
             raise CommandError(_("--since: not a date: %(value)s") % {"value": value})
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
