@@ -27,12 +27,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, connections, transaction
+from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, ConversationEvent
 
 from .metrics import Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
-from .services import EVERY_CHANNEL, EVERY_ID, value_bucket
+from .services import EVERY_CHANNEL, EVERY_ID, LOCK_NAMESPACE, value_bucket
 
 STAGING = "{}_rebuild"
 FACT_COLUMNS = (
@@ -78,11 +79,30 @@ def rebuild_postgresql(*, chunk_size: int, workers: int, progress: Progress | No
         # whose rollback undoes a failed rebuild.
         with transaction.atomic():
             return _rebuild(plan, 1, progress)
+    guard = _one_rebuild_at_a_time()
     try:
         return _rebuild(plan, workers, progress)
     except BaseException:
         _drop_staging_tables()
         raise
+    finally:
+        guard.close()  # ends its session, and so its lock
+
+
+class RebuildRunning(Exception):
+    """Another full rebuild holds the staging tables."""
+
+
+def _one_rebuild_at_a_time() -> Any:
+    """A connection of its own holding a session lock for the rebuild (the rebuild's own
+    connections come and go, and a crash releases the lock with the session)."""
+    guard = connections.create_connection("default")
+    with guard.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, 0)", [LOCK_NAMESPACE])
+        if not cursor.fetchone()[0]:
+            guard.close()
+            raise RebuildRunning(_("A full rebuild of the reports is already running."))
+    return guard
 
 
 def _rebuild(plan: Plan, workers: int, progress: Progress | None) -> int:

@@ -21,7 +21,7 @@ from conversations.models import Conversation, ConversationEvent
 from .metrics import EVENT_FIELDS, Fact, Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
 
-LOCK_NAMESPACE = 7207  # pg_advisory_xact_lock(namespace, conversation id)
+LOCK_NAMESPACE = 7207  # advisory locks (namespace, conversation id); (namespace, 0): full rebuild
 BUCKET_BASE = math.log(1.05)
 EVERY_ID, EVERY_CHANNEL = (
     -1,

@@ -6,8 +6,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
 
 from conversations.events import publish_pending_events
 from conversations.services import (
@@ -23,7 +23,7 @@ from conversations.services import (
 )
 from reports.models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
 from reports.selectors import Slice, summary
-from reports.services import process_new_events, rebuild_all
+from reports.services import LOCK_NAMESPACE, process_new_events, rebuild_all
 
 from .test_reports import snapshot
 
@@ -236,3 +236,20 @@ def test_rebuild_reports_since_recomputes_the_recent_conversations(
     assert sorted(MetricFact.objects.values_list("conversation_id", "metric", "at", "value")) == (
         sorted((row[0], row[2], row[3], row[4]) for row in expected[0])
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_rebuild_at_the_same_time_is_refused(make_customer, make_agent, make_team):
+    varied_history(make_customer, make_agent, make_team, count=4)
+    before = incremental_from_scratch()
+    other = connections.create_connection("default")  # another process's rebuild
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, 0)", [LOCK_NAMESPACE])
+        with pytest.raises(CommandError, match="already running"):
+            call_command("rebuild_reports")
+        assert snapshot() == before and staging_tables() == []
+    finally:
+        other.close()
+    rebuild_all()
+    assert snapshot() == before

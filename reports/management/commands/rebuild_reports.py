@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
+from reports.rebuild import RebuildRunning
 from reports.services import rebuild_all, recompute_since
 from reports.tasks import announce_report_update
 
@@ -44,7 +45,10 @@ class Command(BaseCommand):
             if since is not None:
                 written = recompute_since(since, progress=progress)
             else:
-                written = rebuild_all(progress=progress, workers=options["workers"])
+                try:
+                    written = rebuild_all(progress=progress, workers=options["workers"])
+                except RebuildRunning as error:
+                    raise CommandError(str(error)) from error
         announce_report_update()
         self.stdout.write(
             self.style.SUCCESS(
