@@ -1,11 +1,12 @@
 """Synthetic conversation history in the import format of shared/API.md (JSON lines).
 
 Used by the benchmarks to load large, realistic data through `import_history`:
-    python bench/history.py 1000000 > /tmp/history.jsonl
+    python bench/history.py 1000000 --days 120 > /tmp/history.jsonl
 About six messages per conversation, 5 teams of 10 agents, three channels, pending spells,
 reopens, private notes, bots and ratings, spread over the last `days` days.
 """
 
+import argparse
 import json
 import random
 import sys
@@ -85,6 +86,16 @@ def lines(
         yield json.dumps(conversation(n, rng, start, days), ensure_ascii=False)
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Synthetic history import lines on stdout.")
+    parser.add_argument("count", type=int, nargs="?", default=1000, help="conversations")
+    parser.add_argument("--days", type=int, default=365, help="spread over the last N days")
+    parser.add_argument("--seed", type=int, default=1)
+    options = parser.parse_args()
+    write = sys.stdout.write
+    for line in lines(options.count, seed=options.seed, days=options.days):
+        write(line + "\n")
+
+
 if __name__ == "__main__":
-    for line in lines(int(sys.argv[1]) if len(sys.argv) > 1 else 1000):
-        sys.stdout.write(line + "\n")
+    main()

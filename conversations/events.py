@@ -42,6 +42,11 @@ SEQUENCE_BATCH = 2000
 # Other apps (routing in `agents`, metrics in `reports`) react to it; this app calls neither.
 event_published = Signal()
 
+# Sent by the bulk history import (bulk_import.py) inside the transaction that wrote a block
+# of already-sequenced events, with `first_cursor=` and `last_cursor=`; event_published is
+# not sent for them. Reports use it to step over history they rebuild instead.
+history_imported = Signal()
+
 _local = threading.local()
 
 

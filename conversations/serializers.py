@@ -123,11 +123,17 @@ class MessageOutput(serializers.ModelSerializer):
 
 def message_author(message: Message) -> dict[str, Any]:
     kind = message.author_kind
+    customer = message.conversation.customer if kind == AuthorKind.CUSTOMER else None
+    agent = message.agent if kind == AuthorKind.AGENT and message.agent_id else None
+    return author_shape(kind, customer=customer, agent=agent)
+
+
+def author_shape(kind: str, *, customer: Any = None, agent: Any = None) -> dict[str, Any]:
+    """Who wrote a message: the customer (for their messages), the agent, or a bot/system."""
     if kind == AuthorKind.CUSTOMER:
-        customer = message.conversation.customer
         return {"kind": kind, "id": customer.pk, "name": customer.name}
-    if kind == AuthorKind.AGENT and message.agent_id:
-        return {"kind": kind, "id": message.agent_id, "name": user_name(message.agent)}
+    if kind == AuthorKind.AGENT and agent is not None:
+        return {"kind": kind, "id": agent.pk, "name": user_name(agent)}
     return {"kind": kind, "id": None, "name": str(AuthorKind(kind).label)}  # JSON, not lazy
 
 
@@ -145,7 +151,7 @@ def as_primitives(data: Any) -> Any:
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    text = moment.astimezone(UTC).isoformat()
+    text = (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -155,22 +161,68 @@ def person_payload(user: Any) -> dict[str, Any] | None:
 
 def conversation_payload(conversation: Conversation) -> dict[str, Any]:
     customer, team = conversation.customer, conversation.team
+    return conversation_shape(
+        id=conversation.pk,
+        status=str(conversation.status),
+        channel=conversation.channel,
+        customer=customer_shape(customer),
+        team=team_shape(team),
+        assignee=person_payload(conversation.assignee),
+        priority=str(conversation.priority),
+        labels=sorted(label.name for label in conversation.labels.all()),
+        snoozed_until=conversation.snoozed_until,
+        cycle=conversation.cycle,
+        waiting_since=conversation.waiting_since,
+        last_message_preview=conversation.last_message_preview,
+        created_at=conversation.created_at,
+        last_activity_at=conversation.last_activity_at,
+        callback=callback_payload(conversation),
+    )
+
+
+def customer_shape(customer: Customer) -> dict[str, Any]:
+    return {"id": customer.pk, "name": customer.name, "email": customer.email}
+
+
+def team_shape(team: Any) -> dict[str, Any] | None:
+    return {"id": team.pk, "name": team.name} if team else None
+
+
+def conversation_shape(
+    *,
+    id: int,
+    status: str,
+    channel: str,
+    customer: dict[str, Any],
+    team: dict[str, Any] | None,
+    assignee: dict[str, Any] | None,
+    priority: str,
+    labels: list[str],
+    snoozed_until: datetime | None,
+    cycle: int,
+    waiting_since: datetime | None,
+    last_message_preview: str,
+    created_at: datetime,
+    last_activity_at: datetime,
+    callback: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The conversation shape from plain values; the bulk importer builds it without rows."""
     return {
-        "id": conversation.pk,
-        "status": str(conversation.status),
-        "channel": conversation.channel,
-        "customer": {"id": customer.pk, "name": customer.name, "email": customer.email},
-        "team": {"id": team.pk, "name": team.name} if team else None,
-        "assignee": person_payload(conversation.assignee),
-        "priority": str(conversation.priority),
-        "labels": sorted(label.name for label in conversation.labels.all()),
-        "snoozed_until": iso(conversation.snoozed_until),
-        "cycle": conversation.cycle,
-        "waiting_since": iso(conversation.waiting_since),
-        "last_message_preview": conversation.last_message_preview,
-        "created_at": iso(conversation.created_at),
-        "last_activity_at": iso(conversation.last_activity_at),
-        "callback": callback_payload(conversation),
+        "id": id,
+        "status": status,
+        "channel": channel,
+        "customer": customer,
+        "team": team,
+        "assignee": assignee,
+        "priority": priority,
+        "labels": labels,
+        "snoozed_until": iso(snoozed_until),
+        "cycle": cycle,
+        "waiting_since": iso(waiting_since),
+        "last_message_preview": last_message_preview,
+        "created_at": iso(created_at),
+        "last_activity_at": iso(last_activity_at),
+        "callback": callback,
     }
 
 
@@ -224,14 +276,35 @@ class CustomerConversationOutput(ConversationOutput):
 
 
 def message_payload(message: Message) -> dict[str, Any]:
+    return message_shape(
+        id=message.pk,
+        conversation=message.conversation_id,
+        client_id=message.client_id,
+        author=message_author(message),
+        body=message.body,
+        private=message.private,
+        created_at=message.created_at,
+    )
+
+
+def message_shape(
+    *,
+    id: int,
+    conversation: int,
+    client_id: str,
+    author: dict[str, Any],
+    body: str,
+    private: bool,
+    created_at: datetime,
+) -> dict[str, Any]:
     return {
-        "id": message.pk,
-        "conversation": message.conversation_id,
-        "client_id": message.client_id,
-        "author": message_author(message),
-        "body": message.body,
-        "private": message.private,
-        "created_at": iso(message.created_at),
+        "id": id,
+        "conversation": conversation,
+        "client_id": client_id,
+        "author": author,
+        "body": body,
+        "private": private,
+        "created_at": iso(created_at),
     }
 
 

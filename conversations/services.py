@@ -70,13 +70,16 @@ UNSET: Any = _Unset()
 # --- Validation ------------------------------------------------------------------------------
 
 
-def check_body(body: Any) -> str:
-    """A message body is plain text, stored as written; it must say something and fit."""
+def check_body(body: Any, limit: int | None = None) -> str:
+    """A message body is plain text, stored as written; it must say something and fit.
+
+    `limit` defaults to settings.HELPDESK_MAX_MESSAGE_LENGTH; the bulk import reads it once.
+    """
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput(
             _("Write a message first."), fields={"body": _("This field is required.")}
         )
-    limit = settings.HELPDESK_MAX_MESSAGE_LENGTH
+    limit = limit or settings.HELPDESK_MAX_MESSAGE_LENGTH
     if len(body) > limit:
         message = _("Messages are limited to %(limit)d characters.") % {"limit": limit}
         raise InvalidInput(message, code="too_long", fields={"body": message})
@@ -91,6 +94,47 @@ def check_client_id(client_id: Any) -> str:
         }
         raise InvalidInput(message, fields={"client_id": message})
     return client_id
+
+
+def check_private_note(author_kind: str, private: bool) -> None:
+    if private and author_kind != AuthorKind.AGENT:
+        raise InvalidInput(
+            _("Only agents can write private notes."), fields={"private": _("Not allowed.")}
+        )
+
+
+def check_snooze(status: str, snoozed_until: datetime | None, at: datetime) -> None:
+    if status == Status.SNOOZED and (snoozed_until is None or snoozed_until <= at):
+        raise InvalidInput(
+            _("Snoozing needs a time in the future."),
+            fields={"snoozed_until": _("Give a time in the future.")},
+        )
+
+
+def refuse_status_while_resolved() -> None:
+    """A resolved conversation goes to pending or snoozed only after a reopen."""
+    raise NotAllowed(_("Reopen the conversation first."))
+
+
+def check_score(score: Any) -> int:
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise InvalidInput(
+            _("Rate from 1 to 5."), fields={"score": _("A whole number from 1 to 5.")}
+        )
+    return score
+
+
+def check_rateable(status: str, already_rated: bool) -> None:
+    """Once per cycle, and only once the cycle is resolved."""
+    if status != Status.RESOLVED:
+        raise NotAllowed(_("A conversation can be rated once it is resolved."), code="not_resolved")
+    if already_rated:
+        raise NotAllowed(_("This conversation has already been rated."), code="already_rated")
+
+
+def message_preview(body: str) -> str:
+    """What inboxes show of the last public message: one line, cut to fit."""
+    return " ".join(body.split())[:PREVIEW_LENGTH]
 
 
 def default_team() -> Any:
@@ -259,10 +303,7 @@ def message_post(
     existing = conversation.messages.filter(client_id=client_id).first()
     if existing:
         return existing, False
-    if private and author.kind != AuthorKind.AGENT:
-        raise InvalidInput(
-            _("Only agents can write private notes."), fields={"private": _("Not allowed.")}
-        )
+    check_private_note(author.kind, private)
     at = at or timezone.now()
 
     if author.kind == AuthorKind.CUSTOMER:
@@ -284,7 +325,7 @@ def message_post(
     conversation.last_activity_at = max(conversation.last_activity_at, at)
     if not private and author.kind != AuthorKind.SYSTEM:
         # An automatic notice (the out-of-hours reply) never hides what the customer wrote.
-        conversation.last_message_preview = " ".join(body.split())[:PREVIEW_LENGTH]
+        conversation.last_message_preview = message_preview(body)
     conversation.save(update_fields=["waiting_since", "last_activity_at", "last_message_preview"])
     message.conversation = conversation
     record_event(
@@ -363,16 +404,12 @@ def conversation_set_status(
             _("Unknown status."), fields={"status": _("Choose open, pending, snoozed or resolved.")}
         )
     at = at or timezone.now()
-    if status == Status.SNOOZED and (snoozed_until is None or snoozed_until <= at):
-        raise InvalidInput(
-            _("Snoozing needs a time in the future."),
-            fields={"snoozed_until": _("Give a time in the future.")},
-        )
+    check_snooze(status, snoozed_until, at)
     conversation = _locked(conversation)
     if conversation.status == Status.RESOLVED and status == Status.OPEN:
         _start_cycle(conversation, at=at, by=by)
     elif conversation.status == Status.RESOLVED:
-        raise NotAllowed(_("Reopen the conversation first."))
+        refuse_status_while_resolved()
     elif conversation.status != status or status == Status.SNOOZED:
         _change_status(conversation, Status(status), at=at, by=by, snoozed_until=snoozed_until)
     return conversation
@@ -514,15 +551,11 @@ def conversation_rate(
     *, conversation: Conversation, score: Any, comment: str = "", at: datetime | None = None
 ) -> Rating:
     """The customer rates the cycle just resolved: once per cycle, 1 to 5."""
-    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-        raise InvalidInput(
-            _("Rate from 1 to 5."), fields={"score": _("A whole number from 1 to 5.")}
-        )
+    check_score(score)
     conversation = _locked(conversation)
-    if conversation.status != Status.RESOLVED:
-        raise NotAllowed(_("A conversation can be rated once it is resolved."), code="not_resolved")
-    if conversation.ratings.filter(cycle=conversation.cycle).exists():
-        raise NotAllowed(_("This conversation has already been rated."), code="already_rated")
+    check_rateable(
+        conversation.status, conversation.ratings.filter(cycle=conversation.cycle).exists()
+    )
     at = at or timezone.now()
     rating = Rating.objects.create(
         conversation=conversation,

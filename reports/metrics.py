@@ -7,9 +7,8 @@ incremental task and the full rebuild call it, so they cannot disagree.
 """
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Metric:
@@ -45,8 +44,9 @@ class Step:
     ESCALATE = "escalate"  # a call back by phone was requested (agent: who asked)
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryStep:
+# NamedTuples rather than dataclasses: a full rebuild makes tens of millions of them, and a
+# tuple is built several times faster.
+class HistoryStep(NamedTuple):
     at: datetime
     kind: str
     agent: int | None = None
@@ -55,8 +55,7 @@ class HistoryStep:
     score: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):
     metric: str
     at: datetime
     value: float

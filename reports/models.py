@@ -4,7 +4,8 @@
 - MetricRollup: count / sum / positive ratings per hour and per UTC day and slice, so means,
   counts and CSAT over any range are a small sum.
 - MetricHistogram: per UTC day and slice, how many duration values fall in each value bucket,
-  so an exact median or p90 needs only the facts of one bucket (see reports/percentiles.py).
+  so an exact median or p90 needs only the facts of one bucket (see reports/selectors.py).
+  Each value also counts in its team's row and everyone's (team and agent -1, channel "*").
 
 All three are derived from the event log and can be rebuilt from it at any time.
 
@@ -30,9 +31,18 @@ class MetricFact(models.Model):
     class Meta:
         verbose_name = _("metric value")
         verbose_name_plural = _("metric values")
+        # Covering (INCLUDE): a report reads the values and slices from the index alone.
         indexes = [
-            models.Index(fields=["metric", "at"], name="fact_metric_at"),
-            models.Index(fields=["metric", "bucket", "at"], name="fact_metric_bucket_at"),
+            models.Index(
+                fields=["metric", "at"],
+                include=["bucket", "value", "team_id", "agent_id", "channel"],
+                name="fact_metric_at_covering",
+            ),
+            models.Index(
+                fields=["metric", "bucket", "at"],
+                include=["value", "team_id", "agent_id", "channel"],
+                name="fact_metric_bucket_at_covering",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -64,6 +74,13 @@ class MetricRollup(models.Model):
                 name="rollup_slice_unique",
             )
         ]
+        indexes = [  # the team's and everyone's rows (services.rows_of_slice)
+            models.Index(
+                fields=["granularity", "metric", "team_id", "start"],
+                condition=models.Q(agent_id=-1),
+                name="rollup_wide",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.metric} {self.granularity} {self.start:%Y-%m-%d %H:%M}"
@@ -85,6 +102,13 @@ class MetricHistogram(models.Model):
             models.UniqueConstraint(
                 fields=["metric", "day", "team_id", "agent_id", "channel", "bucket"],
                 name="histogram_bin_unique",
+            )
+        ]
+        indexes = [  # the team's and everyone's rows (services.rows_of_slice)
+            models.Index(
+                fields=["metric", "team_id", "day"],
+                condition=models.Q(agent_id=-1),
+                name="histogram_wide",
             )
         ]
 

@@ -7,6 +7,7 @@ durations), so adding and subtracting in any order gives exactly the numbers a r
 """
 
 import math
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -20,8 +21,12 @@ from conversations.models import Conversation, ConversationEvent
 from .metrics import EVENT_FIELDS, Fact, Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
 
-LOCK_NAMESPACE = 7207  # pg_advisory_xact_lock(namespace, conversation id)
-BUCKET_BASE = math.log(1.05)  # duration buckets are 5% wide: exact percentiles read one bucket
+LOCK_NAMESPACE = 7207  # advisory locks (namespace, conversation id); (namespace, 0): full rebuild
+BUCKET_BASE = math.log(1.05)
+EVERY_ID, EVERY_CHANNEL = (
+    -1,
+    "*",
+)  # histogram rows that count every team / agent / channel  # duration buckets are 5% wide: exact percentiles read one bucket
 
 
 def value_bucket(metric: str, value: float) -> int:
@@ -122,16 +127,32 @@ def _apply_to_rollups(old: Iterable[MetricFact], new: Iterable[MetricFact]) -> N
 
 
 def _add_fact(rollups: Counter, histogram: Counter, fact: MetricFact, sign: int) -> None:
-    slice_ = (fact.team_id, fact.agent_id, fact.channel)
+    slices = rows_of_slice(fact.team_id, fact.agent_id, fact.channel)
     amount = rollup_amount(fact.metric, fact.value)
     positive = int(fact.metric == Metric.CSAT and fact.value >= 4)
-    for granularity, start in (("hour", hour_of(fact.at)), ("day", day_of(fact.at))):
-        key = (granularity, start, fact.metric, *slice_)
-        rollups[(key, "count")] += sign
-        rollups[(key, "total")] += sign * amount
-        rollups[(key, "positive")] += sign * positive
+    day = day_of(fact.at)
+    for granularity, start in (("hour", hour_of(fact.at)), ("day", day)):
+        for slice_ in slices:
+            key = (granularity, start, fact.metric, *slice_)
+            rollups[(key, "count")] += sign
+            rollups[(key, "total")] += sign * amount
+            rollups[(key, "positive")] += sign * positive
     if fact.metric in Metric.DURATIONS:
-        histogram[(fact.metric, day_of(fact.at), *slice_, fact.bucket)] += sign
+        for slice_ in slices:
+            histogram[(fact.metric, day, *slice_, fact.bucket)] += sign
+
+
+def rows_of_slice(team_id: int, agent_id: int, channel: str) -> tuple[tuple[int, int, str], ...]:
+    """The rollup and histogram rows a value counts in: its own slice, its team's, everyone's.
+
+    The wider rows (EVERY_ID, EVERY_CHANNEL) keep a whole or per-team report to a few rows an
+    hour or a day however many agents and channels there are (selectors.rows_q).
+    """
+    return (
+        (team_id, agent_id, channel),
+        (team_id, EVERY_ID, EVERY_CHANNEL),
+        (EVERY_ID, EVERY_ID, EVERY_CHANNEL),
+    )
 
 
 def _upsert_rollups(deltas: Counter) -> None:
@@ -221,10 +242,39 @@ def process_new_events(limit: int = 50_000) -> int:
     return len(ids)
 
 
+def advance_cursor_over_block(first_cursor: int, last_cursor: int) -> bool:
+    """Step the incremental cursor over a block of cursors that a bulk import numbered in
+    the caller's transaction, if the cursor had reached the block. Returns whether it moved.
+
+    Never waits: a running incremental pass holds the row, and then reads the block later.
+    """
+    ReportCursor.objects.bulk_create([ReportCursor(pk=1, cursor=0)], ignore_conflicts=True)
+    state = ReportCursor.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+    if state is None or state.cursor != first_cursor - 1:
+        return False
+    state.cursor = last_cursor
+    state.save(update_fields=["cursor", "updated_at"])
+    return True
+
+
 def rebuild_all(
-    *, chunk_size: int = 2000, progress: Callable[[int, int], Any] | None = None
+    *,
+    chunk_size: int = 20_000,
+    progress: Callable[[int, int], Any] | None = None,
+    workers: int | None = None,
 ) -> int:
-    """Recompute every fact and rollup from the history, in chunks. Returns facts written."""
+    """Recompute every fact and rollup from the history, in chunks. Returns facts written.
+
+    On PostgreSQL the new numbers are built beside the live ones and swapped in at once
+    (reports/rebuild.py), on `workers` processes (default: one per core). Elsewhere (the
+    embedded SQLite mode) everything runs in one transaction.
+    """
+    if connection.vendor == "postgresql":
+        from .rebuild import rebuild_postgresql
+
+        return rebuild_postgresql(
+            chunk_size=chunk_size, workers=workers or os.cpu_count() or 1, progress=progress
+        )
     from conversations.selectors import last_cursor
 
     with transaction.atomic():
@@ -233,11 +283,33 @@ def rebuild_all(
         state.save(update_fields=["cursor", "updated_at"])
         for model in (MetricFact, MetricRollup, MetricHistogram):
             model.objects.all().delete()
-    ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
+        ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
+        written = 0
+        for start in range(0, len(ids), chunk_size):
+            written += recompute_conversations(ids[start : start + chunk_size])
+            if progress:
+                progress(min(start + chunk_size, len(ids)), len(ids))
+    return written
+
+
+def recompute_since(
+    since: datetime, *, chunk_size: int = 2000, progress: Callable[[int, int], Any] | None = None
+) -> int:
+    """Recompute the conversations with history at or after `since`; returns facts written.
+
+    A conversation's facts depend on its history only, so the others are already right.
+    """
+    ids = sorted(
+        set(
+            ConversationEvent.objects.filter(at__gte=since)
+            .order_by()
+            .values_list("conversation_id", flat=True)
+            .distinct()
+        )
+    )
     written = 0
     for start in range(0, len(ids), chunk_size):
-        chunk = ids[start : start + chunk_size]
-        written += recompute_conversations(chunk)
+        written += recompute_conversations(ids[start : start + chunk_size])
         if progress:
             progress(min(start + chunk_size, len(ids)), len(ids))
     return written

@@ -2,7 +2,8 @@
 
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -10,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
-from conversations.importer import import_lines
+from conversations.bulk_import import bulk_available, bulk_import_lines
+from conversations.importer import ImportResult, import_lines
 
 
 class Command(BaseCommand):
@@ -18,11 +20,21 @@ class Command(BaseCommand):
     def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
         return _(
             "Import conversations from another helpdesk: JSON lines, one conversation a line, "
-            "with their original timestamps. Importing the same file again creates nothing new."
+            "with their original timestamps. Importing the same file again creates nothing new. "
+            "--bulk writes large files with PostgreSQL COPY instead of replaying each line."
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help=gettext_lazy("The JSON lines file, or - for stdin."))
+        parser.add_argument(
+            "--bulk",
+            action="store_true",
+            help=gettext_lazy(
+                "PostgreSQL only: plan each conversation in memory and write thousands at a "
+                "time with COPY (same rows, same validation; about 100 times faster). Reports "
+                "need a rebuild_reports afterwards. On SQLite the normal import runs."
+            ),
+        )
         parser.add_argument(
             "--no-progress",
             action="store_true",
@@ -48,11 +60,35 @@ class Command(BaseCommand):
                 )
                 bar.refresh()
 
-            result = import_lines(self.read(source, bar), on_reject=report)
+            started = time.perf_counter()
+            result = self.run_import(self.read(source, bar), report, bulk=options["bulk"])
+            seconds = time.perf_counter() - started
         self.stdout.write(
             _("created %(created)d, skipped %(skipped)d (already imported), rejected %(rejected)d")
             % {"created": result.created, "skipped": result.skipped, "rejected": result.rejected}
         )
+        self.stdout.write(
+            _("%(seconds).1f s, %(rate).0f conversations created per second")
+            % {"seconds": seconds, "rate": result.created / seconds if seconds else 0}
+        )
+
+    def run_import(
+        self, lines: Iterator[bytes], report: Callable[[int, str], None], *, bulk: bool
+    ) -> ImportResult:
+        if bulk and not bulk_available():
+            self.stderr.write(_("--bulk needs PostgreSQL; importing line by line instead."))
+            bulk = False
+        if not bulk:
+            return import_lines(lines, on_reject=report)
+        result = bulk_import_lines(lines, on_reject=report)
+        if result.created:
+            self.stderr.write(
+                _(
+                    "Reports do not include bulk-imported history yet: "
+                    "run manage.py rebuild_reports."
+                )
+            )
+        return result
 
     def progress_bar(self, total: int | None, off: bool) -> tqdm:
         return tqdm(

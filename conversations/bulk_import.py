@@ -1,0 +1,796 @@
+"""`import_history --bulk`: the same history, written with PostgreSQL COPY (PostgreSQL only).
+
+The normal import replays each line through the services, one transaction a line. This path
+parses and validates lines with the same code (importer.parse_record), then *plans* each
+conversation in plain Python: it applies the rules of services.py to an in-memory copy of the
+conversation and collects exactly the rows the replay would leave behind (customer,
+conversation, messages, ratings, events with the same payloads), and writes a whole batch of
+conversations with COPY in one transaction.
+
+The planner mirrors the services' state changes; the validation helpers, the payload shapes
+and the preview are the services' and serializers' own functions.
+tests/conversations/test_bulk_import.py imports the same varied file both ways and compares
+every row, so the two cannot drift apart unnoticed.
+
+Cursors: the batch takes the EventSequence row lock (events._locked_sequence) just before it
+copies its events and numbers them in id order, holding the lock until it commits, as a
+sequencing pass does: cursor order stays commit order. Live writers that commit meanwhile
+leave their events to the next pass, which the importer runs after each batch.
+
+Imported events are not broadcast and `event_published` is not sent for them: every receiver
+ignores history (`live=False`) anyway. `history_imported` is sent instead, in the batch's
+transaction, so reports can step their incremental cursor over the block (reports/receivers.py).
+"""
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .errors import HelpdeskError
+from .events import _locked_sequence, broadcasts_muted, history_imported, publish_pending_events
+from .importer import (
+    ConversationRecord,
+    ImportResult,
+    RejectedLine,
+    Step,
+    Team,
+    User,
+    _batches,
+    _Directory,
+    _Importer,
+    _numbered,
+    _problem,
+    parse_record,
+)
+from .models import (
+    AuthorKind,
+    Conversation,
+    ConversationEvent,
+    Customer,
+    EventType,
+    Message,
+    Priority,
+    Rating,
+    Status,
+    new_customer_token,
+)
+from .serializers import (
+    author_shape,
+    conversation_shape,
+    message_shape,
+    person_payload,
+    team_shape,
+)
+from .services import (
+    check_body,
+    check_private_note,
+    check_rateable,
+    check_score,
+    check_snooze,
+    default_team,
+    message_preview,
+    refuse_status_while_resolved,
+)
+
+BULK_BATCH_SIZE = 10_000  # conversations per transaction
+
+CREATED = EventType.CONVERSATION_CREATED.value
+UPDATED = EventType.CONVERSATION_UPDATED.value
+ASSIGNED = EventType.CONVERSATION_ASSIGNED.value
+RATED = EventType.CONVERSATION_RATED.value
+MESSAGE_CREATED = EventType.MESSAGE_CREATED.value
+OPEN, PENDING, SNOOZED, RESOLVED = (s.value for s in Status)
+NORMAL = Priority.NORMAL.value
+CUSTOMER, AGENT, SYSTEM = (
+    AuthorKind.CUSTOMER.value,
+    AuthorKind.AGENT.value,
+    AuthorKind.SYSTEM.value,
+)
+
+
+def bulk_available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def bulk_import_lines(
+    lines: Iterable[str | bytes],
+    *,
+    on_reject: Callable[[int, str], None],
+    batch_size: int = BULK_BATCH_SIZE,
+) -> ImportResult:
+    """Import lines (numbered from 1, like import_lines) in batches of `batch_size`
+    conversations, one COPY transaction each.
+
+    A writer thread (with its own connection) copies batch N while this thread parses and
+    plans batch N+1, so Python and PostgreSQL work at the same time. Inside a caller's
+    transaction (tests) everything runs inline in it. A batch that fails in the database (a
+    concurrent import of the same lines) is imported again line by line by the normal path,
+    which sorts out who got there first.
+    """
+    importer = _BulkImporter(on_reject)
+    batches = _batches(_numbered(lines), batch_size)
+    with broadcasts_muted():  # for the line-by-line fallback, like import_lines
+        if connection.in_atomic_block:
+            for batch in batches:
+                prepared = importer.prepare(batch, None)
+                importer.finish(prepared, partial(_write_batch, prepared))
+            return importer.result
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-import") as writer:
+            in_flight: tuple[_Prepared, Future] | None = None
+            for batch in batches:
+                prepared = importer.prepare(batch, in_flight[0] if in_flight else None)
+                if in_flight and not importer.finish(in_flight[0], in_flight[1].result):
+                    prepared = importer.prepare_again(prepared)  # it counted on that batch
+                in_flight = (prepared, writer.submit(_write_batch_in_thread, prepared))
+            if in_flight:
+                importer.finish(in_flight[0], in_flight[1].result)
+    return importer.result
+
+
+# --- The in-memory conversation and what it leaves behind --------------------------------------
+
+
+@dataclass(slots=True)
+class PlannedMessage:
+    client_id: str
+    author_kind: str
+    agent: str | None  # email; ids are known once the batch resolves its directory
+    body: str
+    private: bool
+    at: datetime
+
+
+@dataclass(slots=True)
+class PlannedEvent:
+    type: str
+    at: datetime
+    agent: str | None
+    change: dict[str, Any]
+    message: int | None = None  # index into the plan's messages
+    # The conversation as record_event saw it (None for message events): status, assignee,
+    # snoozed_until, cycle, waiting_since, preview, last_activity_at.
+    state: tuple | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    """One conversation's final row and every row its history adds."""
+
+    record: ConversationRecord
+    body_limit: int
+    status: str = OPEN
+    cycle: int = 1
+    assignee: str | None = None
+    snoozed_until: datetime | None = None
+    waiting_since: datetime | None = None
+    resolved_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    preview: str = ""
+    messages: list[PlannedMessage] = field(default_factory=list)
+    ratings: list[tuple[int, int, str, datetime]] = field(default_factory=list)
+    events: list[PlannedEvent] = field(default_factory=list)
+
+    def snapshot(self) -> tuple:
+        return (
+            self.status,
+            self.assignee,
+            self.snoozed_until,
+            self.cycle,
+            self.waiting_since,
+            self.preview,
+            self.last_activity_at,
+        )
+
+    def record_event(
+        self, type: str, at: datetime, *, agent: str | None = None, change: dict | None = None
+    ) -> None:
+        self.events.append(PlannedEvent(type, at, agent, change or {}, None, self.snapshot()))
+
+
+def plan_record(record: ConversationRecord, *, body_limit: int, check_nul: bool = True) -> Plan:
+    """Apply the services' rules to the record's steps in memory; RejectedLine if one breaks
+    a rule, with the same reason the replay gives. `check_nul`: the line may hold a NUL."""
+    if check_nul:
+        _refuse_nul(record)
+    plan = Plan(record, body_limit=body_limit)
+    created_at = record.steps[0].at
+    plan.last_activity_at = created_at
+    plan.record_event(CREATED, created_at)  # conversation_create (the team goes in later)
+    for step in record.steps:
+        try:
+            _apply(plan, step)
+        except HelpdeskError as error:
+            raise RejectedLine(_problem(step.where, str(error.message))) from error
+    return plan
+
+
+def _apply(plan: Plan, step: Step) -> None:
+    data, at, kind = step.data, step.at, step.kind
+    agent = data.get("agent")
+    if kind == "message":
+        _message_post(plan, data, at)
+    elif kind == "assigned":  # conversation_assign
+        if plan.assignee != agent:
+            change = {"assignee": [plan.assignee, agent], "by": None}  # emails until resolved
+            plan.assignee = agent
+            plan.record_event(ASSIGNED, at, agent=agent, change=change)
+    elif kind == "status":  # conversation_set_status
+        status, until = data["status"], data.get("snoozed_until")
+        check_snooze(status, until, at)
+        if plan.status == RESOLVED and status == OPEN:
+            _start_cycle(plan, at, agent)
+        elif plan.status == RESOLVED:
+            refuse_status_while_resolved()
+        elif plan.status != status or status == SNOOZED:
+            _change_status(plan, status, at, agent, until)
+    elif kind == "resolved":  # conversation_resolve
+        if plan.status != RESOLVED:
+            previous = plan.status
+            plan.status = RESOLVED
+            plan.resolved_at = at
+            plan.snoozed_until = None
+            plan.waiting_since = None
+            plan.last_activity_at = max(plan.last_activity_at, at)
+            change = {"status": [previous, RESOLVED], "resolved": True}
+            plan.record_event(UPDATED, at, agent=agent or plan.assignee, change=change)
+    elif kind == "reopened":  # conversation_reopen
+        if plan.status == RESOLVED:
+            _start_cycle(plan, at, agent)
+    elif kind == "rating":  # conversation_rate
+        score = check_score(data["score"])
+        check_rateable(plan.status, any(rating[0] == plan.cycle for rating in plan.ratings))
+        plan.ratings.append((plan.cycle, score, data["comment"] or "", at))
+        change = {"rating": {"score": score, "cycle": plan.cycle}}
+        plan.record_event(RATED, at, change=change)
+
+
+def _message_post(plan: Plan, data: dict[str, Any], at: datetime) -> None:
+    body, kind, private = data["body"], data["author_kind"], data["private"]
+    check_body(body, plan.body_limit)
+    check_private_note(kind, private)
+    if kind == CUSTOMER:  # _wake_for_customer
+        if plan.status == RESOLVED:
+            _start_cycle(plan, at, None)
+        elif plan.status in (PENDING, SNOOZED):
+            _change_status(plan, OPEN, at, None, None)
+        if plan.waiting_since is None:
+            plan.waiting_since = at
+    elif kind == AGENT and not private:
+        plan.waiting_since = None
+    agent = data["agent"] if kind == AGENT else None
+    plan.messages.append(PlannedMessage(data["client_id"], str(kind), agent, body, private, at))
+    plan.last_activity_at = max(plan.last_activity_at, at)
+    if not private and kind != SYSTEM:  # as message_post: a notice never hides the customer's words
+        plan.preview = message_preview(body)
+    plan.events.append(PlannedEvent(MESSAGE_CREATED, at, agent, {}, len(plan.messages) - 1, None))
+
+
+def _start_cycle(plan: Plan, at: datetime, by: str | None) -> None:
+    cycle = plan.cycle
+    plan.status = OPEN
+    plan.cycle = cycle + 1
+    plan.resolved_at = None
+    plan.snoozed_until = None
+    plan.waiting_since = None
+    change = {"status": [RESOLVED, OPEN], "cycle": [cycle, cycle + 1], "reopened": True}
+    plan.record_event(UPDATED, at, agent=by, change=change)
+
+
+def _change_status(
+    plan: Plan, status: str, at: datetime, by: str | None, snoozed_until: datetime | None
+) -> None:
+    previous = plan.status
+    plan.status = status
+    plan.snoozed_until = snoozed_until if status == SNOOZED else None
+    change: dict[str, Any] = {"status": [previous, status]}
+    if snoozed_until:
+        change["snoozed_until"] = snoozed_until.isoformat()
+    plan.record_event(UPDATED, at, agent=by, change=change)
+
+
+def _refuse_nul(record: ConversationRecord) -> None:
+    """The replay's INSERT fails on a NUL character (and says so in psycopg's words); COPY
+    would fail the whole batch."""
+    texts = [record.external_id, record.channel, record.team or "", record.customer.name]
+    texts += [record.customer.email, record.customer.external_id or ""]
+    texts += [step.data.get(key) or "" for step in record.steps for key in ("body", "comment")]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise RejectedLine(_nul_problem())
+
+
+_NUL_ESCAPE = {bytes: b"\\u0000", str: "\\u0000"}
+
+
+def _nul_problem() -> str:
+    return _("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+
+
+# --- Batches ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    """A batch ready to COPY (ids reserved), and what the next batch must know about it
+    while it is being written."""
+
+    lines: dict[int, str | bytes]
+    numbers: list[int]  # of the planned lines
+    plans: list[Plan]
+    external_ids: set[str]
+    new_customers: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    referenced: dict[Any, set[int]] = field(default_factory=dict)  # model -> ids read
+    tables: list[tuple[Any, tuple[str, ...], list]] = field(default_factory=list)
+    events: list[list[Any]] = field(default_factory=list)
+
+
+class _BulkImporter(_Importer):
+    """Parses, skips and rejects exactly like _Importer; writes a batch with COPY instead."""
+
+    def prepare(self, batch: list[tuple[int, str | bytes]], in_flight: "_Prepared | None"):
+        records: list[tuple[int, ConversationRecord]] = []
+        # JSON spells a NUL as \u0000: only those lines need the closer look.
+        maybe_nul = {number for number, line in batch if _NUL_ESCAPE[type(line)] in line}
+        for number, line in batch:
+            try:
+                records.append((number, parse_record(line)))
+            except RejectedLine as rejection:
+                self.reject(number, rejection.reason)
+        known = set(
+            Conversation.objects.filter(
+                external_id__in=[record.external_id for _number, record in records]
+            ).values_list("external_id", flat=True)
+        )
+        if in_flight is not None:  # not committed yet
+            known |= in_flight.external_ids
+        prepared = _Prepared(lines=dict(batch), numbers=[], plans=[], external_ids=set())
+        body_limit = settings.HELPDESK_MAX_MESSAGE_LENGTH
+        for number, record in records:
+            if record.external_id in known:
+                self.result.skipped += 1
+                continue
+            try:
+                plan = plan_record(record, body_limit=body_limit, check_nul=number in maybe_nul)
+            except RejectedLine as rejection:
+                self.reject(number, rejection.reason)
+                continue
+            prepared.plans.append(plan)
+            prepared.numbers.append(number)
+            known.add(record.external_id)
+        prepared.external_ids = {plan.record.external_id for plan in prepared.plans}
+        _RowBuilder(self.directory, prepared, in_flight).build()
+        return prepared
+
+    def prepare_again(self, prepared: "_Prepared") -> "_Prepared":
+        """Rows again, after the batch before failed: they may name its customers."""
+        fresh = _Prepared(prepared.lines, prepared.numbers, prepared.plans, prepared.external_ids)
+        _RowBuilder(self.directory, fresh, None).build()
+        return fresh
+
+    def finish(self, prepared: "_Prepared", written: Callable[[], Any]) -> bool:
+        """Wait for (or do) the batch's write; on a database error replay it line by line.
+        Returns whether the COPY went through."""
+        try:
+            written()
+        except DatabaseError:
+            # Someone imported some of these lines meanwhile: sort it out line by line.
+            lines = prepared.lines
+            _Importer.import_batch(self, [(number, lines[number]) for number in prepared.numbers])
+            publish_pending_events()
+            return False
+        self.result.created += len(prepared.plans)
+        return True
+
+
+def _write_batch_in_thread(prepared: "_Prepared") -> None:
+    try:
+        _write_batch(prepared)
+    finally:
+        connection.close()  # the thread's own connection
+
+
+def _write_batch(prepared: "_Prepared") -> None:
+    """One transaction: COPY the rows, number the events under the sequence lock."""
+    if prepared.plans:
+        with transaction.atomic():
+            _commit_without_waiting_for_disk()
+            checks_skipped = _skip_foreign_key_checks(prepared.referenced)
+            for model, columns, rows in prepared.tables:
+                _copy(model, columns, rows)
+            first = _sequence(prepared.events)
+            _copy(ConversationEvent, EVENT_COLUMNS, prepared.events)
+            if checks_skipped:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL session_replication_role = origin")
+            history_imported.send(
+                sender=ConversationEvent,
+                first_cursor=first,
+                last_cursor=first + len(prepared.events) - 1,
+            )
+    publish_pending_events()  # live events our lock held back, if any
+
+
+def _commit_without_waiting_for_disk() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _skip_foreign_key_checks(referenced: dict[Any, set[int]]) -> bool:
+    """Checking every foreign key of ~16 rows per conversation, one lookup each, is much of
+    the database's work. A batch references only rows it writes itself and the teams,
+    agents and existing customers it has read: those are locked FOR KEY SHARE (the lock a
+    foreign key check takes) until commit, so they cannot go away, and the checks are
+    switched off for the COPYs. Needs a superuser; otherwise the checks run as usual.
+    Returns whether they were switched off."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+        if not row or not row[0]:
+            return False
+        qn = connection.ops.quote_name
+        for model, ids in referenced.items():
+            if ids:
+                cursor.execute(
+                    f"SELECT 1 FROM {qn(model._meta.db_table)} WHERE id = ANY(%s) FOR KEY SHARE",
+                    [sorted(ids)],
+                )
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    return True
+
+
+def _sequence(event_rows: list[list]) -> int:
+    """Reserve a block of cursors under the EventSequence lock (held until commit) and number
+    the events in id order, as a sequencing pass would. Returns the first."""
+    sequence = _locked_sequence(wait=True)
+    first = sequence.last_cursor + 1
+    sequence.last_cursor += len(event_rows)
+    sequence.save(update_fields=["last_cursor"])
+    for cursor, row in enumerate(event_rows, start=first):  # ids ascend with the rows
+        row[1] = cursor
+    return first
+
+
+class _RowBuilder:
+    """Turns a batch's plans into rows, with ids reserved from the sequences."""
+
+    def __init__(self, directory: _Directory, prepared: _Prepared, in_flight: "_Prepared | None"):
+        self.directory = directory
+        self.prepared = prepared
+        self.plans = prepared.plans
+        self.in_flight = in_flight
+        self.now = timezone.now()
+        self.people: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
+
+    def build(self) -> None:
+        plans, prepared = self.plans, self.prepared
+        if not plans:
+            return
+        teams = self._resolve_directory()
+        self.directory.keep_staged()  # created outside the batch's transaction: they stay
+        self.directory.load_customers({plan.record.customer.external_id for plan in plans} - {None})
+        customer_rows, customers = self._customers()
+        prepared.referenced = {
+            Team: {team.pk for team in teams if team is not None},
+            User: {person[0] for person in self.people.values()},
+            Customer: {customer.pk for customer in self.directory.customers.values()},
+        }
+        conversation_ids = _reserve(Conversation, len(plans))
+        message_ids = iter(_reserve(Message, sum(len(plan.messages) for plan in plans)))
+        rating_ids = iter(_reserve(Rating, sum(len(plan.ratings) for plan in plans)))
+        event_ids = iter(_reserve(ConversationEvent, sum(len(plan.events) for plan in plans)))
+        conversation_rows, message_rows, rating_rows, event_rows = [], [], [], []
+        for plan, conversation_id, customer, team in zip(
+            plans, conversation_ids, customers, teams, strict=True
+        ):
+            self._rows(
+                plan,
+                conversation_id,
+                customer,
+                team,
+                (message_ids, rating_ids, event_ids),
+                (conversation_rows, message_rows, rating_rows, event_rows),
+            )
+        prepared.tables = [
+            (Customer, CUSTOMER_COLUMNS, customer_rows),
+            (Conversation, CONVERSATION_COLUMNS, conversation_rows),
+            (Message, MESSAGE_COLUMNS, message_rows),
+            (Rating, RATING_COLUMNS, rating_rows),
+        ]
+        prepared.events = event_rows
+
+    def _resolve_directory(self) -> list[Any]:
+        """Teams and agents in file order, as the replay meets them (a new agent joins the
+        team of the first line that names it). Returns each plan's team."""
+        teams = []
+        fallback: list[Any] = []
+        for plan in self.plans:
+            record = plan.record
+            if record.team:
+                team = self.directory.team(record.team)
+            else:
+                if not fallback:
+                    fallback.append(default_team())
+                team = fallback[0]
+            teams.append(team)
+            for step in record.steps:
+                email = step.data.get("agent")
+                if email and email not in self.people:
+                    user = self.directory.agent(email, team if record.team else None)
+                    self.people[email] = (
+                        user.pk,
+                        person_payload(user),
+                        author_shape(AuthorKind.AGENT, agent=user),
+                    )
+        return teams
+
+    def _customers(self) -> tuple[list[tuple], list[tuple[int, str, str]]]:
+        """New customers' rows, and (id, name, email) of each plan's customer."""
+        directory = self.directory
+        in_flight = self.in_flight.new_customers if self.in_flight else {}
+        found: list[Any] = []
+        new_rows: list[list] = []
+        new: dict[str, list] = {}
+        for plan in self.plans:
+            record = plan.record.customer
+            external_id = record.external_id
+            known = directory.customers.get(external_id) if external_id else None
+            if known is not None:
+                found.append((known.pk, known.name, known.email))
+            elif external_id is not None and external_id in in_flight:
+                found.append(in_flight[external_id])
+            elif external_id is not None and external_id in new:
+                found.append(new[external_id])
+            else:
+                row = [None, record.name or "", record.email or "", external_id]
+                new_rows.append(row)
+                found.append(row)
+                if external_id is not None:
+                    new[external_id] = row
+        for row, customer_id in zip(new_rows, _reserve(Customer, len(new_rows)), strict=True):
+            row[0] = customer_id
+        self.prepared.new_customers = {
+            external_id: (row[0], row[1], row[2]) for external_id, row in new.items()
+        }
+        rows = [
+            (row[0], row[1], row[2], new_customer_token(), None, row[3], self.now, None, "")
+            for row in new_rows
+        ]
+        return rows, [(item[0], item[1], item[2]) for item in found]
+
+    def _rows(
+        self,
+        plan: Plan,
+        conversation_id: int,
+        customer: tuple[int, str, str],
+        team: Any,
+        ids: tuple,
+        out: tuple[list, list, list, list],
+    ) -> None:
+        message_ids, rating_ids, event_ids = ids
+        conversation_rows, message_rows, rating_rows, event_rows = out
+        record, people = plan.record, self.people
+        customer_id, customer_name, customer_email = customer
+        customer_payload = {"id": customer_id, "name": customer_name, "email": customer_email}
+        team_id = team.pk if team else None
+        team_payload = team_shape(team)
+        created_at = plan.events[0].at
+        conversation_rows.append(
+            (
+                conversation_id,
+                customer_id,
+                record.channel,
+                plan.status,
+                team_id,
+                people[plan.assignee][0] if plan.assignee else None,
+                NORMAL,
+                plan.snoozed_until,
+                plan.cycle,
+                created_at,
+                plan.last_activity_at,
+                plan.waiting_since,
+                plan.resolved_at,
+                plan.preview,
+                record.external_id,
+            )
+        )
+        customer_author = author_shape(
+            AuthorKind.CUSTOMER, customer=_Customer(customer_id, customer_name)
+        )
+        message_rows_here = []
+        for message in plan.messages:
+            message_id = next(message_ids)
+            agent_id = people[message.agent][0] if message.agent else None
+            message_rows.append(
+                (
+                    message_id,
+                    conversation_id,
+                    message.client_id,
+                    message.author_kind,
+                    agent_id,
+                    message.body,
+                    message.private,
+                    message.at,
+                )
+            )
+            if message.author_kind == CUSTOMER:
+                author = customer_author
+            elif message.agent:
+                author = people[message.agent][2]
+            else:
+                author = author_shape(message.author_kind)
+            payload = message_shape(
+                id=message_id,
+                conversation=conversation_id,
+                client_id=message.client_id,
+                author=author,
+                body=message.body,
+                private=message.private,
+                created_at=message.at,
+            )
+            message_rows_here.append((message_id, agent_id, _json(payload)))
+        for cycle, score, comment, at in plan.ratings:
+            rating_rows.append((next(rating_ids), conversation_id, cycle, score, comment, at))
+        for event in plan.events:
+            agent_id = people[event.agent][0] if event.agent else None
+            if event.message is not None:
+                message = plan.messages[event.message]
+                message_id, _agent, data = message_rows_here[event.message]
+                event_rows.append(
+                    [
+                        next(event_ids),
+                        None,
+                        conversation_id,
+                        MESSAGE_CREATED,
+                        event.at,
+                        not message.private,
+                        agent_id,
+                        message_id,
+                        message.author_kind,
+                        data,
+                        "{}",
+                    ]
+                )
+                continue
+            status, assignee, snoozed_until, cycle, waiting_since, preview, active = event.state
+            data = conversation_shape(
+                id=conversation_id,
+                status=status,
+                channel=record.channel,
+                customer=customer_payload,
+                team=team_payload,
+                assignee=people[assignee][1] if assignee else None,
+                priority=NORMAL,
+                labels=[],
+                snoozed_until=snoozed_until,
+                cycle=cycle,
+                waiting_since=waiting_since,
+                last_message_preview=preview,
+                created_at=created_at,
+                last_activity_at=active,
+            )
+            change = event.change
+            if event.type == CREATED:
+                change = {"team": [None, team_id]}
+            elif event.type == ASSIGNED:
+                before, after = change["assignee"]
+                change = {
+                    "assignee": [
+                        people[before][0] if before else None,
+                        people[after][0] if after else None,
+                    ],
+                    "by": None,
+                }
+            event_rows.append(
+                [
+                    next(event_ids),
+                    None,
+                    conversation_id,
+                    event.type,
+                    event.at,
+                    True,
+                    agent_id,
+                    None,
+                    "",
+                    _json(data),
+                    _json(change),
+                ]
+            )
+
+
+@dataclass(frozen=True)
+class _Customer:
+    """Enough of a customer for author_shape()."""
+
+    pk: int
+    name: str
+
+
+# --- COPY -----------------------------------------------------------------------------------
+
+CUSTOMER_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "token",
+    "identifier",
+    "external_id",
+    "created_at",
+    "last_seen_at",
+    "language",
+)
+CONVERSATION_COLUMNS = (
+    "id",
+    "customer_id",
+    "channel",
+    "status",
+    "team_id",
+    "assignee_id",
+    "priority",
+    "snoozed_until",
+    "cycle",
+    "created_at",
+    "last_activity_at",
+    "waiting_since",
+    "resolved_at",
+    "last_message_preview",
+    "external_id",
+)
+MESSAGE_COLUMNS = (
+    "id",
+    "conversation_id",
+    "client_id",
+    "author_kind",
+    "agent_id",
+    "body",
+    "private",
+    "created_at",
+)
+RATING_COLUMNS = ("id", "conversation_id", "cycle", "score", "comment", "created_at")
+EVENT_COLUMNS = (
+    "id",
+    "cursor",
+    "conversation_id",
+    "type",
+    "at",
+    "public",
+    "agent_id",
+    "message_id",
+    "author_kind",
+    "data",
+    "change",
+)
+
+
+def _json(value: Any) -> str:
+    """Event payloads as JSON text for COPY (orjson: this is the import's hottest step)."""
+    return orjson.dumps(value).decode()
+
+
+def _reserve(model: Any, count: int) -> list[int]:
+    """`count` fresh primary keys from the table's sequence, ascending (not necessarily
+    contiguous: concurrent inserts may take some in between)."""
+    if count == 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, count],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _copy(model: Any, columns: tuple[str, ...], rows: Iterable[Iterable[Any]]) -> None:
+    qn = connection.ops.quote_name
+    statement = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
