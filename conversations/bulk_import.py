@@ -599,6 +599,7 @@ class _RowBuilder:
                 plan.resolved_at,
                 plan.preview,
                 record.external_id,
+                "",  # callback_phone: history brings no call-back requests
             )
         )
         customer_author = author_shape(
@@ -742,6 +743,7 @@ CONVERSATION_COLUMNS = (
     "resolved_at",
     "last_message_preview",
     "external_id",
+    "callback_phone",
 )
 MESSAGE_COLUMNS = (
     "id",
