@@ -92,7 +92,9 @@ RATED = EventType.CONVERSATION_RATED.value
 MESSAGE_CREATED = EventType.MESSAGE_CREATED.value
 OPEN, PENDING, SNOOZED, RESOLVED = (s.value for s in Status)
 NORMAL = Priority.NORMAL.value
-CUSTOMER, AGENT = AuthorKind.CUSTOMER.value, AuthorKind.AGENT.value
+CUSTOMER, AGENT, SYSTEM = (
+    kind.value for kind in (AuthorKind.CUSTOMER, AuthorKind.AGENT, AuthorKind.SYSTEM)
+)
 
 
 def bulk_available() -> bool:
@@ -114,6 +116,7 @@ def bulk_import_lines(
     concurrent import of the same lines) is imported again line by line by the normal path,
     which sorts out who got there first.
     """
+    _check_columns()
     importer = _BulkImporter(on_reject)
     batches = _batches(_numbered(lines), batch_size)
     with (
@@ -286,7 +289,7 @@ def _message_post(plan: Plan, data: dict[str, Any], at: datetime) -> None:
     agent = data["agent"] if kind == AGENT else None
     plan.messages.append(PlannedMessage(data["client_id"], str(kind), agent, body, private, at))
     plan.last_activity_at = max(plan.last_activity_at, at)
-    if not private:
+    if not private and kind != SYSTEM:  # an automatic notice keeps the customer's words
         plan.preview = message_preview(body)
     plan.events.append(PlannedEvent(MESSAGE_CREATED, at, agent, {}, len(plan.messages) - 1, None))
 
@@ -618,6 +621,9 @@ class _RowBuilder:
                 plan.resolved_at,
                 plan.preview,
                 record.external_id,
+                "",  # no call back asked for
+                None,
+                None,
             )
         )
         customer_author = author_shape(
@@ -761,6 +767,9 @@ CONVERSATION_COLUMNS = (
     "resolved_at",
     "last_message_preview",
     "external_id",
+    "callback_phone",
+    "callback_requested_at",
+    "callback_requested_by_id",
 )
 MESSAGE_COLUMNS = (
     "id",
@@ -786,6 +795,23 @@ EVENT_COLUMNS = (
     "data",
     "change",
 )
+
+
+def _check_columns() -> None:
+    """A column added to a model must be added here too (with what the services write)."""
+    for model, columns in (
+        (Customer, CUSTOMER_COLUMNS),
+        (Conversation, CONVERSATION_COLUMNS),
+        (Message, MESSAGE_COLUMNS),
+        (Rating, RATING_COLUMNS),
+        (ConversationEvent, EVENT_COLUMNS),
+    ):
+        expected = {field.column for field in model._meta.concrete_fields}
+        if expected != set(columns):
+            raise RuntimeError(
+                f"bulk import: {model.__name__} has columns {sorted(expected ^ set(columns))} "
+                "that conversations/bulk_import.py does not know (or no longer has)"
+            )
 
 
 def _json(value: Any) -> str:
