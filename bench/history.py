@@ -49,10 +49,11 @@ def conversation(n: int, rng: random.Random, start: datetime, days: int) -> dict
     say("agent", agent=agent)
     if rng.random() < 0.2:
         say("agent", agent=agent, private=True)
-    say("customer")
-    if rng.random() < 0.3:
-        events.append({"type": "status", "status": "pending", "at": later(10, 300)})
-    say("agent", agent=agent)
+    for _round in range(1 if rng.random() < 0.25 else 2):  # about six messages in all
+        say("customer")  # after a pending spell, this turns the conversation open again
+        if rng.random() < 0.3:
+            events.append({"type": "status", "status": "pending", "at": later(10, 300)})
+        say("agent", agent=agent)
     if rng.random() < 0.9:
         events.append({"type": "resolved", "agent": agent, "at": later(60, 3600)})
         if rng.random() < 0.3:

@@ -553,8 +553,10 @@ def conversation_rate(
     """The customer rates the cycle just resolved: once per cycle, 1 to 5."""
     check_score(score)
     conversation = _locked(conversation)
+    resolved = conversation.status == Status.RESOLVED
     check_rateable(
-        conversation.status, conversation.ratings.filter(cycle=conversation.cycle).exists()
+        conversation.status,
+        resolved and conversation.ratings.filter(cycle=conversation.cycle).exists(),
     )
     at = at or timezone.now()
     rating = Rating.objects.create(

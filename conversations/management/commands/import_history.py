@@ -31,7 +31,7 @@ class Command(BaseCommand):
             action="store_true",
             help=gettext_lazy(
                 "PostgreSQL only: plan each conversation in memory and write thousands at a "
-                "time with COPY (same rows, same validation; about 100 times faster). Reports "
+                "time with COPY (the same rows and checks, tens of times faster). Reports "
                 "need a rebuild_reports afterwards. On SQLite the normal import runs."
             ),
         )
