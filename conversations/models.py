@@ -141,6 +141,21 @@ class Conversation(models.Model):
             models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
             models.Index(fields=["team", "status", "waiting_since"], name="conv_team_status_wait"),
             models.Index(fields=["customer", "-last_activity_at"], name="conv_customer_activity"),
+            # Inbox tabs and filters, newest activity first (migration 0004_search, README).
+            models.Index(fields=["-last_activity_at", "-id"], name="conv_activity"),
+            models.Index(
+                fields=["assignee", "-last_activity_at", "-id"], name="conv_assignee_activity"
+            ),
+            models.Index(fields=["team", "-last_activity_at", "-id"], name="conv_team_activity"),
+            models.Index(
+                fields=["channel", "-last_activity_at", "-id"], name="conv_channel_activity"
+            ),
+            models.Index(fields=["waiting_since", "id"], name="conv_waiting"),
+            models.Index(
+                fields=["waiting_since", "id"],
+                condition=Q(status=Status.OPEN),
+                name="conv_open_waiting",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
