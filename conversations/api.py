@@ -430,7 +430,7 @@ class ConversationPagination(PageNumberPagination):
         answer["properties"]["count_exact"] = {
             "type": "boolean",
             "description": gettext_lazy(
-                "False when `count` is an estimate (beyond 10,000 conversations)."
+                "False when `count` is an estimate (beyond 1,000 conversations)."
             ),
         }
         return answer

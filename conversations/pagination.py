@@ -14,14 +14,14 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-COUNT_LIMIT = 10_000
+COUNT_LIMIT = 1_000
 
 
 def estimated_count(queryset: QuerySet) -> int | None:
     """The planner's estimate of the rows of `queryset` (PostgreSQL), or None."""
     if connections[queryset.db].vendor != "postgresql":
         return None
-    plan = json.loads(queryset.order_by().explain(format="json"))
+    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
@@ -41,7 +41,7 @@ class CappedCountPaginator(Paginator):
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return super().count
-        capped = self.object_list[: COUNT_LIMIT + 1].count()  # COUNT(*) of a LIMIT subquery
+        capped = self.object_list.order_by()[: COUNT_LIMIT + 1].count()  # COUNT of a LIMIT
         if capped <= COUNT_LIMIT:
             return capped
         estimate = estimated_count(self.object_list)

@@ -20,30 +20,26 @@ the number of matching messages, highlighted in Python.
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import (
-    BigIntegerField,
     Case,
     Count,
     Exists,
-    F,
-    Func,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Value,
     When,
 )
 from django.db.models.functions import Coalesce
 
 from .models import Conversation, Message
 
-SEARCH_WINDOW = 2000  # matching messages (and customers) ranked per search, newest first
+SEARCH_WINDOW = 1000  # matching messages (and customers) ranked per search, newest first
 MAX_QUERY_LENGTH = 200
 MIN_PREFIX_LENGTH = 4  # shorter terms match whole words only ("car:*" would match too much)
 HIGHLIGHT_OPTIONS = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12"
@@ -57,7 +53,7 @@ LEXEME = re.compile(r"'((?:[^']|'')*)'")
 class SearchResults:
     """Matching conversations in rank order, with what the answer shows of each match."""
 
-    conversations: QuerySet[Conversation]
+    conversations: QuerySet[Conversation] | Sequence[Conversation]
     text: str
     ranks: dict[int, float] = field(default_factory=dict)
     best_messages: dict[int, int | None] = field(default_factory=dict)
@@ -106,20 +102,30 @@ def search_conversations(
     results.best_messages = {pk: message_id for pk, _, message_id in rows}
     ranked_ids = [pk for pk, _, _ in rows]  # best first
     matching = conversations.filter(pk__in=ranked_ids)
-    if by_rank:
-        matching = matching.order_by(ArrayPosition(ranked_ids, F("pk")))
-    results.conversations = matching
+    results.conversations = RankedConversations(matching, ranked_ids) if by_rank else matching
     return results
 
 
-class ArrayPosition(Func):
-    """Where the value stands in a list of ids: orders rows as the list does."""
+class RankedConversations(Sequence):
+    """The matches in rank order, for a paginator: its length is known without a query, and
+    a slice reads only the conversations it holds (ordering a few thousand rows by their
+    place in a list in SQL costs more than the whole search)."""
 
-    function = "array_position"
-    output_field = IntegerField()
+    def __init__(self, conversations: QuerySet[Conversation], ranked_ids: list[int]) -> None:
+        self.queryset, self.ranked_ids = conversations, ranked_ids
 
-    def __init__(self, ids: list[int], expression: Any) -> None:
-        super().__init__(Value(ids, output_field=ArrayField(BigIntegerField())), expression)
+    def __len__(self) -> int:
+        return len(self.ranked_ids)
+
+    def count(self) -> int:
+        return len(self.ranked_ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        ids = self.ranked_ids[index]
+        by_id = {conversation.pk: conversation for conversation in self.queryset.filter(pk__in=ids)}
+        return [by_id[pk] for pk in ids if pk in by_id]
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -148,44 +154,43 @@ def search_queries(text: str) -> tuple[str, str]:
             [text, text, text],
         )
         english, turkish, simple = cursor.fetchone()
-    words = " | ".join(f"( {prefix_terms(q)} )" for q in (english, turkish) if q)
+    readings = dict.fromkeys(prefix_terms(q) for q in (english, turkish) if q)  # distinct
+    words = " | ".join(f"( {reading} )" for reading in readings)
     return words, prefix_terms(simple)
 
 
 def ranked_matches(
     conversations: QuerySet[Conversation], words_query: str, names_query: str
 ) -> list[tuple[int, float, int | None]]:
-    """(conversation id, rank, best message id or None) of the matches, best first."""
-    scope_sql, scope_params = "", []
-    if conversations.query.where:  # an unfiltered scope (an admin's "all") needs no join
-        inner = conversations.order_by().values("pk")
-        scope, scope_params = inner.query.sql_with_params()
-        scope_sql = f"AND {{column}} IN ({scope})"
+    """(conversation id, rank, best message id or None) of the matches, best first.
+
+    The scope is joined as a derived table, which PostgreSQL flattens into the query, so
+    the planner picks per query: the GIN index for a rare word; for a common one, walking
+    the scope's conversations newest first (an index of the list) until the window is full.
+    """
+    scope, scope_params = (
+        conversations.order_by().values("pk", "customer_id", "last_activity_at").query
+    ).sql_with_params()
+    newest_first = "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT %s"
     parts, params = [], []
     if words_query:
-        parts.append(
-            """
+        parts.append(f"""
             SELECT * FROM (
-                SELECT m.conversation_id, ts_rank(m.search_vector, %s::tsquery) AS rank,
-                       m.id AS message_id
-                FROM conversations_message m
-                WHERE m.search_vector @@ %s::tsquery {scope}
-                ORDER BY m.id DESC LIMIT %s
-            ) AS message_hits""".replace("{scope}", scope_sql.format(column="m.conversation_id"))
-        )
-        params += [words_query, words_query, *scope_params, SEARCH_WINDOW]
+                SELECT m.conversation_id, ts_rank(m.search_vector, %s::tsquery), m.id
+                FROM ({scope}) AS c (id, customer_id, last_activity_at)
+                JOIN conversations_message m ON m.conversation_id = c.id
+                WHERE m.search_vector @@ %s::tsquery {newest_first}
+            ) AS message_hits""")
+        params += [words_query, *scope_params, words_query, SEARCH_WINDOW]
     if names_query:
-        parts.append(
-            """
+        parts.append(f"""
             SELECT * FROM (
                 SELECT c.id, ts_rank(cu.search_vector, %s::tsquery), NULL::bigint
-                FROM conversations_customer cu
-                JOIN conversations_conversation c ON c.customer_id = cu.id
-                WHERE cu.search_vector @@ %s::tsquery {scope}
-                ORDER BY c.id DESC LIMIT %s
-            ) AS customer_hits""".replace("{scope}", scope_sql.format(column="c.id"))
-        )
-        params += [names_query, names_query, *scope_params, SEARCH_WINDOW]
+                FROM ({scope}) AS c (id, customer_id, last_activity_at)
+                JOIN conversations_customer cu ON cu.id = c.customer_id
+                WHERE cu.search_vector @@ %s::tsquery {newest_first}
+            ) AS customer_hits""")
+        params += [names_query, *scope_params, names_query, SEARCH_WINDOW]
     sql = f"""
         SELECT conversation_id, sum(rank) AS score,
                (array_agg(message_id ORDER BY rank DESC, message_id DESC)
