@@ -39,7 +39,7 @@ from django.db.models.functions import Coalesce
 
 from .models import Conversation, Message
 
-SEARCH_WINDOW = 1000  # matching messages (and customers) ranked per search, newest first
+SEARCH_WINDOW = 500  # matching messages (and customers) ranked per search, newest first
 MAX_QUERY_LENGTH = 200
 MIN_PREFIX_LENGTH = 4  # shorter terms match whole words only ("car:*" would match too much)
 HIGHLIGHT_OPTIONS = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12"
@@ -131,14 +131,20 @@ class RankedConversations(Sequence):
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 
-def prefix_terms(tsquery: str) -> str:
-    """The tsquery with each lexeme of MIN_PREFIX_LENGTH or more matching as a prefix."""
-
-    def as_prefix(match: re.Match) -> str:
+def prefix_terms(tsquery: str, *, last_only: bool = False) -> str:
+    """The tsquery with each lexeme of MIN_PREFIX_LENGTH or more matching as a prefix (only
+    the last one with `last_only`: names are typed whole, but perhaps not finished, and a
+    prefix of a name everybody shares would read the whole index)."""
+    lexemes = list(LEXEME.finditer(tsquery))
+    prefixed = lexemes[-1:] if last_only else lexemes
+    parts, end = [], 0
+    for match in lexemes:
+        parts += [tsquery[end : match.end()]]
         lexeme = match.group(1).replace("''", "'")
-        return f"{match.group(0)}:*" if len(lexeme) >= MIN_PREFIX_LENGTH else match.group(0)
-
-    return LEXEME.sub(as_prefix, tsquery)
+        if match in prefixed and len(lexeme) >= MIN_PREFIX_LENGTH:
+            parts += [":*"]
+        end = match.end()
+    return "".join(parts) + tsquery[end:]
 
 
 def search_queries(text: str) -> tuple[str, str]:
@@ -156,7 +162,7 @@ def search_queries(text: str) -> tuple[str, str]:
         english, turkish, simple = cursor.fetchone()
     readings = dict.fromkeys(prefix_terms(q) for q in (english, turkish) if q)  # distinct
     words = " | ".join(f"( {reading} )" for reading in readings)
-    return words, prefix_terms(simple)
+    return words, prefix_terms(simple, last_only=True)
 
 
 def ranked_matches(
