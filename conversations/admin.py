@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 
 from .errors import HelpdeskError
 from .models import (
+    STATUS_RANK,
     AuthorKind,
     Channel,
     Conversation,
@@ -41,6 +42,7 @@ from .models import (
 )
 from .pagination import CappedCountPaginator
 from .search import clean_search_text, search_conversations
+from .selectors import conversation_channels
 from .serializers import user_name
 from .services import (
     Author,
@@ -82,13 +84,6 @@ class NullsLast(F):
     def __hash__(self) -> int:
         return super().__hash__()
 
-
-# Sorts statuses in workflow order: the open conversations first, then pending, snoozed, resolved.
-STATUS_RANK = Case(
-    *(When(status=value, then=Value(rank)) for rank, value in enumerate(Status.values)),
-    default=Value(len(Status.values)),
-    output_field=IntegerField(),
-)
 
 # Sorts priorities by urgency rather than alphabetically.
 PRIORITY_RANK = Case(
@@ -158,8 +153,7 @@ class ChannelFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
         names = dict(Channel.choices)
-        present = Conversation.objects.order_by().values_list("channel", flat=True).distinct()
-        return [(value, names.get(value, value)) for value in sorted(present)]
+        return [(value, names.get(value, value)) for value in conversation_channels()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
         if self.value() is None:

@@ -56,6 +56,19 @@ class PostgreSQLOnly(migrations.RunSQL):
             super().database_backwards(app_label, schema_editor, *args)
 
 
+class AddIndexOnPostgreSQL(migrations.AddIndex):
+    """An index SQLite cannot build (NULLS LAST in an index); the embedded mode's small
+    databases sort without it."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, *args)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, *args)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("conversations", "0003_email_continuity"),
@@ -97,6 +110,24 @@ class Migration(migrations.Migration):
                 fields=["waiting_since", "id"],
                 condition=models.Q(status="open"),
                 name="conv_open_waiting",
+            ),
+        ),
+        # The admin inbox's order: status in workflow order, longest waiting, newest activity.
+        AddIndexOnPostgreSQL(
+            model_name="conversation",
+            index=models.Index(
+                models.Case(
+                    models.When(status="open", then=models.Value(0)),
+                    models.When(status="pending", then=models.Value(1)),
+                    models.When(status="snoozed", then=models.Value(2)),
+                    models.When(status="resolved", then=models.Value(3)),
+                    default=models.Value(4),
+                    output_field=models.IntegerField(),
+                ),
+                models.OrderBy(models.F("waiting_since"), nulls_last=True),
+                models.OrderBy(models.F("last_activity_at"), descending=True),
+                models.OrderBy(models.F("id"), descending=True),
+                name="conv_inbox_order",
             ),
         ),
     ]
