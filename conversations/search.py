@@ -101,8 +101,10 @@ def search_conversations(
     results.ranks = {pk: rank for pk, rank, _ in rows}
     results.best_messages = {pk: message_id for pk, _, message_id in rows}
     ranked_ids = [pk for pk, _, _ in rows]  # best first
-    matching = conversations.filter(pk__in=ranked_ids)
-    results.conversations = RankedConversations(matching, ranked_ids) if by_rank else matching
+    if by_rank:  # pages read their ids from the scope (which still checks visibility)
+        results.conversations = RankedConversations(conversations, ranked_ids)
+    else:
+        results.conversations = conversations.filter(pk__in=ranked_ids)
     return results
 
 
@@ -173,13 +175,22 @@ def ranked_matches(
     The scope is joined as a derived table, which PostgreSQL flattens into the query, so
     the planner picks per query: the GIN index for a rare word; for a common one, walking
     the scope's conversations newest first (an index of the list) until the window is full.
+    An unfiltered scope needs no conversation at all: the newest matching messages by id.
     """
     scope, scope_params = (
         conversations.order_by().values("pk", "customer_id", "last_activity_at").query
     ).sql_with_params()
     newest_first = "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT %s"
     parts, params = [], []
-    if words_query:
+    if words_query and not conversations.query.where:  # everything (an admin, no filter)
+        parts.append("""
+            SELECT * FROM (
+                SELECT m.conversation_id, ts_rank(m.search_vector, %s::tsquery), m.id
+                FROM conversations_message m WHERE m.search_vector @@ %s::tsquery
+                ORDER BY m.id DESC LIMIT %s
+            ) AS message_hits""")
+        params += [words_query, words_query, SEARCH_WINDOW]
+    elif words_query:
         parts.append(f"""
             SELECT * FROM (
                 SELECT m.conversation_id, ts_rank(m.search_vector, %s::tsquery), m.id
