@@ -4,19 +4,25 @@ Presence is read-only here: the agent's own websocket and agents.services keep i
 """
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminTimeWidget
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Status
 
-from .models import Agent, CannedResponse, Team
-from .selectors import CAPACITY_STATUSES
+from .models import Agent, BusinessHours, CannedResponse, Team
+from .selectors import CAPACITY_STATUSES, next_opening, team_open_at
 
 User = get_user_model()
 
@@ -31,17 +37,46 @@ def open_assigned_count() -> Count:
     )
 
 
+class BusinessHoursInline(admin.TabularInline):
+    """Opening intervals in the team's time zone; none at all means always open."""
+
+    model = BusinessHours
+    fields = ["weekday", "opens", "closes"]
+    extra = 0
+    formfield_overrides = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}}
+    verbose_name = _("opening interval")
+    verbose_name_plural = _("business hours (none: always open)")
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_default", "agent_count", "open_conversations"]
+    list_display = [
+        "name",
+        "is_default",
+        "time_zone",
+        "hours_now",
+        "agent_count",
+        "open_conversations",
+    ]
     list_filter = ["is_default"]
     search_fields = ["name"]
-    fields = ["name", "is_default"]
+    fields = ["name", "is_default", "time_zone"]
+    inlines = [BusinessHoursInline]
+
+    @admin.display(description=_("now"))
+    def hours_now(self, team: Team) -> str:
+        now = timezone.now()
+        if team_open_at(team, now):
+            return gettext("Open")
+        opens = next_opening(team, now)
+        when = date_format(opens.astimezone(ZoneInfo(team.time_zone)), "l H:i") if opens else ""
+        return gettext("Closed until %(when)s") % {"when": when}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
             super()
             .get_queryset(request)
+            .prefetch_related("business_hours")
             .annotate(
                 agent_total=Count("agents", distinct=True),
                 open_total=Count(

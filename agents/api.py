@@ -6,7 +6,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -37,6 +37,13 @@ class AvailabilityOutput(serializers.Serializer):
     agents_online = serializers.IntegerField()
     can_chat_live = serializers.BooleanField()
     estimated_wait_seconds = serializers.IntegerField(allow_null=True)
+    open_now = serializers.BooleanField(
+        help_text=gettext_lazy("Whether the team is within its business hours now.")
+    )
+    opens_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=gettext_lazy("When a closed team opens again; null while it is open."),
+    )
 
 
 class WidgetAvailabilityView(RateLimitedMixin, APIView):
@@ -106,6 +113,49 @@ class AgentMeView(AgentView):
         if "presence" in data:
             agent = agent_set_presence(agent=agent, presence=data["presence"])
         return Response(AgentOutput(agent).data)
+
+
+# --- Who and where to hand a conversation to (the workspace's assign lists) -------------------
+
+
+class AgentListOutput(AgentOutput):
+    def get_open_assigned(self, agent: Agent) -> int:
+        return agent.open_assigned  # annotated by selectors.agents_with_load: no query per agent
+
+
+class TeamOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_default = serializers.BooleanField()
+    member = serializers.BooleanField(help_text=gettext_lazy("Whether you are in this team."))
+
+
+@extend_schema(tags=["agents"])
+class AgentListView(AgentView):
+    @extend_schema(
+        responses={
+            200: inline_serializer("Agents", {"results": AgentListOutput(many=True)}),
+            **error_responses(401, 403),
+        }
+    )
+    def get(self, request: Request) -> Response:
+        """Every active agent, by name, with presence and load (to pick an assignee)."""
+        agents = selectors.active_agents()
+        return Response({"results": AgentListOutput(agents, many=True).data})
+
+
+@extend_schema(tags=["agents"])
+class TeamListView(AgentView):
+    @extend_schema(
+        responses={
+            200: inline_serializer("Teams", {"results": TeamOutput(many=True)}),
+            **error_responses(401, 403),
+        }
+    )
+    def get(self, request: Request) -> Response:
+        """Every team, by name; `member` says which ones are yours."""
+        teams = selectors.teams_for(request.user)
+        return Response({"results": TeamOutput(teams, many=True).data})
 
 
 # --- Canned responses ------------------------------------------------------------------------

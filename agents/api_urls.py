@@ -9,7 +9,9 @@ app_name = "agents_api"
 urlpatterns = [
     # Asked by the widget; answered from agents' presence and capacity.
     path("widget/availability", api.WidgetAvailabilityView.as_view(), name="widget-availability"),
+    path("agents", api.AgentListView.as_view(), name="agents"),
     path("agents/me", api.AgentMeView.as_view(), name="agent-me"),
+    path("teams", api.TeamListView.as_view(), name="teams"),
     path("canned-responses", api.CannedResponsesView.as_view(), name="canned-responses"),
     path(
         "canned-responses/<int:pk>/render",

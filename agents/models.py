@@ -1,8 +1,11 @@
-"""Agents, their teams and capacity, and canned responses."""
+"""Agents, their teams, business hours and capacity, and canned responses."""
+
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -11,12 +14,35 @@ def default_capacity() -> int:
     return settings.HELPDESK_DEFAULT_CAPACITY
 
 
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(name: str) -> None:
+    """An IANA time zone name that this system's tz database knows (e.g. Europe/Istanbul)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(
+            _("“%(name)s” is not a time zone name such as Europe/Istanbul."),
+            code="invalid_time_zone",
+            params={"name": name},
+        ) from error
+
+
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     is_default = models.BooleanField(
         _("default team"),
         default=False,
         help_text=_("New conversations that name no team go here."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text=_("The IANA name its business hours are in, e.g. Europe/Istanbul."),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -32,6 +58,53 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class BusinessHours(models.Model):
+    """One opening interval of a team, in the team's time zone (agents/hours.py reads them).
+
+    Several per day are allowed. `closes` at or before `opens` runs past midnight into the
+    next day (22:00–06:00; 00:00 closes at midnight). A team without any is always open.
+    """
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="business_hours", verbose_name=_("team")
+    )
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(
+        _("closes"), help_text=_("At or before the opening time: the next day.")
+    )
+
+    class Meta:
+        verbose_name = _("business hours")
+        verbose_name_plural = _("business hours")
+        ordering = ["team", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="business_hours_weekday"),
+            models.CheckConstraint(
+                condition=~Q(opens=F("closes")), name="business_hours_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.opens is not None and self.opens == self.closes:
+            raise ValidationError(
+                {"closes": _("Closing time must differ from opening time.")}, code="empty"
+            )
 
 
 class Presence(models.TextChoices):

@@ -4,6 +4,8 @@
   transaction): a new conversation joins its team's queue and is routed; a conversation that
   leaves `open`, is unassigned or handed to someone else frees a place; one that comes back
   to `open` or moves to another team may need an agent.
+- A customer message while the conversation's team is outside its business hours gets the
+  automatic "we are back on …" reply (services.auto_reply_when_closed).
 - Agent rows (model signals, so admin edits count too): an agent coming online, getting more
   capacity or joining a team may take queued conversations. These run after commit.
 
@@ -20,10 +22,11 @@ from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from conversations.events import event_published
-from conversations.models import ConversationEvent, EventType, Status
+from conversations.models import AuthorKind, ConversationEvent, EventType, Status
 
 from .models import Agent
 from .routing import drain_for_agent, drain_team, drain_teams, route_reopened
+from .services import auto_reply_when_closed
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,22 @@ def _safely(function: Callable[..., Any], *args: Any) -> None:
 def route_on_event(sender: Any, event: ConversationEvent, live: bool = True, **kwargs: Any) -> None:
     if live:  # history replayed by an import is old news; the beat task routes its queue
         _safely(route_after_event, event)
+
+
+@receiver(event_published, dispatch_uid="agents.business_hours.auto_reply")
+def auto_reply_on_customer_message(
+    sender: Any, event: ConversationEvent, live: bool = True, **kwargs: Any
+) -> None:
+    """Live customer messages only: an import's old messages were answered long ago."""
+    if not live or event.type != EventType.MESSAGE_CREATED or event.message_id is None:
+        return
+    if event.author_kind != AuthorKind.CUSTOMER:
+        return
+    try:
+        message = event.message
+        auto_reply_when_closed(message=message)
+    except Exception:  # the customer's message is stored; a missing auto-reply is no failure
+        logger.exception("could not auto-reply to message %s", event.message_id)
 
 
 def route_after_event(event: ConversationEvent) -> None:

@@ -2,16 +2,18 @@
 
 import math
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from conversations.models import AuthorKind, Conversation, Status
 
-from .models import Agent, CannedResponse, Presence, Team
+from .models import Agent, BusinessHours, CannedResponse, Presence, Team
 
 # A conversation takes a place in its assignee's capacity while it is open: pending (waiting
 # on the customer) and snoozed ones do not, as in handle time. The one definition of "open
@@ -38,6 +40,19 @@ def agents_with_load() -> QuerySet[Agent]:
             distinct=True,
         )
     )
+
+
+def active_agents() -> list[Agent]:
+    """Active staff agents with `open_assigned` and their teams, by name (three queries)."""
+    agents = agents_with_load().filter(user__is_active=True, user__is_staff=True)
+    agents = list(agents.prefetch_related("teams"))
+    return sorted(agents, key=lambda agent: (agent.display_name.lower(), agent.pk))
+
+
+def teams_for(user: Any) -> QuerySet[Team]:
+    """Every team, by name, annotated with `member`: whether `user` is in it."""
+    membership = Agent.teams.through.objects.filter(team=OuterRef("pk"), agent__user=user)
+    return Team.objects.annotate(member=Exists(membership)).order_by("name")
 
 
 def open_assigned_count(user: Any) -> int:
@@ -105,24 +120,92 @@ def median_first_response_seconds(team: Team | None) -> float | None:
     return statistics.median(seconds) if seconds else None
 
 
+# --- Business hours ----------------------------------------------------------------------------
+
+
+def team_zone(team: Team) -> ZoneInfo:
+    return ZoneInfo(team.time_zone)
+
+
+def _hours_of(team: Team) -> list[BusinessHours]:
+    """The team's intervals, read once per team object (prefetch `business_hours` to batch)."""
+    return list(team.business_hours.all())
+
+
+def _local(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    """A wall-clock time of the team as a UTC instant. A time that a DST change skips is read
+    with the offset before the change (PEP 495, fold=0): 02:30 on the night the clocks jump
+    from 02:00 to 03:00 is 03:30 of the new time."""
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
+
+
+def _intervals_around(
+    hours: list[BusinessHours], zone: ZoneInfo, moment: datetime, days: int
+) -> Iterator[tuple[datetime, datetime]]:
+    """Opening intervals [opens, closes) in UTC, from the day before `moment` (an overnight
+    interval may still run) up to `days` days after it."""
+    today = moment.astimezone(zone).date()
+    for offset in range(-1, days + 1):
+        day = today + timedelta(days=offset)
+        for row in hours:
+            if row.weekday != day.weekday():
+                continue
+            overnight = row.closes <= row.opens  # 22:00–06:00, or 09:00–00:00 (midnight)
+            closing_day = day + timedelta(days=1) if overnight else day
+            yield _local(day, row.opens, zone), _local(closing_day, row.closes, zone)
+
+
+def team_open_at(team: Team, moment: datetime) -> bool:
+    """Whether the team is within its business hours at `moment` (no hours: always open)."""
+    hours = _hours_of(team)
+    if not hours:
+        return True
+    return any(
+        opens <= moment < closes
+        for opens, closes in _intervals_around(hours, team_zone(team), moment, days=0)
+    )
+
+
+def next_opening(team: Team, moment: datetime) -> datetime | None:
+    """When the team is next open, at or after `moment` (`moment` itself while it is open);
+    None for a team without hours, which never closes. In UTC."""
+    hours = _hours_of(team)
+    if not hours:
+        return None
+    if team_open_at(team, moment):
+        return moment
+    starts = [
+        opens
+        for opens, _closes in _intervals_around(hours, team_zone(team), moment, days=8)
+        if opens > moment
+    ]
+    return min(starts, default=None)
+
+
 @dataclass(frozen=True)
 class Availability:
     agents_online: int
     can_chat_live: bool
     estimated_wait_seconds: int | None
+    open_now: bool = True
+    opens_at: datetime | None = None
 
 
 def availability(team: Team | None) -> Availability:
     """What the widget tells a customer before they write.
 
-    Live when routing would assign a new conversation at once: the team's online agents have
+    Live when the team is within its business hours and routing would assign a new
+    conversation at once: the team's online agents have
     more free places than the queue ahead holds (a conversation without a team is never routed,
     so it is never live). Otherwise the estimate is the recent median
     first response, once for each "round" of the queue ahead of the customer that the online
     agents must get through (all of it when nobody is online); null without history.
     """
+    now = timezone.now()
+    open_now = team is None or team_open_at(team, now)
+    opens_at = None if open_now or team is None else next_opening(team, now)
     loads = [(agent.open_assigned, agent.capacity) for agent in online_agents(team)]
-    can_chat_live = team is not None and free_places(loads) > team_queue_length(team)
+    can_chat_live = team is not None and open_now and free_places(loads) > team_queue_length(team)
     estimate = None
     if not can_chat_live:
         median = median_first_response_seconds(team)
@@ -130,7 +213,11 @@ def availability(team: Team | None) -> Availability:
             rounds = math.ceil((team_queue_length(team) + 1) / max(len(loads), 1))
             estimate = round(median * rounds)
     return Availability(
-        agents_online=len(loads), can_chat_live=can_chat_live, estimated_wait_seconds=estimate
+        agents_online=len(loads),
+        can_chat_live=can_chat_live,
+        estimated_wait_seconds=estimate,
+        open_now=open_now,
+        opens_at=opens_at,
     )
 
 

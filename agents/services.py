@@ -1,21 +1,27 @@
-"""State changes of agents: presence (routing and capacity come with the agents issue)."""
+"""State changes of agents: presence, agent accounts, and the out-of-hours auto-reply."""
 
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Q
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from conversations.errors import InvalidInput
+from conversations.models import AuthorKind, Conversation, Message
+from conversations.services import Author, message_post
 
 from .models import Agent, Presence, Team
+from .selectors import next_opening, team_open_at, team_zone
 
 
 def agent_for(user: Any) -> Agent:
@@ -135,3 +141,96 @@ def agent_api_token(agent: Agent) -> str:
     """The agent's API token key (`Authorization: Token <key>`), created on first use."""
     token, _created = Token.objects.get_or_create(user=agent.user)
     return token.key
+
+
+# --- Out of business hours: the automatic reply ----------------------------------------------
+
+AUTO_REPLY_PREFIX = "auto-reply-"
+
+
+def auto_reply_client_id(message: Message) -> str:
+    """One auto-reply per triggering customer message, whoever (or how often) reacts to it."""
+    return f"{AUTO_REPLY_PREFIX}{message.pk}"
+
+
+def auto_reply_when_closed(*, message: Message) -> Message | None:
+    """Tell a customer who writes while the conversation's team is closed when it is back.
+
+    A `system` message (never a reply in the metrics, never emailed, leaves waiting_since
+    alone), in the customer's language and the team's time zone, stamped at the moment of
+    the message it answers. At most one per closed spell: nothing if an auto-reply or a
+    public agent reply came while the team has stayed closed. Returns the reply, or None.
+    """
+    if message.author_kind != AuthorKind.CUSTOMER:
+        return None
+    team, at = (
+        Team.objects.filter(conversations=message.conversation_id).first(),
+        message.created_at,
+    )
+    if team is None or team_open_at(team, at):
+        return None  # the usual case, decided without any lock
+    with transaction.atomic():
+        # The conversation's lock serializes the reactions to a burst of customer messages.
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=message.conversation_id)
+        )
+        reopens = next_opening(team, at)
+        if reopens is None or _answered_in_this_spell(conversation, team, at):
+            return None
+        reply, _created = message_post(
+            conversation=conversation,
+            author=Author.system(),
+            body=auto_reply_text(team, reopens, at=at, customer=conversation.customer),
+            client_id=auto_reply_client_id(message),
+            at=at,
+        )
+    return reply
+
+
+def _answered_in_this_spell(conversation: Conversation, team: Team, at: datetime) -> bool:
+    """Whether the latest auto-reply or public agent reply came while the team has been
+    closed ever since, up to `at` (so the customer already heard from us in this spell)."""
+    answers = Q(author_kind=AuthorKind.AGENT) | Q(
+        author_kind=AuthorKind.SYSTEM, client_id__startswith=AUTO_REPLY_PREFIX
+    )
+    latest = (
+        conversation.messages.filter(answers, private=False)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if latest is None:
+        return False
+    reopened = next_opening(team, latest)
+    return reopened is not None and reopened > at
+
+
+def auto_reply_text(team: Team, reopens: datetime, *, at: datetime, customer: Any) -> str:
+    """The text, e.g. "…back on Monday at 09:00 (Europe/Istanbul)…", in the customer's language."""
+    zone = team_zone(team)
+    local = reopens.astimezone(zone)
+    with translation.override(customer.language or settings.LANGUAGE_CODE):
+        values = {"time": formats.time_format(local, "H:i"), "zone": team.time_zone}
+        if local.date() == at.astimezone(zone).date():
+            away = (
+                _(
+                    "Thanks for your message. Our team is away right now and will be back today "
+                    "at %(time)s (%(zone)s)."
+                )
+                % values
+            )
+        else:
+            values["day"] = formats.date_format(local, "l")
+            away = (
+                _(
+                    "Thanks for your message. Our team is away right now and will be back on "
+                    "%(day)s at %(time)s (%(zone)s)."
+                )
+                % values
+            )
+        where = (
+            _("We will reply here and by email.") if customer.email else _("We will reply here.")
+        )
+    return f"{away} {where}"

@@ -51,6 +51,7 @@ from .services import (
     conversation_reopen,
     conversation_resolve,
     conversation_set_status,
+    conversation_transfer,
     conversation_update,
     message_post,
 )
@@ -145,6 +146,21 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset.filter(assignee_id=int(value))
 
 
+class CallbackFilter(admin.SimpleListFilter):
+    title = _("call back")
+    parameter_name = "callback"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("yes", _("Call back requested")), ("no", _("No call back"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        if self.value() == "yes":
+            return queryset.exclude(callback_phone="")
+        if self.value() == "no":
+            return queryset.filter(callback_phone="")
+        return None
+
+
 class ChannelFilter(admin.SimpleListFilter):
     """The built-in channels by name, plus whatever imports brought."""
 
@@ -193,6 +209,27 @@ class SnoozeForm(forms.Form):
 
 class PriorityForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices, label=_("Priority"))
+
+
+class TransferForm(forms.Form):
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(),
+        required=False,
+        label=_("Team"),
+        help_text=_("Without an agent: into this team's queue."),
+    )
+    agent = AgentChoiceField(queryset=agents_queryset(), required=False, label=_("Agent"))
+    note = forms.CharField(
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Private: why, and what the colleagues taking over should know."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("team") and not data.get("agent"):
+            raise forms.ValidationError(_("Choose a team, an agent, or both."))
+        return data
 
 
 # --- The change page: triage fields and the reply box ----------------------------------------
@@ -275,6 +312,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "team",
         AssigneeFilter,
         ChannelFilter,
+        CallbackFilter,
         "priority",
         "labels",
     ]
@@ -303,6 +341,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "assign_to_me",
         "assign_to_agent",
         "assign_to_team",
+        "transfer",
         "resolve",
         "reopen",
         "snooze",
@@ -361,10 +400,18 @@ class ConversationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering=STATUS_RANK)
     def status_badge(self, conversation: Conversation) -> str:
-        return format_html(
+        status = format_html(
             '<span class="hd-badge hd-status-{}">{}</span>',
             conversation.status,
             conversation.get_status_display(),
+        )
+        if not conversation.callback_phone:
+            return status
+        return format_html(
+            '{} <span class="hd-badge hd-callback" title="{}">{}</span>',
+            status,
+            conversation.callback_phone,
+            gettext("Call back"),
         )
 
     @admin.display(description=_("assignee"), ordering="assignee__first_name")
@@ -621,6 +668,56 @@ class ConversationAdmin(admin.ModelAdmin):
             action="assign_to_team",
             form_class=AssignTeamForm,
             title=gettext("Move conversations to a team"),
+            apply=apply,
+        )
+
+    @admin.action(description=_("Transfer with note…"), permissions=["change"])
+    def transfer(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        def apply(data: dict[str, Any]) -> None:
+            target: dict[str, Any] = {}
+            if data.get("team"):
+                target["team"] = data["team"]
+            if data.get("agent"):
+                target["assignee"] = data["agent"]
+            names = ", ".join(
+                name
+                for name in (
+                    data["team"].name if data.get("team") else "",
+                    user_name(data["agent"]) if data.get("agent") else "",
+                )
+                if name
+            )
+
+            def change(conversation: Conversation) -> bool:
+                conversation_transfer(
+                    conversation=conversation,
+                    by=request.user,
+                    note=data["note"],
+                    force=request.user.is_superuser,  # supervisors may go above capacity
+                    **target,
+                )
+                return True
+
+            self._apply_each(
+                request,
+                queryset,
+                change,
+                lambda count: (
+                    ngettext(
+                        "%(count)d conversation transferred to %(target)s.",
+                        "%(count)d conversations transferred to %(target)s.",
+                        count,
+                    )
+                    % {"count": count, "target": names}
+                ),
+            )
+
+        return self._form_action(
+            request,
+            queryset,
+            action="transfer",
+            form_class=TransferForm,
+            title=gettext("Transfer conversations with a note"),
             apply=apply,
         )
 

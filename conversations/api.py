@@ -9,7 +9,7 @@ from typing import Any
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import get_language_from_request, gettext_lazy
 from django.utils.translation import gettext as _
@@ -54,6 +54,7 @@ from .serializers import (
     SessionInput,
     SessionOutput,
     StrictCharField,
+    TransferInput,
 )
 from .throttling import (
     InboundEmailThrottle,
@@ -106,7 +107,9 @@ def get_or_404(queryset: QuerySet, pk: int) -> Any:
 
 def conversation_queryset(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Everything the conversation shape reads, in a fixed number of queries."""
-    return queryset.select_related("customer", "team", "assignee").prefetch_related("labels")
+    return queryset.select_related(
+        "customer", "team", "assignee", "callback_requested_by"
+    ).prefetch_related("labels")
 
 
 def created_status(created: bool) -> int:
@@ -338,23 +341,33 @@ class AgentView(APIView):
         return get_or_404(self.visible_conversations(), pk)
 
     def with_messages(self, pk: int) -> Conversation:
-        """The conversation with every message, private notes included, oldest first."""
+        """The conversation with every message, private notes included, oldest first, and
+        the agent's `unread` count."""
         every_message = Message.objects.select_related("agent").order_by("created_at", "id")
-        return get_or_404(
-            self.visible_conversations().prefetch_related(Prefetch("messages", every_message)), pk
-        )
+        conversations = selectors.with_unread(self.visible_conversations(), self.request.user)
+        return get_or_404(conversations.prefetch_related(Prefetch("messages", every_message)), pk)
 
 
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """The chosen order, then the id the same way: pages never repeat or skip a tie."""
+class NullsLastOrderingFilter(django_filters.OrderingFilter):
+    """Orders with empty values last in both directions and on every database (SQLite puts
+    NULLs first when ascending), then by id so pages never shuffle."""
 
-    def filter(self, queryset: QuerySet, value: list[str] | None) -> QuerySet:
-        queryset = super().filter(queryset, value)
-        if value:
-            queryset = queryset.order_by(
-                *queryset.query.order_by, "-id" if value[-1][0] == "-" else "id"
-            )
-        return queryset
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if not value:
+            return qs
+        ordering = []
+        for param in value:
+            if not param:
+                continue
+            field = self.get_ordering_value(param)
+            name = field.lstrip("-")
+            if not Conversation._meta.get_field(name).null:
+                ordering.append(field)  # plain, as the list's indexes are: no NULLs to place
+            elif field.startswith("-"):
+                ordering.append(F(name).desc(nulls_last=True))
+            else:
+                ordering.append(F(name).asc(nulls_last=True))
+        return qs.order_by(*ordering, "-last_activity_at", "-id")
 
 
 class ConversationFilter(django_filters.FilterSet):
@@ -365,9 +378,20 @@ class ConversationFilter(django_filters.FilterSet):
         method="filter_assignee", help_text=gettext_lazy("An agent id, “me” or “none”.")
     )
     team = django_filters.CharFilter(
-        method="filter_team", help_text=gettext_lazy("A team id or name, or “none”.")
+        method="filter_team",
+        help_text=gettext_lazy("A team id or name, “none”, or “mine” (the teams you are in)."),
     )
     channel = django_filters.CharFilter(field_name="channel")
+    callback = django_filters.CharFilter(
+        method="filter_callback",
+        help_text=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
+    )
+    label = django_filters.CharFilter(
+        method="filter_label", help_text=gettext_lazy("Conversations with this label.")
+    )
+    customer = django_filters.NumberFilter(
+        field_name="customer_id", help_text=gettext_lazy("One customer's conversations (an id).")
+    )
     q = django_filters.CharFilter(
         method="filter_text",
         max_length=search.MAX_QUERY_LENGTH,
@@ -379,13 +403,17 @@ class ConversationFilter(django_filters.FilterSet):
             "insert as HTML."
         ),
     )
-    ordering = StableOrderingFilter(
-        fields=["last_activity_at", "waiting_since", "created_at", "id"]
+    ordering = NullsLastOrderingFilter(
+        fields=["last_activity_at", "waiting_since", "created_at", "id"],
+        help_text=gettext_lazy(
+            "A field, “-” first for descending; empty values always last "
+            "(waiting_since: the longest-waiting customer first)."
+        ),
     )
 
     class Meta:
         model = Conversation
-        fields = ["status", "assignee", "team", "channel", "q"]
+        fields = ["status", "assignee", "team", "channel", "callback", "label", "customer", "q"]
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         statuses = [part.strip() for part in value.split(",") if part.strip()]
@@ -408,8 +436,26 @@ class ConversationFilter(django_filters.FilterSet):
         value = value.strip()
         if value.lower() == "none":
             return queryset.filter(team__isnull=True)
+        if value.lower() == "mine":
+            return queryset.filter(team__in=Team.objects.filter(agents__user=self.request.user))
         ref = int(value) if value.isdigit() else value
         return queryset.filter(team=team_by_ref(ref))
+
+    def filter_callback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip().lower()
+        if value not in ("true", "false"):
+            raise ValidationError({"callback": [_("“true” or “false”.")]})
+        return (
+            queryset.exclude(callback_phone="")
+            if value == "true"
+            else queryset.filter(callback_phone="")
+        )
+
+    def filter_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(labels__name__iexact=value)  # label names are unique: no duplicates
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset  # ConversationListView searches last, over the other filters' result
@@ -446,7 +492,8 @@ class ConversationListView(AgentView, generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Conversation]:
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the schema
             return Conversation.objects.none()
-        return self.visible_conversations().order_by("-last_activity_at", "-id")
+        conversations = selectors.with_unread(self.visible_conversations(), self.request.user)
+        return conversations.order_by("-last_activity_at", "-id")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         conversations = self.filter_queryset(self.get_queryset())
@@ -523,6 +570,36 @@ class ConversationDetailView(AgentView):
                 snoozed_until=data.get("snoozed_until"),
                 by=by,
             )
+        if "callback_phone" in data:
+            services.conversation_request_callback(
+                conversation=conversation, phone=data["callback_phone"], by=by
+            )
+
+
+class ConversationTransferView(AgentView):
+    @extend_schema(
+        request=TransferInput,
+        responses={200: ConversationOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["agents"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Transfer to a team and/or a colleague with a private note (README "Transfer")."""
+        conversation = self.get_conversation(pk)
+        data = validated(TransferInput, request.data)
+        references: dict[str, Any] = {}
+        if "team" in data:
+            references["team"] = team_by_ref(data["team"])
+        if data.get("assignee") is not None:
+            references["assignee"] = agent_user_by_ref(data["assignee"])
+        services.conversation_transfer(
+            conversation=conversation,
+            by=request.user,
+            note=data["note"],
+            force=data["force"],
+            **references,
+        )
+        changed = conversation_queryset(Conversation.objects).get(pk=pk)
+        return Response(ConversationOutput(changed).data)
 
 
 class ConversationMessagesView(AgentView):
@@ -557,6 +634,46 @@ class ConversationMessagesView(AgentView):
             private=data["private"],
         )
         return Response(MessageOutput(message).data, status=created_status(created))
+
+
+class ReadInput(serializers.Serializer):
+    message = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_ID,
+        help_text=gettext_lazy("Read up to this message id (default: the last message)."),
+    )
+
+
+class ReadOutput(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    last_read_message = serializers.IntegerField()
+    read_at = serializers.DateTimeField()
+    unread = serializers.IntegerField()
+
+
+class ConversationReadView(AgentView):
+    """The agent has read the conversation (the workspace says so when it shows it)."""
+
+    @extend_schema(
+        request=ReadInput,
+        responses={200: ReadOutput, **error_responses(400, 401, 403, 404)},
+        tags=["agents"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        data = validated(ReadInput, request.data if request.data else {})
+        marker = services.conversation_mark_read(
+            conversation=conversation, user=request.user, through=data.get("message")
+        )
+        unread = selectors.with_unread(Conversation.objects.filter(pk=pk), request.user)
+        answer = {
+            "conversation": conversation.pk,
+            "last_read_message": marker.last_read_message_id,
+            "read_at": marker.read_at,
+            "unread": unread.values_list("unread", flat=True).get(),
+        }
+        return Response(ReadOutput(answer).data)
 
 
 # --- Inbound email (email continuity, conversations/inbound.py) ------------------------------

@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from . import api
+from . import api, views
 
 app_name = "conversations_api"
 
 urlpatterns = [
     # Customer side (widget)
+    path("widget/strings", views.WidgetStringsView.as_view(), name="widget-strings"),
     path("widget/sessions", api.WidgetSessionView.as_view(), name="widget-sessions"),
     path(
         "widget/conversations", api.WidgetConversationsView.as_view(), name="widget-conversations"
@@ -31,8 +32,16 @@ urlpatterns = [
     path("conversations", api.ConversationListView.as_view(), name="conversations"),
     path("conversations/<int:pk>", api.ConversationDetailView.as_view(), name="conversation"),
     path(
+        "conversations/<int:pk>/transfer",
+        api.ConversationTransferView.as_view(),
+        name="conversation-transfer",
+    ),
+    path(
         "conversations/<int:pk>/messages",
         api.ConversationMessagesView.as_view(),
         name="conversation-messages",
+    ),
+    path(
+        "conversations/<int:pk>/read", api.ConversationReadView.as_view(), name="conversation-read"
     ),
 ]

@@ -141,6 +141,17 @@ class Conversation(models.Model):
     external_id = models.CharField(
         _("external id"), max_length=255, unique=True, null=True, blank=True
     )
+    # An escalation: the customer should be called back on this number (README "Call back").
+    callback_phone = models.CharField(_("call back on"), max_length=32, blank=True)
+    callback_requested_at = models.DateTimeField(_("call back requested at"), null=True, blank=True)
+    callback_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("call back requested by"),
+    )
 
     class Meta:
         verbose_name = _("conversation")
@@ -160,7 +171,7 @@ class Conversation(models.Model):
             models.Index(
                 fields=["channel", "-last_activity_at", "-id"], name="conv_channel_activity"
             ),
-            models.Index(fields=["waiting_since", "id"], name="conv_waiting"),
+            models.Index(fields=["waiting_since", "-last_activity_at", "-id"], name="conv_waiting"),
             models.Index(
                 STATUS_RANK,
                 F("waiting_since").asc(nulls_last=True),
@@ -169,7 +180,7 @@ class Conversation(models.Model):
                 name="conv_inbox_order",
             ),
             models.Index(
-                fields=["waiting_since", "id"],
+                fields=["waiting_since", "-last_activity_at", "-id"],
                 condition=Q(status=Status.OPEN),
                 name="conv_open_waiting",
             ),
@@ -343,6 +354,44 @@ class EventSequence(models.Model):
 
     def __str__(self) -> str:
         return str(self.last_cursor)
+
+
+# --- The agent workspace: what each agent has read -------------------------------------------
+
+
+class ReadMarker(models.Model):
+    """How far an agent has read a conversation: the last message they had in view.
+
+    Written when the agent opens the conversation in the workspace (services.conversation_mark_read);
+    a conversation's `unread` for that agent counts the customer messages after it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="read_markers",
+        verbose_name=_("agent"),
+    )
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="read_markers",
+        verbose_name=_("conversation"),
+    )
+    last_read_message_id = models.BigIntegerField(_("last message read"), default=0)
+    read_at = models.DateTimeField(_("read at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("read marker")
+        verbose_name_plural = _("read markers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "user"], name="one_read_marker_per_agent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.conversation_id} ≤ {self.last_read_message_id}"
 
 
 # --- Email continuity (conversations/emails.py) --------------------------------------------

@@ -44,11 +44,34 @@ class TeamRefOutput(serializers.Serializer):
     name = serializers.CharField()
 
 
+class PersonRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CallbackOutput(serializers.Serializer):
+    phone = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    requested_by = PersonRefOutput(allow_null=True)
+
+
 class ConversationOutput(serializers.ModelSerializer):
     customer = CustomerOutput()
     team = TeamRefOutput(allow_null=True)
     assignee = PersonOutput(allow_null=True)
     labels = serializers.SerializerMethodField()
+    callback = CallbackOutput(
+        allow_null=True,
+        read_only=True,
+        help_text=_("Agents only: the customer asked to be called back on this number."),
+    )
+    unread = serializers.IntegerField(
+        read_only=True,
+        required=False,
+        help_text=_(
+            "Agents only: customer messages since you last read the conversation (POST …/read)."
+        ),
+    )
 
     class Meta:
         model = Conversation
@@ -67,13 +90,21 @@ class ConversationOutput(serializers.ModelSerializer):
             "last_message_preview",
             "created_at",
             "last_activity_at",
+            "callback",
+            "unread",
         ]
 
     def get_labels(self, conversation: Conversation) -> list[str]:
         return sorted(label.name for label in conversation.labels.all())
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
-        return conversation_payload(conversation)
+        return with_unread_count(conversation_payload(conversation), conversation)
+
+
+def with_unread_count(payload: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+    """`unread` (the reading agent's own count) when the query annotated it (selectors.with_unread)."""
+    unread = getattr(conversation, "unread", None)
+    return {**payload, "unread": unread} if unread is not None else payload
 
 
 class MessageOutput(serializers.ModelSerializer):
@@ -139,6 +170,19 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "last_message_preview": conversation.last_message_preview,
         "created_at": iso(conversation.created_at),
         "last_activity_at": iso(conversation.last_activity_at),
+        "callback": callback_payload(conversation),
+    }
+
+
+def callback_payload(conversation: Conversation) -> dict[str, Any] | None:
+    """The "call back by phone" escalation, for agents only (customer_view drops it)."""
+    if not conversation.callback_phone:
+        return None  # the usual case: no query for the requester
+    by = conversation.callback_requested_by
+    return {
+        "phone": conversation.callback_phone,
+        "requested_at": iso(conversation.callback_requested_at),
+        "requested_by": {"id": by.pk, "name": user_name(by)} if by else None,
     }
 
 
@@ -149,6 +193,7 @@ CUSTOMER_CHANGES = {"status", "cycle", "reopened", "resolved", "snoozed_until", 
 
 def customer_view(payload: dict[str, Any]) -> dict[str, Any]:
     shown = {**payload, "labels": []}
+    shown.pop("callback", None)  # an internal escalation
     if payload.get("assignee"):
         shown["assignee"] = {**payload["assignee"], "email": None}
     return shown
@@ -170,6 +215,9 @@ def customer_event(event: dict[str, Any]) -> dict[str, Any]:
 
 class CustomerConversationOutput(ConversationOutput):
     """The conversation in the widget API: customer_view() of the public shape."""
+
+    class Meta(ConversationOutput.Meta):
+        fields = [name for name in ConversationOutput.Meta.fields if name != "callback"]
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
         return customer_view(conversation_payload(conversation))
@@ -281,9 +329,46 @@ class ConversationPatchInput(serializers.Serializer):
         max_length=50,
     )
     snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
+    callback_phone = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=_("Call the customer back on this number (an escalation); null clears it."),
+    )
+
+
+class TransferInput(serializers.Serializer):
+    team = IdOrNameField(
+        required=False, allow_null=True, help_text=_("A team id, a name, or null.")
+    )
+    assignee = IdOrNameField(
+        required=False,
+        allow_null=True,
+        help_text=_("An agent id or email; left out: the team's queue."),
+    )
+    note = StrictCharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=_("Why: a private note for the colleagues who take over."),
+    )
+    force = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("Supervisors only: assign even when the agent is at capacity."),
+    )
+
+
+class CustomerDetailOutput(serializers.ModelSerializer):
+    """The customer as agents see them in a conversation's detail."""
+
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "identifier", "external_id", "language", "created_at"]
+        fields += ["last_seen_at"]
 
 
 class ConversationDetailOutput(ConversationOutput):
+    customer = CustomerDetailOutput()
     messages = MessageOutput(many=True, read_only=True)
 
     class Meta(ConversationOutput.Meta):
@@ -291,4 +376,15 @@ class ConversationDetailOutput(ConversationOutput):
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
         messages = [message_payload(message) for message in conversation.messages.all()]
-        return {**conversation_payload(conversation), "messages": messages}
+        payload = with_unread_count(conversation_payload(conversation), conversation)
+        customer = conversation.customer
+        # What an agent knows about the customer, beyond the public shape's id, name, email.
+        payload["customer"] = {
+            **payload["customer"],
+            "identifier": customer.identifier,
+            "external_id": customer.external_id,
+            "language": customer.language,
+            "created_at": iso(customer.created_at),
+            "last_seen_at": iso(customer.last_seen_at),
+        }
+        return {**payload, "messages": messages}

@@ -6,12 +6,15 @@ All take an optional `at` so that imports replay history with its original times
 under exactly the rules of live use.
 """
 
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -28,6 +31,7 @@ from .models import (
     Message,
     Priority,
     Rating,
+    ReadMarker,
     Status,
 )
 
@@ -49,6 +53,11 @@ class Author:
     @classmethod
     def of_agent(cls, user: Any) -> "Author":
         return cls(AuthorKind.AGENT, user)
+
+    @classmethod
+    def system(cls) -> "Author":
+        """The helpdesk itself (automatic replies): never a reply in any metric."""
+        return cls(AuthorKind.SYSTEM)
 
 
 class _Unset:
@@ -156,7 +165,7 @@ def _locked(conversation: Conversation) -> Conversation:
     """The conversation, re-read under its row lock; callers use the returned object."""
     return (
         Conversation.objects.select_for_update(of=("self",))
-        .select_related("customer", "team", "assignee")
+        .select_related("customer", "team", "assignee", "callback_requested_by")
         .get(pk=conversation.pk)
     )
 
@@ -273,7 +282,8 @@ def message_post(
         created_at=at,
     )
     conversation.last_activity_at = max(conversation.last_activity_at, at)
-    if not private:
+    if not private and author.kind != AuthorKind.SYSTEM:
+        # An automatic notice (the out-of-hours reply) never hides what the customer wrote.
         conversation.last_message_preview = " ".join(body.split())[:PREVIEW_LENGTH]
     conversation.save(update_fields=["waiting_since", "last_activity_at", "last_message_preview"])
     message.conversation = conversation
@@ -431,24 +441,30 @@ def check_assign(
 
 @transaction.atomic
 def conversation_assign(
-    *, conversation: Conversation, assignee: Any, by: Any = None, at: datetime | None = None
+    *,
+    conversation: Conversation,
+    assignee: Any,
+    by: Any = None,
+    at: datetime | None = None,
+    transfer: dict[str, Any] | None = None,
 ) -> Conversation:
-    """Set or clear the assignee. Capacity rules live in agents.routing, which calls this."""
+    """Set or clear the assignee. Capacity rules live in agents.routing, which calls this.
+
+    `transfer` (from conversation_transfer) is noted in the event's change."""
     conversation = _locked(conversation)
     if conversation.assignee_id == (assignee.pk if assignee else None):
         return conversation
     previous = conversation.assignee_id
     conversation.assignee = assignee
     conversation.save(update_fields=["assignee"])
+    change: dict[str, Any] = {
+        "assignee": [previous, assignee.pk if assignee else None],
+        "by": by.pk if by else None,
+    }
+    if transfer:
+        change["transfer"] = transfer
     record_event(
-        conversation,
-        EventType.CONVERSATION_ASSIGNED,
-        at=at,
-        agent=assignee,
-        change={
-            "assignee": [previous, assignee.pk if assignee else None],
-            "by": by.pk if by else None,
-        },
+        conversation, EventType.CONVERSATION_ASSIGNED, at=at, agent=assignee, change=change
     )
     return conversation
 
@@ -462,6 +478,7 @@ def conversation_update(
     labels: Any = UNSET,
     by: Any = None,
     at: datetime | None = None,
+    transfer: dict[str, Any] | None = None,
 ) -> Conversation:
     """Change team, priority and/or labels; one event naming what changed."""
     conversation = _locked(conversation)
@@ -485,6 +502,8 @@ def conversation_update(
             conversation.labels.set([Label.objects.get_or_create(name=name)[0] for name in names])
     if not change:
         return conversation
+    if transfer:
+        change["transfer"] = transfer
     conversation.save(update_fields=["team", "priority"])
     record_event(conversation, EventType.CONVERSATION_UPDATED, at=at, agent=by, change=change)
     return conversation
@@ -533,3 +552,140 @@ def conversation_wake(*, conversation: Conversation, at: datetime | None = None)
     ):
         _change_status(conversation, Status.OPEN, at=at, by=None)
     return conversation
+
+
+# --- Transfer and escalation -----------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_transfer(
+    *,
+    conversation: Conversation,
+    by: Any,
+    note: Any,
+    team: Any = UNSET,
+    assignee: Any = UNSET,
+    force: bool = False,
+    at: datetime | None = None,
+) -> Conversation:
+    """Hand a conversation to a team and/or a colleague, with a private note saying why.
+
+    One transaction: the note (a private message by `by`), then the team change, then the
+    assignee change, each with its usual event; the team and assignment events carry
+    `"transfer": {"by", "note"}` in their change. A transfer to a team that names nobody puts
+    the conversation in that team's queue (unassigned), where routing may pick an agent.
+    Capacity rules are those of a manual assignment (check_assign: 409 unless forced).
+    """
+    if not isinstance(note, str) or not note.strip():
+        message = _("Say why you transfer it: the note is required.")
+        raise InvalidInput(message, fields={"note": message})
+    if team is UNSET and assignee is UNSET:
+        message = _("Give a team or an agent to transfer to.")
+        raise InvalidInput(message, fields={"team": message, "assignee": message})
+    if assignee is UNSET:
+        assignee = None  # into the team's queue
+    current = Conversation.objects.values("team_id", "assignee_id").get(pk=conversation.pk)
+    team_changes = team is not UNSET and current["team_id"] != (team.pk if team else None)
+    if not team_changes and current["assignee_id"] == (assignee.pk if assignee else None):
+        message = _("It is already there: nothing to transfer.")
+        raise InvalidInput(
+            message, code="nothing_to_transfer", fields={"team": message, "assignee": message}
+        )
+    try:
+        check_body(note)
+    except InvalidInput as error:  # too long: say so about the note
+        raise InvalidInput(
+            error.message, code=error.code, fields={"note": error.message}
+        ) from error
+    # Agents are locked before conversations (routing's lock order), so check first.
+    check_assign(conversation=conversation, assignee=assignee, by=by, force=force)
+    at = at or timezone.now()
+    message, _created = message_post(
+        conversation=conversation,
+        author=Author.of_agent(by),
+        body=note,
+        client_id=f"transfer-{uuid.uuid4().hex}",
+        private=True,
+        at=at,
+    )
+    transfer = {"by": by.pk if by else None, "note": message.pk}
+    if team_changes:
+        conversation = conversation_update(
+            conversation=conversation, team=team, by=by, at=at, transfer=transfer
+        )
+    return conversation_assign(
+        conversation=conversation, assignee=assignee, by=by, at=at, transfer=transfer
+    )
+
+
+PHONE_PATTERN = re.compile(r"[0-9 +\-()]{6,32}")
+
+
+def check_phone(phone: Any) -> str:
+    """A phone number as an agent types it: 6–32 digits, spaces, +, -, ( and ), with digits."""
+    text = phone.strip() if isinstance(phone, str) else None
+    if not text or not PHONE_PATTERN.fullmatch(text) or sum(c.isdigit() for c in text) < 4:
+        message = _("Give a phone number: 6 to 32 digits, spaces, +, -, ( and ).")
+        raise InvalidInput(message, fields={"callback_phone": message})
+    return text
+
+
+@transaction.atomic
+def conversation_request_callback(
+    *, conversation: Conversation, phone: str | None, by: Any = None, at: datetime | None = None
+) -> Conversation:
+    """Flag the conversation "call back by phone" on `phone` (an escalation), or clear it (None).
+
+    Requesting counts as one escalation in the reports (from the event: `callback_phone`
+    going from "" to a number); correcting the number of a pending request does not.
+    """
+    phone = check_phone(phone) if phone is not None else ""
+    conversation = _locked(conversation)
+    previous = conversation.callback_phone
+    if phone == previous:
+        return conversation
+    conversation.callback_phone = phone
+    if not previous:  # a new request: who asked and when
+        conversation.callback_requested_at = at or timezone.now()
+        conversation.callback_requested_by = by
+    elif not phone:
+        conversation.callback_requested_at = None
+        conversation.callback_requested_by = None
+    conversation.save(
+        update_fields=["callback_phone", "callback_requested_at", "callback_requested_by"]
+    )
+    change: dict[str, Any] = {"callback_phone": [previous or None, phone or None]}
+    # Agents only: the customer's view shows nothing of an escalation.
+    record_event(
+        conversation, EventType.CONVERSATION_UPDATED, at=at, agent=by, public=False, change=change
+    )
+    return conversation
+
+
+# --- The agent workspace --------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_mark_read(
+    *, conversation: Conversation, user: Any, through: int | None = None, at: datetime | None = None
+) -> ReadMarker:
+    """The agent has read the conversation up to message `through` (default: its last message).
+
+    A marker only moves forward (two tabs may report out of order), and never past the
+    conversation's last message. Reading changes nothing about the conversation itself, so it
+    logs no event: unread counts are the agent's own, not the conversation's.
+    """
+    latest = conversation.messages.order_by("-id").values_list("id", flat=True).first() or 0
+    through = latest if through is None else max(0, min(through, latest))
+    at = at or timezone.now()
+    marker, created = ReadMarker.objects.get_or_create(
+        conversation=conversation,
+        user=user,
+        defaults={"last_read_message_id": through, "read_at": at},
+    )
+    if not created:
+        ReadMarker.objects.filter(pk=marker.pk).update(
+            last_read_message_id=Greatest("last_read_message_id", through), read_at=at
+        )
+        marker.refresh_from_db()
+    return marker

@@ -7,7 +7,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
+from django.views.decorators.cache import cache_control
+from django.views.i18n import JSONCatalog
 
 from .authentication import identity_hash
 from .emails import BadResumeLink, read_resume_token
@@ -106,3 +109,19 @@ def private_page(response: HttpResponse) -> HttpResponse:
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+@method_decorator(cache_control(public=True, max_age=3600), name="dispatch")
+class WidgetStringsView(JSONCatalog):
+    """The widget's text in the visitor's language: Django's JSON catalog of the djangojs
+    domain, plus the language it is in (picked by LocaleMiddleware from Accept-Language).
+
+    Served under /api/v1/widget/ so that the embedding sites' origins get CORS headers.
+    """
+
+    packages = ["conversations"]  # with LOCALE_PATHS: the project's catalog, not the admin's
+
+    def render_to_response(self, context: dict, **response_kwargs) -> HttpResponse:
+        return super().render_to_response(
+            {**context, "language": get_language()}, **response_kwargs
+        )

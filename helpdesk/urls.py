@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("widget/", include("conversations.urls")),
     path("reports/", include("reports.urls")),
+    path("agent/", include("agents.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/", include("conversations.api_urls")),
     path("api/v1/", include("agents.api_urls")),

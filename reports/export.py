@@ -31,6 +31,7 @@ SERIES_METRICS = (
     Metric.CREATED,
     Metric.RESOLVED,
     Metric.REOPENED,
+    Metric.ESCALATED,
     *Metric.DURATIONS,
     Metric.CSAT,
 )
@@ -201,6 +202,7 @@ def _summary_rows(current: dict[str, Any], previous: dict[str, Any]) -> list[lis
         row(_("Conversations created"), volume["created"], was["created"]),
         row(_("Conversations resolved"), volume["resolved"], was["resolved"]),
         row(_("Conversations reopened"), volume["reopened"], was["reopened"]),
+        row(_("Escalations (call back by phone)"), volume["escalated"], was["escalated"]),
         row(_("Open now"), volume["open_now"], compare=False),
         row(_("Waiting now"), current["waiting_now"]["count"], compare=False),
         row(_("Longest wait now (s)"), current["waiting_now"]["longest_seconds"], compare=False),
@@ -237,6 +239,7 @@ def _series_rows(series: dict[str, list[dict[str, Any]]]) -> list[list[Any]]:
         Metric.CREATED: _("Created"),
         Metric.RESOLVED: pgettext("number of conversations", "Resolved"),
         Metric.REOPENED: _("Reopened"),
+        Metric.ESCALATED: _("Escalated"),
         Metric.FIRST_RESPONSE: _("First response, mean (s)"),
         Metric.WAIT: _("Wait, mean (s)"),
         Metric.HANDLE: _("Handle, mean (s)"),

@@ -23,9 +23,10 @@ class Metric:
     REOPENED = "reopened"
     MESSAGES_IN = "messages_in"
     MESSAGES_OUT = "messages_out"
+    ESCALATED = "escalated"  # a "call back by phone" request
 
     DURATIONS = (FIRST_RESPONSE, WAIT, HANDLE, RESOLUTION)
-    COUNTS = (CREATED, RESOLVED, REOPENED, MESSAGES_IN, MESSAGES_OUT)
+    COUNTS = (CREATED, RESOLVED, REOPENED, MESSAGES_IN, MESSAGES_OUT, ESCALATED)
 
 
 class Step:
@@ -41,6 +42,7 @@ class Step:
     REOPEN = "reopen"
     RATE = "rate"
     TEAM = "team"
+    ESCALATE = "escalate"  # a call back by phone was requested (agent: who asked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,10 @@ class _Walk:
     def rate(self, at: datetime, score: int) -> None:
         self.emit(Metric.CSAT, at, score, self.resolver)
 
+    def escalate(self, at: datetime, agent: int | None) -> None:
+        """Counted when requested, credited to the agent who asked (else the assignee)."""
+        self.emit(Metric.ESCALATED, at, 1, agent if agent is not None else self.assignee)
+
 
 def facts_for(steps: Iterable[HistoryStep]) -> list[Fact]:
     """Every metric value of one conversation, from its history in the order it happened."""
@@ -187,6 +193,8 @@ def facts_for(steps: Iterable[HistoryStep]) -> list[Fact]:
             walk.rate(step.at, step.score or 0)
         elif kind == Step.TEAM:
             walk.team = step.team
+        elif kind == Step.ESCALATE:
+            walk.escalate(step.at, step.agent)
     return walk.facts
 
 
@@ -216,6 +224,9 @@ def _steps_from_update(
 ) -> Iterator[HistoryStep]:
     if "team" in change:
         yield HistoryStep(at, Step.TEAM, team=change["team"][1])
+    before_phone, after_phone = change.get("callback_phone") or [None, None]
+    if after_phone and not before_phone:  # a new request; a corrected number is not another
+        yield HistoryStep(at, Step.ESCALATE, agent=agent_id)
     if change.get("reopened"):
         yield HistoryStep(at, Step.REOPEN)
     elif change.get("resolved"):

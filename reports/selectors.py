@@ -229,6 +229,7 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
             "created": sums[Metric.CREATED].count,
             "resolved": sums[Metric.RESOLVED].count,
             "reopened": sums[Metric.REOPENED].count,
+            "escalated": sums[Metric.ESCALATED].count,
             "open_now": open_conversations(slice_).count(),
         },
         "messages": {"in": sums[Metric.MESSAGES_IN].count, "out": sums[Metric.MESSAGES_OUT].count},

@@ -12,7 +12,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from agents.models import Agent, Team
-from conversations.models import Channel, Conversation
+from conversations.selectors import channel_choices
 
 
 @staff_member_required  # anyone else goes to the admin login, then comes back
@@ -31,14 +31,6 @@ def agent_choices() -> list[dict[str, Any]]:
     agents = Agent.objects.select_related("user").filter(user__is_active=True)
     choices = [{"id": agent.pk, "name": agent.display_name} for agent in agents]
     return sorted(choices, key=lambda choice: choice["name"].lower())
-
-
-def channel_choices() -> list[dict[str, str]]:
-    """The built-in channels, plus any an import brought in."""
-    labels = dict(Channel.choices)
-    used = set(Conversation.objects.values_list("channel", flat=True).distinct())
-    names = list(labels) + sorted(used - set(labels))
-    return [{"value": name, "label": str(labels.get(name, name))} for name in names]
 
 
 def page_strings() -> dict[str, str]:
@@ -63,6 +55,7 @@ def page_strings() -> dict[str, str]:
         "replies": _("agent replies"),
         "cycles": _("later cycles of earlier conversations"),
         "open_now_note": _("not resolved yet, in this slice"),
+        "escalated_note": _("call back by phone requests"),
         "created": _("Created"),
         "resolved": pgettext("number of conversations", "Resolved"),
         "reopened": _("Reopened"),

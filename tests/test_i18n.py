@@ -1,5 +1,6 @@
 """Turkish ships beside English: pages and API errors answer in the visitor's language, and the
-catalog (locale/tr/LC_MESSAGES/django.po, compiled to the committed django.mo) is complete."""
+catalogs (locale/tr/LC_MESSAGES/django.po and djangojs.po for the widget's script, compiled to
+the committed .mo files) are complete."""
 
 import ast
 import gettext
@@ -16,8 +17,13 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 TR_DIR = Path(settings.BASE_DIR) / "locale" / "tr" / "LC_MESSAGES"
-PO_FILE = TR_DIR / "django.po"
-MO_FILE = TR_DIR / "django.mo"
+# Each domain's catalog, and how many entries it has at least (not an empty catalog).
+CATALOGS = {"django": 400, "djangojs": 50}
+catalogs = pytest.mark.parametrize("domain", CATALOGS)
+
+
+def po_file(domain: str) -> Path:
+    return TR_DIR / f"{domain}.po"
 
 
 @pytest.fixture(autouse=True)
@@ -161,6 +167,27 @@ def test_command_output_is_translated():
     assert "Raporlar yeniden oluşturuldu" in output.getvalue()
 
 
+def test_the_widget_gets_its_strings_in_the_browser_language(client):
+    response = client.get("/api/v1/widget/strings", HTTP_ACCEPT_LANGUAGE="tr-TR,tr;q=0.9")
+
+    body = response.json()
+    assert body["language"] == "tr"
+    assert body["catalog"]["Open chat"] == "Sohbeti aç"
+    assert body["catalog"]["Conversation #{id}"] == "Görüşme #{id}"
+    assert "Accept-Language" in response["Vary"]
+
+
+def test_the_widget_strings_are_english_by_default_and_open_to_embedding_sites(client):
+    origin = settings.HELPDESK_WIDGET_ORIGINS[0]
+    response = client.get(
+        "/api/v1/widget/strings", HTTP_ACCEPT_LANGUAGE="de", HTTP_ORIGIN=origin
+    )
+
+    assert response.json()["language"] == "en"
+    assert response.json()["catalog"] == {}
+    assert response["Access-Control-Allow-Origin"] == origin
+
+
 # --- The catalog ------------------------------------------------------------------------------
 
 
@@ -205,18 +232,20 @@ def describe(entry: dict) -> str:
     return f"{entry.get('msgctxt', '')}|{entry['msgid']}".lstrip("|")
 
 
-def test_every_message_is_translated_and_none_is_fuzzy():
-    entries = read_po(PO_FILE)
+@catalogs
+def test_every_message_is_translated_and_none_is_fuzzy(domain):
+    entries = read_po(po_file(domain))
 
-    assert len(entries) > 400  # the whole project's strings, not an empty catalog
+    assert len(entries) > CATALOGS[domain]  # the whole project's strings, not an empty catalog
     untranslated = [describe(e) for e in entries if not all(e["msgstr"].values())]
     fuzzy = [describe(e) for e in entries if "fuzzy" in e["flags"]]
     assert untranslated == []
     assert fuzzy == []
 
 
-def test_the_catalog_declares_turkish_plural_forms():
-    header = PO_FILE.read_text(encoding="utf-8").split("\n\n", 1)[0]
+@catalogs
+def test_the_catalog_declares_turkish_plural_forms(domain):
+    header = po_file(domain).read_text(encoding="utf-8").split("\n\n", 1)[0]
 
     assert "Language: tr\\n" in header
     assert "Plural-Forms: nplurals=2; plural=(n != 1);" in header
@@ -226,9 +255,10 @@ def test_the_catalog_declares_turkish_plural_forms():
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_.]+\}")
 
 
-def test_translations_keep_the_placeholders():
+@catalogs
+def test_translations_keep_the_placeholders(domain):
     wrong = []
-    for entry in read_po(PO_FILE):
+    for entry in read_po(po_file(domain)):
         expected = set(PLACEHOLDER.findall(entry["msgid"]))
         for index, text in entry["msgstr"].items():
             found = set(PLACEHOLDER.findall(text))
@@ -239,13 +269,14 @@ def test_translations_keep_the_placeholders():
     assert wrong == []
 
 
-def test_the_committed_mo_file_is_compiled_from_the_po_file():
+@catalogs
+def test_the_committed_mo_file_is_compiled_from_the_po_file(domain):
     """CI and fresh machines may lack gettext: the .mo in git must match the .po."""
-    with MO_FILE.open("rb") as handle:
+    with (TR_DIR / f"{domain}.mo").open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
 
     stale = []
-    for entry in read_po(PO_FILE):
+    for entry in read_po(po_file(domain)):
         context, msgid = entry.get("msgctxt"), entry["msgid"]
         if "msgid_plural" in entry:
             got = [

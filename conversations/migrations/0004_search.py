@@ -71,7 +71,8 @@ class AddIndexOnPostgreSQL(migrations.AddIndex):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conversations", "0003_email_continuity"),
+        # After main's 0005_read_markers → 0007_callback (branches numbered apart, merged).
+        ("conversations", "0007_callback"),
     ]
 
     operations = [
@@ -99,15 +100,18 @@ class Migration(migrations.Migration):
                 fields=["channel", "-last_activity_at", "-id"], name="conv_channel_activity"
             ),
         ),
-        # "Longest waiting": whole list, and the open conversations alone (partial, small).
+        # "Longest waiting" (ordering=waiting_since: NULLs last, then newest activity, as
+        # the API orders it): whole list, and the open conversations alone (partial, small).
         migrations.AddIndex(
             model_name="conversation",
-            index=models.Index(fields=["waiting_since", "id"], name="conv_waiting"),
+            index=models.Index(
+                fields=["waiting_since", "-last_activity_at", "-id"], name="conv_waiting"
+            ),
         ),
         migrations.AddIndex(
             model_name="conversation",
             index=models.Index(
-                fields=["waiting_since", "id"],
+                fields=["waiting_since", "-last_activity_at", "-id"],
                 condition=models.Q(status="open"),
                 name="conv_open_waiting",
             ),

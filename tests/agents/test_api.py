@@ -156,11 +156,19 @@ def test_availability_of_the_default_team(alice, make_agent, support, start_conv
         "agents_online": 0,
         "can_chat_live": False,
         "estimated_wait_seconds": None,  # no history to estimate from
+        "open_now": True,  # no business hours: always open
+        "opens_at": None,
     }
 
     Agent.objects.filter(pk=alice.pk).update(presence=Presence.ONLINE)
     live = APIClient().get(AVAILABILITY).json()
-    assert live == {"agents_online": 1, "can_chat_live": True, "estimated_wait_seconds": None}
+    assert live == {
+        "agents_online": 1,
+        "can_chat_live": True,
+        "estimated_wait_seconds": None,
+        "open_now": True,
+        "opens_at": None,
+    }
 
     # Alice is full (capacity 2); one answered conversation gives a 10-minute history.
     now = timezone.now()

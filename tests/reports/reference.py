@@ -111,6 +111,10 @@ def reference_facts(actions: list[dict[str, Any]]) -> set[tuple[str, float, floa
             facts.add(("messages_in", action["at"], 1, None))
         elif action["kind"] == "agent":
             facts.add(("messages_out", action["at"], 1, action["agent"]))
+        elif action["kind"] == "escalate":  # a call-back request: who asked, else the assignee
+            asked = action.get("agent")
+            credited = asked if asked is not None else assignee_at(assignments, action["at"])
+            facts.add(("escalated", action["at"], 1, credited))
     for cycle in cycles:
         kind = "created" if cycle.number == 1 else "reopened"
         facts.add((kind, cycle.start, 1, assignee_at(assignments, cycle.start)))

@@ -15,6 +15,7 @@ from conversations.services import (
     Author,
     conversation_assign,
     conversation_rate,
+    conversation_request_callback,
     conversation_resolve,
     conversation_start,
     message_post,
@@ -61,6 +62,10 @@ def resolve_one(customer, agent, team, start, *, score=None, key="") -> None:
         client_id=f"r{key}",
         at=start + timedelta(minutes=4, seconds=12),
     )
+    if key == 2:  # one escalation: the customer asked to be called back
+        conversation_request_callback(
+            conversation=conversation, phone="+90 555", by=agent, at=start + timedelta(minutes=5)
+        )
     conversation_resolve(conversation=conversation, by=agent, at=start + timedelta(minutes=15))
     if score:
         conversation_rate(conversation=conversation, score=score, at=start + timedelta(minutes=16))
@@ -118,6 +123,7 @@ def test_the_page_draws_its_charts_and_follows_new_resolutions(
 
     # Headline numbers, human-friendly, from the API.
     assert resolved_card(page) == "3"
+    assert page.inner_text('[data-kpi="escalated"] .value') == "1"
     assert page.inner_text('[data-kpi="first_response_time"] .value') == "4\u00a0min 12\u00a0s"
     assert page.inner_text('[data-kpi="csat"] .value') == "66.7\u00a0%"
     assert page.inner_text("#agent-table tbody tr:first-child .agent-name") == "Ayşe Yılmaz"

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from reports.metrics import Fact, HistoryStep, Metric, Step, facts_for
+from reports.metrics import Fact, HistoryStep, Metric, Step, facts_for, steps_from_events
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ALICE, BOB = 1, 2
@@ -212,3 +212,87 @@ def test_agent_messages_before_any_customer_message_count_for_nothing():
     facts = facts_for(history((0, R, {"agent": ALICE}), (5, C), (6, R, {"agent": ALICE})))
     assert minutes(facts, Metric.FIRST_RESPONSE) == [1]
     assert [f.at for f in facts if f.metric == Metric.CREATED] == [at(5)]
+
+
+def test_a_call_back_request_counts_once_when_asked_credited_to_who_asked():
+    facts = facts_for(
+        history(
+            (0, C),
+            (1, Step.ASSIGN, {"agent": ALICE}),
+            (2, Step.ESCALATE, {"agent": BOB}),
+            (3, Step.RESOLVE, {"agent": ALICE}),
+            (4, Step.ESCALATE),  # after resolution, nobody named: the assignee
+        )
+    )
+    escalations = [(f.at, f.agent, f.cycle) for f in facts if f.metric == Metric.ESCALATED]
+    assert escalations == [(at(2), BOB, 1), (at(4), ALICE, 1)]
+    assert values(facts, Metric.FIRST_RESPONSE) == [], "an escalation is not a reply"
+
+
+def test_escalations_follow_the_team_of_the_moment():
+    facts = facts_for(
+        history(
+            (0, Step.TEAM, {"team": 7}),
+            (0, C),
+            (1, Step.ESCALATE, {"agent": ALICE}),
+            (2, Step.TEAM, {"team": 8}),
+            (3, Step.ESCALATE, {"agent": ALICE}),
+        )
+    )
+    assert [f.team for f in facts if f.metric == Metric.ESCALATED] == [7, 8]
+
+
+def test_the_event_log_turns_new_call_back_requests_into_escalations():
+    """Only "" → number is a request; a corrected number or clearing it is not."""
+    changes = [
+        {"callback_phone": [None, "+90 555 111"]},
+        {"callback_phone": ["+90 555 111", "+90 555 112"]},
+        {"callback_phone": ["+90 555 112", None]},
+        {"callback_phone": [None, "0212 555"]},
+    ]
+    rows = [
+        ("conversation.updated", at(n), ALICE, "", True, change) for n, change in enumerate(changes)
+    ]
+    steps = list(steps_from_events(rows))
+    assert [(s.kind, s.at, s.agent) for s in steps] == [
+        (Step.ESCALATE, at(0), ALICE),
+        (Step.ESCALATE, at(3), ALICE),
+    ]
+
+
+def test_system_and_bot_messages_are_not_replies_in_the_event_log():
+    """An out-of-hours auto-reply (a system message) answers nobody: the turn keeps waiting."""
+    rows = [
+        ("message.created", at(0), None, "customer", True, {}),
+        ("message.created", at(1), None, "system", True, {}),
+        ("message.created", at(2), None, "bot", True, {}),
+        ("message.created", at(5), ALICE, "agent", True, {}),
+    ]
+    facts = facts_for(steps_from_events(rows))
+    assert minutes(facts, Metric.FIRST_RESPONSE) == [5]
+    assert minutes(facts, Metric.WAIT) == [5]
+    assert len(values(facts, Metric.MESSAGES_OUT)) == 1
+
+
+def test_escalations_agree_with_the_reference_reading():
+    from .reference import reference_facts
+
+    actions = [
+        {"kind": "customer", "at": 0},
+        {"kind": "assign", "at": 60, "agent": ALICE},
+        {"kind": "escalate", "at": 120, "agent": None},
+        {"kind": "escalate", "at": 180, "agent": BOB},
+    ]
+    steps = [
+        HistoryStep(at(0), C),
+        HistoryStep(at(1), Step.ASSIGN, agent=ALICE),
+        HistoryStep(at(2), Step.ESCALATE),
+        HistoryStep(at(3), Step.ESCALATE, agent=BOB),
+    ]
+    got = {
+        (f.metric, (f.at - T0).total_seconds(), f.value, f.agent)
+        for f in facts_for(steps)
+        if f.metric == Metric.ESCALATED
+    }
+    expected = {fact for fact in reference_facts(actions) if fact[0] == "escalated"}
+    assert got == expected == {("escalated", 120, 1, ALICE), ("escalated", 180, 1, BOB)}

@@ -45,7 +45,7 @@ def histories(draw: Any) -> list[dict[str, Any]]:
     at, resolved, rated = 0, False, False
     for _ in range(draw(st.integers(0, 24))):
         at += draw(st.integers(1, 4000))
-        common = ["customer", "agent", "bot", "note", "assign", "reopen"]
+        common = ["customer", "agent", "bot", "system", "note", "assign", "reopen"]
         kinds = (
             common + (["rate"] if resolved and not rated else [])
             if resolved
@@ -100,10 +100,10 @@ def play_live(actions: list[dict[str, Any]], agents: list[Any]) -> Conversation:
                 private=kind == "note",
                 at=at,
             )
-        elif kind == "bot":
+        elif kind in ("bot", "system"):  # an out-of-hours auto-reply is a system message
             message_post(
                 conversation=conversation,
-                author=Author("bot"),
+                author=Author(kind),
                 body="b",
                 client_id=client_id,
                 at=at,
@@ -143,8 +143,8 @@ def as_import_line(actions: list[dict[str, Any]]) -> tuple[str, str]:
                     "private": kind == "note",
                 }
             )
-        elif kind == "bot":
-            messages.append({"author_kind": "bot", "body": "b", "sent_at": at})
+        elif kind in ("bot", "system"):
+            messages.append({"author_kind": kind, "body": "b", "sent_at": at})
         elif kind == "assign":
             events.append({"type": "assigned", "agent": email, "at": at})
         elif kind in ("pending", "open", "snoozed"):

@@ -12,6 +12,7 @@ from conversations.services import (
     Author,
     conversation_assign,
     conversation_rate,
+    conversation_request_callback,
     conversation_resolve,
     conversation_set_status,
     conversation_start,
@@ -92,6 +93,11 @@ def test_a_known_history_gives_known_numbers_and_the_rebuild_agrees(
     conversation_assign(conversation=conversation, assignee=alice, at=at(1))
     reply(conversation, alice, 5)
     conversation_set_status(conversation=conversation, status="pending", at=at(6))
+    # an escalation, then its number corrected (still one request), cleared, asked again
+    conversation_request_callback(conversation=conversation, phone="+90 555", by=alice, at=at(7))
+    conversation_request_callback(conversation=conversation, phone="+90 5551", by=alice, at=at(8))
+    conversation_request_callback(conversation=conversation, phone=None, by=alice, at=at(9))
+    conversation_request_callback(conversation=conversation, phone="0212 555", at=at(10))
     customer_says(conversation, 16)
     reply(conversation, alice, 18)
     conversation_resolve(conversation=conversation, at=at(20))
@@ -104,8 +110,17 @@ def test_a_known_history_gives_known_numbers_and_the_rebuild_agrees(
         "created": 1,
         "resolved": 1,
         "reopened": 0,
+        "escalated": 2,
         "open_now": None,
     }
+    # each request at its moment, credited to who asked (else the assignee), in its team
+    escalations = MetricFact.objects.filter(metric="escalated").order_by("at")
+    assert [(f.at, f.agent_id, f.team_id) for f in escalations] == [
+        (at(7), alice.pk, team.pk),
+        (at(10), alice.pk, team.pk),
+    ]
+    assert summary(at(8), at(60), Slice())["conversations"]["escalated"] == 1
+    assert summary(at(-60), at(60), Slice(team=team.pk + 1))["conversations"]["escalated"] == 0
     assert report["first_response_time"] == {
         "count": 1,
         "mean": 300.0,

@@ -26,6 +26,7 @@ ADMIN_EMAIL = "admin@example.com"
 # (label, path) of the pages worth opening; later features add theirs here.
 LINKS = [
     (gettext_lazy("Admin"), "/admin/"),
+    (gettext_lazy("Agent workspace"), "/agent/"),
     (gettext_lazy("Widget demo page"), "/widget/demo/"),
     (gettext_lazy("API schema (OpenAPI)"), "/api/schema/"),
 ]

@@ -50,144 +50,96 @@
   const TYPING_SHOWN_MS = 7000; // an agent's typing event fades unless repeated
   const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
 
-  // --- Strings: every piece of UI text, in English and Turkish ---------------------------------
+  // --- Strings: English source text; other languages come from the helpdesk's catalog ---------
+  //
+  // gettext() only marks a string for `makemessages -d djangojs`: translations live in
+  // locale/<language>/LC_MESSAGES/djangojs.po beside every other string of the helpdesk, and
+  // the widget fetches the catalog of the visitor's language (GET /api/v1/widget/strings,
+  // chosen by data-lang or the browser's Accept-Language) before it first renders.
+
+  const gettext = (text) => text;
 
   const STRINGS = {
-    en: {
-      openChat: "Open chat",
-      closeChat: "Close chat",
-      close: "Close",
-      back: "Back to your conversations",
-      title: "Support",
-      greeting: "Hello!",
-      intro: "Ask us anything. We reply here, or by email if you have left.",
-      online: "We're online",
-      offline:
-        "No agent is available right now — leave a message and we'll reply here and by email",
-      waitUnderMinute: "Estimated wait: less than a minute",
-      waitMinutes: "Estimated wait: about {n} min",
-      waitHours: "Estimated wait: about {n} h",
-      newConversation: "New conversation",
-      newConversationHint: "We usually reply within minutes",
-      yourConversations: "Your conversations",
-      noConversations: "No conversations yet.",
-      conversationTitle: "Conversation #{id}",
-      welcome: "Hi! How can we help you today?",
-      placeholder: "Write a message…",
-      messageLabel: "Message",
-      messages: "Messages",
-      send: "Send",
-      sending: "Sending…",
-      notSent: "Not sent.",
-      retry: "Retry",
-      you: "You",
-      agent: "Support agent",
-      typing: "{name} is typing…",
-      statusOpen: "Open",
-      statusPending: "Waiting for your reply",
-      statusSnoozed: "On hold",
-      statusResolved: "Resolved",
-      resolvedNote: "This conversation is resolved. Write a message to reopen it.",
-      emailLabel: "Your email, so we can reply",
-      emailPlaceholder: "you@example.com",
-      emailInvalid: "Please enter a valid email address.",
-      rateTitle: "How would you rate this conversation?",
-      rateStars: "Rating",
-      star1: "1 star — very poor",
-      star2: "2 stars — poor",
-      star3: "3 stars — okay",
-      star4: "4 stars — good",
-      star5: "5 stars — excellent",
-      rateComment: "Anything you'd like to add? (optional)",
-      rateSend: "Send rating",
-      rateChoose: "Choose a rating from 1 to 5 stars.",
-      thanks: "Thank you for your feedback!",
-      today: "Today",
-      yesterday: "Yesterday",
-      reconnecting: "Connection lost — reconnecting…",
-      error: "Something went wrong. Please try again.",
-      networkError: "The helpdesk could not be reached.",
-      unreadOne: "1 unread message",
-      unreadMany: "{n} unread messages",
-      offlineShort: "We'll reply here and by email",
-      loading: "Loading…",
-    },
-    tr: {
-      openChat: "Sohbeti aç",
-      closeChat: "Sohbeti kapat",
-      close: "Kapat",
-      back: "Sohbetlerinize geri dönün",
-      title: "Destek",
-      greeting: "Merhaba!",
-      intro: "Bize dilediğinizi sorun. Buradan yanıt veririz; sayfadan ayrılırsanız e-postayla.",
-      online: "Çevrimiçiyiz",
-      offline:
-        "Şu anda müsait bir temsilci yok — mesajınızı bırakın, " +
-        "size buradan ve e-postayla yanıt verelim",
-      waitUnderMinute: "Tahmini bekleme süresi: bir dakikadan az",
-      waitMinutes: "Tahmini bekleme süresi: yaklaşık {n} dk",
-      waitHours: "Tahmini bekleme süresi: yaklaşık {n} sa",
-      newConversation: "Yeni sohbet",
-      newConversationHint: "Genellikle birkaç dakika içinde yanıt veririz",
-      yourConversations: "Sohbetleriniz",
-      noConversations: "Henüz bir sohbetiniz yok.",
-      conversationTitle: "Sohbet #{id}",
-      welcome: "Merhaba! Bugün size nasıl yardımcı olabiliriz?",
-      placeholder: "Bir mesaj yazın…",
-      messageLabel: "Mesaj",
-      messages: "Mesajlar",
-      send: "Gönder",
-      sending: "Gönderiliyor…",
-      notSent: "Gönderilemedi.",
-      retry: "Tekrar dene",
-      you: "Siz",
-      agent: "Destek temsilcisi",
-      typing: "{name} yazıyor…",
-      statusOpen: "Açık",
-      statusPending: "Yanıtınız bekleniyor",
-      statusSnoozed: "Beklemede",
-      statusResolved: "Çözüldü",
-      resolvedNote: "Bu sohbet çözüldü. Yeniden açmak için bir mesaj yazın.",
-      emailLabel: "Size yanıt verebilmemiz için e-posta adresiniz",
-      emailPlaceholder: "siz@ornek.com",
-      emailInvalid: "Lütfen geçerli bir e-posta adresi girin.",
-      rateTitle: "Bu sohbeti nasıl değerlendirirsiniz?",
-      rateStars: "Puan",
-      star1: "1 yıldız — çok kötü",
-      star2: "2 yıldız — kötü",
-      star3: "3 yıldız — idare eder",
-      star4: "4 yıldız — iyi",
-      star5: "5 yıldız — mükemmel",
-      rateComment: "Eklemek istediğiniz bir şey var mı? (isteğe bağlı)",
-      rateSend: "Değerlendirmeyi gönder",
-      rateChoose: "Lütfen 1 ile 5 yıldız arasında bir puan seçin.",
-      thanks: "Geri bildiriminiz için teşekkür ederiz!",
-      today: "Bugün",
-      yesterday: "Dün",
-      reconnecting: "Bağlantı koptu — yeniden bağlanılıyor…",
-      error: "Bir şeyler ters gitti. Lütfen tekrar deneyin.",
-      networkError: "Destek sunucusuna ulaşılamadı.",
-      unreadOne: "1 okunmamış mesaj",
-      unreadMany: "{n} okunmamış mesaj",
-      offlineShort: "Buradan ve e-postayla yanıt vereceğiz",
-      loading: "Yükleniyor…",
-    },
+    openChat: gettext("Open chat"),
+    closeChat: gettext("Close chat"),
+    close: gettext("Close"),
+    back: gettext("Back to your conversations"),
+    title: gettext("Support"),
+    greeting: gettext("Hello!"),
+    intro: gettext("Ask us anything. We reply here, or by email if you have left."),
+    online: gettext("We're online"),
+    offline: gettext(
+      "No agent is available right now — leave a message and we'll reply here and by email",
+    ),
+    waitUnderMinute: gettext("Estimated wait: less than a minute"),
+    waitMinutes: gettext("Estimated wait: about {n} min"),
+    waitHours: gettext("Estimated wait: about {n} h"),
+    newConversation: gettext("New conversation"),
+    newConversationHint: gettext("We usually reply within minutes"),
+    yourConversations: gettext("Your conversations"),
+    noConversations: gettext("No conversations yet."),
+    conversationTitle: gettext("Conversation #{id}"),
+    welcome: gettext("Hi! How can we help you today?"),
+    placeholder: gettext("Write a message…"),
+    messageLabel: gettext("Message"),
+    messages: gettext("Messages"),
+    send: gettext("Send"),
+    sending: gettext("Sending…"),
+    notSent: gettext("Not sent."),
+    retry: gettext("Retry"),
+    you: gettext("You"),
+    agent: gettext("Support agent"),
+    typing: gettext("{name} is typing…"),
+    statusOpen: gettext("Open"),
+    statusPending: gettext("Waiting for your reply"),
+    statusSnoozed: gettext("On hold"),
+    statusResolved: gettext("Resolved"),
+    resolvedNote: gettext("This conversation is resolved. Write a message to reopen it."),
+    emailLabel: gettext("Your email, so we can reply"),
+    emailPlaceholder: gettext("you@example.com"),
+    emailInvalid: gettext("Please enter a valid email address."),
+    rateTitle: gettext("How would you rate this conversation?"),
+    rateStars: gettext("Rating"),
+    star1: gettext("1 star — very poor"),
+    star2: gettext("2 stars — poor"),
+    star3: gettext("3 stars — okay"),
+    star4: gettext("4 stars — good"),
+    star5: gettext("5 stars — excellent"),
+    rateComment: gettext("Anything you'd like to add? (optional)"),
+    rateSend: gettext("Send rating"),
+    rateChoose: gettext("Choose a rating from 1 to 5 stars."),
+    thanks: gettext("Thank you for your feedback!"),
+    today: gettext("Today"),
+    yesterday: gettext("Yesterday"),
+    reconnecting: gettext("Connection lost — reconnecting…"),
+    error: gettext("Something went wrong. Please try again."),
+    networkError: gettext("The helpdesk could not be reached."),
+    unreadOne: gettext("1 unread message"),
+    unreadMany: gettext("{n} unread messages"),
+    offlineShort: gettext("We'll reply here and by email"),
+    loading: gettext("Loading…"),
   };
 
-  function pickLanguage(requested) {
-    const candidates = [requested, ...(navigator.languages || []), navigator.language];
-    for (const candidate of candidates) {
-      const code = String(candidate || "").toLowerCase().split(/[-_]/)[0];
-      if (STRINGS[code]) return code;
+  let LANG = "en";
+  let CATALOG = {};
+
+  async function loadStrings() {
+    const headers = { Accept: "application/json" };
+    if (attrs.lang) headers["Accept-Language"] = attrs.lang;
+    try {
+      const response = await fetch(API + "/strings", { headers, credentials: "omit" });
+      if (!response.ok) return;
+      const body = await response.json();
+      CATALOG = body.catalog || {};
+      LANG = body.language || LANG;
+    } catch {
+      // The helpdesk is unreachable: English now, the API calls will say the rest.
     }
-    return "en";
   }
 
-  const LANG = pickLanguage(attrs.lang);
-  const LOCALE = LANG === "tr" ? "tr-TR" : "en";
-
   function t(key, params) {
-    const text = STRINGS[LANG][key] ?? STRINGS.en[key] ?? key;
+    const source = STRINGS[key] ?? key;
+    const text = typeof CATALOG[source] === "string" ? CATALOG[source] : source;
     return text.replace(/\{(\w+)\}/g, (_, name) => String(params?.[name] ?? ""));
   }
 
@@ -1095,9 +1047,14 @@
     for (const el of old.values()) el.remove();
   }
 
-  const timeFormat = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" });
-  const dayFormat = new Intl.DateTimeFormat(LOCALE, { day: "numeric", month: "long" });
-  const shortDayFormat = new Intl.DateTimeFormat(LOCALE, { day: "numeric", month: "short" });
+  // Made once the language is known (start()).
+  let timeFormat, dayFormat, shortDayFormat;
+
+  function makeFormats() {
+    timeFormat = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit" });
+    dayFormat = new Intl.DateTimeFormat(LANG, { day: "numeric", month: "long" });
+    shortDayFormat = new Intl.DateTimeFormat(LANG, { day: "numeric", month: "short" });
+  }
 
   function dayKey(date) {
     return date.getFullYear() + "-" + date.getMonth() + "-" + date.getDate();
@@ -1557,7 +1514,7 @@
       .filter(Boolean)
       .slice(0, 2)
       .map((word) => word[0]);
-    return letters.join("").toLocaleUpperCase(LOCALE) || "?";
+    return letters.join("").toLocaleUpperCase(LANG) || "?";
   }
 
   function renderThread() {
@@ -1786,7 +1743,9 @@
 
   // --- Start -----------------------------------------------------------------------------------
 
-  function start() {
+  async function start() {
+    await loadStrings();
+    makeFormats();
     buildSkeleton();
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState !== "visible") return;

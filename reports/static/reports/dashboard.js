@@ -228,6 +228,7 @@
     resolved: { value: (s) => s.conversations.resolved, show: count, better: 1,
       sub: (s) => `${count(s.messages ? s.messages.out : null)} ${T.replies}` },
     reopened: { value: (s) => s.conversations.reopened, show: count, better: -1, sub: () => T.cycles },
+    escalated: { value: (s) => s.conversations.escalated, show: count, better: -1, sub: () => T.escalated_note },
     open_now: { value: (s) => s.conversations.open_now, show: count, better: null, sub: () => T.open_now_note },
     csat: { value: (s) => s.csat.score_percent, show: percent, better: 1, points: true,
       sub: (s) => [

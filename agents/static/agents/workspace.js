@@ -1,0 +1,1198 @@
+/*
+ * The agent workspace (/agent/): inbox | conversation | details. Plain JavaScript, no build.
+ *
+ * Everything comes from the REST API (/api/v1/…, session + CSRF) and the agent websocket
+ * (/ws/agent/). The socket is handled as the widget does it (conversations/static/helpdesk/
+ * widget.js): send "resume" with the last cursor seen, drop cursors already seen, ping every
+ * 25 s, reconnect with backoff (1 s … 30 s) and catch up from the cursor. The REST list is
+ * reloaded after a resume that had no cursor to start from (the first connection).
+ *
+ * Message bodies and every other user-provided text are inserted with textContent; the only
+ * HTML ever inserted is a search result's `search.highlight`, reduced to text and <mark>.
+ * window.hdWorkspace exposes the state to the browser tests.
+ */
+(function () {
+  "use strict";
+
+  const root = document.getElementById("workspace");
+  const API = root.dataset.api;
+  const ME = JSON.parse(document.getElementById("workspace-me").textContent);
+  const T = JSON.parse(document.getElementById("workspace-strings").textContent);
+  const PAGE_SIZE = 50;
+  const PING_EVERY_MS = 25000;
+  const POLL_EVERY_MS = 15000;
+  const TYPING_SHOWN_MS = 6000;
+  const TYPING_SEND_EVERY_MS = 2500;
+  const TYPING_IDLE_MS = 4000;
+  const $ = (id) => document.getElementById(id);
+
+  function t(key, params) {
+    let text = T[key] || key;
+    for (const [name, value] of Object.entries(params || {})) text = text.replace(`%(${name})s`, value);
+    return text;
+  }
+
+  // --- State ------------------------------------------------------------------------------------
+
+  const state = {
+    me: ME,
+    agent: null, // /agents/me: presence, capacity, open_assigned, teams
+    tab: "mine",
+    filters: { q: "", status: "", channel: "", label: "", ordering: "waiting_since" },
+    conversations: new Map(), // id → conversation (the inbox's rows)
+    listed: [], // ids in the inbox, in display order
+    currentId: null,
+    current: null, // the open conversation (detail shape)
+    messages: new Map(), // client_id or id → message of the open conversation
+    typing: new Map(), // conversation id → {name, kind, until}
+    agents: [],
+    teams: [],
+    canned: null,
+    cursor: null,
+    socketLive: false,
+    events: 0,
+    extensions: { transfer: null, callback: true }, // null: not probed yet; false: the API answers 404
+  };
+
+  // --- API --------------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, code, message, fields) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.fields = fields || {};
+    }
+  }
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json", "Accept-Language": document.documentElement.lang || "en" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+    let response;
+    try {
+      response = await fetch(API + path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, "network", t("network"));
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      /* an empty or non-JSON answer */
+    }
+    if (response.ok) return data;
+    if (response.status === 401 || response.status === 403) {
+      if (data?.error?.code === "not_authenticated") location.href = `/admin/login/?next=${encodeURIComponent(location.pathname)}`;
+    }
+    const error = data?.error || {};
+    throw new ApiError(response.status, error.code || "error", error.message || response.statusText, error.fields);
+  }
+
+  function errorText(error) {
+    if (!(error instanceof ApiError)) return t("error", { message: String(error) });
+    let message = error.message;
+    const fields = Object.values(error.fields || {}).flat().filter((value) => typeof value === "string");
+    if (fields.length && !fields.includes(message)) message += ` (${fields.join(" ")})`;
+    return message;
+  }
+
+  function uuid() {
+    if (window.crypto?.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  // --- Small DOM helpers --------------------------------------------------------------------------
+
+  function h(tag, props, ...children) {
+    const element = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value == null || value === false) continue;
+      if (key === "class") element.className = value;
+      else if (key === "text") element.textContent = value;
+      else if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(element.dataset, value);
+      else element.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child == null || child === false) continue;
+      element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return element;
+  }
+
+  /** A small padlock (an emoji may have no font on the agent's machine). */
+  function lockIcon() {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "lock-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.innerHTML = '<rect x="5" y="11" width="14" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/>'; // constant markup
+    return svg;
+  }
+
+  /** A search highlight as safe HTML: everything escaped, then only <mark>…</mark> restored. */
+  function highlightHtml(html) {
+    const escaped = String(html).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+    return escaped.replace(/&lt;(\/?)mark&gt;/g, "<$1mark>");
+  }
+
+  let toastTimer = null;
+  function toast(message, kind) {
+    const box = $("toast");
+    box.textContent = message;
+    box.dataset.kind = kind || "info";
+    box.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => (box.hidden = true), kind === "error" ? 6000 : 2500);
+  }
+
+  function customerName(conversation) {
+    const customer = conversation.customer || {};
+    return customer.name || customer.email || t("customer_n", { id: customer.id ?? "?" });
+  }
+
+  function ago(iso) {
+    if (!iso) return "";
+    const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+    if (seconds < 60) return t("now");
+    if (seconds < 3600) return t("minutes", { n: Math.floor(seconds / 60) });
+    if (seconds < 86400) return t("hours", { n: Math.floor(seconds / 3600) });
+    return t("days", { n: Math.floor(seconds / 86400) });
+  }
+
+  const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: "medium", timeStyle: "short" });
+  const clockFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+
+  function when(iso) {
+    if (!iso) return "";
+    const date = new Date(iso);
+    return Date.now() - date < 20 * 3600 * 1000 ? clockFormat.format(date) : timeFormat.format(date);
+  }
+
+  // --- Inbox --------------------------------------------------------------------------------------
+
+  function inboxQuery() {
+    const query = new URLSearchParams({ page_size: PAGE_SIZE, ordering: state.filters.ordering });
+    if (state.tab === "mine") query.set("assignee", "me");
+    if (state.tab === "unassigned") {
+      query.set("assignee", "none");
+      query.set("status", "open"); // unless a status filter says otherwise, below
+    }
+    if (state.tab === "teams") query.set("team", "mine");
+    for (const key of ["status", "channel", "label", "q"]) {
+      if (state.filters[key]) query.set(key, state.filters[key]);
+    }
+    return query;
+  }
+
+  let inboxRequest = 0;
+  async function loadInbox() {
+    const request = ++inboxRequest;
+    const query = inboxQuery();
+    const empty = $("inbox-empty");
+    if (!state.listed.length) {
+      empty.textContent = t("loading");
+      empty.hidden = false;
+    }
+    let data;
+    try {
+      data = await api("GET", `conversations?${query}`);
+    } catch (error) {
+      if (request === inboxRequest) toast(errorText(error), "error");
+      return;
+    }
+    if (request !== inboxRequest) return; // the tab or a filter changed meanwhile
+    const fresh = data.results || [];
+    state.listed = [];
+    for (const conversation of fresh) {
+      remember(conversation);
+      state.listed.push(conversation.id);
+    }
+    if (!state.filters.q) sortInbox(); // search results keep their relevance order
+    renderInbox();
+  }
+
+  /** Keep the freshest copy of a conversation; `unread` and `search` survive event payloads. */
+  function remember(conversation) {
+    const known = state.conversations.get(conversation.id) || {};
+    const merged = { ...known, ...conversation };
+    if (conversation.unread === undefined) merged.unread = known.unread ?? 0;
+    if (conversation.search === undefined && known.search) merged.search = known.search;
+    state.conversations.set(conversation.id, merged);
+    return merged;
+  }
+
+  /** Whether a conversation belongs in the current tab and filters (mirrors inboxQuery). */
+  function matches(conversation) {
+    const status = conversation.status;
+    if (state.tab === "mine" && conversation.assignee?.id !== ME.id) return false;
+    if (state.tab === "unassigned" && (conversation.assignee || (!state.filters.status && status !== "open"))) return false;
+    if (state.tab === "teams") {
+      const mine = (state.agent?.teams || []).map((team) => team.id);
+      if (!conversation.team || !mine.includes(conversation.team.id)) return false;
+    }
+    const { status: statuses, channel, label } = state.filters;
+    if (statuses && !statuses.split(",").includes(status)) return false;
+    if (channel && conversation.channel !== channel) return false;
+    if (label && !(conversation.labels || []).some((name) => name.toLowerCase() === label.toLowerCase())) return false;
+    return true;
+  }
+
+  function sortKey(conversation) {
+    return [conversation.waiting_since ? Date.parse(conversation.waiting_since) : Infinity, Date.parse(conversation.last_activity_at || 0)];
+  }
+
+  function sortInbox() {
+    const byWaiting = state.filters.ordering === "waiting_since";
+    state.listed.sort((a, b) => {
+      const one = state.conversations.get(a);
+      const two = state.conversations.get(b);
+      const [waitA, activityA] = sortKey(one);
+      const [waitB, activityB] = sortKey(two);
+      if (byWaiting && waitA !== waitB) return waitA - waitB;
+      return activityB - activityA || b - a;
+    });
+  }
+
+  /** Put a changed conversation where it belongs: in or out of the inbox, in order. */
+  function placeInInbox(conversation) {
+    const listed = state.listed.includes(conversation.id);
+    if (!matches(conversation)) {
+      if (listed) state.listed = state.listed.filter((id) => id !== conversation.id);
+    } else if (!listed) {
+      if (state.filters.q) return; // a search shows what the server found, nothing else
+      state.listed.push(conversation.id);
+    }
+    if (!state.filters.q) sortInbox();
+    renderInboxSoon();
+  }
+
+  let inboxFrame = null;
+  function renderInboxSoon() {
+    if (inboxFrame) return;
+    inboxFrame = requestAnimationFrame(() => {
+      inboxFrame = null;
+      renderInbox();
+    });
+  }
+
+  function renderInbox() {
+    const list = $("conversation-list");
+    const scroll = list.scrollTop;
+    list.replaceChildren(...state.listed.map((id) => conversationRow(state.conversations.get(id))));
+    list.scrollTop = scroll;
+    const empty = $("inbox-empty");
+    empty.hidden = state.listed.length > 0;
+    empty.textContent = state.filters.q || state.filters.status || state.filters.channel || state.filters.label ? t("no_match") : t("no_conversations");
+    renderTabUnread();
+  }
+
+  function renderTabUnread() {
+    const total = state.listed.reduce((sum, id) => sum + (state.conversations.get(id)?.unread || 0), 0);
+    for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+      const badge = tab.querySelector(".tab-unread");
+      const shown = tab.dataset.tab === state.tab && total > 0;
+      badge.hidden = !shown;
+      badge.textContent = shown ? String(total) : "";
+    }
+  }
+
+  function conversationRow(conversation) {
+    const typing = typingIn(conversation.id);
+    const preview = h("span", { class: "preview" });
+    if (typing) {
+      preview.classList.add("typing-now");
+      preview.textContent = typing.kind === "customer" ? t("customer_typing") : t("typing", { name: typing.name });
+    } else if (conversation.search?.highlight) {
+      preview.innerHTML = highlightHtml(conversation.search.highlight); // safe: only <mark> survives
+    } else {
+      preview.textContent = conversation.last_message_preview || "";
+    }
+    const waiting = conversation.waiting_since && conversation.status === "open";
+    const badges = [];
+    if (conversation.status !== "open") badges.push(h("span", { class: `chip status-${conversation.status}`, text: t(`status_${conversation.status}`) }));
+    if (conversation.priority === "high" || conversation.priority === "urgent") {
+      badges.push(h("span", { class: `chip priority-${conversation.priority}`, text: priorityLabel(conversation.priority) }));
+    }
+    if (conversation.callback?.phone) badges.push(h("span", { class: "chip phone", title: conversation.callback.phone, text: `☎ ${conversation.callback.phone}` }));
+    badges.push(h("span", { class: "chip", text: conversation.assignee ? conversation.assignee.name : t("unassigned") }));
+    if (conversation.team) badges.push(h("span", { class: "chip", text: conversation.team.name }));
+    for (const label of conversation.labels || []) badges.push(h("span", { class: "chip label", text: `#${label}` }));
+    const unread = conversation.unread || 0;
+    return h(
+      "li",
+      {
+        class: "conv",
+        dataset: { id: conversation.id, unread: unread > 0 ? "true" : "false" },
+        "aria-current": conversation.id === state.currentId ? "true" : "false",
+      },
+      h(
+        "a",
+        {
+          href: `#conversation-${conversation.id}`,
+          onclick: (event) => {
+            event.preventDefault();
+            openConversation(conversation.id);
+          },
+        },
+        h("span", { class: "who", text: customerName(conversation) }),
+        h("span", {
+          class: waiting ? "when waiting" : "when",
+          title: waiting ? t("waiting", { time: ago(conversation.waiting_since) }) : when(conversation.last_activity_at),
+          text: waiting ? ago(conversation.waiting_since) : ago(conversation.last_activity_at),
+        }),
+        preview,
+        unread > 0 ? h("span", { class: "unread-badge", "aria-label": t("unread", { count: unread }), text: String(unread) }) : null,
+        h("span", { class: "badges" }, badges),
+      ),
+    );
+  }
+
+  function priorityLabel(value) {
+    const option = [...$("priority-select").options].find((item) => item.value === value);
+    return option ? option.textContent : value;
+  }
+
+  // --- The open conversation -----------------------------------------------------------------------
+
+  let openRequest = 0;
+  async function openConversation(id, { keepView = false } = {}) {
+    const request = ++openRequest;
+    const again = id === state.currentId; // a refresh: keep what is still being sent
+    if (state.currentId && !again) send({ type: "unsubscribe", conversation: state.currentId });
+    const unsent = again ? [...state.messages.values()].filter((message) => message.id == null) : [];
+    state.currentId = id;
+    if (!again) {
+      state.messages = new Map();
+      closePicker();
+    }
+    if (!keepView) root.dataset.view = "thread";
+    history.replaceState(null, "", `#conversation-${id}`);
+    renderInbox();
+    let detail;
+    try {
+      detail = await api("GET", `conversations/${id}`);
+    } catch (error) {
+      if (request === openRequest) toast(errorText(error), "error");
+      return;
+    }
+    if (request !== openRequest) return;
+    const { messages, ...conversation } = detail;
+    state.current = conversation;
+    remember({ ...conversation, customer: { ...conversation.customer } });
+    state.messages = new Map(messages.map((message) => [messageKey(message), message]));
+    for (const message of unsent) if (!state.messages.has(messageKey(message))) state.messages.set(messageKey(message), message);
+    $("no-conversation").hidden = true;
+    $("conversation").hidden = false;
+    $("details-inner").hidden = false;
+    send({ type: "subscribe", conversation: id });
+    renderConversation({ scroll: again ? undefined : "bottom" });
+    renderDetails();
+    if (!again) loadEarlier(conversation);
+    probeTransfer(id);
+    markRead();
+    if (!again && !matchMedia("(max-width: 760px)").matches) $("composer-input").focus();
+  }
+
+  function messageKey(message) {
+    return message.client_id ? `c:${message.client_id}` : `i:${message.id}`;
+  }
+
+  function sortedMessages() {
+    return [...state.messages.values()].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
+  }
+
+  function renderConversation({ scroll } = {}) {
+    const conversation = state.current;
+    if (!conversation) return;
+    $("thread-customer").textContent = customerName(conversation);
+    $("thread-id").textContent = t("conversation_n", { id: conversation.id });
+    const meta = [conversation.team ? conversation.team.name : t("no_team"), conversation.assignee ? conversation.assignee.name : t("unassigned")];
+    if (conversation.status === "snoozed" && conversation.snoozed_until) meta.push(t("snoozed_until", { time: when(conversation.snoozed_until) }));
+    $("thread-meta").textContent = meta.join(" · ");
+    const badge = $("thread-status");
+    badge.dataset.status = conversation.status;
+    badge.textContent = t(`status_${conversation.status}`);
+    const thread = $("thread");
+    const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 60;
+    thread.replaceChildren(...sortedMessages().map(messageItem));
+    if (scroll === "bottom" || atBottom) thread.scrollTop = thread.scrollHeight;
+    renderTyping();
+  }
+
+  function authorName(message) {
+    const author = message.author || {};
+    if (author.kind === "agent") return author.id === ME.id ? t("you") : author.name || t("customer");
+    if (author.kind === "customer") return author.name || customerName(state.current || {});
+    return author.kind === "bot" ? t("bot") : t("system");
+  }
+
+  function messageItem(message) {
+    const kind = message.author?.kind || "system";
+    const classes = ["msg", `msg-${kind}`];
+    if (message.private) classes.push("msg-private");
+    const meta = h(
+      "span",
+      { class: "meta" },
+      message.private ? h("span", { class: "lock" }, lockIcon(), t("private_note")) : null,
+      h("span", { class: "author", text: authorName(message) }),
+      h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
+    );
+    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, h("div", { class: "body", text: message.body }));
+    if (message.state === "failed") {
+      item.append(h("span", { class: "failed" }, t("failed"), h("button", { type: "button", text: t("retry"), onclick: () => deliver(message) })));
+    }
+    return item;
+  }
+
+  function typingIn(conversationId) {
+    const typing = state.typing.get(conversationId);
+    if (!typing) return null;
+    if (typing.until < Date.now()) {
+      state.typing.delete(conversationId);
+      return null;
+    }
+    return typing;
+  }
+
+  function renderTyping() {
+    const line = $("typing");
+    const typing = state.currentId ? typingIn(state.currentId) : null;
+    line.hidden = !typing;
+    line.textContent = typing ? (typing.kind === "customer" ? t("customer_typing") : t("typing", { name: typing.name })) : "";
+  }
+
+  // Read markers: the conversation on screen is read; the server counts unread from there.
+  let readTimer = null;
+  function markRead() {
+    clearTimeout(readTimer);
+    readTimer = setTimeout(async () => {
+      const id = state.currentId;
+      if (!id || document.visibilityState === "hidden") return;
+      const last = sortedMessages().filter((message) => message.id).pop();
+      try {
+        const answer = await api("POST", `conversations/${id}/read`, last ? { message: last.id } : {});
+        const conversation = state.conversations.get(id);
+        if (conversation) conversation.unread = answer.unread;
+        renderInboxSoon();
+      } catch {
+        /* the badge simply stays; the next open tries again */
+      }
+    }, 300);
+  }
+
+  // --- Composer --------------------------------------------------------------------------------------
+
+  const input = $("composer-input");
+  const privateToggle = $("private-toggle");
+
+  function sendMessage() {
+    const body = input.value.trim();
+    if (!body || !state.currentId) return;
+    const message = {
+      id: null,
+      conversation: state.currentId,
+      client_id: uuid(),
+      author: { kind: "agent", id: ME.id, name: ME.name },
+      body,
+      private: privateToggle.checked,
+      created_at: null,
+      state: "pending",
+    };
+    state.messages.set(messageKey(message), message);
+    input.value = "";
+    autoGrow();
+    sendTyping(false);
+    renderConversation({ scroll: "bottom" });
+    deliver(message);
+  }
+
+  /** POST the message; a retry reuses its client_id, so the server never makes two. */
+  async function deliver(message) {
+    message.state = "pending";
+    renderConversation();
+    try {
+      const saved = await api("POST", `conversations/${message.conversation}/messages`, {
+        body: message.body,
+        client_id: message.client_id,
+        private: message.private,
+      });
+      if (message.conversation === state.currentId) {
+        state.messages.set(messageKey(saved), saved);
+        renderConversation({ scroll: "bottom" });
+        markRead();
+      }
+    } catch (error) {
+      message.state = "failed";
+      renderConversation();
+      toast(errorText(error), "error");
+    }
+  }
+
+  function autoGrow() {
+    input.style.height = "auto";
+    input.style.height = `${Math.min(input.scrollHeight + 2, 200)}px`;
+  }
+
+  input.addEventListener("keydown", (event) => {
+    if (pickerOpen() && handlePickerKey(event)) return;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendMessage();
+    }
+  });
+  input.addEventListener("input", () => {
+    autoGrow();
+    const value = input.value;
+    if (value.startsWith("/") && !value.includes("\n")) openPicker();
+    else closePicker();
+    if (value.trim() && !value.startsWith("/")) sendTyping(true);
+    else sendTyping(false);
+  });
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendMessage();
+  });
+  privateToggle.addEventListener("change", () => {
+    $("composer").dataset.private = String(privateToggle.checked);
+    sendTyping(false);
+    input.focus();
+  });
+
+  // Canned responses: "/" at the start opens the picker; type to filter, ↑↓ and Enter.
+  let pickerItems = [];
+  let pickerIndex = 0;
+
+  function pickerOpen() {
+    return !$("canned-picker").hidden;
+  }
+
+  let cannedRequest = null;
+  function loadCanned() {
+    cannedRequest ??= api("GET", "canned-responses")
+      .then((data) => (state.canned = data.results || []))
+      .catch((error) => {
+        cannedRequest = null; // try again next time
+        toast(errorText(error), "error");
+        return [];
+      });
+    return cannedRequest;
+  }
+
+  async function openPicker() {
+    if (state.canned === null) await loadCanned();
+    const value = input.value; // what is typed now, not when the list was asked for
+    if (!value.startsWith("/") || value.includes("\n")) return closePicker();
+    const needle = value.slice(1).trim().toLowerCase();
+    pickerItems = (state.canned || []).filter(
+      (item) => !needle || item.shortcut.toLowerCase().includes(needle) || item.body.toLowerCase().includes(needle),
+    );
+    pickerItems.sort((a, b) => Number(!a.shortcut.toLowerCase().startsWith(needle)) - Number(!b.shortcut.toLowerCase().startsWith(needle)));
+    pickerIndex = Math.min(pickerIndex, Math.max(pickerItems.length - 1, 0));
+    renderPicker();
+  }
+
+  function renderPicker() {
+    const picker = $("canned-picker");
+    const items = pickerItems.map((item, index) =>
+      h(
+        "li",
+        {
+          role: "option",
+          id: `canned-${item.id}`,
+          "aria-selected": index === pickerIndex ? "true" : "false",
+          dataset: { shortcut: item.shortcut },
+          onmousedown: (event) => {
+            event.preventDefault(); // keep the focus in the composer
+            pickCanned(item);
+          },
+        },
+        h("span", { class: "shortcut", text: `/${item.shortcut}` }),
+        h("span", { class: "text", text: item.body }),
+      ),
+    );
+    if (!items.length) items.push(h("li", { class: "none", text: t("no_canned") }));
+    else items.push(h("li", { class: "hint", "aria-hidden": "true", text: t("canned_hint") }));
+    picker.replaceChildren(...items);
+    picker.hidden = false;
+    input.setAttribute("aria-activedescendant", pickerItems[pickerIndex] ? `canned-${pickerItems[pickerIndex].id}` : "");
+    picker.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: "nearest" });
+  }
+
+  function closePicker() {
+    $("canned-picker").hidden = true;
+    pickerIndex = 0;
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  function handlePickerKey(event) {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      pickerIndex = (pickerIndex + step + pickerItems.length) % Math.max(pickerItems.length, 1);
+      renderPicker();
+      return true;
+    }
+    if ((event.key === "Enter" || event.key === "Tab") && pickerItems[pickerIndex]) {
+      event.preventDefault();
+      pickCanned(pickerItems[pickerIndex]);
+      return true;
+    }
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closePicker();
+      return true;
+    }
+    return false;
+  }
+
+  async function pickCanned(item) {
+    closePicker();
+    const id = state.currentId;
+    try {
+      const rendered = await api("GET", `canned-responses/${item.id}/render?conversation=${id}`);
+      if (id !== state.currentId) return;
+      input.value = rendered.rendered;
+    } catch (error) {
+      toast(errorText(error), "error");
+      return;
+    }
+    autoGrow();
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+
+  // Our typing goes to the customer (or, for a private note, only to colleagues).
+  let typingSentAt = 0;
+  let typingIdle = null;
+  function sendTyping(isTyping) {
+    const conversation = state.currentId;
+    if (!conversation) return;
+    clearTimeout(typingIdle);
+    const extra = privateToggle.checked ? { private: true } : {};
+    if (isTyping) {
+      if (Date.now() - typingSentAt >= TYPING_SEND_EVERY_MS) {
+        typingSentAt = Date.now();
+        send({ type: "typing", conversation, is_typing: true, ...extra });
+      }
+      typingIdle = setTimeout(() => sendTyping(false), TYPING_IDLE_MS);
+    } else if (typingSentAt) {
+      typingSentAt = 0;
+      send({ type: "typing", conversation, is_typing: false, ...extra });
+    }
+  }
+
+  // --- Details and actions -----------------------------------------------------------------------
+
+  function renderDetails() {
+    const conversation = state.current;
+    if (!conversation) return;
+    const customer = conversation.customer || {};
+    const dash = t("not_set");
+    $("customer-name").textContent = customer.name || dash;
+    $("customer-email").textContent = customer.email || dash;
+    $("customer-identifier").textContent = customer.identifier || dash;
+    $("customer-external").textContent = customer.external_id || dash;
+    $("customer-language").textContent = customer.language || dash;
+    const channel = [...document.querySelectorAll("#inbox-filters [name=channel] option")].find((option) => option.value === conversation.channel);
+    $("conversation-channel").textContent = channel ? channel.textContent : conversation.channel;
+    $("assign-me").hidden = conversation.assignee?.id === ME.id;
+    $("resolve").hidden = conversation.status === "resolved";
+    $("reopen").hidden = conversation.status !== "resolved";
+    fillSelect($("assignee-select"), state.agents.map((agent) => [agent.id, agentLabel(agent)]), conversation.assignee?.id, t("nobody"));
+    fillSelect($("team-select"), state.teams.map((team) => [team.id, team.name]), conversation.team?.id, t("no_team"));
+    $("priority-select").value = conversation.priority;
+    if (document.activeElement !== $("labels-input")) $("labels-input").value = (conversation.labels || []).join(", ");
+    renderExtensions();
+  }
+
+  function agentLabel(agent) {
+    const presence = { online: t("online"), away: t("away"), offline: t("offline_presence") }[agent.presence] || agent.presence;
+    return `${agent.name} · ${presence} · ${agent.open_assigned}/${agent.capacity}`;
+  }
+
+  function fillSelect(select, options, value, emptyLabel) {
+    const items = [h("option", { value: "", text: emptyLabel })];
+    for (const [optionValue, label] of options) items.push(h("option", { value: optionValue, text: label }));
+    select.replaceChildren(...items);
+    select.value = value == null ? "" : String(value);
+  }
+
+  async function loadEarlier(conversation) {
+    const list = $("earlier");
+    list.replaceChildren();
+    try {
+      const data = await api("GET", `conversations?customer=${conversation.customer.id}&ordering=-last_activity_at&page_size=20`);
+      if (state.currentId !== conversation.id) return;
+      const others = (data.results || []).filter((item) => item.id !== conversation.id);
+      list.replaceChildren(
+        ...others.map((item) =>
+          h(
+            "li",
+            {},
+            h(
+              "a",
+              { href: `#conversation-${item.id}`, onclick: (event) => (event.preventDefault(), openConversation(item.id)) },
+              h("span", { text: t("conversation_n", { id: item.id }) }),
+              h("span", { class: `chip status-${item.status}`, text: t(`status_${item.status}`) }),
+              h("span", { class: "preview", text: `${when(item.last_activity_at)} · ${item.last_message_preview || ""}` }),
+            ),
+          ),
+        ),
+      );
+      if (!others.length) list.append(h("li", { class: "muted", text: t("earlier_none") }));
+    } catch {
+      /* details are a convenience; the thread still works */
+    }
+  }
+
+  async function change(body, { path = `conversations/${state.currentId}`, method = "PATCH", done } = {}) {
+    const id = state.currentId;
+    const alert = $("action-error");
+    alert.hidden = true;
+    try {
+      const changed = await api(method, path, body);
+      if (changed && changed.id === id) applyConversation(changed);
+      toast(done || t("saved"));
+      return changed;
+    } catch (error) {
+      alert.textContent = errorText(error);
+      alert.hidden = false;
+      if (id === state.currentId) renderDetails(); // put the selects back as they were
+      throw error;
+    }
+  }
+
+  const quietly = (promise) => promise.catch(() => {});
+  $("assign-me").addEventListener("click", () => quietly(change({ assignee: ME.id })));
+  $("assignee-select").addEventListener("change", (event) => quietly(change({ assignee: event.target.value ? Number(event.target.value) : null })));
+  $("team-select").addEventListener("change", (event) => quietly(change({ team: event.target.value ? Number(event.target.value) : null })));
+  $("priority-select").addEventListener("change", (event) => quietly(change({ priority: event.target.value })));
+  $("resolve").addEventListener("click", () => quietly(change({ status: "resolved" })));
+  $("reopen").addEventListener("click", () => quietly(change({ status: "open" })));
+  $("snooze").addEventListener("click", () => {
+    const value = $("snooze-input").value;
+    if (!value) {
+      $("action-error").textContent = t("snooze_pick");
+      $("action-error").hidden = false;
+      return;
+    }
+    quietly(change({ snoozed_until: new Date(value).toISOString() })); // the browser's local time
+  });
+  $("save-labels").addEventListener("click", () => {
+    const labels = $("labels-input").value.split(",").map((label) => label.trim()).filter(Boolean);
+    quietly(change({ labels }));
+  });
+
+  // Transfer and call-back come from another branch; they hide themselves while the API
+  // answers 404 for them.
+  function renderExtensions() {
+    $("transfer-box").hidden = state.extensions.transfer !== true;
+    $("callback-box").hidden = !state.extensions.callback || !("callback" in (state.current || {}));
+    if (state.extensions.transfer) {
+      fillSelect($("transfer-team"), state.teams.map((team) => [team.id, team.name]), null, "—");
+      fillSelect($("transfer-agent"), state.agents.map((agent) => [agent.id, agentLabel(agent)]), null, "—");
+    }
+    const callback = state.current?.callback;
+    $("callback-state").textContent = callback?.phone ? t("callback_requested", { phone: callback.phone }) : "";
+    $("callback-clear").hidden = !callback?.phone;
+  }
+
+  /** The transfer endpoint only takes POST: a GET answers 405 where it exists, 404 where not. */
+  async function probeTransfer(id) {
+    if (state.extensions.transfer !== null) return;
+    try {
+      await api("GET", `conversations/${id}/transfer`);
+      state.extensions.transfer = true;
+    } catch (error) {
+      state.extensions.transfer = error.status === 405;
+    }
+    renderExtensions();
+  }
+
+  async function tryExtension(name, body, path, method, done) {
+    try {
+      await change(body, { path, method, done });
+    } catch (error) {
+      if (error.status === 404 && error.code !== "not_found") {
+        state.extensions[name] = false; // not merged yet: the endpoint is not there
+        renderExtensions();
+      }
+    }
+  }
+
+  $("transfer").addEventListener("click", () => {
+    const body = { note: $("transfer-note").value.trim() };
+    if ($("transfer-team").value) body.team = Number($("transfer-team").value);
+    if ($("transfer-agent").value) body.assignee = Number($("transfer-agent").value);
+    tryExtension("transfer", body, `conversations/${state.currentId}/transfer`, "POST", t("transfer_done")).then(() => {
+      $("transfer-note").value = "";
+    });
+  });
+  $("callback").addEventListener("click", () => {
+    const phone = $("callback-phone").value.trim();
+    if (phone) tryExtension("callback", { callback_phone: phone }, `conversations/${state.currentId}`, "PATCH");
+  });
+  $("callback-clear").addEventListener("click", () =>
+    tryExtension("callback", { callback_phone: null }, `conversations/${state.currentId}`, "PATCH", t("callback_cleared")),
+  );
+
+  /** A changed conversation (an answer or an event): inbox, thread and details follow. */
+  function applyConversation(conversation) {
+    const merged = remember(conversation);
+    placeInInbox(merged);
+    if (conversation.id === state.currentId && state.current) {
+      state.current = { ...state.current, ...conversation, customer: { ...state.current.customer, ...conversation.customer } };
+      renderConversation();
+      renderDetails();
+    }
+  }
+
+  // --- Me: presence and "open: 2 / 3" ----------------------------------------------------------------
+
+  async function loadMe() {
+    try {
+      state.agent = await api("GET", "agents/me");
+    } catch {
+      return;
+    }
+    renderMe();
+  }
+
+  let meTimer = null;
+  function loadMeSoon() {
+    clearTimeout(meTimer);
+    meTimer = setTimeout(() => {
+      loadMe();
+      loadPeople();
+    }, 400);
+  }
+
+  function renderMe() {
+    const agent = state.agent;
+    if (!agent) return;
+    const counter = $("open-counter");
+    counter.textContent = t("open_counter", { open: agent.open_assigned, capacity: agent.capacity });
+    counter.dataset.level = agent.open_assigned > agent.capacity ? "over" : agent.open_assigned === agent.capacity ? "full" : "ok";
+    counter.title = agent.open_assigned > agent.capacity ? t("over_capacity") : counter.title;
+    for (const radio of document.querySelectorAll("input[name=presence]")) radio.checked = radio.value === agent.presence;
+  }
+
+  for (const radio of document.querySelectorAll("input[name=presence]")) {
+    radio.addEventListener("change", async () => {
+      try {
+        state.agent = await api("PATCH", "agents/me", { presence: radio.value });
+      } catch (error) {
+        toast(errorText(error), "error");
+      }
+      renderMe();
+    });
+  }
+
+  async function loadPeople() {
+    try {
+      const [agents, teams] = await Promise.all([api("GET", "agents"), api("GET", "teams")]);
+      state.agents = agents.results || [];
+      state.teams = teams.results || [];
+    } catch {
+      return;
+    }
+    if (state.current) renderDetails();
+  }
+
+  // --- Live: the agent websocket ------------------------------------------------------------------------
+
+  let socket = null;
+  let retries = 0;
+  let pinger = null;
+  let reconnectTimer = null;
+  let resumeFloor = 0;
+  let resumedWithoutCursor = false;
+  const seenCursors = new Set();
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  // While the socket is down, the REST API keeps the page roughly current.
+  let pollTimer = null;
+  function startPolling() {
+    pollTimer ??= setInterval(() => {
+      if (state.socketLive) return stopPolling();
+      loadInbox();
+      if (state.currentId) openConversation(state.currentId, { keepView: true });
+    }, POLL_EVERY_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function setLive(live) {
+    state.socketLive = live;
+    const badge = $("live-status");
+    badge.dataset.state = live ? "live" : "down";
+    badge.querySelector(".live-text").textContent = live ? t("live") : t("offline");
+  }
+
+  function connect() {
+    if (!("WebSocket" in window)) return;
+    clearTimeout(reconnectTimer);
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(scheme + location.host + root.dataset.socket);
+    socket = ws;
+    ws.addEventListener("open", () => {
+      resumeFloor = state.cursor ?? 0;
+      resumedWithoutCursor = state.cursor == null;
+      ws.send(JSON.stringify({ type: "resume", after: state.cursor }));
+      clearInterval(pinger);
+      pinger = setInterval(() => send({ type: "ping" }), PING_EVERY_MS);
+    });
+    ws.addEventListener("message", (message) => {
+      let frame;
+      try {
+        frame = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      handleFrame(frame);
+    });
+    ws.addEventListener("close", (closed) => {
+      if (socket !== ws) return;
+      socket = null;
+      clearInterval(pinger);
+      setLive(false);
+      if (closed.code === 4401) {
+        location.href = `/admin/login/?next=${encodeURIComponent(location.pathname)}`;
+        return;
+      }
+      const delay = Math.min(30000, 1000 * 2 ** retries++) * (0.5 + Math.random() / 2);
+      reconnectTimer = setTimeout(connect, delay);
+      startPolling();
+    });
+  }
+
+  function handleFrame(frame) {
+    switch (frame.type) {
+      case "pong":
+      case "subscribed":
+      case "unsubscribed":
+        return;
+      case "resumed":
+        onResumed(frame);
+        return;
+      case "typing":
+        onTyping(frame);
+        return;
+      case "presence":
+        if (frame.agent === ME.id && state.agent) {
+          state.agent.presence = frame.presence;
+          renderMe();
+        }
+        updateAgent(frame.agent, { presence: frame.presence });
+        return;
+      case "error":
+        console.warn("Helpdesk workspace:", frame.message || frame);
+        return;
+    }
+    if (typeof frame.cursor === "number") {
+      if (frame.cursor <= resumeFloor || seenCursors.has(frame.cursor)) return; // seen already
+      seenCursors.add(frame.cursor);
+      if (seenCursors.size > 5000) seenCursors.delete(seenCursors.values().next().value);
+      if (state.cursor == null || frame.cursor > state.cursor) state.cursor = frame.cursor;
+    }
+    state.events += 1;
+    applyEvent(frame);
+  }
+
+  function onResumed(frame) {
+    if (typeof frame.cursor === "number" && (state.cursor == null || frame.cursor > state.cursor)) state.cursor = frame.cursor;
+    retries = 0;
+    stopPolling();
+    setLive(true);
+    if (state.currentId) send({ type: "subscribe", conversation: state.currentId });
+    // Resumed "from now": whatever happened before is only in the REST answers, so read them
+    // again (this covers the first page load's gap between the REST list and the socket).
+    if (resumedWithoutCursor) {
+      loadInbox();
+      loadMe();
+      if (state.currentId) openConversation(state.currentId, { keepView: true });
+    }
+  }
+
+  function applyEvent(event) {
+    const data = event.data || {};
+    switch (event.type) {
+      case "message.created":
+        onMessage(data, event.conversation ?? data.conversation);
+        return;
+      case "conversation.created":
+      case "conversation.updated":
+      case "conversation.assigned":
+      case "conversation.rated":
+        if (typeof data.id !== "number") return;
+        onConversationChanged(data);
+        loadMeSoon(); // open_assigned may have changed (ours, and the assign list's)
+        return;
+    }
+  }
+
+  function onConversationChanged(data) {
+    const known = state.conversations.has(data.id);
+    if (!known && data.unread === undefined && matches(data) && !state.filters.q) {
+      fetchIntoInbox(data.id); // unread comes with the REST shape
+      return;
+    }
+    applyConversation(data);
+  }
+
+  const fetching = new Set();
+  async function fetchIntoInbox(id) {
+    if (fetching.has(id)) return;
+    fetching.add(id);
+    try {
+      const { messages, ...conversation } = await api("GET", `conversations/${id}`);
+      applyConversation(conversation);
+    } catch {
+      /* not visible to us (any more): nothing to show */
+    } finally {
+      fetching.delete(id);
+    }
+  }
+
+  function onMessage(message, conversationId) {
+    if (typeof message.id !== "number") return;
+    const kind = message.author?.kind;
+    const conversation = state.conversations.get(conversationId);
+    const reading = conversationId === state.currentId && document.visibilityState === "visible";
+    if (conversationId === state.currentId) {
+      state.messages.delete(`c:${message.client_id}`);
+      state.messages.set(messageKey(message), message);
+      if (kind === "customer") state.typing.delete(conversationId);
+      renderConversation();
+      if (reading) markRead();
+    }
+    if (!conversation) {
+      fetchIntoInbox(conversationId);
+      return;
+    }
+    const update = { id: conversationId, last_activity_at: message.created_at };
+    if (!message.private) update.last_message_preview = message.body.replace(/\s+/g, " ").trim().slice(0, 160);
+    if (kind === "customer") {
+      if (!conversation.waiting_since) update.waiting_since = message.created_at;
+      if (conversation.status === "pending" || conversation.status === "snoozed" || conversation.status === "resolved") update.status = "open";
+      if (!reading) update.unread = (conversation.unread || 0) + 1;
+      state.typing.delete(conversationId);
+    } else if (kind === "agent" && !message.private) {
+      update.waiting_since = null;
+    }
+    applyConversation(update);
+  }
+
+  function onTyping(frame) {
+    const data = frame.data || {};
+    const author = data.author || {};
+    const conversationId = frame.conversation;
+    if (author.kind === "agent" && author.id === ME.id) return;
+    if (data.is_typing === false) state.typing.delete(conversationId);
+    else {
+      state.typing.set(conversationId, { kind: author.kind, name: author.name || t("customer"), until: Date.now() + TYPING_SHOWN_MS });
+      setTimeout(() => {
+        renderTyping();
+        renderInboxSoon();
+      }, TYPING_SHOWN_MS + 50);
+    }
+    renderTyping();
+    if (state.listed.includes(conversationId)) renderInboxSoon();
+  }
+
+  function updateAgent(id, changes) {
+    const agent = state.agents.find((item) => item.id === id);
+    if (agent) Object.assign(agent, changes);
+  }
+
+  // --- Tabs, filters, layout ------------------------------------------------------------------------------
+
+  for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+    tab.addEventListener("click", () => {
+      state.tab = tab.dataset.tab;
+      for (const other of document.querySelectorAll(".tabs [role=tab]")) other.setAttribute("aria-selected", String(other === tab));
+      state.listed = [];
+      renderInbox();
+      loadInbox();
+    });
+  }
+
+  const filters = $("inbox-filters");
+  let searchTimer = null;
+  filters.addEventListener("change", (event) => {
+    if (event.target.name === "q") return;
+    readFilters();
+  });
+  filters.elements.q.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(readFilters, 300);
+  });
+
+  function readFilters() {
+    for (const key of ["q", "status", "channel", "label", "ordering"]) state.filters[key] = filters.elements[key].value.trim();
+    loadInbox();
+  }
+
+  $("back-button").addEventListener("click", () => {
+    root.dataset.view = "inbox";
+    root.dataset.details = "closed";
+  });
+  $("details-button").addEventListener("click", () => {
+    root.dataset.details = root.dataset.details === "open" ? "closed" : "open";
+  });
+  $("close-details").addEventListener("click", () => (root.dataset.details = "closed"));
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && state.currentId && state.conversations.get(state.currentId)?.unread) markRead();
+    if (document.visibilityState === "visible" && !socket) {
+      retries = 0;
+      connect();
+    }
+  });
+
+  // Alt+↓ / Alt+↑: the next or previous conversation of the inbox, from anywhere.
+  document.addEventListener("keydown", (event) => {
+    if (!event.altKey || (event.key !== "ArrowDown" && event.key !== "ArrowUp") || !state.listed.length) return;
+    event.preventDefault();
+    const index = state.listed.indexOf(state.currentId);
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    const next = index === -1 ? 0 : Math.min(Math.max(index + step, 0), state.listed.length - 1);
+    if (state.listed[next] !== state.currentId) openConversation(state.listed[next]);
+  });
+
+  // Relative times ("12 min") tick.
+  setInterval(renderInboxSoon, 30000);
+
+  // --- Start ------------------------------------------------------------------------------------------------
+
+  setLive(false);
+  loadMe().then(() => loadInbox());
+  loadPeople();
+  connect();
+  const linked = /^#conversation-(\d+)$/.exec(location.hash);
+  if (linked) openConversation(Number(linked[1]));
+
+  window.hdWorkspace = { state, socket: () => socket, reload: loadInbox, open: openConversation };
+})();

@@ -1,0 +1,96 @@
+"""The agents' workspace page (/agent/).
+
+It lives in the agents app because it is the agents' tool: it reads conversations (the core)
+and agents (presence, capacity, teams, canned responses), and `agents` may depend on
+`conversations`, never the reverse. Like the reports page it is a shell: everything it shows
+comes from the REST API and the agent websocket, through agents/static/agents/workspace.js.
+"""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from conversations.models import Label, Priority, Status
+from conversations.selectors import channel_choices
+from conversations.serializers import user_name
+
+from .services import agent_for
+
+
+@staff_member_required  # anyone else goes to the admin login, then comes back
+@ensure_csrf_cookie  # the page writes through the API with the session
+def workspace(request: HttpRequest) -> HttpResponse:
+    agent = agent_for(request.user)
+    context = {
+        "me": {
+            "id": request.user.pk,
+            "name": user_name(request.user),
+            "email": request.user.email,
+            "is_admin": request.user.is_superuser,
+            "presence": agent.presence,
+        },
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "channels": channel_choices(),
+        "labels": list(Label.objects.order_by("name").values_list("name", flat=True)),
+        "strings": page_strings(),
+    }
+    return render(request, "agent/workspace.html", context)
+
+
+def page_strings() -> dict[str, str]:
+    """What workspace.js writes itself, translated here (the script has no gettext)."""
+    return {
+        "customer": _("Customer"),
+        "customer_n": _("Customer #%(id)s"),
+        "conversation_n": _("Conversation #%(id)s"),
+        "private_note": _("Private note"),
+        "bot": _("Bot"),
+        "system": _("System"),
+        "you": _("You"),
+        "sending": _("Sending…"),
+        "failed": _("Not sent."),
+        "retry": _("Retry"),
+        "typing": _("%(name)s is typing…"),
+        "customer_typing": _("The customer is typing…"),
+        "typing_short": _("typing…"),
+        "no_conversations": _("No conversations here."),
+        "no_match": _("No conversations match."),
+        "loading": _("Loading…"),
+        "unassigned": _("Unassigned"),
+        "nobody": _("Nobody"),
+        "no_team": _("No team"),
+        "waiting": _("waiting %(time)s"),
+        "open_counter": _("Open: %(open)s / %(capacity)s"),
+        "unread": _("%(count)s unread"),
+        "live": _("Live"),
+        "offline": _("Reconnecting…"),
+        "error": _("Something went wrong: %(message)s"),
+        "network": _("The helpdesk cannot be reached. Check the connection."),
+        "saved": _("Saved."),
+        "assigned_to": _("Assigned to %(name)s."),
+        "no_canned": _("No canned response matches."),
+        "canned_hint": _("↑↓ to choose, Enter to insert, Esc to close"),
+        "snooze_pick": _("Pick a time to snooze until."),
+        "earlier_none": _("No other conversations."),
+        "online": _("Online"),
+        "away": _("Away"),
+        "offline_presence": _("Offline"),
+        "over_capacity": _("Over capacity"),
+        "status_open": pgettext("conversation status", "Open"),
+        "status_pending": _("Pending"),
+        "status_snoozed": _("Snoozed"),
+        "status_resolved": pgettext("conversation status", "Resolved"),
+        "snoozed_until": _("Snoozed until %(time)s"),
+        "now": _("now"),
+        "minutes": _("%(n)s min"),
+        "hours": _("%(n)s h"),
+        "days": _("%(n)s d"),
+        "not_set": _("—"),
+        "transfer_done": _("Transferred."),
+        "callback_requested": _("Call back requested: %(phone)s"),
+        "callback_cleared": _("Call-back request cleared."),
+    }

@@ -1,0 +1,307 @@
+"""The agent workspace in a real browser (Chromium), against a real server (HTTP + websockets),
+with a customer writing in the real widget next to it.
+
+Screenshots go to $HELPDESK_SCREENSHOTS (default /tmp/helpdesk-screenshots).
+"""
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(os.environ.get("HELPDESK_SCREENSHOTS", "/tmp/helpdesk-screenshots"))
+DESKTOP = {"width": 1366, "height": 820}
+NARROW = {"width": 400, "height": 820}
+GREETING = "Hi {{customer.name}}, thanks for writing! Let me look at your invoice."
+
+
+def eventually(find, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = find()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def on_the_server(function, **kwargs):
+    """Run a service as a request would: in a thread without Playwright's event loop (the
+    after-commit broadcast uses async_to_sync)."""
+    from django.db import connections
+
+    def run():
+        try:
+            return function(**kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=30)
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(250)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+@pytest.fixture
+def billing(make_team, make_agent):
+    from agents.models import CannedResponse
+
+    team = make_team("billing", is_default=True)
+    agent = make_agent(
+        "ayse@example.com", teams=[team], first_name="Ayşe", last_name="Demir", capacity=3
+    )
+    CannedResponse.objects.create(shortcut="greet", body=GREETING)
+    CannedResponse.objects.create(shortcut="refund", body="Your refund is on its way.")
+    return team, agent
+
+
+def open_workspace(browser, live_server_url: str, *, viewport=DESKTOP, locale="en-US"):
+    context = browser.new_context(viewport=viewport, locale=locale)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server_url}/agent/")
+    page.wait_for_url("**/admin/login/?next=/agent/")  # staff login first
+    page.fill("#id_username", "ayse@example.com")
+    page.fill("#id_password", "pw-for-tests")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server_url}/agent/")
+    page.wait_for_selector("#live-status[data-state=live]")
+    return context, page, errors
+
+
+def open_widget(browser, live_server_url: str):
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{live_server_url}/widget/demo/?signed_in=1")  # Deniz Kaya, a verified shop user
+    page.get_by_role("button", name="Open chat").click()
+    return context, page
+
+
+def row(page, name: str):
+    return page.locator("#conversation-list .conv", has_text=name)
+
+
+@pytest.mark.timeout(180)
+def test_a_customer_writes_and_the_agent_answers_live_with_a_canned_response(
+    browser, live_server_url, billing
+):
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation, Message
+    from conversations.services import conversation_start
+
+    team, agent = billing
+    agent_context, page, errors = open_workspace(browser, live_server_url)
+    page.evaluate("window.__notReloaded = true")
+    expect(page.locator("#open-counter")).to_have_text("Open: 0 / 3")
+    expect(page.locator("#inbox-empty")).to_have_text("No conversations here.")
+    # The socket made the agent online: the toggle says so.
+    expect(page.locator("input[name=presence][value=online]")).to_be_checked()
+
+    # The customer writes in the widget; the conversation is routed to the online agent and
+    # shows up in "Mine" without a reload, with its unread badge and the counter moved on.
+    widget_context, widget = open_widget(browser, live_server_url)
+    composer = widget.get_by_role("textbox", name="Message")
+    composer.fill("My invoice shows the wrong amount.")
+    composer.press("Enter")
+    conversation = eventually(lambda: Conversation.objects.filter(team=team).first())
+    assert conversation is not None
+    deniz = row(page, "Deniz Kaya")
+    expect(deniz).to_be_visible(timeout=10_000)
+    expect(deniz.locator(".preview")).to_have_text("My invoice shows the wrong amount.")
+    expect(deniz.locator(".unread-badge")).to_have_text("1")
+    expect(page.locator("#open-counter")).to_have_text("Open: 1 / 3")
+    shoot(page, "workspace-1-new-conversation")
+
+    # Opening it reads it: the whole thread, the customer's details, the badge gone.
+    deniz.locator("a").click()
+    thread = page.locator("#thread")
+    expect(thread.locator(".msg-customer .body")).to_have_text(
+        ["My invoice shows the wrong amount."]
+    )
+    expect(page.locator("#customer-name")).to_have_text("Deniz Kaya")
+    expect(page.locator("#customer-identifier")).to_have_text("demo-shop-user-42")
+    expect(deniz.locator(".unread-badge")).to_have_count(0)
+    # Transfer and call-back come from another branch: shown only where the API has them.
+    for box, available in (("#transfer-box", has_transfer()), ("#callback-box", has_callback())):
+        if available:
+            expect(page.locator(box)).to_be_visible()
+        else:
+            expect(page.locator(box)).to_be_hidden()
+
+    # The customer types: the agent sees it.
+    composer.press_sequentially("Also", delay=30)
+    expect(page.locator("#typing")).to_have_text("The customer is typing…", timeout=5000)
+    composer.fill("")
+
+    # "/" opens the canned responses; typing filters; Enter inserts it with the placeholder
+    # filled; Enter again sends it, and the customer receives it live.
+    # The agent types: the customer's widget shows it.
+    reply = page.locator("#composer-input")
+    reply.click()
+    reply.press_sequentially("Let me", delay=30)
+    expect(widget.get_by_text("Ayşe Demir is typing…")).to_be_visible(timeout=5000)
+    reply.fill("")
+
+    reply.press_sequentially("/gr")
+    picker = page.locator("#canned-picker")
+    expect(picker).to_be_visible()
+    expect(picker.locator("[role=option]")).to_have_count(1)
+    expect(picker.locator("[role=option] .shortcut")).to_have_text("/greet")
+    shoot(page, "workspace-2a-canned-picker")
+    reply.press("Enter")
+    filled = "Hi Deniz Kaya, thanks for writing! Let me look at your invoice."
+    expect(reply).to_have_value(filled)
+    expect(picker).to_be_hidden()
+    reply.press("Enter")
+    expect(thread.locator(".msg-agent .body").last).to_have_text(filled)
+    expect(reply).to_have_value("")
+    expect(widget.locator(".hd-thread").get_by_text(filled)).to_be_visible(timeout=10_000)
+    sent = Message.objects.get(conversation=conversation, body=filled)
+    assert sent.agent_id == agent.pk and len(sent.client_id) == 36  # a uuid from the page
+
+    # A private note: shown as such to agents, never to the customer.
+    page.locator("#private-toggle").check()
+    reply.fill("VIP customer, be generous.")
+    reply.press("Enter")
+    expect(thread.locator(".msg-private .body")).to_have_text("VIP customer, be generous.")
+    expect(thread.locator(".msg-private .lock")).to_contain_text("Private note")
+    page.locator("#private-toggle").uncheck()
+    shoot(page, "workspace-2-desktop-thread")
+
+    # Another customer writes; the agent opens that one. The first customer writes again:
+    # their conversation's unread badge goes up live.
+    other, _ = on_the_server(
+        conversation_start,
+        customer=on_the_server(_customer, name="Mehmet Öz"),
+        body="Where is my parcel?",
+        client_id="other-1",
+        team=team,
+    )
+    mehmet = row(page, "Mehmet Öz")
+    expect(mehmet).to_be_visible(timeout=10_000)
+    mehmet.locator("a").click()
+    expect(thread.locator(".msg-customer .body")).to_have_text(["Where is my parcel?"])
+    composer.fill("Are you still there?")
+    composer.press("Enter")
+    expect(deniz.locator(".unread-badge")).to_have_text("1", timeout=10_000)
+    expect(deniz.locator(".preview")).to_have_text("Are you still there?")
+    expect(page.locator("#open-counter")).to_have_text("Open: 2 / 3")
+    assert widget.locator(".hd-thread").get_by_text("VIP customer").count() == 0
+    shoot(page, "workspace-3-unread-bumped")
+
+    # Alt+↑ / Alt+↓ walk the inbox (waiting longest first: Mehmet, then Deniz).
+    page.keyboard.press("Alt+ArrowDown")
+    expect(page.locator("#thread-customer")).to_have_text("Deniz Kaya")
+    expect(deniz.locator(".unread-badge")).to_have_count(0)
+    page.keyboard.press("Alt+ArrowUp")
+    expect(page.locator("#thread-customer")).to_have_text("Mehmet Öz")
+
+    # Resolve from the actions: it leaves "Mine"'s open count.
+    page.locator("#resolve").click()
+    expect(page.locator("#thread-status")).to_have_text("Resolved")
+    expect(page.locator("#open-counter")).to_have_text("Open: 1 / 3")
+    assert page.evaluate("window.__notReloaded") is True  # everything above came live
+    assert errors == []
+    widget_context.close()
+    agent_context.close()
+
+
+def has_transfer() -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve("/api/v1/conversations/1/transfer")
+    except Resolver404:
+        return False
+    return True
+
+
+def has_callback() -> bool:
+    from conversations.serializers import ConversationOutput
+
+    return "callback" in ConversationOutput.Meta.fields
+
+
+def _customer(name: str):
+    from conversations.services import customer_create
+
+    return customer_create(name=name, email="mehmet@example.com")
+
+
+@pytest.mark.timeout(120)
+def test_a_colleagues_assignment_takes_a_conversation_out_of_unassigned_and_narrow_screens(
+    browser, live_server_url, billing, make_agent
+):
+    from playwright.sync_api import expect
+
+    from agents.models import Agent
+    from conversations.services import conversation_assign, conversation_start
+
+    team, agent = billing
+    colleague = make_agent("bob@example.com", teams=[team], first_name="Bob")
+    Agent.objects.filter(pk=agent.pk).update(presence="away")  # away: nothing is routed to her
+    context, page, errors = open_workspace(browser, live_server_url, viewport=NARROW)
+    expect(page.locator("input[name=presence][value=away]")).to_be_checked()
+    page.locator(".tabs [data-tab=unassigned]").click()
+
+    customer = on_the_server(_customer, name="Zeynep Kaya")
+    waiting, _ = on_the_server(
+        conversation_start, customer=customer, body="Hello, anyone?", client_id="z1", team=team
+    )
+    zeynep = row(page, "Zeynep Kaya")
+    expect(zeynep).to_be_visible(timeout=10_000)
+    expect(zeynep.locator(".unread-badge")).to_have_text("1")
+    shoot(page, "workspace-4-narrow-inbox")
+
+    zeynep.locator("a").click()  # on a narrow screen the thread replaces the inbox
+    expect(page.locator("#conversation-list")).to_be_hidden()
+    expect(page.locator("#thread .msg-customer .body")).to_have_text(["Hello, anyone?"])
+    shoot(page, "workspace-5-narrow-thread")
+    page.locator("#details-button").click()
+    expect(page.locator("#customer-name")).to_be_visible()
+    # An assignment the API refuses (409 at_capacity) says why, in words.
+    full = make_agent("full@example.com", teams=[team], first_name="Fatma", capacity=0)
+    page.locator("#priority-select").select_option("high")
+    expect(page.locator("#toast")).to_have_text("Saved.")
+    # The change's event makes the page read the agents again: Fatma is in the list now.
+    expect(page.locator(f"#assignee-select option[value='{full.pk}']")).to_have_count(1)
+    page.locator("#assignee-select").select_option(str(full.pk))
+    expect(page.locator("#action-error")).to_have_text(
+        "Fatma is at capacity: 0 open conversations, capacity 0."
+    )
+    expect(page.locator("#assignee-select")).to_have_value("")  # put back as it was
+    shoot(page, "workspace-6-narrow-details")
+    page.locator("#close-details").click()
+    page.locator("#back-button").click()
+    expect(zeynep).to_be_visible()
+
+    on_the_server(conversation_assign, conversation=waiting, assignee=colleague, by=colleague)
+    expect(zeynep).to_have_count(0, timeout=10_000)  # no longer unassigned
+    expect(page.locator("#inbox-empty")).to_be_visible()
+
+    # The socket drops; what happens meanwhile arrives when it reconnects (from its cursor).
+    cursor = page.evaluate("window.hdWorkspace.state.cursor")
+    assert isinstance(cursor, int)
+    page.evaluate("window.hdWorkspace.socket().close()")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "down")
+    later = on_the_server(_customer, name="Ali Veli")
+    on_the_server(conversation_start, customer=later, body="Hi?", client_id="v1", team=team)
+    expect(row(page, "Ali Veli")).to_be_visible(timeout=8_000)
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    assert page.evaluate("window.hdWorkspace.state.cursor") > cursor
+
+    # Back online from the toggle.
+    page.locator(".presence label", has_text="Online").click()
+    expect(page.locator("input[name=presence][value=online]")).to_be_checked()
+    assert eventually(lambda: Agent.objects.get(pk=agent.pk).presence == "online")
+    assert errors == []
+    context.close()
