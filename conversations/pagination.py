@@ -41,7 +41,8 @@ class CappedCountPaginator(Paginator):
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return super().count
-        capped = self.object_list.order_by()[: COUNT_LIMIT + 1].count()  # COUNT of a LIMIT
+        # COUNT of a LIMIT subquery of ids alone: no ORDER BY, joins or annotations (unread)
+        capped = self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
         if capped <= COUNT_LIMIT:
             return capped
         estimate = estimated_count(self.object_list)
