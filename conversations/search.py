@@ -3,11 +3,12 @@
 PostgreSQL: messages and customers carry a generated `search_vector` (migration 0004_search
 says which text search configurations and why), indexed with GIN. A query is parsed with
 `websearch_to_tsquery` (quotes, `or`, `-word`: anything a person types is valid input), the
-way both the English and the Turkish stemmers read it, each term matching as a prefix.
+way both the English and the Turkish stemmers read it, each term of MIN_PREFIX_LENGTH or
+more letters matching as a prefix (Turkish stacks suffixes on a stem).
 
 Ranking: a conversation scores the sum of `ts_rank` over its matching messages (more and
 better matches rank higher) plus the rank of a customer name/email match, whose weight A
-puts customers on top. Candidates are the most recent SEARCH_WINDOW matching messages (and
+puts customers on top. Candidates are the SEARCH_WINDOW newest matching messages (and
 customers) within the caller's scope: a word found in millions of messages is ranked among
 its newest matches, which keeps a search under 200 ms on a million conversations (README).
 
