@@ -41,6 +41,8 @@ from django.db.models.functions import Coalesce
 from .models import Conversation, Message
 
 SEARCH_WINDOW = 500  # matching messages (and customers) ranked per search, newest first
+RECENT_ROWS = 20_000  # the first look at a term counts its matches among these newest rows
+COMMON_MATCHES = 20  # that many there (0.1%) make a term common (common_terms)
 MAX_QUERY_LENGTH = 200
 MIN_PREFIX_LENGTH = 4  # shorter terms match whole words only ("car:*" would match too much)
 HIGHLIGHT_OPTIONS = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12"
@@ -168,22 +170,63 @@ def search_queries(text: str) -> tuple[str, str]:
     return words, prefix_terms(simple, last_only=True)
 
 
+def common_terms(words_query: str, names_query: str) -> tuple[bool, bool]:
+    """Whether the words are common among the newest messages, and the names among the
+    newest customers: a bounded first look (an id range) that tells which plan finds the
+    newest matches fast. Planner estimates cannot: a prefix term no message holds is
+    estimated like a frequent one, and walking the newest rows for it would read them all."""
+    look = (
+        "(SELECT count(*) FROM (SELECT 1 FROM {table} WHERE id > (SELECT max(id) FROM {table})"
+        " - %s AND search_vector @@ %s::tsquery LIMIT %s) AS recent)"
+    )
+    sql = "SELECT {}, {}".format(
+        look.format(table="conversations_message"), look.format(table="conversations_customer")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [RECENT_ROWS, words_query or "''", COMMON_MATCHES]
+            + [RECENT_ROWS, names_query or "''", COMMON_MATCHES],
+        )
+        messages, customers = cursor.fetchone()
+    return messages >= COMMON_MATCHES, customers >= COMMON_MATCHES
+
+
 def ranked_matches(
     conversations: QuerySet[Conversation], words_query: str, names_query: str
 ) -> list[tuple[int, float, int | None]]:
     """(conversation id, rank, best message id or None) of the matches, best first.
 
-    The scope is joined as a derived table, which PostgreSQL flattens into the query, so
-    the planner picks per query: the GIN index for a rare word; for a common one, walking
-    the scope's conversations newest first (an index of the list) until the window is full.
-    An unfiltered scope needs no conversation at all: the newest matching messages by id.
+    The newest SEARCH_WINDOW matches, found one of two ways (common_terms says which):
+    - a rare term: every match from the GIN index (few), each looked up in the scope
+      (LATERAL, kept apart by OFFSET 0: one index probe each, whatever the planner
+      guesses of their number);
+    - a common term: walking the newest rows until the window is full (the scope's
+      conversations newest first, through an index of the list; or, for an unfiltered
+      scope, the newest messages by id), which stops early because matches are dense.
+    The scope is joined as a derived table, which PostgreSQL flattens into the query.
     """
+    common_words, common_names = common_terms(words_query, names_query)
     scope, scope_params = (
         conversations.order_by().values("pk", "customer_id", "last_activity_at").query
     ).sql_with_params()
+    scope_table = f"({scope}) AS c (id, customer_id, last_activity_at)"
     newest_first = "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT %s"
     parts, params = [], []
-    if words_query and not conversations.query.where:  # everything (an admin, no filter)
+    if words_query and not common_words:
+        parts.append(f"""
+            SELECT * FROM (
+                WITH found AS MATERIALIZED (
+                    SELECT id, conversation_id, search_vector FROM conversations_message
+                    WHERE search_vector @@ %s::tsquery
+                )
+                SELECT m.conversation_id, ts_rank(m.search_vector, %s::tsquery), m.id
+                FROM found m, LATERAL (
+                    SELECT * FROM {scope_table} WHERE c.id = m.conversation_id OFFSET 0
+                ) AS c {newest_first}
+            ) AS message_hits""")
+        params += [words_query, words_query, *scope_params, SEARCH_WINDOW]
+    elif words_query and not conversations.query.where:  # everything (an admin, no filter)
         parts.append("""
             SELECT * FROM (
                 SELECT m.conversation_id, ts_rank(m.search_vector, %s::tsquery), m.id
@@ -195,17 +238,28 @@ def ranked_matches(
         parts.append(f"""
             SELECT * FROM (
                 SELECT m.conversation_id, ts_rank(m.search_vector, %s::tsquery), m.id
-                FROM ({scope}) AS c (id, customer_id, last_activity_at)
-                JOIN conversations_message m ON m.conversation_id = c.id
+                FROM {scope_table} JOIN conversations_message m ON m.conversation_id = c.id
                 WHERE m.search_vector @@ %s::tsquery {newest_first}
             ) AS message_hits""")
         params += [words_query, *scope_params, words_query, SEARCH_WINDOW]
-    if names_query:
+    if names_query and not common_names:
+        parts.append(f"""
+            SELECT * FROM (
+                WITH found AS MATERIALIZED (
+                    SELECT id, search_vector FROM conversations_customer
+                    WHERE search_vector @@ %s::tsquery
+                )
+                SELECT c.id, ts_rank(cu.search_vector, %s::tsquery), NULL::bigint
+                FROM found cu, LATERAL (
+                    SELECT * FROM {scope_table} WHERE c.customer_id = cu.id OFFSET 0
+                ) AS c {newest_first}
+            ) AS customer_hits""")
+        params += [names_query, names_query, *scope_params, SEARCH_WINDOW]
+    elif names_query:
         parts.append(f"""
             SELECT * FROM (
                 SELECT c.id, ts_rank(cu.search_vector, %s::tsquery), NULL::bigint
-                FROM ({scope}) AS c (id, customer_id, last_activity_at)
-                JOIN conversations_customer cu ON cu.id = c.customer_id
+                FROM {scope_table} JOIN conversations_customer cu ON cu.id = c.customer_id
                 WHERE cu.search_vector @@ %s::tsquery {newest_first}
             ) AS customer_hits""")
         params += [names_query, *scope_params, names_query, SEARCH_WINDOW]
