@@ -65,8 +65,17 @@ class CappedCountPaginator(Paginator):
     def page(self, number: Any) -> LookaheadPage:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        rows = self.rows(bottom, bottom + self.per_page + 1)
         if not rows and number > 1:
             raise EmptyPage(_("That page contains no results"))
         more = len(rows) > self.per_page
         return LookaheadPage(rows[: self.per_page], number, self, has_more=more)
+
+    def rows(self, bottom: int, top: int) -> list:
+        """The rows of [bottom, top). Past the first page, the ids come first: rows skipped
+        by OFFSET then cost an index entry each, not their joins and per-row subqueries."""
+        if bottom == 0 or not isinstance(self.object_list, QuerySet):
+            return list(self.object_list[bottom:top])
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        by_id = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)}
+        return [by_id[pk] for pk in ids if pk in by_id]
