@@ -41,8 +41,8 @@ from django.db.models.functions import Coalesce
 from .models import Conversation, Message
 
 SEARCH_WINDOW = 500  # matching messages (and customers) ranked per search, newest first
-RECENT_ROWS = 20_000  # the first look at a term counts its matches among these newest rows
-COMMON_MATCHES = 20  # that many there (0.1%) make a term common (common_terms)
+RECENT_ROWS = 10_000  # the first look at a term counts its matches among these newest rows
+COMMON_MATCHES = 10  # that many there (0.1%) make a term common (common_terms)
 MAX_QUERY_LENGTH = 200
 MIN_PREFIX_LENGTH = 4  # shorter terms match whole words only ("car:*" would match too much)
 HIGHLIGHT_OPTIONS = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12"
