@@ -187,7 +187,9 @@
   // --- Inbox --------------------------------------------------------------------------------------
 
   function inboxQuery() {
-    const query = new URLSearchParams({ page_size: PAGE_SIZE, ordering: state.filters.ordering });
+    const query = new URLSearchParams({ page_size: PAGE_SIZE });
+    // A search comes best first (the server ranks it); an `ordering` would replace the rank.
+    if (!state.filters.q) query.set("ordering", state.filters.ordering);
     if (state.tab === "mine") query.set("assignee", "me");
     if (state.tab === "unassigned") {
       query.set("assignee", "none");
