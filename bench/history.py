@@ -16,14 +16,55 @@ from datetime import UTC, datetime, timedelta
 TEAMS = ["support", "billing", "sales", "technical", "onboarding"]
 AGENTS = [f"agent{n:02d}@example.com" for n in range(50)]
 CHANNELS = ["web", "web", "web", "email", "api"]
+# Message bodies: a sentence opens with a phrase of one language's topics and goes on with words
+# drawn with Zipf-like weights (a few very common, a long tail of rare ones), plus now and then
+# an order number or an error code, so searches for common words, rare words and exact codes
+# all behave as on real history (Turkish with its suffixes: fatura, faturam, faturalar, …).
+ENGLISH = (
+    "I have a problem with my invoice|Where is my order|I want a refund for the last payment|"
+    "I cannot log in to my account|The delivery is late again|Please upgrade my plan|"
+    "My card was charged twice|How do I reset my password|The app crashes when I open settings|"
+    "Can you change the shipping address|Thanks for the quick help"
+).split("|")
+TURKISH = (
+    "Faturamda bir sorun var|Siparişim nerede|Son ödemem için iade istiyorum|"
+    "Hesabıma giriş yapamıyorum|Kargo yine gecikti|Planımı yükseltmek istiyorum|"
+    "Kartımdan iki kez çekim yapıldı|Şifremi nasıl sıfırlarım|Uygulama ayarlarda kapanıyor|"
+    "Teslimat adresini değiştirebilir misiniz|Hızlı yardım için teşekkürler"
+).split("|")
 WORDS = (
-    "order invoice refund password login delivery card payment account plan upgrade "
-    "sipariş fatura iade şifre teslimat kargo ödeme hesap yardım teşekkürler"
+    "order invoice invoices refund password login delivery card payment account plan upgrade "
+    "subscription receipt shipping address tracking package discount coupon warranty "
+    "checkout cart email phone mobile app website browser error update settings language "
+    "sipariş siparişim fatura faturam faturalar iade şifre teslimat kargo ödeme hesap yardım "
+    "teşekkürler abonelik makbuz adres takip paket indirim kupon garanti sepet uygulama "
+    "hata güncelleme ayarlar dil telefon"
+).split()
+RARE = (
+    "chargeback gdpr invoice-pdf two-factor vat e-arşiv e-fatura taksit havale kvkk "
+    "blacklisted sandbox webhook firmware bluetooth iyzico paypal klarna"
+).split()
+WEIGHTS = [1 / (rank + 1) for rank in range(len(WORDS))]  # Zipf: the first words are common
+FIRST_NAMES = (
+    "Ayşe Mehmet Zeynep Mustafa Elif Emre Fatma Can Selin Burak Alice Bob Carol David Emma "
+    "Frank Grace Henry Olivia Liam"
+).split()
+LAST_NAMES = (
+    "Yılmaz Kaya Demir Şahin Çelik Yıldız Öztürk Aydın Arslan Doğan Smith Jones Brown "
+    "Taylor Wilson Clark Walker Hall Young King"
 ).split()
 
 
 def sentence(rng: random.Random) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 14))).capitalize() + "."
+    words = rng.choices(WORDS, WEIGHTS, k=rng.randint(2, 10))
+    if rng.random() < 0.02:
+        words.append(rng.choice(RARE))
+    if rng.random() < 0.05:
+        words.append(f"#{rng.randrange(10**5, 10**6)}")  # an order number
+    if rng.random() < 0.01:
+        words.append(f"E{rng.randrange(1000, 10000)}")  # an error code
+    opening = rng.choice(TURKISH if rng.random() < 0.5 else ENGLISH)
+    return f"{opening}: {' '.join(words)}."
 
 
 def conversation(n: int, rng: random.Random, start: datetime, days: int) -> dict:
@@ -68,7 +109,7 @@ def conversation(n: int, rng: random.Random, start: datetime, days: int) -> dict
         "team": TEAMS[team],
         "customer": {
             "external_id": f"bench-customer-{n}",
-            "name": f"Customer {n}",
+            "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {n}",
             "email": f"c{n}@example.com",
         },
         "messages": messages,

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 
 from .errors import HelpdeskError
 from .models import (
+    STATUS_RANK,
     AuthorKind,
     Channel,
     Conversation,
@@ -39,6 +40,9 @@ from .models import (
     Priority,
     Status,
 )
+from .pagination import CappedCountPaginator
+from .search import clean_search_text, search_conversations
+from .selectors import conversation_channels
 from .serializers import user_name
 from .services import (
     Author,
@@ -81,13 +85,6 @@ class NullsLast(F):
     def __hash__(self) -> int:
         return super().__hash__()
 
-
-# Sorts statuses in workflow order: the open conversations first, then pending, snoozed, resolved.
-STATUS_RANK = Case(
-    *(When(status=value, then=Value(rank)) for rank, value in enumerate(Status.values)),
-    default=Value(len(Status.values)),
-    output_field=IntegerField(),
-)
 
 # Sorts priorities by urgency rather than alphabetically.
 PRIORITY_RANK = Case(
@@ -172,8 +169,7 @@ class ChannelFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
         names = dict(Channel.choices)
-        present = Conversation.objects.order_by().values_list("channel", flat=True).distinct()
-        return [(value, names.get(value, value)) for value in sorted(present)]
+        return [(value, names.get(value, value)) for value in conversation_channels()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
         if self.value() is None:
@@ -321,7 +317,14 @@ class ConversationAdmin(admin.ModelAdmin):
         "labels",
     ]
     list_per_page = 50
-    search_fields = ["customer__name", "customer__email", "messages__body"]
+    # Counting a million rows costs more than the page: capped counts (pagination.py).
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    search_fields = [
+        "customer__name",
+        "customer__email",
+        "messages__body",
+    ]  # see get_search_results
     search_help_text = _("Customer name or email, or any words of a message.")
     # Open conversations first, the longest-waiting on top; then the most recent activity.
     ordering = [STATUS_RANK.asc(), NullsLast("waiting_since").asc(), "-last_activity_at"]
@@ -354,6 +357,15 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("labels")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        """The search box: the same full-text search as the API's q= (search.py), over the
+        filtered list; the list keeps its own order."""
+        if not clean_search_text(search_term):
+            return queryset, False
+        return search_conversations(queryset, search_term, by_rank=False).conversations, False
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "assignee":

@@ -9,7 +9,7 @@ from typing import Any
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import get_language_from_request, gettext_lazy
 from django.utils.translation import gettext as _
@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import inbound, selectors, services
+from . import inbound, search, selectors, services
 from .authentication import (
     AGENT_AUTHENTICATION,
     CustomerTokenAuthentication,
@@ -39,6 +39,7 @@ from .authentication import (
 )
 from .errors import InvalidInput
 from .models import Channel, Conversation, Customer, Message, Status
+from .pagination import CappedCountPaginator
 from .serializers import (
     AgentMessageInput,
     ConversationDetailOutput,
@@ -359,10 +360,13 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
             if not param:
                 continue
             field = self.get_ordering_value(param)
-            if field.startswith("-"):
-                ordering.append(F(field[1:]).desc(nulls_last=True))
+            name = field.lstrip("-")
+            if not Conversation._meta.get_field(name).null:
+                ordering.append(field)  # plain, as the list's indexes are: no NULLs to place
+            elif field.startswith("-"):
+                ordering.append(F(name).desc(nulls_last=True))
             else:
-                ordering.append(F(field).asc(nulls_last=True))
+                ordering.append(F(name).asc(nulls_last=True))
         return qs.order_by(*ordering, "-last_activity_at", "-id")
 
 
@@ -390,7 +394,14 @@ class ConversationFilter(django_filters.FilterSet):
     )
     q = django_filters.CharFilter(
         method="filter_text",
-        help_text=gettext_lazy("Words in the messages or the customer's name or email."),
+        max_length=search.MAX_QUERY_LENGTH,
+        help_text=gettext_lazy(
+            "Words in the messages (private notes included) or the customer's name or email, "
+            "in web search syntax: \u201cquoted phrase\u201d, or, -word. Results come best "
+            "first (unless `ordering` is given), each with `search`: {rank, highlight}; the "
+            "highlight is HTML-escaped text with <mark> around the matching words, safe to "
+            "insert as HTML."
+        ),
     )
     ordering = NullsLastOrderingFilter(
         fields=["last_activity_at", "waiting_since", "created_at", "id"],
@@ -447,21 +458,28 @@ class ConversationFilter(django_filters.FilterSet):
         return queryset.filter(labels__name__iexact=value)  # label names are unique: no duplicates
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        # For now a plain substring search; PostgreSQL full-text search replaces it later.
-        value = value.strip()
-        if not value:
-            return queryset
-        in_messages = Message.objects.filter(conversation=OuterRef("pk"), body__icontains=value)
-        return queryset.filter(
-            Q(customer__name__icontains=value)
-            | Q(customer__email__icontains=value)
-            | Q(Exists(in_messages))
-        )
+        return queryset  # ConversationListView searches last, over the other filters' result
 
 
 class ConversationPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
+    django_paginator_class = CappedCountPaginator
+
+    def get_paginated_response(self, data: list[dict[str, Any]]) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = self.page.paginator.count_exact
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": gettext_lazy(
+                "False when `count` is an estimate (beyond 1,000 conversations)."
+            ),
+        }
+        return answer
 
 
 @extend_schema(tags=["agents"])
@@ -476,6 +494,22 @@ class ConversationListView(AgentView, generics.ListAPIView):
             return Conversation.objects.none()
         conversations = selectors.with_unread(self.visible_conversations(), self.request.user)
         return conversations.order_by("-last_activity_at", "-id")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversations = self.filter_queryset(self.get_queryset())
+        found = None
+        text = search.clean_search_text(request.query_params.get("q", ""))
+        if text:
+            by_rank = not request.query_params.get("ordering")
+            found = selectors.search_conversations(conversations, text, by_rank=by_rank)
+            conversations = found.conversations
+        page = self.paginate_queryset(conversations)
+        results = self.get_serializer(page, many=True).data
+        if found is not None:
+            matches = found.search_fields(page)
+            for result in results:
+                result["search"] = matches[result["id"]]
+        return self.get_paginated_response(results)
 
 
 class ConversationChangeInput(ConversationPatchInput):

@@ -8,7 +8,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -83,6 +83,16 @@ class Label(models.Model):
         return self.name
 
 
+# Statuses in workflow order: open first, then pending, snoozed, resolved. The inbox's first
+# sort key (admin), with an index of its whole order (conv_inbox_order) so a page of a
+# million conversations is read from the index instead of sorting them all.
+STATUS_RANK = Case(
+    *(When(status=value, then=Value(rank)) for rank, value in enumerate(Status.values)),
+    default=Value(len(Status.values)),
+    output_field=models.IntegerField(),
+)
+
+
 class Conversation(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("customer")
@@ -152,6 +162,28 @@ class Conversation(models.Model):
             models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
             models.Index(fields=["team", "status", "waiting_since"], name="conv_team_status_wait"),
             models.Index(fields=["customer", "-last_activity_at"], name="conv_customer_activity"),
+            # Inbox tabs and filters, newest activity first (migration 0004_search, README).
+            models.Index(fields=["-last_activity_at", "-id"], name="conv_activity"),
+            models.Index(
+                fields=["assignee", "-last_activity_at", "-id"], name="conv_assignee_activity"
+            ),
+            models.Index(fields=["team", "-last_activity_at", "-id"], name="conv_team_activity"),
+            models.Index(
+                fields=["channel", "-last_activity_at", "-id"], name="conv_channel_activity"
+            ),
+            models.Index(fields=["waiting_since", "-last_activity_at", "-id"], name="conv_waiting"),
+            models.Index(
+                STATUS_RANK,
+                F("waiting_since").asc(nulls_last=True),
+                F("last_activity_at").desc(),
+                F("id").desc(),
+                name="conv_inbox_order",
+            ),
+            models.Index(
+                fields=["waiting_since", "-last_activity_at", "-id"],
+                condition=Q(status=Status.OPEN),
+                name="conv_open_waiting",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

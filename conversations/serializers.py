@@ -55,6 +55,16 @@ class CallbackOutput(serializers.Serializer):
     requested_by = PersonRefOutput(allow_null=True)
 
 
+class SearchMatchOutput(serializers.Serializer):
+    rank = serializers.FloatField(help_text=_("Higher is better (full-text rank)."))
+    highlight = serializers.CharField(
+        help_text=_(
+            "HTML: the best matching message (or the customer's name and email), escaped, "
+            "with <mark> around the matching words and no other tag: safe to insert as HTML."
+        )
+    )
+
+
 class ConversationOutput(serializers.ModelSerializer):
     customer = CustomerOutput()
     team = TeamRefOutput(allow_null=True)
@@ -71,6 +81,11 @@ class ConversationOutput(serializers.ModelSerializer):
         help_text=_(
             "Agents only: customer messages since you last read the conversation (POST …/read)."
         ),
+    )
+    search = SearchMatchOutput(
+        read_only=True,
+        required=False,
+        help_text=_("Only in the list, when searching with q=: how and where it matched."),
     )
 
     class Meta:
@@ -92,6 +107,7 @@ class ConversationOutput(serializers.ModelSerializer):
             "last_activity_at",
             "callback",
             "unread",
+            "search",
         ]
 
     def get_labels(self, conversation: Conversation) -> list[str]:

@@ -199,7 +199,8 @@ def test_the_list_takes_a_fixed_number_of_queries(
             from conversations.services import conversation_update
 
             conversation_update(conversation=conversation, labels=["vip", f"l{n}"])
-    with django_assert_max_num_queries(6):  # session, user, count, page, labels (+ savepoint)
+    # session, user, query terms, first look, ranking, page, labels, highlights (test_search)
+    with django_assert_max_num_queries(8):
         response = alice_client.get(LIST, {"q": "help"})
     assert len(response.json()["results"]) == 12
     assert response.json()["results"][0]["assignee"]["email"] == "alice@example.com"

@@ -145,10 +145,18 @@
     return svg;
   }
 
-  /** A search highlight as safe HTML: everything escaped, then only <mark>…</mark> restored. */
-  function highlightHtml(html) {
-    const escaped = String(html).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-    return escaped.replace(/&lt;(\/?)mark&gt;/g, "<$1mark>");
+  /** A search highlight (escaped HTML with <mark>, README "Search") as nodes: parsed inert in
+   * a <template> (no script runs, no image loads), then rebuilt from its text and its <mark>s
+   * alone, so even a highlight that broke its promise could insert nothing else. */
+  function highlightNodes(html) {
+    const template = document.createElement("template");
+    template.innerHTML = String(html);
+    const nodes = document.createDocumentFragment();
+    for (const node of template.content.childNodes) {
+      if (node.nodeName === "MARK") nodes.append(h("mark", { text: node.textContent }));
+      else nodes.append(document.createTextNode(node.textContent));
+    }
+    return nodes;
   }
 
   let toastTimer = null;
@@ -187,7 +195,9 @@
   // --- Inbox --------------------------------------------------------------------------------------
 
   function inboxQuery() {
-    const query = new URLSearchParams({ page_size: PAGE_SIZE, ordering: state.filters.ordering });
+    const query = new URLSearchParams({ page_size: PAGE_SIZE });
+    // A search comes best first (the server ranks it); an `ordering` would replace the rank.
+    if (!state.filters.q) query.set("ordering", state.filters.ordering);
     if (state.tab === "mine") query.set("assignee", "me");
     if (state.tab === "unassigned") {
       query.set("assignee", "none");
@@ -319,7 +329,7 @@
       preview.classList.add("typing-now");
       preview.textContent = typing.kind === "customer" ? t("customer_typing") : t("typing", { name: typing.name });
     } else if (conversation.search?.highlight) {
-      preview.innerHTML = highlightHtml(conversation.search.highlight); // safe: only <mark> survives
+      preview.replaceChildren(highlightNodes(conversation.search.highlight)); // text and <mark> only
     } else {
       preview.textContent = conversation.last_message_preview || "";
     }
