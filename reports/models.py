@@ -38,10 +38,12 @@ class MetricFact(models.Model):
                 include=["bucket", "value", "team_id", "agent_id", "channel"],
                 name="fact_metric_at_covering",
             ),
+            # A percentile walks one bucket in value order to the wanted rank, from the
+            # nearer end (selectors._values_at_ranks): no sort of the bucket.
             models.Index(
-                fields=["metric", "bucket", "at"],
-                include=["value", "team_id", "agent_id", "channel"],
-                name="fact_metric_bucket_at_covering",
+                fields=["metric", "bucket", "value"],
+                include=["at", "team_id", "agent_id", "channel"],
+                name="fact_metric_bucket_value",
             ),
         ]
 
@@ -104,11 +106,14 @@ class MetricHistogram(models.Model):
                 name="histogram_bin_unique",
             )
         ]
-        indexes = [  # the team's and everyone's rows (services.rows_of_slice)
+        # The team's and everyone's rows (services.rows_of_slice), in (metric, bucket) order
+        # and covering: a report's bucket counts are an index-only scan, grouped without a sort.
+        indexes = [
             models.Index(
-                fields=["metric", "team_id", "day"],
-                condition=models.Q(agent_id=-1),
-                name="histogram_wide",
+                fields=["metric", "team_id", "bucket", "day"],
+                include=["count"],
+                condition=models.Q(agent_id=-1, channel="*"),
+                name="histogram_wide_bucket",
             )
         ]
 

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.utils import timezone
 
 from conversations.models import Conversation, Status
@@ -136,25 +136,65 @@ def mean_of(metric: str, entry: Totals) -> float | None:
 def bucket_counts(
     since: datetime, until: datetime, slice_: Slice, metrics: list[str]
 ) -> dict[str, dict[int, int]]:
-    segments = split_range(since, until)
+    """How many of the slice's values of each metric fall in each value bucket in the range."""
+    plan = _histogram_plan(since, until)
     counts: dict[str, dict[int, int]] = {metric: defaultdict(int) for metric in metrics}
-    day_q = Q(pk__in=[])
-    for start, end in segments.days:
-        day_q |= Q(day__gte=start, day__lt=end)
-    histogram = (
-        MetricHistogram.objects.filter(day_q, rows_q(slice_), metric__in=metrics)
-        .values("metric", "bucket")
-        .annotate(n=Sum("count"))
-    )
-    edge_q = _raw_q(Segments(raw=segments.hours + segments.raw))
-    edges = (
-        MetricFact.objects.filter(edge_q, slice_.q(), metric__in=metrics)
-        .values("metric", "bucket")
-        .annotate(n=Count("*"))
-    )
-    for row in [*histogram, *edges]:
-        counts[row["metric"]][row["bucket"]] += row["n"]
+    if plan.first_day < plan.last_day:
+        histogram = (
+            MetricHistogram.objects.filter(
+                rows_q(slice_),
+                metric__in=metrics,
+                day__gte=plan.first_day,
+                day__lt=plan.last_day,
+            )
+            .values("metric", "bucket")
+            .annotate(n=Sum("count"))
+        )
+        for row in histogram:
+            counts[row["metric"]][row["bucket"]] += row["n"]
+    if plan.facts:
+        parts = [
+            MetricFact.objects.filter(slice_.q(), metric__in=metrics, at__gte=start, at__lt=end)
+            .values("metric", "bucket")
+            .annotate(n=Count("*"), sign=Value(sign))
+            for start, end, sign in plan.facts
+        ]
+        for row in parts[0].union(*parts[1:], all=True):
+            counts[row["metric"]][row["bucket"]] += row["sign"] * row["n"]
     return counts
+
+
+@dataclass
+class HistogramPlan:
+    """Whole UTC days read from the daily histograms, and spans of facts to add (+1) to them
+    or to take away (-1) from their edge days."""
+
+    first_day: datetime
+    last_day: datetime
+    facts: list[tuple[datetime, datetime, int]] = field(default_factory=list)
+
+
+def _histogram_plan(since: datetime, until: datetime) -> HistogramPlan:
+    """Each partial edge day is read as its facts, or as its whole day minus the facts of the
+    rest of it, whichever spans fewer hours: at most 12 hours of facts per edge (none for a
+    range ending now, whose rest of the day has no facts yet)."""
+    first_day, last_day = _ceil(since, day_of, DAY), day_of(until)
+    if first_day > last_day:  # within one UTC day, not reaching either of its ends
+        return HistogramPlan(first_day, first_day, [(since, until, 1)])
+    plan = HistogramPlan(first_day, last_day)
+    if since < first_day:
+        if first_day - since <= DAY / 2:
+            plan.facts.append((since, first_day, 1))
+        else:
+            plan.first_day -= DAY
+            plan.facts.append((plan.first_day, since, -1))
+    if last_day < until:
+        if until - last_day <= DAY / 2:
+            plan.facts.append((last_day, until, 1))
+        else:
+            plan.last_day += DAY
+            plan.facts.append((until, plan.last_day, -1))
+    return plan
 
 
 def rows_q(slice_: Slice) -> Q:
@@ -167,61 +207,90 @@ def rows_q(slice_: Slice) -> Q:
 
 
 def percentiles(
-    metric: str,
-    buckets: dict[int, int],
+    buckets: dict[str, dict[int, int]],
     since: datetime,
     until: datetime,
     slice_: Slice,
     qs: tuple[float, ...] = (50, 90),
-) -> dict[float, float | None]:
-    """numpy.percentile(values, q) for each q, reading only the buckets that hold the ranks."""
-    n = sum(buckets.values())
-    if not n:
-        return {q: None for q in qs}
-    ranks = set()
-    for q in qs:
-        h = (n - 1) * q / 100
-        ranks.update({math.floor(h), math.ceil(h)})
-    values = _values_at_ranks(metric, buckets, sorted(ranks), since, until, slice_)
-    result = {}
-    for q in qs:
-        h = (n - 1) * q / 100
-        low, high = values[math.floor(h)], values[math.ceil(h)]
-        result[q] = low + (h - math.floor(h)) * (high - low)
+) -> dict[str, dict[float, float | None]]:
+    """numpy.percentile(values, q) of each metric's values for each q, reading only the facts
+    at the wanted ranks of the buckets that hold them, all in one query."""
+    reads: list[RankRead] = []
+    for metric, counts in buckets.items():
+        n = sum(counts.values())
+        for q in qs if n else ():
+            h = (n - 1) * q / 100
+            reads += _rank_reads(metric, counts, [math.floor(h), math.ceil(h)])
+    values = _values_at_ranks(reads, since, until, slice_)
+    result: dict[str, dict[float, float | None]] = {}
+    for metric, counts in buckets.items():
+        n = sum(counts.values())
+        result[metric] = {}
+        for q in qs:
+            if not n:
+                result[metric][q] = None
+                continue
+            h = (n - 1) * q / 100
+            low, high = values[metric, math.floor(h)], values[metric, math.ceil(h)]
+            result[metric][q] = low + (h - math.floor(h)) * (high - low)
     return result
 
 
-def _values_at_ranks(
-    metric: str,
-    buckets: dict[int, int],
-    ranks: list[int],
-    since: datetime,
-    until: datetime,
-    slice_: Slice,
-) -> dict[int, float]:
-    wanted: dict[int, list[tuple[int, int]]] = defaultdict(list)  # bucket -> [(rank, offset)]
+@dataclass(frozen=True)
+class RankRead:
+    """Consecutive ranks of a metric's values that lie in one bucket: the bucket's values
+    from `first` to `first + count - 1` in ascending order, of `size` in all."""
+
+    metric: str
+    bucket: int
+    ranks: tuple[int, ...]
+    first: int
+    size: int
+
+
+def _rank_reads(metric: str, buckets: dict[int, int], ranks: list[int]) -> list[RankRead]:
+    by_bucket: dict[int, list[tuple[int, int]]] = defaultdict(list)  # bucket -> [(rank, offset)]
     seen = 0
-    pending = list(ranks)
+    pending = sorted(set(ranks))
     for bucket in sorted(buckets):
         size = buckets[bucket]
         while pending and pending[0] < seen + size:
             rank = pending.pop(0)
-            wanted[bucket].append((rank, rank - seen))
+            by_bucket[bucket].append((rank, rank - seen))
         seen += size
-    found: dict[int, float] = {}
-    for bucket, items in wanted.items():
-        first = min(offset for _, offset in items)
-        last = max(offset for _, offset in items)
-        rows = list(
-            MetricFact.objects.filter(
-                slice_.q(), metric=metric, bucket=bucket, at__gte=since, at__lt=until
-            )
-            .order_by("value")
-            .values_list("value", flat=True)[first : last + 1]
-        )
-        for rank, offset in items:
-            found[rank] = rows[offset - first]
-    return found
+    return [
+        RankRead(metric, bucket, tuple(rank for rank, _ in items), items[0][1], buckets[bucket])
+        for bucket, items in by_bucket.items()
+    ]
+
+
+def _values_at_ranks(
+    reads: list[RankRead], since: datetime, until: datetime, slice_: Slice
+) -> dict[tuple[str, int], float]:
+    """One UNION ALL of index walks (fact_metric_bucket_value), each from the bucket's nearer
+    end, so a walk passes at most half the bucket's facts and nothing is sorted."""
+    if not reads:
+        return {}
+    parts = []
+    for index, read in enumerate(reads):
+        facts = MetricFact.objects.filter(
+            slice_.q(), metric=read.metric, bucket=read.bucket, at__gte=since, at__lt=until
+        ).annotate(read=Value(index))
+        count = len(read.ranks)
+        from_top = read.size - read.first - count  # offset of the last wanted value, descending
+        if from_top < read.first:
+            facts = facts.order_by("-value")[from_top : from_top + count]
+        else:
+            facts = facts.order_by("value")[read.first : read.first + count]
+        parts.append(facts.values_list("read", "value"))
+    found: dict[int, list[float]] = defaultdict(list)
+    for index, value in parts[0].union(*parts[1:], all=True):
+        found[index].append(value)
+    values: dict[tuple[str, int], float] = {}
+    for index, read in enumerate(reads):
+        for rank, value in zip(read.ranks, sorted(found[index]), strict=True):
+            values[read.metric, rank] = value
+    return values
 
 
 # --- The summary of shared/API.md ------------------------------------------------------------
@@ -242,8 +311,9 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
         },
         "messages": {"in": sums[Metric.MESSAGES_IN].count, "out": sums[Metric.MESSAGES_OUT].count},
     }
+    exact = percentiles(buckets, since, until, slice_)
     for metric in Metric.DURATIONS:
-        p = percentiles(metric, buckets[metric], since, until, slice_)
+        p = exact[metric]
         result[metric] = {
             "count": sums[metric].count,
             "mean": mean_of(metric, sums[metric]),
