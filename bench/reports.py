@@ -3,6 +3,7 @@
     .venv/bin/python bench/reports.py --database helpdesk_reports   # create, load, rebuild, read
     .venv/bin/python bench/reports.py --copy-of helpdesk_1m --database helpdesk_reports_1m
     .venv/bin/python bench/reports.py --database helpdesk_reports_1m --skip-load
+    .venv/bin/python bench/reports.py --database helpdesk_reports_1m --skip-load --no-rebuild
 
 Loading (bench/load.py): recreates the database, migrates, generates `bench/history.py`
 conversations (about six messages each, over 120 days) and imports them with
@@ -41,6 +42,9 @@ def main() -> None:
     parser.add_argument("--copy-of", help="copy this loaded database instead of loading")
     parser.add_argument("--workers", type=int, default=None, help="rebuild processes")
     parser.add_argument("--runs", type=int, default=7, help="timed calls per endpoint")
+    parser.add_argument(
+        "--no-rebuild", action="store_true", help="time the endpoints only (rebuilt data)"
+    )
     args = parser.parse_args()
 
     os.environ.update(
@@ -58,6 +62,9 @@ def main() -> None:
     import django
 
     django.setup()
+    if args.no_rebuild:
+        endpoints(args.runs)
+        return
     print_sizes()
     rebuild(args.workers)
     endpoints(args.runs)

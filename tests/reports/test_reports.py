@@ -19,7 +19,7 @@ from conversations.services import (
     message_post,
 )
 from reports.models import MetricFact, MetricHistogram, MetricRollup
-from reports.selectors import Slice, split_range, summary, timeseries
+from reports.selectors import Slice, _histogram_plan, split_range, summary, timeseries
 from reports.services import process_new_events, rebuild_all
 
 pytestmark = pytest.mark.django_db
@@ -187,6 +187,53 @@ def test_percentiles_are_exact_over_many_values_and_any_range(make_customer, mak
             assert report["median"] == pytest.approx(statistics.median(values), abs=1e-6)
             assert report["p90"] == pytest.approx(deciles[8], abs=1e-6)
             assert report["mean"] == pytest.approx(statistics.fmean(values), abs=1e-6)
+
+
+def test_percentiles_agree_whichever_way_the_edge_days_are_read(make_customer, make_agent):
+    """Edge days are read as their facts or as the whole day minus the rest of it
+    (selectors._histogram_plan): every shape of range gives the exact percentiles."""
+    rng = random.Random(11)
+    agent = make_agent()
+    waits = {}
+    for n in range(80):
+        start = rng.uniform(-60 * 9, 60 * 24 * 3)  # from midnight of T0's day, over three days
+        conversation, _ = conversation_start(
+            customer=make_customer(), body="q", client_id=f"e{n}", at=at(start)
+        )
+        delay = rng.uniform(1, 3000)
+        reply(conversation, agent, start + delay / 60)
+        waits[at(start + delay / 60)] = (at(start + delay / 60) - at(start)).total_seconds()
+    publish_pending_events()
+    process_new_events()
+    midnight = at(-60 * 9)
+    for since, until in [
+        (midnight, midnight + timedelta(hours=20)),  # a day minus its last 4 hours
+        (midnight + timedelta(hours=2), midnight + timedelta(days=1)),  # minus its first 2
+        (midnight + timedelta(hours=22), midnight + timedelta(days=1, hours=3)),  # one midnight
+        (midnight + timedelta(hours=5), midnight + timedelta(days=2, hours=13)),  # both taken
+        (midnight + timedelta(hours=20), midnight + timedelta(days=2, hours=4)),  # both added
+        (midnight + timedelta(hours=3), midnight + timedelta(hours=21)),  # inside one day
+    ]:
+        values = sorted(v for moment, v in waits.items() if since <= moment < until)
+        report = summary(since, until, Slice())["wait_time"]
+        assert report["count"] == len(values)
+        assert len(values) >= 2
+        deciles = statistics.quantiles(values, n=10, method="inclusive")
+        assert report["median"] == pytest.approx(statistics.median(values), abs=1e-6)
+        assert report["p90"] == pytest.approx(deciles[8], abs=1e-6)
+
+
+def test_histogram_plan_reads_at_most_half_a_day_of_facts_per_edge():
+    day = datetime(2026, 3, 2, tzinfo=UTC)
+    plan = _histogram_plan(day + timedelta(hours=5), day + timedelta(days=3, hours=2))
+    assert (plan.first_day, plan.last_day) == (day, day + timedelta(days=3))
+    assert plan.facts == [
+        (day, day + timedelta(hours=5), -1),
+        (day + timedelta(days=3), day + timedelta(days=3, hours=2), 1),
+    ]
+    inside = _histogram_plan(day + timedelta(hours=1), day + timedelta(hours=2))
+    assert inside.first_day == inside.last_day
+    assert inside.facts == [(day + timedelta(hours=1), day + timedelta(hours=2), 1)]
 
 
 def test_split_range_uses_days_hours_and_minutes():
