@@ -397,7 +397,7 @@ class ConversationFilter(django_filters.FilterSet):
         max_length=search.MAX_QUERY_LENGTH,
         help_text=gettext_lazy(
             "Words in the messages (private notes included) or the customer's name or email, "
-            "in web search syntax: \u201cquoted phrase\u201d, or, -word. Results come best "
+            "in web search syntax: “quoted phrase”, or, -word. Results come best "
             "first (unless `ordering` is given), each with `search`: {rank, highlight}; the "
             "highlight is HTML-escaped text with <mark> around the matching words, safe to "
             "insert as HTML."
