@@ -98,6 +98,11 @@ class LogTail:
                 if rejoined:  # wake-ups may have been missed meanwhile
                     await self.refresh(max_age=0)
                     await self._wake(set().union(*self.sockets.values()))
+                elif self.end is None:
+                    # Open the window at the log's end before any socket replays: a socket
+                    # that resumes from now is then inside it, and its first live event
+                    # comes from memory instead of a database read of its own.
+                    await self.refresh(max_age=0)
                 if not joined.done():
                     joined.set_result(None)
                 while True:

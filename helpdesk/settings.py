@@ -268,6 +268,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "helpdesk"),
+            # Under ASGI each request gets a cache object of its own: share one pool per
+            # process instead of connecting to Redis anew for every request.
+            "OPTIONS": {"pool_class": "helpdesk.redis_pool.SharedConnectionPool"},
         }
     }
 else:
