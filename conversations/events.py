@@ -86,8 +86,17 @@ def record_event(
         change=change or {},
     )
     _local.recorded = getattr(_local, "recorded", 0) + 1
+    _recorded_events().append(event)
     transaction.on_commit(_publish_after_commit)
     return event
+
+
+def _recorded_events() -> list[ConversationEvent]:
+    """This thread's events not yet published (those of a rolled-back transaction too: they
+    are never numbered, and the next pass forgets them)."""
+    if not hasattr(_local, "events"):
+        _local.events = []
+    return _local.events
 
 
 def _publish_after_commit() -> None:
@@ -131,8 +140,8 @@ def publish_pending_events(*, wait: bool = True) -> int:
 # sequence on. Only committed events are visible to it and passes run one at a time under
 # the sequence row's lock, so cursors become visible in increasing order. An event another
 # pass numbered while this one waited for the lock is re-checked under its row lock
-# (READ COMMITTED) and left out. Answers whether the sequence row exists (or was free) and
-# the numbered event ids.
+# (READ COMMITTED) and left out. Answers whether the sequence row exists (or was free), and
+# the numbered events' ids and cursors.
 _SEQUENCE_SQL = """
 WITH sequence AS MATERIALIZED (
     SELECT last_cursor FROM {sequence} WHERE id = 1 FOR UPDATE {skip_locked}
@@ -145,29 +154,29 @@ WITH sequence AS MATERIALIZED (
 ), sequenced AS (
     UPDATE {event} SET cursor = (SELECT last_cursor FROM sequence) + numbered.n
     FROM numbered WHERE {event}.id = numbered.id
-    RETURNING {event}.id
+    RETURNING {event}.id, {event}.cursor
 ), advanced AS (
     UPDATE {sequence}
     SET last_cursor = (SELECT last_cursor FROM sequence) + (SELECT count(*) FROM numbered)
     WHERE id = 1 AND EXISTS (SELECT 1 FROM numbered)
 )
-SELECT EXISTS (SELECT 1 FROM sequence), ARRAY(SELECT id FROM sequenced)
+SELECT
+    EXISTS (SELECT 1 FROM sequence),
+    ARRAY(SELECT id FROM sequenced ORDER BY cursor),
+    ARRAY(SELECT cursor FROM sequenced ORDER BY cursor)
 """
 
 
 def _sequence_batch(*, wait: bool) -> list[ConversationEvent]:
     """Number pending events in one statement; [] if none (or another holds the lock)."""
-    found, ids = _number_pending(wait=wait)
+    found, numbered = _number_pending(wait=wait)
     if not found and not EventSequence.objects.filter(pk=1).exists():
         _create_sequence()
-        found, ids = _number_pending(wait=wait)
-    if not ids:
-        return []
-    events = ConversationEvent.objects.filter(pk__in=ids).select_related("conversation")
-    return list(events.order_by("cursor"))
+        found, numbered = _number_pending(wait=wait)
+    return _numbered_events(numbered) if numbered else []
 
 
-def _number_pending(*, wait: bool) -> tuple[bool, list[int]]:
+def _number_pending(*, wait: bool) -> tuple[bool, list[tuple[int, int]]]:
     sql = _SEQUENCE_SQL.format(
         sequence=connection.ops.quote_name(EventSequence._meta.db_table),
         event=connection.ops.quote_name(ConversationEvent._meta.db_table),
@@ -175,8 +184,25 @@ def _number_pending(*, wait: bool) -> tuple[bool, list[int]]:
     )
     with connection.cursor() as cursor:  # autocommit: the statement is its own transaction
         cursor.execute(sql, [SEQUENCE_BATCH])
-        found, ids = cursor.fetchone()
-    return found, ids
+        found, ids, cursors = cursor.fetchone()
+    return found, list(zip(ids, cursors, strict=True))
+
+
+def _numbered_events(numbered: list[tuple[int, int]]) -> list[ConversationEvent]:
+    """The events just numbered, in cursor order. This thread's own are taken as recorded
+    (with the conversation they changed, as it was committed); others are read."""
+    known = {event.pk: event for event in _recorded_events()}
+    _local.events = []
+    missing = [pk for pk, _ in numbered if pk not in known]
+    if missing:
+        read = ConversationEvent.objects.filter(pk__in=missing).select_related("conversation")
+        known.update((event.pk, event) for event in read)
+    events = []
+    for pk, cursor in numbered:
+        event = known[pk]
+        event.cursor = cursor
+        events.append(event)
+    return events
 
 
 def _create_sequence() -> None:
