@@ -74,6 +74,28 @@ def cpu_seconds(server: subprocess.Popen) -> float:
     return total
 
 
+def database_cpu_seconds(args: argparse.Namespace) -> float:
+    """CPU of the PostgreSQL backends connected to the benchmark's database."""
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    name = urlparse(args.database).path.lstrip("/")
+    with psycopg.connect(args.database, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    total = 0.0
+    for (pid,) in rows:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def post_request(data: Seed, n: int) -> tuple[str, dict, dict[str, str]]:
     customer = data.customers[n % len(data.customers)]
     body = {"body": f"Message {n} <b>as text</b>", "client_id": str(uuid.uuid4())}
@@ -103,7 +125,7 @@ async def post_all(args: argparse.Namespace, data: Seed, first: int) -> int:
 
 async def measured_run(
     args: argparse.Namespace, data: Seed, server: subprocess.Popen
-) -> tuple[float, float, int]:
+) -> tuple[float, float, float, int]:
     listeners: list[Listener] = []
     if not args.no_sockets:
         ws = f"ws://127.0.0.1:{args.port}"
@@ -134,6 +156,7 @@ async def measured_run(
         time.sleep(1)
     step(f"posting {args.posts} messages, {args.concurrency} at a time")
     before, started = cpu_seconds(server), time.perf_counter()
+    database_before = database_cpu_seconds(args)
     failed = await post_all(args, data, first=0)
     await settle(listeners, quiet=1)
     # settle() waits one quiet second after the last delivery: subtract what idling cost.
@@ -141,6 +164,7 @@ async def measured_run(
     await asyncio.sleep(1)
     idle = cpu_seconds(server) - idle_before
     used = cpu_seconds(server) - before - 2 * idle
+    database = database_cpu_seconds(args) - database_before
     elapsed = time.perf_counter() - started
     if profiler is not None:
         profiler.send_signal(2)
@@ -149,7 +173,7 @@ async def measured_run(
         await listener.socket.close()
     for reader in readers:
         reader.cancel()
-    return used, elapsed, failed
+    return used, database, elapsed, failed
 
 
 def in_process_counts(data: Seed, show: bool) -> dict[str, tuple[int, int]]:
@@ -206,7 +230,7 @@ def main() -> None:
     data = seed(args)
     server = start_server(args, env)
     try:
-        used, elapsed, failed = asyncio.run(measured_run(args, data, server))
+        used, database, elapsed, failed = asyncio.run(measured_run(args, data, server))
     finally:
         server.terminate()
         try:
@@ -220,6 +244,9 @@ def main() -> None:
     print(
         f"server CPU per POST      {used / args.posts * 1000:.1f} ms"
         f"  ({used:.1f} s over {elapsed:.1f} s, {args.workers} worker(s))"
+    )
+    print(
+        f"PostgreSQL CPU per POST  {database / args.posts * 1000:.1f} ms  (its backends for this database)"
     )
     for kind, (queries, trips) in counts.items():
         print(f"{kind + ' POST':<24} {queries} SQL queries, {trips} Redis round trips")
