@@ -177,6 +177,9 @@ def _sequence_batch(*, wait: bool) -> list[ConversationEvent]:
 
 
 def _number_pending(*, wait: bool) -> tuple[bool, list[tuple[int, int]]]:
+    """(whether the sequence row was found, [(event id, cursor)] just given)."""
+    if connection.vendor != "postgresql":
+        return _number_pending_one_writer()
     sql = _SEQUENCE_SQL.format(
         sequence=connection.ops.quote_name(EventSequence._meta.db_table),
         event=connection.ops.quote_name(ConversationEvent._meta.db_table),
@@ -186,6 +189,25 @@ def _number_pending(*, wait: bool) -> tuple[bool, list[tuple[int, int]]]:
         cursor.execute(sql, [SEQUENCE_BATCH])
         found, ids, cursors = cursor.fetchone()
     return found, list(zip(ids, cursors, strict=True))
+
+
+def _number_pending_one_writer() -> tuple[bool, list[tuple[int, int]]]:
+    """The same in plain ORM calls, for SQLite (the embedded mode), where one transaction
+    writes at a time: its IMMEDIATE transactions do what the row lock does above."""
+    with transaction.atomic():
+        sequence = EventSequence.objects.filter(pk=1).first()
+        if sequence is None:
+            return False, []
+        pending = ConversationEvent.objects.filter(cursor__isnull=True).order_by("id")
+        ids = list(pending.values_list("id", flat=True)[:SEQUENCE_BATCH])
+        numbered = [(pk, sequence.last_cursor + n) for n, pk in enumerate(ids, start=1)]
+        ConversationEvent.objects.bulk_update(
+            [ConversationEvent(pk=pk, cursor=cursor) for pk, cursor in numbered], ["cursor"]
+        )
+        if numbered:
+            sequence.last_cursor = numbered[-1][1]
+            sequence.save(update_fields=["last_cursor"])
+    return True, numbered
 
 
 def _numbered_events(numbered: list[tuple[int, int]]) -> list[ConversationEvent]:
