@@ -232,6 +232,20 @@ def _numbered_events(numbered: list[tuple[int, int]]) -> list[ConversationEvent]
     return events
 
 
+def reserve_cursors(count: int) -> int:
+    """Take `count` cursors after the sequence's last one, holding its row lock until the
+    caller's transaction commits, as a sequencing pass does: the bulk import numbers its own
+    events this way, and cursor order stays commit order. Returns the first."""
+    sequence = EventSequence.objects.select_for_update().filter(pk=1).first()
+    if sequence is None:
+        _create_sequence()
+        sequence = EventSequence.objects.select_for_update().get(pk=1)
+    first = sequence.last_cursor + 1
+    sequence.last_cursor += count
+    sequence.save(update_fields=["last_cursor"])
+    return first
+
+
 def _create_sequence() -> None:
     """The sequence row, starting after any cursor already given (once per database)."""
     try:
