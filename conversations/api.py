@@ -197,6 +197,10 @@ class WidgetView(RateLimitedMixin, APIView):
         own = conversation_queryset(selectors.customer_conversations(self.customer))
         return get_or_404(own, pk)
 
+    def conversation_to_change(self, pk: int) -> Conversation:
+        """Only the id, once checked: the service re-reads the row under its lock."""
+        return get_or_404(selectors.customer_conversations(self.customer).only("pk"), pk)
+
 
 class WidgetConversationsView(WidgetView):
     post_throttle_classes = (WidgetConversationsThrottle,)
@@ -301,7 +305,7 @@ class WidgetMessagesView(WidgetView):
         tags=["widget"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        conversation = self.get_conversation(pk)
+        conversation = self.conversation_to_change(pk)
         data = validated(CustomerMessageInput, request.data)
         message, created = services.message_post(
             conversation=conversation,
@@ -339,6 +343,11 @@ class AgentView(APIView):
 
     def get_conversation(self, pk: int) -> Conversation:
         return get_or_404(self.visible_conversations(), pk)
+
+    def conversation_to_change(self, pk: int) -> Conversation:
+        """Only the id, once checked: the service re-reads the row under its lock."""
+        visible = selectors.conversations_visible_to_agent(self.request.user)
+        return get_or_404(visible.only("pk"), pk)
 
     def with_messages(self, pk: int) -> Conversation:
         """The conversation with every message, private notes included, oldest first, and
@@ -397,7 +406,7 @@ class ConversationFilter(django_filters.FilterSet):
         max_length=search.MAX_QUERY_LENGTH,
         help_text=gettext_lazy(
             "Words in the messages (private notes included) or the customer's name or email, "
-            "in web search syntax: \u201cquoted phrase\u201d, or, -word. Results come best "
+            "in web search syntax: “quoted phrase”, or, -word. Results come best "
             "first (unless `ordering` is given), each with `search`: {rank, highlight}; the "
             "highlight is HTML-escaped text with <mark> around the matching words, safe to "
             "insert as HTML."
@@ -624,7 +633,7 @@ class ConversationMessagesView(AgentView):
         tags=["agents"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        conversation = self.get_conversation(pk)
+        conversation = self.conversation_to_change(pk)
         data = validated(AgentMessageInput, request.data)
         message, created = services.message_post(
             conversation=conversation,

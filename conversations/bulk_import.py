@@ -12,7 +12,7 @@ and the preview are the services' and serializers' own functions.
 tests/conversations/test_bulk_import.py imports the same varied file both ways and compares
 every row, so the two cannot drift apart unnoticed.
 
-Cursors: the batch takes the EventSequence row lock (events._locked_sequence) just before it
+Cursors: the batch takes the EventSequence row lock (events.reserve_cursors) just before it
 copies its events and numbers them in id order, holding the lock until it commits, as a
 sequencing pass does: cursor order stays commit order. Live writers that commit meanwhile
 leave their events to the next pass, which the importer runs after each batch.
@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import HelpdeskError
-from .events import _locked_sequence, broadcasts_muted, history_imported, publish_pending_events
+from .events import broadcasts_muted, history_imported, publish_pending_events, reserve_cursors
 from .importer import (
     ConversationRecord,
     ImportResult,
@@ -471,10 +471,7 @@ def _skip_foreign_key_checks(referenced: dict[Any, set[int]]) -> bool:
 def _sequence(event_rows: list[list]) -> int:
     """Reserve a block of cursors under the EventSequence lock (held until commit) and number
     the events in id order, as a sequencing pass would. Returns the first."""
-    sequence = _locked_sequence(wait=True)
-    first = sequence.last_cursor + 1
-    sequence.last_cursor += len(event_rows)
-    sequence.save(update_fields=["last_cursor"])
+    first = reserve_cursors(len(event_rows))
     for cursor, row in enumerate(event_rows, start=first):  # ids ascend with the rows
         row[1] = cursor
     return first

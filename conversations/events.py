@@ -91,8 +91,17 @@ def record_event(
         change=change or {},
     )
     _local.recorded = getattr(_local, "recorded", 0) + 1
+    _recorded_events().append(event)
     transaction.on_commit(_publish_after_commit)
     return event
+
+
+def _recorded_events() -> list[ConversationEvent]:
+    """This thread's events not yet published (those of a rolled-back transaction too: they
+    are never numbered, and the next pass forgets them)."""
+    if not hasattr(_local, "events"):
+        _local.events = []
+    return _local.events
 
 
 def _publish_after_commit() -> None:
@@ -103,18 +112,20 @@ def _publish_after_commit() -> None:
     recorded = getattr(_local, "recorded", 0)
     if recorded > getattr(_local, "published", 0):
         _local.published = recorded
-        publish_pending_events(wait=False)
+        publish_pending_events()
 
 
 def publish_pending_events(*, wait: bool = True) -> int:
     """Give cursors to committed, unsequenced events, then broadcast them. Returns the count.
 
-    With `wait=False` (after each commit) a process that finds another one sequencing leaves
-    the work to it instead of queueing on the lock: the holder looks for pending events again
-    after it releases the lock, and this transaction had committed before it looked.
+    Every committer calls this after its own commit and waits for the sequence lock: the
+    statement that numbers events takes its snapshot after that commit, so it numbers the
+    committer's events itself, or finds them numbered by a pass that ran meanwhile. No event
+    depends on another process noticing it. The lock is held for one statement.
+    With `wait=False` a process that finds another one sequencing leaves the work to it.
     """
     total = 0
-    while ConversationEvent.objects.filter(cursor__isnull=True).exists():
+    while True:
         published = _sequence_batch(wait=wait)
         if not published:
             break
@@ -124,41 +135,124 @@ def publish_pending_events(*, wait: bool = True) -> int:
             broadcast(published)
         for event in published:
             event_published.send(sender=ConversationEvent, event=event, live=live)
+        if len(published) < SEQUENCE_BATCH:
+            break  # everything committed before this pass is numbered
     return total
 
 
+# One statement, one short transaction: lock the sequence row, lock the committed events
+# without a cursor (oldest first), number them after the sequence's last cursor, and move the
+# sequence on. Only committed events are visible to it and passes run one at a time under
+# the sequence row's lock, so cursors become visible in increasing order. An event another
+# pass numbered while this one waited for the lock is re-checked under its row lock
+# (READ COMMITTED) and left out. Answers whether the sequence row exists (or was free), and
+# the numbered events' ids and cursors.
+_SEQUENCE_SQL = """
+WITH sequence AS MATERIALIZED (
+    SELECT last_cursor FROM {sequence} WHERE id = 1 FOR UPDATE {skip_locked}
+), pending AS MATERIALIZED (
+    SELECT id FROM {event}
+    WHERE cursor IS NULL AND EXISTS (SELECT 1 FROM sequence)
+    ORDER BY id LIMIT %s FOR UPDATE
+), numbered AS MATERIALIZED (
+    SELECT id, row_number() OVER (ORDER BY id) AS n FROM pending
+), sequenced AS (
+    UPDATE {event} SET cursor = (SELECT last_cursor FROM sequence) + numbered.n
+    FROM numbered WHERE {event}.id = numbered.id
+    RETURNING {event}.id, {event}.cursor
+), advanced AS (
+    UPDATE {sequence}
+    SET last_cursor = (SELECT last_cursor FROM sequence) + (SELECT count(*) FROM numbered)
+    WHERE id = 1 AND EXISTS (SELECT 1 FROM numbered)
+)
+SELECT
+    EXISTS (SELECT 1 FROM sequence),
+    ARRAY(SELECT id FROM sequenced ORDER BY cursor),
+    ARRAY(SELECT cursor FROM sequenced ORDER BY cursor)
+"""
+
+
 def _sequence_batch(*, wait: bool) -> list[ConversationEvent]:
-    """Number the pending events in one short transaction; [] if another holds the lock."""
+    """Number pending events in one statement; [] if none (or another holds the lock)."""
+    found, numbered = _number_pending(wait=wait)
+    if not found and not EventSequence.objects.filter(pk=1).exists():
+        _create_sequence()
+        found, numbered = _number_pending(wait=wait)
+    return _numbered_events(numbered) if numbered else []
+
+
+def _number_pending(*, wait: bool) -> tuple[bool, list[tuple[int, int]]]:
+    """(whether the sequence row was found, [(event id, cursor)] just given)."""
+    if connection.vendor != "postgresql":
+        return _number_pending_one_writer()
+    sql = _SEQUENCE_SQL.format(
+        sequence=connection.ops.quote_name(EventSequence._meta.db_table),
+        event=connection.ops.quote_name(ConversationEvent._meta.db_table),
+        skip_locked="" if wait else "SKIP LOCKED",
+    )
+    with connection.cursor() as cursor:  # autocommit: the statement is its own transaction
+        cursor.execute(sql, [SEQUENCE_BATCH])
+        found, ids, cursors = cursor.fetchone()
+    return found, list(zip(ids, cursors, strict=True))
+
+
+def _number_pending_one_writer() -> tuple[bool, list[tuple[int, int]]]:
+    """The same in plain ORM calls, for SQLite (the embedded mode), where one transaction
+    writes at a time: its IMMEDIATE transactions do what the row lock does above."""
     with transaction.atomic():
-        sequence = _locked_sequence(wait=wait)
+        sequence = EventSequence.objects.filter(pk=1).first()
         if sequence is None:
-            return []
-        pending = list(
-            ConversationEvent.objects.select_for_update()
-            .filter(cursor__isnull=True)
-            .select_related("conversation")
-            .order_by("id")[:SEQUENCE_BATCH]
+            return False, []
+        pending = ConversationEvent.objects.filter(cursor__isnull=True).order_by("id")
+        ids = list(pending.values_list("id", flat=True)[:SEQUENCE_BATCH])
+        numbered = [(pk, sequence.last_cursor + n) for n, pk in enumerate(ids, start=1)]
+        ConversationEvent.objects.bulk_update(
+            [ConversationEvent(pk=pk, cursor=cursor) for pk, cursor in numbered], ["cursor"]
         )
-        for event in pending:
-            sequence.last_cursor += 1
-            event.cursor = sequence.last_cursor
-        ConversationEvent.objects.bulk_update(pending, ["cursor"])
-        sequence.save(update_fields=["last_cursor"])
-    return pending
+        if numbered:
+            sequence.last_cursor = numbered[-1][1]
+            sequence.save(update_fields=["last_cursor"])
+    return True, numbered
 
 
-def _locked_sequence(*, wait: bool) -> EventSequence | None:
-    """The sequence row, locked; None when another transaction holds it and we don't wait."""
-    rows = EventSequence.objects.select_for_update(skip_locked=not wait).filter(pk=1)
-    sequence = rows.first()
-    if sequence is not None or (not wait and EventSequence.objects.filter(pk=1).exists()):
-        return sequence
+def _numbered_events(numbered: list[tuple[int, int]]) -> list[ConversationEvent]:
+    """The events just numbered, in cursor order. This thread's own are taken as recorded
+    (with the conversation they changed, as it was committed); others are read."""
+    known = {event.pk: event for event in _recorded_events()}
+    _local.events = []
+    missing = [pk for pk, _ in numbered if pk not in known]
+    if missing:
+        read = ConversationEvent.objects.filter(pk__in=missing).select_related("conversation")
+        known.update((event.pk, event) for event in read)
+    events = []
+    for pk, cursor in numbered:
+        event = known[pk]
+        event.cursor = cursor
+        events.append(event)
+    return events
+
+
+def reserve_cursors(count: int) -> int:
+    """Take `count` cursors after the sequence's last one, holding its row lock until the
+    caller's transaction commits, as a sequencing pass does: the bulk import numbers its own
+    events this way, and cursor order stays commit order. Returns the first."""
+    sequence = EventSequence.objects.select_for_update().filter(pk=1).first()
+    if sequence is None:
+        _create_sequence()
+        sequence = EventSequence.objects.select_for_update().get(pk=1)
+    first = sequence.last_cursor + 1
+    sequence.last_cursor += count
+    sequence.save(update_fields=["last_cursor"])
+    return first
+
+
+def _create_sequence() -> None:
+    """The sequence row, starting after any cursor already given (once per database)."""
     try:
         with transaction.atomic():
             EventSequence.objects.create(pk=1, last_cursor=last_cursor())
     except IntegrityError:
         pass  # another process created it first
-    return EventSequence.objects.select_for_update().get(pk=1)
 
 
 # --- Live delivery ---------------------------------------------------------------------------

@@ -98,6 +98,8 @@ class LogTail:
                 if rejoined:  # wake-ups may have been missed meanwhile
                     await self.refresh(max_age=0)
                     await self._wake(set().union(*self.sockets.values()))
+                else:
+                    await self.open_window()
                 if not joined.done():
                     joined.set_result(None)
                 while True:
@@ -150,6 +152,16 @@ class LogTail:
                 if not await self._read():
                     break
         return self.end >= cursor
+
+    async def open_window(self) -> None:
+        """Start at the log's end before any socket replays: a socket that resumes from now
+        is then inside the window, and its first live event comes from memory instead of a
+        database read of its own."""
+        async with self.lock:
+            if self.end is None:
+                self.start = self.end = await database_sync_to_async(
+                    last_cursor, thread_sensitive=False
+                )()
 
     async def refresh(self, max_age: float) -> None:
         """Read whatever was logged since, at most once per `max_age` seconds (repairs)."""

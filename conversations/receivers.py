@@ -12,7 +12,7 @@ from django.dispatch import receiver
 
 from . import emails
 from .events import event_published
-from .models import AuthorKind, ConversationEvent, Customer, EventType
+from .models import AuthorKind, ConversationEvent, EventType
 from .presence import customer_is_online
 from .tasks import schedule_reply_email
 
@@ -41,9 +41,10 @@ def is_public_agent_reply(event: ConversationEvent) -> bool:
 
 
 def follow_up_reply(event: ConversationEvent) -> None:
-    customer_id = event.conversation.customer_id
-    if not Customer.objects.filter(pk=customer_id).exclude(email="").exists():
+    customer = event.conversation.customer  # the reply's own request has it in memory
+    if not customer.email:
         return
+    customer_id = customer.pk
     if customer_is_online(customer_id):
         # The widget shows it live; don't mail it later along with the next missed reply.
         emails.mark_replies_seen(event.conversation_id, through=event.message_id)

@@ -205,11 +205,17 @@ def customer_identify(
 # --- Conversations ---------------------------------------------------------------------------
 
 
-def _locked(conversation: Conversation) -> Conversation:
-    """The conversation, re-read under its row lock; callers use the returned object."""
+def _locked(
+    conversation: Conversation,
+    related: tuple[str, ...] = ("customer", "team", "assignee", "callback_requested_by"),
+) -> Conversation:
+    """The conversation, re-read under its row lock; callers use the returned object.
+
+    `related` are read along (anything else loads on first use).
+    """
     return (
         Conversation.objects.select_for_update(of=("self",))
-        .select_related("customer", "team", "assignee", "callback_requested_by")
+        .select_related(*related)
         .get(pk=conversation.pk)
     )
 
@@ -299,7 +305,7 @@ def message_post(
     """
     check_body(body)
     check_client_id(client_id)
-    conversation = _locked(conversation)
+    conversation = _locked(conversation, related=("customer",))  # the author of its payload
     existing = conversation.messages.filter(client_id=client_id).first()
     if existing:
         return existing, False

@@ -272,7 +272,9 @@ CORS_ALLOW_CREDENTIALS = False  # the widget sends a Bearer token, never cookies
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one connection pool and client per process (helpdesk/redis_cache.py):
+            # under ASGI each request would otherwise connect to Redis anew.
+            "BACKEND": "helpdesk.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "helpdesk"),
         }

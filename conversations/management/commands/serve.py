@@ -27,6 +27,7 @@ ADMIN_EMAIL = "admin@example.com"
 LINKS = [
     (gettext_lazy("Admin"), "/admin/"),
     (gettext_lazy("Agent workspace"), "/agent/"),
+    (gettext_lazy("Reports"), "/reports/"),
     (gettext_lazy("Widget demo page"), "/widget/demo/"),
     (gettext_lazy("API schema (OpenAPI)"), "/api/schema/"),
 ]
