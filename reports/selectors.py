@@ -9,12 +9,15 @@ facts are read, in order, to find the value.
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.utils import timezone
 
@@ -289,8 +292,11 @@ def _values_at_ranks(
         else:
             facts = facts.order_by("value")[read.first : read.first + count]
         parts.append(facts.values_list("read", "value"))
+    rows: Iterable[tuple[int, float]] = chain.from_iterable(parts)  # SQLite: one query each
+    if connection.features.supports_slicing_ordering_in_compound:
+        rows = parts[0].union(*parts[1:], all=True)
     found: dict[int, list[float]] = defaultdict(list)
-    for index, value in parts[0].union(*parts[1:], all=True):
+    for index, value in rows:
         found[index].append(value)
     values: dict[tuple[str, int], float] = {}
     for index, read in enumerate(reads):
