@@ -305,3 +305,38 @@ def test_a_colleagues_assignment_takes_a_conversation_out_of_unassigned_and_narr
     assert eventually(lambda: Agent.objects.get(pk=agent.pk).presence == "online")
     assert errors == []
     context.close()
+
+
+@pytest.mark.timeout(120)
+def test_the_agent_transfers_a_conversation_with_a_note_and_flags_a_call_back(
+    browser, live_server_url, billing, make_team, make_customer
+):
+    from playwright.sync_api import expect
+
+    from conversations.services import conversation_start
+
+    team, _agent = billing
+    make_team("sales")
+    customer = make_customer(name="Deniz Kaya")
+    conversation, _message = on_the_server(
+        conversation_start, customer=customer, body="I want to upgrade my plan.", client_id="c-1"
+    )
+    context, page, errors = open_workspace(browser, live_server_url)
+    page.get_by_role("tab", name="All").click()
+    row(page, "Deniz Kaya").click()
+
+    # The call-back escalation first: once transferred to Sales, Ayşe no longer sees it.
+    page.fill("#callback-phone", "+90 555 123 45 67")
+    page.click("#callback")
+    expect(page.locator("#callback-state")).to_contain_text("+90 555 123 45 67")
+    assert eventually(lambda: type(conversation).objects.get(pk=conversation.pk).callback_phone)
+
+    page.select_option("#transfer-team", label="sales")
+    page.fill("#transfer-note", "Upgrades are Sales' business.")
+    shoot(page, "workspace-7-transfer-callback")
+    page.click("#transfer")
+    moved = eventually(lambda: type(conversation).objects.get(pk=conversation.pk).team.name == "sales")
+    assert moved, "the transfer did not reach the server"
+    assert conversation.messages.filter(private=True, body__startswith="Upgrades").exists()
+    assert errors == []
+    context.close()

@@ -51,7 +51,6 @@
     cursor: null,
     socketLive: false,
     events: 0,
-    extensions: { transfer: null, callback: true }, // null: not probed yet; false: the API answers 404
   };
 
   // --- API --------------------------------------------------------------------------------------
@@ -414,7 +413,6 @@
     renderConversation({ scroll: again ? undefined : "bottom" });
     renderDetails();
     if (!again) loadEarlier(conversation);
-    probeTransfer(id);
     markRead();
     if (!again && !matchMedia("(max-width: 760px)").matches) $("composer-input").focus();
   }
@@ -809,57 +807,31 @@
     quietly(change({ labels }));
   });
 
-  // Transfer and call-back come from another branch; they hide themselves while the API
-  // answers 404 for them.
+  // Transfer (with a private note) and the call-back escalation.
   function renderExtensions() {
-    $("transfer-box").hidden = state.extensions.transfer !== true;
-    $("callback-box").hidden = !state.extensions.callback || !("callback" in (state.current || {}));
-    if (state.extensions.transfer) {
-      fillSelect($("transfer-team"), state.teams.map((team) => [team.id, team.name]), null, "—");
-      fillSelect($("transfer-agent"), state.agents.map((agent) => [agent.id, agentLabel(agent)]), null, "—");
-    }
+    $("transfer-box").hidden = !state.current;
+    $("callback-box").hidden = !state.current;
+    fillSelect($("transfer-team"), state.teams.map((team) => [team.id, team.name]), null, "—");
+    fillSelect($("transfer-agent"), state.agents.map((agent) => [agent.id, agentLabel(agent)]), null, "—");
     const callback = state.current?.callback;
     $("callback-state").textContent = callback?.phone ? t("callback_requested", { phone: callback.phone }) : "";
     $("callback-clear").hidden = !callback?.phone;
-  }
-
-  /** The transfer endpoint only takes POST: a GET answers 405 where it exists, 404 where not. */
-  async function probeTransfer(id) {
-    if (state.extensions.transfer !== null) return;
-    try {
-      await api("GET", `conversations/${id}/transfer`);
-      state.extensions.transfer = true;
-    } catch (error) {
-      state.extensions.transfer = error.status === 405;
-    }
-    renderExtensions();
-  }
-
-  async function tryExtension(name, body, path, method, done) {
-    try {
-      await change(body, { path, method, done });
-    } catch (error) {
-      if (error.status === 404 && error.code !== "not_found") {
-        state.extensions[name] = false; // not merged yet: the endpoint is not there
-        renderExtensions();
-      }
-    }
   }
 
   $("transfer").addEventListener("click", () => {
     const body = { note: $("transfer-note").value.trim() };
     if ($("transfer-team").value) body.team = Number($("transfer-team").value);
     if ($("transfer-agent").value) body.assignee = Number($("transfer-agent").value);
-    tryExtension("transfer", body, `conversations/${state.currentId}/transfer`, "POST", t("transfer_done")).then(() => {
+    quietly(change(body, { path: `conversations/${state.currentId}/transfer`, method: "POST", done: t("transfer_done") }).then(() => {
       $("transfer-note").value = "";
-    });
+    }));
   });
   $("callback").addEventListener("click", () => {
     const phone = $("callback-phone").value.trim();
-    if (phone) tryExtension("callback", { callback_phone: phone }, `conversations/${state.currentId}`, "PATCH");
+    if (phone) quietly(change({ callback_phone: phone }));
   });
   $("callback-clear").addEventListener("click", () =>
-    tryExtension("callback", { callback_phone: null }, `conversations/${state.currentId}`, "PATCH", t("callback_cleared")),
+    quietly(change({ callback_phone: null }, { done: t("callback_cleared") })),
   );
 
   /** A changed conversation (an answer or an event): inbox, thread and details follow. */
