@@ -335,7 +335,9 @@ def test_the_agent_transfers_a_conversation_with_a_note_and_flags_a_call_back(
     page.fill("#transfer-note", "Upgrades are Sales' business.")
     shoot(page, "workspace-7-transfer-callback")
     page.click("#transfer")
-    moved = eventually(lambda: type(conversation).objects.get(pk=conversation.pk).team.name == "sales")
+    moved = eventually(
+        lambda: type(conversation).objects.get(pk=conversation.pk).team.name == "sales"
+    )
     assert moved, "the transfer did not reach the server"
     assert conversation.messages.filter(private=True, body__startswith="Upgrades").exists()
     assert errors == []
