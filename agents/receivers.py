@@ -18,14 +18,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from conversations.events import event_published
 from conversations.models import AuthorKind, ConversationEvent, EventType, Status
 
-from .models import Agent
+from .models import Agent, BusinessHours
 from .routing import drain_for_agent, drain_team, drain_teams, route_reopened
+from .selectors import forget_teams_with_hours
 from .services import auto_reply_when_closed
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,13 @@ def auto_reply_on_customer_message(
         auto_reply_when_closed(message=message)
     except Exception:  # the customer's message is stored; a missing auto-reply is no failure
         logger.exception("could not auto-reply to message %s", event.message_id)
+
+
+@receiver(post_save, sender=BusinessHours, dispatch_uid="agents.business_hours.saved")
+@receiver(post_delete, sender=BusinessHours, dispatch_uid="agents.business_hours.deleted")
+def business_hours_changed(**kwargs: Any) -> None:
+    """This process sees the change at once; the others within TEAMS_WITH_HOURS_SECONDS."""
+    forget_teams_with_hours()
 
 
 def route_after_event(event: ConversationEvent) -> None:

@@ -2,6 +2,7 @@
 
 import math
 import statistics
+import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -125,6 +126,27 @@ def median_first_response_seconds(team: Team | None) -> float | None:
 
 def team_zone(team: Team) -> ZoneInfo:
     return ZoneInfo(team.time_zone)
+
+
+# Every live customer message asks whether its team keeps hours; hours change rarely. Each
+# process re-reads the answer at most this often (and at once after a change it made itself).
+TEAMS_WITH_HOURS_SECONDS = 10.0
+_teams_with_hours: tuple[float, frozenset[int]] = (float("-inf"), frozenset())
+
+
+def teams_with_hours() -> frozenset[int]:
+    """Ids of the teams that have business hours (the others never close)."""
+    global _teams_with_hours
+    read_at, teams = _teams_with_hours
+    if clock.monotonic() - read_at > TEAMS_WITH_HOURS_SECONDS:
+        teams = frozenset(BusinessHours.objects.values_list("team_id", flat=True).distinct())
+        _teams_with_hours = (clock.monotonic(), teams)
+    return teams
+
+
+def forget_teams_with_hours() -> None:
+    global _teams_with_hours
+    _teams_with_hours = (float("-inf"), frozenset())
 
 
 def _hours_of(team: Team) -> list[BusinessHours]:

@@ -21,7 +21,7 @@ from conversations.models import AuthorKind, Conversation, Message
 from conversations.services import Author, message_post
 
 from .models import Agent, Presence, Team
-from .selectors import next_opening, team_open_at, team_zone
+from .selectors import next_opening, team_open_at, team_zone, teams_with_hours
 
 
 def agent_for(user: Any) -> Agent:
@@ -163,6 +163,8 @@ def auto_reply_when_closed(*, message: Message) -> Message | None:
     """
     if message.author_kind != AuthorKind.CUSTOMER:
         return None
+    if message.conversation.team_id not in teams_with_hours():
+        return None  # the usual case: a team that never closes, decided without a query
     team, at = (
         Team.objects.filter(conversations=message.conversation_id).first(),
         message.created_at,

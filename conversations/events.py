@@ -294,6 +294,8 @@ def _changed_ids(event: ConversationEvent, field: str) -> Iterable[int]:
     return [value for value in values if isinstance(value, int)]
 
 
+WAKE_EVENTS_MAX = 50  # events carried by one wake-up; a larger batch is read by each tail
+
 # The ASGI server's event loop (helpdesk/asgi.py records it). A request thread hands its
 # broadcast to that loop and answers at once instead of waiting for Redis.
 server_loop: asyncio.AbstractEventLoop | None = None
@@ -303,9 +305,16 @@ def broadcast(events: list[ConversationEvent]) -> None:
     layer = get_channel_layer()
     if layer is None or not events:
         return
-    # One wake-up per batch for every server process; each process's log tail reads the new
-    # events once and wakes its own sockets (live_tail.py).
-    batch = [(["log"], {"type": "log.wake", "cursor": max(event.cursor for event in events)})]
+    # One wake-up per batch for every server process; each process's log tail takes the new
+    # events once and wakes its own sockets (live_tail.py). A small batch travels with the
+    # wake-up, so a tail that already holds every cursor below it skips the database read.
+    wake: dict[str, Any] = {"type": "log.wake", "cursor": max(event.cursor for event in events)}
+    if len(events) <= WAKE_EVENTS_MAX:
+        wake["events"] = [
+            [event.cursor, groups_for(event), envelope(event)]
+            for event in sorted(events, key=lambda event: event.cursor)
+        ]
+    batch = [(["log"], wake)]
     loop = server_loop
     if loop is not None and loop.is_running() and not _on_loop_thread(loop):
         future = asyncio.run_coroutine_threadsafe(_send_all(layer, batch), loop)

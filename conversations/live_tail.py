@@ -13,7 +13,10 @@ the database itself, as on resume.
 
 The wake-up itself travels once per process, not once per socket: the publisher sends one
 `log.wake` to the Channels group "log", of which each process's tail is the only member,
-and the tail wakes the local sockets whose groups the new events were sent to.
+and the tail wakes the local sockets whose groups the new events were sent to. A wake-up
+carries a small batch's events themselves (a sequencing pass numbers a batch without gaps):
+a tail whose window ends just below them takes them as they are, and reads the database
+only when it finds a gap (a wake-up lost or overtaken).
 """
 
 import asyncio
@@ -106,7 +109,7 @@ class LogTail:
                     message = await layer.receive(channel)
                     cursor = message.get("cursor")
                     if isinstance(cursor, int):
-                        await self._wake_sockets(cursor)
+                        await self._wake_sockets(cursor, message.get("events") or [])
             except asyncio.CancelledError:
                 raise
             except Exception:  # live delivery must go on; sockets also repair on ping
@@ -120,9 +123,9 @@ class LogTail:
                     with contextlib.suppress(Exception):
                         await asyncio.shield(layer.group_discard(LOG_GROUP, channel))
 
-    async def _wake_sockets(self, cursor: int) -> None:
+    async def _wake_sockets(self, cursor: int, carried: list[list[Any]]) -> None:
         before = self.end
-        if not await self.reach(cursor):
+        if not self._take_carried(carried) and not await self.reach(cursor):
             return
         start = before if before is not None else cursor - 1
         woken: set[Any] = set()
@@ -137,6 +140,14 @@ class LogTail:
                 await socket.wake(self.end)
             except Exception:  # one socket's failure must not hold up the others
                 logger.exception("waking a socket failed; it catches up on its next ping")
+
+    def _take_carried(self, carried: list[list[Any]]) -> bool:
+        """Add the events a wake-up carried if they continue the window without a gap (and no
+        read is in flight, whose rows would come after them twice). Whether they were added."""
+        if not carried or self.end is None or self.lock.locked() or carried[0][0] != self.end + 1:
+            return False
+        self._add([(cursor, tuple(groups), event) for cursor, groups, event in carried])
+        return True
 
     def holds_after(self, cursor: int) -> bool:
         return self.start is not None and self.start <= cursor
@@ -179,6 +190,11 @@ class LogTail:
             self.end, READ_BATCH
         )
         self.read_at = time.monotonic()
+        self._add(rows)
+        return len(rows)
+
+    def _add(self, rows: list[tuple[int, tuple[str, ...], dict[str, Any]]]) -> None:
+        """Append events that follow the window's end, in cursor order."""
         for cursor, groups, event in rows:
             self.events[cursor] = event
             self.groups_of[cursor] = groups
@@ -188,7 +204,6 @@ class LogTail:
             self.end = cursor
         if len(self.order) > WINDOW:
             self._forget(self.order[WINDOW // 2])
-        return len(rows)
 
     def _forget(self, upto: int) -> None:
         """Drop events at or below `upto`."""

@@ -15,8 +15,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
 
-from conversations import consumers
+from conversations import consumers, live_tail
 from conversations.events import broadcasts_muted, envelope, publish_pending_events
+from conversations.live_tail import read_after
 from conversations.models import ConversationEvent, EventType
 from conversations.selectors import last_cursor
 from conversations.services import Author, conversation_assign, message_post
@@ -395,6 +396,29 @@ def _post_muted(conversation, body: str) -> None:
     with broadcasts_muted():
         post(conversation, body)
         publish_pending_events()
+
+
+async def test_a_wake_up_carries_its_events_and_the_tail_reads_the_log_only_after_a_gap(
+    monkeypatch, make_customer, start_conversation
+):
+    reads: list[int] = []
+
+    def counted_read(cursor: int, limit: int) -> list:
+        reads.append(cursor)
+        return read_after(cursor, limit)
+
+    monkeypatch.setattr(live_tail, "read_after", counted_read)
+    customer = await db(make_customer)()
+    conversation = await db(start_conversation)(customer)
+    async with socket(customer_path(customer)) as ws:
+        await resume(ws, None)
+        await db(post)(conversation, "carried")
+        assert bodies([await receive(ws)]) == ["carried"]
+        assert reads == [], "the wake-up brought the event: no read"
+        await db(_post_muted)(conversation, "lost in Redis")
+        await db(post)(conversation, "after the gap")
+        assert bodies(await receive_events(ws, 2)) == ["lost in Redis", "after the gap"]
+        assert len(reads) == 1, "the gap was filled from the log"
 
 
 async def test_live_events_arriving_out_of_cursor_order_go_out_in_order(
