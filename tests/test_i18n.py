@@ -179,9 +179,7 @@ def test_the_widget_gets_its_strings_in_the_browser_language(client):
 
 def test_the_widget_strings_are_english_by_default_and_open_to_embedding_sites(client):
     origin = settings.HELPDESK_WIDGET_ORIGINS[0]
-    response = client.get(
-        "/api/v1/widget/strings", HTTP_ACCEPT_LANGUAGE="de", HTTP_ORIGIN=origin
-    )
+    response = client.get("/api/v1/widget/strings", HTTP_ACCEPT_LANGUAGE="de", HTTP_ORIGIN=origin)
 
     assert response.json()["language"] == "en"
     assert response.json()["catalog"] == {}
