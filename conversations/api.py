@@ -105,6 +105,19 @@ def get_or_404(queryset: QuerySet, pk: int) -> Any:
         raise Http404 from error
 
 
+def post_message(conversations: QuerySet[Conversation], pk: int, **fields: Any) -> Any:
+    """services.message_post to conversation `pk` if it is one of `conversations` (else 404).
+    The service checks that as it locks the row: one query for both."""
+    if pk > MAX_ID:
+        raise Http404
+    try:
+        return services.message_post(
+            conversation=Conversation(pk=pk), within=conversations, **fields
+        )
+    except Conversation.DoesNotExist as error:
+        raise Http404 from error
+
+
 def conversation_queryset(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Everything the conversation shape reads, in a fixed number of queries."""
     return queryset.select_related(
@@ -197,9 +210,8 @@ class WidgetView(RateLimitedMixin, APIView):
         own = conversation_queryset(selectors.customer_conversations(self.customer))
         return get_or_404(own, pk)
 
-    def conversation_to_change(self, pk: int) -> Conversation:
-        """Only the id, once checked: the service re-reads the row under its lock."""
-        return get_or_404(selectors.customer_conversations(self.customer).only("pk"), pk)
+    def changeable_conversations(self) -> QuerySet[Conversation]:
+        return selectors.customer_conversations(self.customer)
 
 
 class WidgetConversationsView(WidgetView):
@@ -305,10 +317,10 @@ class WidgetMessagesView(WidgetView):
         tags=["widget"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        conversation = self.conversation_to_change(pk)
         data = validated(CustomerMessageInput, request.data)
-        message, created = services.message_post(
-            conversation=conversation,
+        message, created = post_message(
+            self.changeable_conversations(),
+            pk,
             author=services.Author.customer(),
             body=data["body"],
             client_id=data["client_id"],
@@ -344,10 +356,8 @@ class AgentView(APIView):
     def get_conversation(self, pk: int) -> Conversation:
         return get_or_404(self.visible_conversations(), pk)
 
-    def conversation_to_change(self, pk: int) -> Conversation:
-        """Only the id, once checked: the service re-reads the row under its lock."""
-        visible = selectors.conversations_visible_to_agent(self.request.user)
-        return get_or_404(visible.only("pk"), pk)
+    def changeable_conversations(self) -> QuerySet[Conversation]:
+        return selectors.conversations_visible_to_agent(self.request.user)
 
     def with_messages(self, pk: int) -> Conversation:
         """The conversation with every message, private notes included, oldest first, and
@@ -633,10 +643,10 @@ class ConversationMessagesView(AgentView):
         tags=["agents"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        conversation = self.conversation_to_change(pk)
         data = validated(AgentMessageInput, request.data)
-        message, created = services.message_post(
-            conversation=conversation,
+        message, created = post_message(
+            self.changeable_conversations(),
+            pk,
             author=services.Author.of_agent(request.user),
             body=data["body"],
             client_id=data["client_id"],

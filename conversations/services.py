@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -208,13 +209,17 @@ def customer_identify(
 def _locked(
     conversation: Conversation,
     related: tuple[str, ...] = ("customer", "team", "assignee", "callback_requested_by"),
+    within: QuerySet[Conversation] | None = None,
 ) -> Conversation:
     """The conversation, re-read under its row lock; callers use the returned object.
 
-    `related` are read along (anything else loads on first use).
+    `related` are read along (anything else loads on first use). With `within` (the
+    conversations the caller may change) the same query checks access: one outside it
+    raises Conversation.DoesNotExist.
     """
+    conversations = Conversation.objects.all() if within is None else within
     return (
-        Conversation.objects.select_for_update(of=("self",))
+        conversations.select_for_update(of=("self",))
         .select_related(*related)
         .get(pk=conversation.pk)
     )
@@ -297,15 +302,18 @@ def message_post(
     client_id: str,
     private: bool = False,
     at: datetime | None = None,
+    within: QuerySet[Conversation] | None = None,
 ) -> tuple[Message, bool]:
     """Post a message. Returns (message, created); a repeated client_id returns the first one.
 
     A customer message turns a pending or snoozed conversation back to open and reopens a
-    resolved one (a new cycle). A public agent reply answers the waiting customer.
+    resolved one (a new cycle). A public agent reply answers the waiting customer. With
+    `within`, a conversation outside those raises Conversation.DoesNotExist (see _locked).
     """
     check_body(body)
     check_client_id(client_id)
-    conversation = _locked(conversation, related=("customer",))  # the author of its payload
+    # The customer: the author of its payload.
+    conversation = _locked(conversation, related=("customer",), within=within)
     existing = conversation.messages.filter(client_id=client_id).first()
     if existing:
         return existing, False
