@@ -100,12 +100,16 @@ def print_sizes() -> None:
 
 
 def rebuild(workers: int | None) -> None:
+    import logging
+
     from django.db import connection
 
     from conversations.models import Conversation
     from reports.models import MetricFact, MetricHistogram, MetricRollup
     from reports.services import rebuild_all
 
+    logging.basicConfig(format="  %(message)s")
+    logging.getLogger("reports.rebuild").setLevel(logging.INFO)  # the time of each step
     started = time.perf_counter()
     written = rebuild_all(workers=workers)
     elapsed = time.perf_counter() - started

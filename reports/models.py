@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .metrics import Metric
+
 
 class MetricFact(models.Model):
     conversation_id = models.BigIntegerField(_("conversation"), db_index=True)
@@ -39,11 +41,13 @@ class MetricFact(models.Model):
                 name="fact_metric_at_covering",
             ),
             # A percentile walks one bucket in value order to the wanted rank, from the
-            # nearer end (selectors._values_at_ranks): no sort of the bucket.
+            # nearer end (selectors._values_at_ranks): no sort of the bucket. Durations only,
+            # the only metrics with percentiles: a smaller index, built faster by a rebuild.
             models.Index(
                 fields=["metric", "bucket", "value"],
                 include=["at", "team_id", "agent_id", "channel"],
-                name="fact_metric_bucket_value",
+                condition=models.Q(metric__in=Metric.DURATIONS),
+                name="fact_duration_bucket_value",
             ),
         ]
 

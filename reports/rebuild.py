@@ -18,8 +18,10 @@ Anything failing before step 4 drops the staging tables and leaves the live numb
 """
 
 import json
+import logging
 import multiprocessing
 import re
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ from conversations.models import Conversation, ConversationEvent
 from .metrics import Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
 from .services import EVERY_CHANNEL, EVERY_ID, LOCK_NAMESPACE, value_bucket
+
+logger = logging.getLogger(__name__)
 
 STAGING = "{}_rebuild"
 FACT_COLUMNS = (
@@ -106,13 +110,21 @@ def _one_rebuild_at_a_time() -> Any:
 
 
 def _rebuild(plan: Plan, workers: int, progress: Progress | None) -> int:
+    started = time.perf_counter()
+
+    def done(step: str) -> None:
+        logger.info("rebuild: %s after %.1f s", step, time.perf_counter() - started)
+
     _create_staging_tables()
     written = _compute_facts(plan, workers, progress)
+    done(f"{written} facts")
     for jobs in _roll_up_jobs():
         _in_parallel(jobs, workers)
+    done("rollups")
     indexes, constraints = _index_jobs()
     _in_parallel(indexes, workers)
     _in_parallel(constraints, 1)
+    done("indexes")
     _swap_in(plan.cursor)
     return written
 
