@@ -188,6 +188,31 @@ def server_memory_mb(server: subprocess.Popen) -> float:
     return sum(p.memory_info().rss for p in processes if p.is_running()) / 2**20
 
 
+def cpu_by_part(server: subprocess.Popen) -> dict[str, float]:
+    """CPU seconds used so far by the server, PostgreSQL, Redis and this client (the parts
+    sharing the machine's cores), each summed over its processes."""
+    server_pids = {server.pid, *(child.pid for child in psutil.Process(server.pid).children(True))}
+    parts = dict.fromkeys(("server", "postgresql", "redis", "client"), 0.0)
+    for process in psutil.process_iter(["pid", "name", "cpu_times"]):
+        name, times = process.info["name"] or "", process.info["cpu_times"]
+        if times is None:
+            continue
+        part = (
+            "server"
+            if process.info["pid"] in server_pids
+            else "client"
+            if process.info["pid"] == os.getpid()
+            else "postgresql"
+            if name.startswith("postgres")
+            else "redis"
+            if name.startswith("redis")
+            else None
+        )
+        if part:
+            parts[part] += times.user + times.system
+    return parts
+
+
 # --- Sockets ---------------------------------------------------------------------------------
 
 
@@ -300,7 +325,7 @@ def percentile(values: list[float], q: float) -> float:
     )
 
 
-async def live_run(args: argparse.Namespace, data: Seed) -> dict:
+async def live_run(args: argparse.Namespace, data: Seed, server: subprocess.Popen) -> dict:
     ws = f"ws://127.0.0.1:{args.port}"
     customer_sockets = {
         c["conversation"]: Listener(
@@ -318,7 +343,10 @@ async def live_run(args: argparse.Namespace, data: Seed) -> dict:
     readers = [asyncio.create_task(listener.listen()) for listener in listeners]
     step(f"posting {args.rate:g} messages/s for {args.seconds:g} s")
     sent: dict[str, tuple[float, dict]] = {}
+    cpu_before, started = cpu_by_part(server), time.perf_counter()
     achieved = await post_messages(args, data, sent)
+    seconds = time.perf_counter() - started
+    cpu = {part: (used - cpu_before[part]) / seconds for part, used in cpu_by_part(server).items()}
     await settle(listeners)
     team_members = defaultdict(list)
     for agent, team in data.agent_team.items():
@@ -353,6 +381,7 @@ async def live_run(args: argparse.Namespace, data: Seed) -> dict:
         "failed_posts": len(failed),
         "lost": lost,
         "duplicated": duplicated,
+        "cpu": cpu,
     }
 
 
@@ -388,7 +417,7 @@ def main() -> None:
     server = start_server(args, env)
     try:
         step(f"server up ({args.workers} worker(s)), {server_memory_mb(server):.0f} MB")
-        result = asyncio.run(live_run(args, data))
+        result = asyncio.run(live_run(args, data, server))
         result["server_mb"] = server_memory_mb(server)
         if args.idle:
             result |= asyncio.run(idle_run(args, data, server))
@@ -415,6 +444,10 @@ def main() -> None:
     print(f"failed POSTs             {result['failed_posts']}  {failed[:1]}")
     print(f"lost / duplicated        {result['lost']} / {result['duplicated']}")
     print(f"server memory            {result['server_mb']:.0f} MB")
+    shares = ", ".join(f"{part} {share:.2f}" for part, share in result["cpu"].items())
+    print(
+        f"cores busy while posting {sum(result['cpu'].values()):.2f} of {os.cpu_count()}: {shares}"
+    )
     if args.idle:
         print(
             f"idle sockets held        {result['idle_sockets']}: server {result['server_mb_holding']:.0f} MB (was {result['server_mb_before']:.0f} MB)"
