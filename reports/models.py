@@ -34,20 +34,26 @@ class MetricFact(models.Model):
         verbose_name = _("metric value")
         verbose_name_plural = _("metric values")
         # Covering (INCLUDE): a report reads the values and slices from the index alone.
+        # Time first: a rebuild sorts 14 M facts by these keys, and with the metric first
+        # (ten values, so nearly every comparison is a tie that goes on to the next column)
+        # that sort took four times as long. Reads are short spans of time at a range's edges.
         indexes = [
             models.Index(
-                fields=["metric", "at"],
+                fields=["at", "metric"],
                 include=["bucket", "value", "team_id", "agent_id", "channel"],
-                name="fact_metric_at_covering",
+                name="fact_at_metric_covering",
             ),
-            # A percentile walks one bucket in value order to the wanted rank, from the
-            # nearer end (selectors._values_at_ranks): no sort of the bucket. Durations only,
-            # the only metrics with percentiles: a smaller index, built faster by a rebuild.
-            models.Index(
-                fields=["metric", "bucket", "value"],
-                include=["at", "team_id", "agent_id", "channel"],
-                condition=models.Q(metric__in=Metric.DURATIONS),
-                name="fact_duration_bucket_value",
+            # A percentile walks one bucket of one duration in value order to the wanted rank,
+            # from the nearer end (selectors._values_at_ranks): no sort of the bucket. One
+            # index per duration (the only metrics with percentiles), for the same reason.
+            *(
+                models.Index(
+                    fields=["bucket", "value"],
+                    include=["at", "team_id", "agent_id", "channel"],
+                    condition=models.Q(metric=metric),
+                    name=f"fact_{metric}_value",
+                )
+                for metric in Metric.DURATIONS
             ),
         ]
 

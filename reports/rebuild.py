@@ -17,7 +17,6 @@
 Anything failing before step 4 drops the staging tables and leaves the live numbers as they were.
 """
 
-import json
 import logging
 import multiprocessing
 import re
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db import connection, connections, transaction
 from django.utils.translation import gettext as _
 
@@ -245,7 +245,7 @@ def _histories(
     formatting the datetimes again).
     """
     parse_time = datetime.fromisoformat
-    loads = json.loads
+    loads = orjson.loads  # several times faster than json.loads on these small objects
     current: int | None = None
     rows: list[tuple[Any, ...]] = []
     times: dict[datetime, str] = {}

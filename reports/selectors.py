@@ -276,7 +276,7 @@ def _rank_reads(metric: str, buckets: dict[int, int], ranks: list[int]) -> list[
 def _values_at_ranks(
     reads: list[RankRead], since: datetime, until: datetime, slice_: Slice
 ) -> dict[tuple[str, int], float]:
-    """One UNION ALL of index walks (fact_duration_bucket_value), each from the bucket's nearer
+    """One UNION ALL of index walks (fact_<metric>_value), each from the bucket's nearer
     end, so a walk passes at most half the bucket's facts and nothing is sorted."""
     if not reads:
         return {}
