@@ -16,9 +16,11 @@ duplicated. Not part of the test run.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -170,7 +172,8 @@ def start_server(args: argparse.Namespace, env: dict[str, str]) -> subprocess.Po
         "warning",
         "--no-access-log",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    # A session of its own: stop_server() ends the workers too, not only their supervisor.
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -178,8 +181,20 @@ def start_server(args: argparse.Namespace, env: dict[str, str]) -> subprocess.Po
             return server
         except httpx.HTTPError:
             time.sleep(0.2)
-    server.kill()
+    stop_server(server)
     raise SystemExit("the server did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop uvicorn and its worker processes (killed if they linger over open sockets)."""
+    for signal_, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal_)
+        try:
+            server.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def server_memory_mb(server: subprocess.Popen) -> float:
@@ -422,11 +437,7 @@ def main() -> None:
         if args.idle:
             result |= asyncio.run(idle_run(args, data, server))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     print()
     print(
         f"sockets connected        {result['sockets']}  ({args.customers} customers, {args.agents} agents in {args.teams} teams)"

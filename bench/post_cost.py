@@ -39,6 +39,7 @@ from live import (  # noqa: E402
     settle,
     start_server,
     step,
+    stop_server,
 )
 
 
@@ -232,11 +233,7 @@ def main() -> None:
     try:
         used, database, elapsed, failed = asyncio.run(measured_run(args, data, server))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     counts = in_process_counts(data, args.show_queries)
     sockets = "no sockets" if args.no_sockets else f"{args.customers + args.agents} sockets"
     print()
