@@ -105,7 +105,9 @@ def get_or_404(queryset: QuerySet, pk: int) -> Any:
         raise Http404 from error
 
 
-def post_message(conversations: QuerySet[Conversation], pk: int, **fields: Any) -> Any:
+def post_message(
+    conversations: QuerySet[Conversation], pk: int, **fields: Any
+) -> tuple[Message, bool]:
     """services.message_post to conversation `pk` if it is one of `conversations` (else 404).
     The service checks that as it locks the row: one query for both."""
     if pk > MAX_ID:

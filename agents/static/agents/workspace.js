@@ -809,10 +809,16 @@
 
   // Transfer (with a private note) and the call-back escalation.
   function renderExtensions() {
-    $("transfer-box").hidden = !state.current;
+    const box = $("transfer-box");
+    box.hidden = !state.current;
     $("callback-box").hidden = !state.current;
-    fillSelect($("transfer-team"), state.teams.map((team) => [team.id, team.name]), null, "—");
-    fillSelect($("transfer-agent"), state.agents.map((agent) => [agent.id, agentLabel(agent)]), null, "—");
+    // A live event re-renders the conversation: keep what the agent picked for this one.
+    const same = box.dataset.conversation === String(state.currentId);
+    box.dataset.conversation = String(state.currentId);
+    const kept = (select) => (same ? select.value || null : null);
+    fillSelect($("transfer-team"), state.teams.map((team) => [team.id, team.name]), kept($("transfer-team")), "—");
+    fillSelect($("transfer-agent"), state.agents.map((agent) => [agent.id, agentLabel(agent)]), kept($("transfer-agent")), "—");
+    if (!same) $("transfer-note").value = "";
     const callback = state.current?.callback;
     $("callback-state").textContent = callback?.phone ? t("callback_requested", { phone: callback.phone }) : "";
     $("callback-clear").hidden = !callback?.phone;
