@@ -272,9 +272,10 @@ def envelope(event: ConversationEvent) -> dict[str, Any]:
     return result
 
 
-def groups_for(event: ConversationEvent) -> list[str]:
-    """The Channels groups that should hear about this event."""
-    conversation = event.conversation
+def groups_for(event: ConversationEvent, conversation: Conversation | None = None) -> list[str]:
+    """The Channels groups that should hear about this event: those of `conversation` (by
+    default the event's, as loaded) and the team and assignee it had before the change."""
+    conversation = conversation or event.conversation
     groups = {f"conversation.{conversation.pk}"}
     if event.public:
         groups.add(f"customer.{conversation.customer_id}")
@@ -310,9 +311,13 @@ def broadcast(events: list[ConversationEvent]) -> None:
     # wake-up, so a tail that already holds every cursor below it skips the database read.
     wake: dict[str, Any] = {"type": "log.wake", "cursor": max(event.cursor for event in events)}
     if len(events) <= WAKE_EVENTS_MAX:
+        ordered = sorted(events, key=lambda event: event.cursor)
+        # Routed by each conversation's newest state in the batch, as a tail reading the log
+        # afterwards would: a transfer's note reaches the team it was transferred to.
+        newest = {event.conversation_id: event.conversation for event in ordered}
         wake["events"] = [
-            [event.cursor, groups_for(event), envelope(event)]
-            for event in sorted(events, key=lambda event: event.cursor)
+            [event.cursor, groups_for(event, newest[event.conversation_id]), envelope(event)]
+            for event in ordered
         ]
     batch = [(["log"], wake)]
     loop = server_loop
