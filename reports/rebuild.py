@@ -4,11 +4,11 @@
    sequenced, gets a cursor above C, so it is the incremental task's.
 2. Read the log in conversation order over ranges of conversation ids (one text value per
    range, only the columns the definitions read), on one or more processes; each runs
-   `facts_for` (the one implementation of the definitions), COPYs the facts into a staging
-   table and its partial sums per hour and slice (PartialSums) into another.
-3. Add the partial sums up into hourly and daily rollups and daily histograms with GROUP BY
-   (what services._add_fact does one fact at a time; the tests hold the two to the same
-   rows), then build the indexes the live tables have, two at a time.
+   `facts_for` (the one implementation of the definitions) and COPYs the facts into a
+   staging table.
+3. Sum the staging facts into hourly and daily rollups and daily histograms with GROUP BY
+   (the SQL twin of services._add_fact; the tests hold the two to the same rows), then build
+   the indexes the live tables have, two at a time.
 4. One short transaction drops the live tables, renames the staging ones in their place and
    sets the report cursor back to C. Readers see the old numbers or the new ones, never a mix;
    the incremental task then recomputes every conversation that changed since C
@@ -35,7 +35,7 @@ from conversations.models import Conversation, ConversationEvent
 
 from .metrics import Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
-from .services import EVERY_CHANNEL, EVERY_ID, LOCK_NAMESPACE, rollup_amount, value_bucket
+from .services import EVERY_CHANNEL, EVERY_ID, LOCK_NAMESPACE, value_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,6 @@ def _rebuild(plan: Plan, workers: int, progress: Progress | None) -> int:
     done(f"{written} facts")
     for jobs in _roll_up_jobs():
         _in_parallel(jobs, workers)
-    _drop_partial_tables()
     done("rollups")
     indexes, constraints = _index_jobs()
     _in_parallel(indexes, workers)
@@ -198,75 +197,26 @@ def facts_of_range(start: int, end: int) -> tuple[int, int]:
     with transaction.atomic(), connection.cursor() as cursor:
         # The processes already share the cores; parallel query would only add to the queue.
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute("SET LOCAL TimeZone = 'UTC'")  # the moments' text, cut into hours below
         cursor.execute(_HISTORY_SQL, [start, end])
         text = cursor.fetchone()[0] or ""
         lines: list[str] = []
-        sums = PartialSums()
         conversations = 0
         for conversation_id, history, times in _histories(text):
             conversations += 1
             channel = channels.get(conversation_id, "")
             prefix = f"{conversation_id}\t"
             for fact in facts_for(steps_from_events(history)):
-                metric, value, at = fact.metric, fact.value, times[fact.at]
-                bucket, team, agent = value_bucket(metric, value), fact.team or 0, fact.agent or 0
+                metric, value = fact.metric, fact.value
                 lines.append(
-                    f"{prefix}{fact.cycle}\t{metric}\t{at}\t{value!r}\t{bucket}\t{team}\t"
-                    f"{agent}\t{channel}\n"
+                    f"{prefix}{fact.cycle}\t{metric}\t{times[fact.at]}\t{value!r}\t"
+                    f"{value_bucket(metric, value)}\t{fact.team or 0}\t{fact.agent or 0}\t"
+                    f"{channel}\n"
                 )
-                sums.add(at, metric, value, bucket, (team, agent, channel))
         if lines:
             staging = STAGING.format(MetricFact._meta.db_table)
             with cursor.copy(f"COPY {staging} ({', '.join(FACT_COLUMNS)}) FROM STDIN") as copy:
                 copy.write("".join(lines))
-            sums.copy_into_staging(cursor)
     return conversations, len(lines)
-
-
-class PartialSums:
-    """One range's share of the hourly rollups and daily histograms of its facts' own slices
-    (the sums services._add_fact makes, with its rollup_amount): a few rows an hour where the
-    facts are thousands, summed over all ranges in SQL afterwards (_roll_up_jobs)."""
-
-    def __init__(self) -> None:
-        self.rollups: dict[tuple[str, str, int, int, str], list[int]] = {}
-        self.histogram: dict[tuple[str, str, int, int, str, int], int] = {}
-
-    def add(self, at: str, metric: str, value: float, bucket: int, slice_: tuple) -> None:
-        """`at` as PostgreSQL writes a moment in UTC ("2026-05-04 13:02:11.5+00")."""
-        key = (at[:13], metric, *slice_)
-        entry = self.rollups.get(key)
-        if entry is None:
-            entry = self.rollups[key] = [0, 0, 0]
-        entry[0] += 1
-        entry[1] += rollup_amount(metric, value)
-        entry[2] += metric == Metric.CSAT and value >= 4
-        if metric in Metric.DURATIONS:
-            day = (at[:10], metric, *slice_, bucket)
-            self.histogram[day] = self.histogram.get(day, 0) + 1
-
-    def copy_into_staging(self, cursor: Any) -> None:
-        rollups, histogram = _partial_tables()
-        with cursor.copy(f"COPY {rollups} FROM STDIN") as copy:
-            copy.write(
-                "".join(
-                    f"{hour}:00:00+00\t{metric}\t{team}\t{agent}\t{channel}\t"
-                    f"{count}\t{total}\t{positive}\n"
-                    for (hour, metric, team, agent, channel), (count, total, positive) in (
-                        self.rollups.items()
-                    )
-                )
-            )
-        with cursor.copy(f"COPY {histogram} FROM STDIN") as copy:
-            copy.write(
-                "".join(
-                    f"{day} 00:00:00+00\t{metric}\t{team}\t{agent}\t{channel}\t{bucket}\t{count}\n"
-                    for (day, metric, team, agent, channel, bucket), count in (
-                        self.histogram.items()
-                    )
-                )
-            )
 
 
 # The history of a range as one text value: a row per event (\x1e between rows, \x1f between
@@ -336,17 +286,7 @@ def _tables() -> list[str]:
     return [model._meta.db_table for model in (MetricFact, MetricRollup, MetricHistogram)]
 
 
-def _partial_tables() -> tuple[str, str]:
-    """The ranges' partial sums (PartialSums), before they are summed into the rollups."""
-    return (
-        f"{MetricRollup._meta.db_table}_partial",
-        f"{MetricHistogram._meta.db_table}_partial",
-    )
-
-
 def _create_staging_tables() -> None:
-    rollups, histogram = _partial_tables()
-    slice_ = "metric varchar(24), team_id bigint, agent_id bigint, channel varchar(32)"
     with connection.cursor() as cursor:
         for table in _tables():
             staging = STAGING.format(table)
@@ -355,45 +295,33 @@ def _create_staging_tables() -> None:
                 f"CREATE TABLE {staging} (LIKE {table} "
                 f"INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS)"
             )
-        for table in (rollups, histogram):
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        # Unlogged: scratch space, read once by the rollup jobs and dropped.
-        cursor.execute(
-            f"CREATE UNLOGGED TABLE {rollups} (start timestamptz, {slice_}, "
-            f"count bigint, total bigint, positive bigint)"
-        )
-        cursor.execute(
-            f"CREATE UNLOGGED TABLE {histogram} (day timestamptz, {slice_}, bucket smallint, "
-            f"count bigint)"
-        )
 
 
 def _drop_staging_tables() -> None:
     connections.close_all()  # the failed one may be in an aborted state
     with connection.cursor() as cursor:
-        for table in [*map(STAGING.format, _tables()), *_partial_tables()]:
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-def _drop_partial_tables() -> None:
-    with connection.cursor() as cursor:
-        for table in _partial_tables():
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        for table in _tables():
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING.format(table)}")
 
 
 def _roll_up_jobs() -> list[list[Callable[[], None]]]:
-    """What services._add_fact adds up, for all facts at once: hourly and daily rollups,
-    daily histograms (UTC).
+    """The SQL twin of services._add_fact: hourly and daily rollups, daily histograms (UTC).
 
-    Three rounds of jobs that can run side by side: each slice's own hourly rollups and
-    histograms, the ranges' partial sums (PartialSums) added up; the team's and everyone's
-    rows (services.rows_of_slice), from the own rows, the rollup jobs splitting the metrics in
-    two; the daily rollups, from the hourly ones. Each round reads fewer rows than the one
-    before.
+    Three rounds of jobs that can run side by side (the rollup jobs split the metrics in two):
+    each slice's own hourly rollups and histograms, from the facts; the team's and everyone's
+    rows (services.rows_of_slice), from the own rows; the daily rollups, from the hourly ones.
+    Each round reads fewer rows than the one before.
     """
+    facts = STAGING.format(MetricFact._meta.db_table)
     rollups = STAGING.format(MetricRollup._meta.db_table)
     histogram = STAGING.format(MetricHistogram._meta.db_table)
+    durations = ", ".join(f"'{metric}'" for metric in Metric.DURATIONS)
     slice_ = "metric, team_id, agent_id, channel"
+    amount = (
+        f"CASE WHEN metric IN ({durations}) THEN round(value * 1000000)::bigint "
+        f"ELSE round(value)::bigint END"
+    )
+    positive = f"count(*) FILTER (WHERE metric = '{Metric.CSAT}' AND value >= 4)"
     wide = (  # a team's row and everyone's row
         f"metric, CASE WHEN grouping(team_id) = 1 THEN {EVERY_ID} ELSE team_id END, "
         f"{EVERY_ID}, '{EVERY_CHANNEL}'"
@@ -414,18 +342,19 @@ def _roll_up_jobs() -> list[list[Callable[[], None]]]:
         return "metric IN (" + ", ".join(f"'{metric}'" for metric in metrics) + ")"
 
     halves = ((*Metric.DURATIONS, Metric.CSAT), Metric.COUNTS)
-    partial_rollups, partial_histogram = _partial_tables()
     own = [
         job(
             f"INSERT INTO {rollups} {rollup_columns} "
-            f"SELECT 'hour', start, {slice_}, {sums} FROM {partial_rollups} "
-            f"GROUP BY start, {slice_}"
-        ),
+            f"SELECT 'hour', date_trunc('hour', at, 'UTC'), {slice_}, count(*), sum({amount}), "
+            f"{positive} FROM {facts} WHERE {among(half)} GROUP BY 2, {slice_}"
+        )
+        for half in halves
+    ] + [
         job(
             f"INSERT INTO {histogram} (day, {slice_}, bucket, count) "
-            f"SELECT day, {slice_}, bucket, sum(count) FROM {partial_histogram} "
-            f"GROUP BY day, {slice_}, bucket"
-        ),
+            f"SELECT date_trunc('day', at, 'UTC'), {slice_}, bucket, count(*) FROM {facts} "
+            f"WHERE {among(Metric.DURATIONS)} GROUP BY 1, {slice_}, bucket"
+        )
     ]
     wider = [
         job(
