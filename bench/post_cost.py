@@ -25,13 +25,15 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
+import orjson
 import psutil
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live import (  # noqa: E402
     Listener,
     Seed,
+    http_client,
     open_all,
     recreate_database,
     seed,
@@ -110,14 +112,14 @@ def post_request(data: Seed, n: int) -> tuple[str, dict, dict[str, str]]:
 async def post_all(args: argparse.Namespace, data: Seed, first: int) -> int:
     gate = asyncio.Semaphore(args.concurrency)
     failed = 0
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{args.port}", timeout=60) as client:
+    async with http_client(args) as client:
 
         async def one(n: int) -> None:
             nonlocal failed
             url, body, headers = post_request(data, n)
-            async with gate:
-                response = await client.post(url, json=body, headers=headers)
-            if response.status_code != 201:
+            async with gate, client.post(url, data=orjson.dumps(body), headers=headers) as response:
+                await response.read()
+            if response.status != 201:
                 failed += 1
 
         await asyncio.gather(*(one(n) for n in range(first, first + args.posts)))
@@ -231,7 +233,7 @@ def main() -> None:
     data = seed(args)
     server = start_server(args, env)
     try:
-        used, database, elapsed, failed = asyncio.run(measured_run(args, data, server))
+        used, database, elapsed, failed = uvloop.run(measured_run(args, data, server))
     finally:
         stop_server(server)
     counts = in_process_counts(data, args.show_queries)
