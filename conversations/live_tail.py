@@ -15,8 +15,10 @@ The wake-up itself travels once per process, not once per socket: the publisher 
 `log.wake` to the Channels group "log", of which each process's tail is the only member,
 and the tail wakes the local sockets whose groups the new events were sent to. A wake-up
 carries a small batch's events themselves (a sequencing pass numbers a batch without gaps):
-a tail whose window ends just below them takes them as they are, and reads the database
-only when it finds a gap (a wake-up lost or overtaken).
+a tail whose window ends just below them takes them as they are. Wake-ups from different
+publishers (two server processes, two request threads) can arrive out of cursor order: a
+batch that leaves a gap is held, and the batch that fills it usually arrives a moment later;
+only a gap still open after GAP_GRACE_SECONDS (a wake-up Redis lost) is read from the log.
 """
 
 import asyncio
@@ -40,6 +42,10 @@ logger = logging.getLogger(__name__)
 LOG_GROUP = "log"
 READ_BATCH = 1000
 WINDOW = 20_000  # events held; older ones are dropped half a window at a time
+# How long a gap may wait for the wake-up that fills it before the log is read. Under load
+# about one wake-up in six overtook an earlier one, and each such read cost a query and held
+# up the wake-ups behind it.
+GAP_GRACE_SECONDS = 0.05
 
 
 def read_after(cursor: int, limit: int) -> list[tuple[int, tuple[str, ...], dict[str, Any]]]:
@@ -65,6 +71,8 @@ class LogTail:
         self.lock = asyncio.Lock()
         self.read_at = 0.0
         self.sockets: dict[str, set[Any]] = {}  # group -> local sockets in it
+        self.early: dict[int, tuple[tuple[str, ...], dict[str, Any]]] = {}  # beyond a gap
+        self.gap_checks: set[asyncio.Task[None]] = set()
         self.listener: asyncio.Task[None] | None = None
 
     # --- Local sockets -------------------------------------------------------------------
@@ -125,9 +133,17 @@ class LogTail:
 
     async def _wake_sockets(self, cursor: int, carried: list[list[Any]]) -> None:
         before = self.end
-        if not self._take_carried(carried) and not await self.reach(cursor):
+        if carried and self.end is not None:
+            self._hold(carried)
+            self._take_held()
+            if self.end < cursor:  # overtaken: the missing wake-up is most likely on its way
+                self._check_gap_later(cursor, since=self.end)
+        elif not await self.reach(cursor):
             return
-        start = before if before is not None else cursor - 1
+        await self._wake_after(before if before is not None else cursor - 1)
+
+    async def _wake_after(self, start: int) -> None:
+        """Wake the local sockets whose groups heard of the events after `start`."""
         woken: set[Any] = set()
         for number in self.order[bisect_right(self.order, start) :]:
             for group in self.groups_of.get(number, ()):
@@ -141,27 +157,54 @@ class LogTail:
             except Exception:  # one socket's failure must not hold up the others
                 logger.exception("waking a socket failed; it catches up on its next ping")
 
-    def _take_carried(self, carried: list[list[Any]]) -> bool:
-        """Add the events a wake-up carried if they continue the window without a gap (and no
-        read is in flight, whose rows would come after them twice). Whether they were added."""
-        if not carried or self.end is None or self.lock.locked() or carried[0][0] != self.end + 1:
-            return False
-        self._add([(cursor, tuple(groups), event) for cursor, groups, event in carried])
-        return True
+    def _hold(self, carried: list[list[Any]]) -> None:
+        if len(self.early) > WINDOW:  # a gap never filled: the next read covers these anyway
+            self.early.clear()
+        for cursor, groups, event in carried:
+            self.early[cursor] = (tuple(groups), event)
+
+    def _take_held(self) -> None:
+        """Add the held events that continue the window without a gap, unless a read is in
+        flight (its rows would come after them twice: reach() takes them when it is done)."""
+        if self.lock.locked() or self.end is None:
+            return
+        rows = []
+        for cursor in sorted(self.early):
+            if cursor <= self.end:
+                del self.early[cursor]  # a read brought it already
+            elif cursor == (rows[-1][0] if rows else self.end) + 1:
+                rows.append((cursor, *self.early.pop(cursor)))
+            else:
+                break
+        self._add(rows)
+
+    def _check_gap_later(self, cursor: int, since: int) -> None:
+        """Read the log up to `cursor` if no wake-up filled the gap meanwhile, then wake the
+        sockets of everything after `since` (whoever added it: a read for a socket's repair
+        wakes no one else)."""
+
+        async def check() -> None:
+            await asyncio.sleep(GAP_GRACE_SECONDS)
+            await self.reach(cursor)
+            await self._wake_after(since)
+
+        task = asyncio.create_task(check())
+        self.gap_checks.add(task)
+        task.add_done_callback(self.gap_checks.discard)
 
     def holds_after(self, cursor: int) -> bool:
         return self.start is not None and self.start <= cursor
 
     async def reach(self, cursor: int) -> bool:
         """Read the log up to at least `cursor`; a burst of sockets shares one read."""
-        if self.end is not None and self.end >= cursor:
-            return True
-        async with self.lock:
-            if self.end is None:
-                self.start = self.end = cursor - 1  # the window opens just below
-            while self.end < cursor:
-                if not await self._read():
-                    break
+        if self.end is None or self.end < cursor:
+            async with self.lock:
+                if self.end is None:
+                    self.start = self.end = cursor - 1  # the window opens just below
+                while self.end < cursor:
+                    if not await self._read():
+                        break
+        self._take_held()
         return self.end >= cursor
 
     async def open_window(self) -> None:

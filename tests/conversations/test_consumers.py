@@ -16,7 +16,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
 
 from conversations import consumers, live_tail
-from conversations.events import broadcasts_muted, envelope, publish_pending_events
+from conversations.events import broadcasts_muted, envelope, groups_for, publish_pending_events
 from conversations.live_tail import read_after
 from conversations.models import ConversationEvent, EventType
 from conversations.selectors import last_cursor
@@ -419,6 +419,46 @@ async def test_a_wake_up_carries_its_events_and_the_tail_reads_the_log_only_afte
         await db(post)(conversation, "after the gap")
         assert bodies(await receive_events(ws, 2)) == ["lost in Redis", "after the gap"]
         assert len(reads) == 1, "the gap was filled from the log"
+
+
+async def test_wake_ups_overtaking_each_other_are_put_in_order_without_reading_the_log(
+    monkeypatch, make_customer, start_conversation
+):
+    """Two publishers' wake-ups reach the tail in the wrong order: the later one waits for
+    the earlier one instead of sending the tail to the database."""
+    reads: list[int] = []
+
+    def counted_read(cursor: int, limit: int) -> list:
+        reads.append(cursor)
+        return read_after(cursor, limit)
+
+    monkeypatch.setattr(live_tail, "read_after", counted_read)
+    customer = await db(make_customer)()
+    conversation = await db(start_conversation)(customer)
+    async with socket(customer_path(customer)) as ws:
+        await resume(ws, None)
+        await db(_post_muted)(conversation, "first")
+        await db(_post_muted)(conversation, "second")
+
+        def wake_ups() -> list[dict]:
+            events = ConversationEvent.objects.filter(conversation=conversation)
+            return [
+                {
+                    "type": "log.wake",
+                    "cursor": e.cursor,
+                    "events": [[e.cursor, groups_for(e), envelope(e)]],
+                }
+                for e in events.order_by("-cursor")[:2]
+            ]
+
+        later, earlier = await db(wake_ups)()
+        layer = get_channel_layer()
+        await layer.group_send(live_tail.LOG_GROUP, later)
+        await layer.group_send(live_tail.LOG_GROUP, earlier)
+        events = await receive_events(ws, 2)
+        await assert_silent(ws)
+    assert bodies(events) == ["first", "second"]
+    assert reads == []
 
 
 async def test_live_events_arriving_out_of_cursor_order_go_out_in_order(
