@@ -5,8 +5,10 @@
 
 It recreates the database named by --database, seeds 5 teams of 10 agents and one
 conversation per customer (assigned to an agent of its team), starts uvicorn, opens every
-socket (`resume` from now), then posts messages at a fixed rate for --seconds: customer
-messages through the widget API and agent replies through the agent API, alternately.
+socket (`resume` from now), posts at the same rate for --warmup seconds (not measured: the
+server opens its database connections and request threads), then posts messages at a fixed
+rate for --seconds: customer messages through the widget API and agent replies through the
+agent API, alternately.
 Each message must reach the customer's socket and the sockets of the conversation's team.
 
 Printed: end-to-end latency (POST sent → event received on each recipient socket) p50 and
@@ -51,6 +53,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--teams", type=int, default=5)
     parser.add_argument("--rate", type=float, default=100, help="messages per second")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument(
+        "--warmup", type=float, default=3, help="seconds posted at --rate before measuring"
+    )
     parser.add_argument("--idle", type=int, default=0, help="then hold this many idle sockets")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=18765)
@@ -285,9 +290,9 @@ accepted: set[str] = set()
 
 
 async def post_messages(
-    args: argparse.Namespace, data: Seed, sent: dict[str, tuple[float, dict]]
+    args: argparse.Namespace, data: Seed, sent: dict[str, tuple[float, dict]], seconds: float
 ) -> float:
-    total = int(args.rate * args.seconds)
+    total = int(args.rate * seconds)
     async with http_client(args) as client:
 
         async def post(n: int) -> None:
@@ -372,10 +377,19 @@ async def live_run(args: argparse.Namespace, data: Seed, server: subprocess.Pope
     step(f"opening {len(listeners)} sockets")
     await open_all(listeners)
     readers = [asyncio.create_task(listener.listen()) for listener in listeners]
+    if args.warmup:
+        # Not measured: each worker's first requests open its database connections and
+        # request threads, as a server that has been up for a while already has.
+        step(f"warming up: {args.rate:g} messages/s for {args.warmup:g} s")
+        await post_messages(args, data, {}, args.warmup)
+        await settle(listeners, quiet=1)
+        post_ms.clear()
+        failed.clear()
+        accepted.clear()
     step(f"posting {args.rate:g} messages/s for {args.seconds:g} s")
     sent: dict[str, tuple[float, dict]] = {}
     cpu_before, started = cpu_by_part(server), time.perf_counter()
-    achieved = await post_messages(args, data, sent)
+    achieved = await post_messages(args, data, sent, args.seconds)
     seconds = time.perf_counter() - started
     cpu = {part: (used - cpu_before[part]) / seconds for part, used in cpu_by_part(server).items()}
     await settle(listeners)
