@@ -178,7 +178,6 @@ def start_server(args: argparse.Namespace, env: dict[str, str]) -> subprocess.Po
         "--log-level",
         "warning",
         "--no-access-log",
-        *os.environ.get("UVICORN_EXTRA", "").split(),
     ]
     # A session of its own: stop_server() ends the workers too, not only their supervisor.
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
