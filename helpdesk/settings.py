@@ -135,7 +135,7 @@ if REDIS_URL:
             # per send and a blocking pop per process. Live events are wake-ups and the event
             # log is the truth (conversations/consumers.py), so Pub/Sub's at-most-once
             # delivery loses nothing. At 100 messages/s it took a quarter off the server's CPU
-            # and p99 latency from ~90 ms to ~30 ms (bench/live.py).
+            # and p99 latency from 50-185 ms to 25 ms (bench/live.py).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
