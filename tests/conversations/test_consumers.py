@@ -391,6 +391,16 @@ async def test_a_ping_polls_the_log_for_a_drop_nothing_followed(
         assert bodies([await receive(ws)]) == ["lost in Redis"]
 
 
+def _two_unannounced_events(conversation) -> list[ConversationEvent]:
+    """Post "first" and "second", logged and sequenced but never broadcast; newest first."""
+    _post_muted(conversation, "first")
+    _post_muted(conversation, "second")
+    events = ConversationEvent.objects.filter(conversation=conversation).select_related(
+        "conversation"
+    )
+    return list(events.order_by("-cursor")[:2])
+
+
 def _post_muted(conversation, body: str) -> None:
     """Logged and sequenced, never broadcast: as if Redis dropped the wake-up."""
     with broadcasts_muted():
@@ -398,9 +408,9 @@ def _post_muted(conversation, body: str) -> None:
         publish_pending_events()
 
 
-async def test_a_wake_up_carries_its_events_and_the_tail_reads_the_log_only_after_a_gap(
-    monkeypatch, make_customer, start_conversation
-):
+@pytest.fixture
+def log_reads(monkeypatch) -> list[int]:
+    """The cursors after which the log tail reads the database, as it reads."""
     reads: list[int] = []
 
     def counted_read(cursor: int, limit: int) -> list:
@@ -408,6 +418,13 @@ async def test_a_wake_up_carries_its_events_and_the_tail_reads_the_log_only_afte
         return read_after(cursor, limit)
 
     monkeypatch.setattr(live_tail, "read_after", counted_read)
+    return reads
+
+
+async def test_a_wake_up_carries_its_events_and_the_tail_reads_the_log_only_after_a_gap(
+    log_reads, make_customer, start_conversation
+):
+    reads = log_reads
     customer = await db(make_customer)()
     conversation = await db(start_conversation)(customer)
     async with socket(customer_path(customer)) as ws:
@@ -422,43 +439,25 @@ async def test_a_wake_up_carries_its_events_and_the_tail_reads_the_log_only_afte
 
 
 async def test_wake_ups_overtaking_each_other_are_put_in_order_without_reading_the_log(
-    monkeypatch, make_customer, start_conversation
+    log_reads, make_customer, start_conversation
 ):
     """Two publishers' wake-ups reach the tail in the wrong order: the later one waits for
     the earlier one instead of sending the tail to the database."""
-    reads: list[int] = []
-
-    def counted_read(cursor: int, limit: int) -> list:
-        reads.append(cursor)
-        return read_after(cursor, limit)
-
-    monkeypatch.setattr(live_tail, "read_after", counted_read)
     customer = await db(make_customer)()
     conversation = await db(start_conversation)(customer)
     async with socket(customer_path(customer)) as ws:
         await resume(ws, None)
-        await db(_post_muted)(conversation, "first")
-        await db(_post_muted)(conversation, "second")
-
-        def wake_ups() -> list[dict]:
-            events = ConversationEvent.objects.filter(conversation=conversation)
-            return [
-                {
-                    "type": "log.wake",
-                    "cursor": e.cursor,
-                    "events": [[e.cursor, groups_for(e), envelope(e)]],
-                }
-                for e in events.order_by("-cursor")[:2]
-            ]
-
-        later, earlier = await db(wake_ups)()
         layer = get_channel_layer()
-        await layer.group_send(live_tail.LOG_GROUP, later)
-        await layer.group_send(live_tail.LOG_GROUP, earlier)
+        for event in await db(_two_unannounced_events)(conversation):  # the later one first
+            wake_up = [event.cursor, groups_for(event), envelope(event)]
+            await layer.group_send(
+                live_tail.LOG_GROUP,
+                {"type": "log.wake", "cursor": event.cursor, "events": [wake_up]},
+            )
         events = await receive_events(ws, 2)
         await assert_silent(ws)
     assert bodies(events) == ["first", "second"]
-    assert reads == []
+    assert log_reads == []
 
 
 async def test_live_events_arriving_out_of_cursor_order_go_out_in_order(
@@ -470,18 +469,10 @@ async def test_live_events_arriving_out_of_cursor_order_go_out_in_order(
     conversation = await db(start_conversation)(customer)
     async with socket(customer_path(customer)) as ws:
         await resume(ws, None)
-        await db(_post_muted)(conversation, "first")
-        await db(_post_muted)(conversation, "second")
-
-        def envelopes() -> list[dict]:
-            events = ConversationEvent.objects.filter(conversation=conversation)
-            return [envelope(e) for e in events.order_by("-cursor")[:2]]
-
-        later, earlier = await db(envelopes)()
         layer = get_channel_layer()
-        for event in (later, earlier):
+        for event in await db(_two_unannounced_events)(conversation):  # the later one first
             await layer.group_send(
-                f"customer.{customer.pk}", {"type": "event.publish", "event": event}
+                f"customer.{customer.pk}", {"type": "event.publish", "event": envelope(event)}
             )
         events = await receive_events(ws, 2)
         await assert_silent(ws)
