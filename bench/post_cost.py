@@ -35,6 +35,7 @@ from live import (  # noqa: E402
     Seed,
     http_client,
     open_all,
+    post_request,
     recreate_database,
     seed,
     server_environment,
@@ -97,16 +98,6 @@ def database_cpu_seconds(args: argparse.Namespace) -> float:
             continue
         total += times.user + times.system
     return total
-
-
-def post_request(data: Seed, n: int) -> tuple[str, dict, dict[str, str]]:
-    customer = data.customers[n % len(data.customers)]
-    body = {"body": f"Message {n} <b>as text</b>", "client_id": str(uuid.uuid4())}
-    if n % 2 == 0:
-        url = f"/api/v1/widget/conversations/{customer['conversation']}/messages"
-        return url, body, {"Authorization": f"Bearer {customer['token']}"}
-    url = f"/api/v1/conversations/{customer['conversation']}/messages"
-    return url, body, {"Authorization": f"Token {data.agent_tokens[customer['agent']]}"}
 
 
 async def post_all(args: argparse.Namespace, data: Seed, first: int) -> int:
