@@ -2,15 +2,13 @@
 
 The normal import replays each line through the services, one transaction a line. This path
 parses and validates lines with the same code (importer.parse_record), then *plans* each
-conversation in plain Python: it applies the rules of services.py to an in-memory copy of the
-conversation and collects exactly the rows the replay would leave behind (customer,
-conversation, messages, ratings, events with the same payloads), and writes a whole batch of
-conversations with COPY in one transaction.
-
-The planner mirrors the services' state changes; the validation helpers, the payload shapes
-and the preview are the services' and serializers' own functions.
+conversation in plain Python: it applies the lifecycle (lifecycle.py, the rules the services
+apply live) to an in-memory state and collects exactly the rows the replay would leave behind
+(customer, conversation, messages, ratings, events with the same payloads), and writes a whole
+batch of conversations with COPY in one transaction. What is left here is about writing rows
+fast; the payload shapes are the serializers' own functions.
 tests/conversations/test_bulk_import.py imports the same varied file both ways and compares
-every row, so the two cannot drift apart unnoticed.
+every row.
 
 Cursors: the batch takes the EventSequence row lock (events.reserve_cursors) just before it
 copies its events and numbers them in id order, holding the lock until it commits, as a
@@ -37,6 +35,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import lifecycle
 from .errors import HelpdeskError
 from .events import broadcasts_muted, history_imported, publish_pending_events, reserve_cursors
 from .importer import (
@@ -51,18 +50,18 @@ from .importer import (
     _Importer,
     _numbered,
     _problem,
+    lifecycle_step,
     parse_record,
 )
+from .lifecycle import AGENT, ASSIGNED, CREATED, CUSTOMER, MESSAGE_CREATED, RATED
 from .models import (
     AuthorKind,
     Conversation,
     ConversationEvent,
     Customer,
-    EventType,
     Message,
     Priority,
     Rating,
-    Status,
     new_customer_token,
 )
 from .serializers import (
@@ -72,29 +71,11 @@ from .serializers import (
     person_payload,
     team_shape,
 )
-from .services import (
-    check_body,
-    check_private_note,
-    check_rateable,
-    check_score,
-    check_snooze,
-    default_team,
-    message_preview,
-    refuse_status_while_resolved,
-)
+from .services import check_body, default_team
 
 BULK_BATCH_SIZE = 10_000  # conversations per transaction
 
-CREATED = EventType.CONVERSATION_CREATED.value
-UPDATED = EventType.CONVERSATION_UPDATED.value
-ASSIGNED = EventType.CONVERSATION_ASSIGNED.value
-RATED = EventType.CONVERSATION_RATED.value
-MESSAGE_CREATED = EventType.MESSAGE_CREATED.value
-OPEN, PENDING, SNOOZED, RESOLVED = (s.value for s in Status)
 NORMAL = Priority.NORMAL.value
-CUSTOMER, AGENT, SYSTEM = (
-    kind.value for kind in (AuthorKind.CUSTOMER, AuthorKind.AGENT, AuthorKind.SYSTEM)
-)
 
 
 def bulk_available() -> bool:
@@ -171,150 +152,57 @@ class PlannedMessage:
 
 @dataclass(slots=True)
 class PlannedEvent:
-    type: str
-    at: datetime
-    agent: str | None
-    change: dict[str, Any]
+    event: lifecycle.Event  # agents named by email, like the plan's state
     message: int | None = None  # index into the plan's messages
-    # The conversation as record_event saw it (None for message events): status, assignee,
-    # snoozed_until, cycle, waiting_since, preview, last_activity_at.
-    state: tuple | None = None
 
 
 @dataclass(slots=True)
 class Plan:
-    """One conversation's final row and every row its history adds."""
+    """One conversation's final state and every row its history adds."""
 
     record: ConversationRecord
-    body_limit: int
-    status: str = OPEN
-    cycle: int = 1
-    assignee: str | None = None
-    snoozed_until: datetime | None = None
-    waiting_since: datetime | None = None
-    resolved_at: datetime | None = None
-    last_activity_at: datetime | None = None
-    preview: str = ""
+    state: lifecycle.State
     messages: list[PlannedMessage] = field(default_factory=list)
     ratings: list[tuple[int, int, str, datetime]] = field(default_factory=list)
     events: list[PlannedEvent] = field(default_factory=list)
 
-    def snapshot(self) -> tuple:
-        return (
-            self.status,
-            self.assignee,
-            self.snoozed_until,
-            self.cycle,
-            self.waiting_since,
-            self.preview,
-            self.last_activity_at,
-        )
-
-    def record_event(
-        self, type: str, at: datetime, *, agent: str | None = None, change: dict | None = None
-    ) -> None:
-        self.events.append(PlannedEvent(type, at, agent, change or {}, None, self.snapshot()))
-
 
 def plan_record(record: ConversationRecord, *, body_limit: int, check_nul: bool = True) -> Plan:
-    """Apply the services' rules to the record's steps in memory; RejectedLine if one breaks
-    a rule, with the same reason the replay gives. `check_nul`: the line may hold a NUL."""
+    """Apply the lifecycle to the record's steps in memory, as the replay's services do;
+    RejectedLine if one breaks a rule, with the same reason the replay gives. `check_nul`:
+    the line may hold a NUL. The team goes into the created event once rows are built."""
     if check_nul:
         _refuse_nul(record)
-    plan = Plan(record, body_limit=body_limit)
-    created_at = record.steps[0].at
-    plan.last_activity_at = created_at
-    plan.record_event(CREATED, created_at)  # conversation_create (the team goes in later)
+    state, created = lifecycle.create(at=record.steps[0].at, team=None)
+    plan = Plan(record, state, events=[PlannedEvent(event) for event in created])
     for step in record.steps:
         try:
-            _apply(plan, step)
+            _plan_step(plan, step, body_limit)
         except HelpdeskError as error:
             raise RejectedLine(_problem(step.where, str(error.message))) from error
     return plan
 
 
-def _apply(plan: Plan, step: Step) -> None:
-    data, at, kind = step.data, step.at, step.kind
-    agent = data.get("agent")
-    if kind == "message":
-        _message_post(plan, data, at)
-    elif kind == "assigned":  # conversation_assign
-        if plan.assignee != agent:
-            change = {"assignee": [plan.assignee, agent], "by": None}  # emails until resolved
-            plan.assignee = agent
-            plan.record_event(ASSIGNED, at, agent=agent, change=change)
-    elif kind == "status":  # conversation_set_status
-        status, until = data["status"], data.get("snoozed_until")
-        check_snooze(status, until, at)
-        if plan.status == RESOLVED and status == OPEN:
-            _start_cycle(plan, at, agent)
-        elif plan.status == RESOLVED:
-            refuse_status_while_resolved()
-        elif plan.status != status or status == SNOOZED:
-            _change_status(plan, status, at, agent, until)
-    elif kind == "resolved":  # conversation_resolve
-        if plan.status != RESOLVED:
-            previous = plan.status
-            plan.status = RESOLVED
-            plan.resolved_at = at
-            plan.snoozed_until = None
-            plan.waiting_since = None
-            plan.last_activity_at = max(plan.last_activity_at, at)
-            change = {"status": [previous, RESOLVED], "resolved": True}
-            plan.record_event(UPDATED, at, agent=agent or plan.assignee, change=change)
-    elif kind == "reopened":  # conversation_reopen
-        if plan.status == RESOLVED:
-            _start_cycle(plan, at, agent)
-    elif kind == "rating":  # conversation_rate
-        score = check_score(data["score"])
-        check_rateable(plan.status, any(rating[0] == plan.cycle for rating in plan.ratings))
-        plan.ratings.append((plan.cycle, score, data["comment"] or "", at))
-        change = {"rating": {"score": score, "cycle": plan.cycle}}
-        plan.record_event(RATED, at, change=change)
-
-
-def _message_post(plan: Plan, data: dict[str, Any], at: datetime) -> None:
-    body, kind, private = data["body"], data["author_kind"], data["private"]
-    check_body(body, plan.body_limit)
-    check_private_note(kind, private)
-    if kind == CUSTOMER:  # _wake_for_customer
-        if plan.status == RESOLVED:
-            _start_cycle(plan, at, None)
-        elif plan.status in (PENDING, SNOOZED):
-            _change_status(plan, OPEN, at, None, None)
-        if plan.waiting_since is None:
-            plan.waiting_since = at
-    elif kind == AGENT and not private:
-        plan.waiting_since = None
-    agent = data["agent"] if kind == AGENT else None
-    plan.messages.append(PlannedMessage(data["client_id"], str(kind), agent, body, private, at))
-    plan.last_activity_at = max(plan.last_activity_at, at)
-    if not private and kind != SYSTEM:  # an automatic notice keeps the customer's words
-        plan.preview = message_preview(body)
-    plan.events.append(PlannedEvent(MESSAGE_CREATED, at, agent, {}, len(plan.messages) - 1, None))
-
-
-def _start_cycle(plan: Plan, at: datetime, by: str | None) -> None:
-    cycle = plan.cycle
-    plan.status = OPEN
-    plan.cycle = cycle + 1
-    plan.resolved_at = None
-    plan.snoozed_until = None
-    plan.waiting_since = None
-    change = {"status": [RESOLVED, OPEN], "cycle": [cycle, cycle + 1], "reopened": True}
-    plan.record_event(UPDATED, at, agent=by, change=change)
-
-
-def _change_status(
-    plan: Plan, status: str, at: datetime, by: str | None, snoozed_until: datetime | None
-) -> None:
-    previous = plan.status
-    plan.status = status
-    plan.snoozed_until = snoozed_until if status == SNOOZED else None
-    change: dict[str, Any] = {"status": [previous, status]}
-    if snoozed_until:
-        change["snoozed_until"] = snoozed_until.isoformat()
-    plan.record_event(UPDATED, at, agent=by, change=change)
+def _plan_step(plan: Plan, step: Step, body_limit: int) -> None:
+    data = step.data
+    if step.kind == "message":
+        check_body(data["body"], body_limit)  # as message_post checks before the lifecycle
+    plan.state, events = lifecycle.apply(plan.state, lifecycle_step(step, data.get("agent")))
+    for event in events:
+        message = None
+        if event.message:
+            kind = data["author_kind"]
+            agent = data["agent"] if kind == AGENT else None
+            plan.messages.append(
+                PlannedMessage(
+                    data["client_id"], kind, agent, data["body"], data["private"], step.at
+                )
+            )
+            message = len(plan.messages) - 1
+        elif event.type == RATED:
+            rating = event.change["rating"]
+            plan.ratings.append((rating["cycle"], rating["score"], data["comment"] or "", step.at))
+        plan.events.append(PlannedEvent(event, message))
 
 
 def _refuse_nul(record: ConversationRecord) -> None:
@@ -600,23 +488,24 @@ class _RowBuilder:
         customer_payload = {"id": customer_id, "name": customer_name, "email": customer_email}
         team_id = team.pk if team else None
         team_payload = team_shape(team)
-        created_at = plan.events[0].at
+        created_at = plan.events[0].event.at
+        final = plan.state
         conversation_rows.append(
             (
                 conversation_id,
                 customer_id,
                 record.channel,
-                plan.status,
+                final.status,
                 team_id,
-                people[plan.assignee][0] if plan.assignee else None,
+                people[final.assignee][0] if final.assignee else None,
                 NORMAL,
-                plan.snoozed_until,
-                plan.cycle,
+                final.snoozed_until,
+                final.cycle,
                 created_at,
-                plan.last_activity_at,
-                plan.waiting_since,
-                plan.resolved_at,
-                plan.preview,
+                final.last_activity_at,
+                final.waiting_since,
+                final.resolved_at,
+                final.preview,
                 record.external_id,
                 "",  # no call back asked for
                 None,
@@ -660,11 +549,12 @@ class _RowBuilder:
             message_rows_here.append((message_id, agent_id, _json(payload)))
         for cycle, score, comment, at in plan.ratings:
             rating_rows.append((next(rating_ids), conversation_id, cycle, score, comment, at))
-        for event in plan.events:
+        for planned in plan.events:
+            event = planned.event
             agent_id = people[event.agent][0] if event.agent else None
-            if event.message is not None:
-                message = plan.messages[event.message]
-                message_id, _agent, data = message_rows_here[event.message]
+            if planned.message is not None:
+                message = plan.messages[planned.message]
+                message_id, _agent, data = message_rows_here[planned.message]
                 event_rows.append(
                     [
                         next(event_ids),
@@ -681,22 +571,22 @@ class _RowBuilder:
                     ]
                 )
                 continue
-            status, assignee, snoozed_until, cycle, waiting_since, preview, active = event.state
+            state = event.state
             data = conversation_shape(
                 id=conversation_id,
-                status=status,
+                status=state.status,
                 channel=record.channel,
                 customer=customer_payload,
                 team=team_payload,
-                assignee=people[assignee][1] if assignee else None,
+                assignee=people[state.assignee][1] if state.assignee else None,
                 priority=NORMAL,
                 labels=[],
-                snoozed_until=snoozed_until,
-                cycle=cycle,
-                waiting_since=waiting_since,
-                last_message_preview=preview,
+                snoozed_until=state.snoozed_until,
+                cycle=state.cycle,
+                waiting_since=state.waiting_since,
+                last_message_preview=state.preview,
                 created_at=created_at,
-                last_activity_at=active,
+                last_activity_at=state.last_activity_at,
             )
             change = event.change
             if event.type == CREATED:

@@ -74,7 +74,7 @@ def record_event(
 ) -> ConversationEvent:
     """Append an event to the log inside the caller's transaction.
 
-    It is sequenced and broadcast once that transaction commits.
+    It is sequenced and broadcast once that transaction commits. `agent` is a user or its id.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("record_event must run inside the transaction of the change it logs")
@@ -85,7 +85,7 @@ def record_event(
         at=at or timezone.now(),
         message=message,
         author_kind=message.author_kind if message is not None else "",
-        agent=agent,
+        agent_id=getattr(agent, "pk", agent),
         public=public,
         data=data,
         change=change or {},

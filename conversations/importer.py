@@ -3,7 +3,8 @@
 Each line is replayed through the services with its original timestamps, so imported history
 obeys the rules of live use (a customer message reopens a resolved conversation, turns a
 pending one open, …) and leaves the same event log behind. Messages, events and ratings are
-merged in time order; at the same instant events go first, then ratings, then messages.
+merged in time order; at one instant they go in the lifecycle's order (simultaneous_rank:
+events, then messages, then a resolution, then ratings).
 
 A line is one transaction: it is imported whole or not at all. A bad line is reported with
 its line number and skipped. Lines whose conversation `external_id` is already in the
@@ -23,8 +24,10 @@ from django.core.validators import validate_email
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
+from . import lifecycle
 from .errors import HelpdeskError
 from .events import broadcasts_muted, publish_pending_events
+from .lifecycle import simultaneous_rank
 from .models import AuthorKind, Conversation, Customer, Status
 from .services import (
     Author,
@@ -51,9 +54,6 @@ AUTHOR_KINDS = frozenset(AuthorKind.values)
 # Agent emails validated already: a file names the same few agents thousands of times.
 _VALID_AGENT_EMAILS: set[str] = set()
 IMPORTED_STATUSES = (Status.OPEN, Status.PENDING, Status.SNOOZED)
-
-# Order of steps that happen at the same instant: events before ratings before messages.
-EVENT, RATING, MESSAGE = 0, 1, 2
 
 
 class RejectedLine(Exception):
@@ -252,6 +252,23 @@ def _apply(conversation: Conversation, step: Step, directory: "_Directory", team
         )
 
 
+def lifecycle_step(step: Step, agent: Any) -> lifecycle.Step:
+    """The lifecycle step an import step is (the bulk planner applies it in memory), with
+    `agent` naming the step's agent however the caller names agents."""
+    data, at = step.data, step.at
+    if step.kind == "message":
+        return lifecycle.PostMessage(at, data["author_kind"], data["body"], data["private"], agent)
+    if step.kind == "assigned":
+        return lifecycle.Assign(at, agent)
+    if step.kind == "status":
+        return lifecycle.SetStatus(at, data["status"], agent, data.get("snoozed_until"))
+    if step.kind == "resolved":
+        return lifecycle.Resolve(at, agent)
+    if step.kind == "reopened":
+        return lifecycle.Reopen(at, agent)
+    return lifecycle.Rate(at, data["score"])
+
+
 class _Directory:
     """Teams, agents and customers named in the file, cached by name for the run.
 
@@ -377,7 +394,7 @@ def _message_step(item: Any, index: int) -> Step:
         "client_id": f"import-{index}",
     }
     at = _time(item.get("sent_at"), f"{where}.sent_at")
-    return Step(at, MESSAGE, index, where, "message", data)
+    return Step(at, simultaneous_rank("message"), index, where, "message", data)
 
 
 def _event_step(item: Any, index: int) -> Step:
@@ -414,7 +431,7 @@ def _event_step(item: Any, index: int) -> Step:
             data["snoozed_until"] = (
                 _time(until, f"{where}.snoozed_until") if until else at + DEFAULT_SNOOZE
             )
-    return Step(at, EVENT, index, where, kind, data)
+    return Step(at, simultaneous_rank(kind), index, where, kind, data)
 
 
 def _rating_step(item: Any, index: int) -> Step:
@@ -424,7 +441,8 @@ def _rating_step(item: Any, index: int) -> Step:
         "score": item.get("score"),  # checked by conversation_rate
         "comment": _text(item.get("comment"), f"{where}.comment", max_length=10_000),
     }
-    return Step(_time(item.get("at"), f"{where}.at"), RATING, index, where, "rating", data)
+    at = _time(item.get("at"), f"{where}.at")
+    return Step(at, simultaneous_rank("rating"), index, where, "rating", data)
 
 
 def _agent(value: Any, where: str) -> str | None:

@@ -12,6 +12,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import lifecycle
+
 
 def new_customer_token() -> str:
     return secrets.token_urlsafe(32)
@@ -52,10 +54,10 @@ class Customer(models.Model):
 
 
 class Status(models.TextChoices):
-    OPEN = "open", _("Open")
-    PENDING = "pending", _("Pending")
-    SNOOZED = "snoozed", _("Snoozed")
-    RESOLVED = "resolved", _("Resolved")
+    OPEN = lifecycle.OPEN, _("Open")
+    PENDING = lifecycle.PENDING, _("Pending")
+    SNOOZED = lifecycle.SNOOZED, _("Snoozed")
+    RESOLVED = lifecycle.RESOLVED, _("Resolved")
 
 
 class Priority(models.TextChoices):
@@ -137,7 +139,9 @@ class Conversation(models.Model):
         help_text=_("The customer's oldest message that no agent has answered yet."),
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    last_message_preview = models.CharField(_("last message"), max_length=160, blank=True)
+    last_message_preview = models.CharField(
+        _("last message"), max_length=lifecycle.PREVIEW_LENGTH, blank=True
+    )
     external_id = models.CharField(
         _("external id"), max_length=255, unique=True, null=True, blank=True
     )
@@ -203,10 +207,10 @@ class Conversation(models.Model):
 
 
 class AuthorKind(models.TextChoices):
-    CUSTOMER = "customer", _("Customer")
-    AGENT = "agent", _("Agent")
-    BOT = "bot", _("Bot")
-    SYSTEM = "system", _("System")
+    CUSTOMER = lifecycle.CUSTOMER, _("Customer")
+    AGENT = lifecycle.AGENT, _("Agent")
+    BOT = lifecycle.BOT, _("Bot")
+    SYSTEM = lifecycle.SYSTEM, _("System")
 
 
 class Message(models.Model):
@@ -284,11 +288,11 @@ class Rating(models.Model):
 
 
 class EventType(models.TextChoices):
-    CONVERSATION_CREATED = "conversation.created"
-    CONVERSATION_UPDATED = "conversation.updated"  # status, team, priority, labels, snooze
-    CONVERSATION_ASSIGNED = "conversation.assigned"
-    CONVERSATION_RATED = "conversation.rated"
-    MESSAGE_CREATED = "message.created"
+    CONVERSATION_CREATED = lifecycle.CREATED
+    CONVERSATION_UPDATED = lifecycle.UPDATED
+    CONVERSATION_ASSIGNED = lifecycle.ASSIGNED
+    CONVERSATION_RATED = lifecycle.RATED
+    MESSAGE_CREATED = lifecycle.MESSAGE_CREATED
 
 
 class ConversationEvent(models.Model):

@@ -1,13 +1,15 @@
 """Every state change of customers and conversations; one function per use case.
 
-Each runs in a transaction, locks the conversation row it changes, and appends its event
-in that same transaction (events.record_event), so the log and the state never disagree.
+Each runs in a transaction, locks the conversation row it changes, asks the lifecycle (the
+rules, lifecycle.py) what the change does, saves the row and appends its events in that same
+transaction (events.record_event), so the log and the state never disagree.
 All take an optional `at` so that imports replay history with its original timestamps
 under exactly the rules of live use.
 """
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +22,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from .errors import InvalidInput, NotAllowed
+from . import lifecycle
+from .errors import InvalidInput
 from .events import record_event
 from .models import (
     AuthorKind,
@@ -36,7 +39,6 @@ from .models import (
     Status,
 )
 
-PREVIEW_LENGTH = Conversation._meta.get_field("last_message_preview").max_length
 Team = Conversation._meta.get_field("team").related_model  # read by string, never imported
 
 
@@ -95,47 +97,6 @@ def check_client_id(client_id: Any) -> str:
         }
         raise InvalidInput(message, fields={"client_id": message})
     return client_id
-
-
-def check_private_note(author_kind: str, private: bool) -> None:
-    if private and author_kind != AuthorKind.AGENT:
-        raise InvalidInput(
-            _("Only agents can write private notes."), fields={"private": _("Not allowed.")}
-        )
-
-
-def check_snooze(status: str, snoozed_until: datetime | None, at: datetime) -> None:
-    if status == Status.SNOOZED and (snoozed_until is None or snoozed_until <= at):
-        raise InvalidInput(
-            _("Snoozing needs a time in the future."),
-            fields={"snoozed_until": _("Give a time in the future.")},
-        )
-
-
-def refuse_status_while_resolved() -> None:
-    """A resolved conversation goes to pending or snoozed only after a reopen."""
-    raise NotAllowed(_("Reopen the conversation first."))
-
-
-def check_score(score: Any) -> int:
-    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-        raise InvalidInput(
-            _("Rate from 1 to 5."), fields={"score": _("A whole number from 1 to 5.")}
-        )
-    return score
-
-
-def check_rateable(status: str, already_rated: bool) -> None:
-    """Once per cycle, and only once the cycle is resolved."""
-    if status != Status.RESOLVED:
-        raise NotAllowed(_("A conversation can be rated once it is resolved."), code="not_resolved")
-    if already_rated:
-        raise NotAllowed(_("This conversation has already been rated."), code="already_rated")
-
-
-def message_preview(body: str) -> str:
-    """What inboxes show of the last public message: one line, cut to fit."""
-    return " ".join(body.split())[:PREVIEW_LENGTH]
 
 
 def default_team() -> Any:
@@ -225,6 +186,80 @@ def _locked(
     )
 
 
+def state_of(conversation: Conversation, *, rated_cycle: int = 0) -> lifecycle.State:
+    """The lifecycle's view of a (locked) row. `rated_cycle` matters only when rating."""
+    return lifecycle.State(
+        status=conversation.status,
+        cycle=conversation.cycle,
+        assignee=conversation.assignee_id,
+        snoozed_until=conversation.snoozed_until,
+        waiting_since=conversation.waiting_since,
+        resolved_at=conversation.resolved_at,
+        last_activity_at=conversation.last_activity_at,
+        preview=conversation.last_message_preview,
+        rated_cycle=rated_cycle,
+    )
+
+
+STATE_FIELDS = (
+    "status",
+    "cycle",
+    "assignee",
+    "snoozed_until",
+    "waiting_since",
+    "resolved_at",
+    "last_activity_at",
+    "last_message_preview",
+)
+
+
+def _show(conversation: Conversation, state: lifecycle.State, assignee: Any = None) -> None:
+    """Put `state` on the row (unsaved): the next event's payload is read from it.
+    `assignee`: the user being assigned, if the caller has it (the payload names them)."""
+    conversation.status = state.status
+    conversation.cycle = state.cycle
+    if conversation.assignee_id != state.assignee:
+        if assignee is not None and assignee.pk == state.assignee:
+            conversation.assignee = assignee
+        else:
+            conversation.assignee_id = state.assignee
+    conversation.snoozed_until = state.snoozed_until
+    conversation.waiting_since = state.waiting_since
+    conversation.resolved_at = state.resolved_at
+    conversation.last_activity_at = state.last_activity_at
+    conversation.last_message_preview = state.preview
+
+
+def _take_step(
+    conversation: Conversation,
+    step: lifecycle.Step,
+    *,
+    rated_cycle: int = 0,
+    write_message: Callable[[], Message] | None = None,
+    assignee: Any = None,
+) -> list[lifecycle.Event]:
+    """Ask the lifecycle, then log each event with the row as it left it, and save the row.
+
+    `write_message` creates the Message row of a PostMessage, between the events before it
+    (a reopen) and its own."""
+    _state, events = lifecycle.apply(state_of(conversation, rated_cycle=rated_cycle), step)
+    for event in events:
+        _show(conversation, event.state, assignee)
+        message = write_message() if event.message and write_message else None
+        record_event(
+            conversation,
+            EventType(event.type),
+            at=event.at,
+            message=message,
+            agent=event.agent,
+            public=event.public,
+            change=event.change,
+        )
+    if events:
+        conversation.save(update_fields=STATE_FIELDS)
+    return events
+
+
 @transaction.atomic
 def conversation_create(
     *,
@@ -239,21 +274,17 @@ def conversation_create(
     conversation_start adds the customer's first message; the history import replays
     whatever came first (an assignment at the same instant, an outbound agent message).
     """
-    at = at or timezone.now()
+    team = team or default_team()
+    state, (created,) = lifecycle.create(at=at or timezone.now(), team=team.pk if team else None)
     conversation = Conversation.objects.create(
         customer=customer,
         channel=channel,
-        team=team or default_team(),
-        created_at=at,
-        last_activity_at=at,
+        team=team,
+        created_at=created.at,
+        last_activity_at=state.last_activity_at,
         external_id=external_id,
     )
-    record_event(
-        conversation,
-        EventType.CONVERSATION_CREATED,
-        at=at,
-        change={"team": [None, conversation.team_id]},
-    )
+    record_event(conversation, EventType(created.type), at=created.at, change=created.change)
     return conversation
 
 
@@ -317,88 +348,27 @@ def message_post(
     existing = conversation.messages.filter(client_id=client_id).first()
     if existing:
         return existing, False
-    check_private_note(author.kind, private)
     at = at or timezone.now()
+    agent = author.agent if author.kind == AuthorKind.AGENT else None
+    written: list[Message] = []
 
-    if author.kind == AuthorKind.CUSTOMER:
-        _wake_for_customer(conversation, at)
-        if conversation.waiting_since is None:
-            conversation.waiting_since = at
-    elif author.kind == AuthorKind.AGENT and not private:
-        conversation.waiting_since = None
+    def write_message() -> Message:
+        message = Message.objects.create(
+            conversation=conversation,
+            client_id=client_id,
+            author_kind=author.kind,
+            agent=agent,
+            body=body,
+            private=private,
+            created_at=at,
+        )
+        message.conversation = conversation
+        written.append(message)
+        return message
 
-    message = Message.objects.create(
-        conversation=conversation,
-        client_id=client_id,
-        author_kind=author.kind,
-        agent=author.agent if author.kind == AuthorKind.AGENT else None,
-        body=body,
-        private=private,
-        created_at=at,
-    )
-    conversation.last_activity_at = max(conversation.last_activity_at, at)
-    if not private and author.kind != AuthorKind.SYSTEM:
-        # An automatic notice (the out-of-hours reply) never hides what the customer wrote.
-        conversation.last_message_preview = message_preview(body)
-    conversation.save(update_fields=["waiting_since", "last_activity_at", "last_message_preview"])
-    message.conversation = conversation
-    record_event(
-        conversation,
-        EventType.MESSAGE_CREATED,
-        at=at,
-        message=message,
-        agent=message.agent,
-        public=not private,
-    )
-    return message, True
-
-
-def _wake_for_customer(conversation: Conversation, at: datetime) -> None:
-    if conversation.status == Status.RESOLVED:
-        _start_cycle(conversation, at=at, by=None)
-    elif conversation.status in (Status.PENDING, Status.SNOOZED):
-        _change_status(conversation, Status.OPEN, at=at, by=None)
-
-
-def _start_cycle(conversation: Conversation, *, at: datetime, by: Any) -> None:
-    cycle = conversation.cycle
-    conversation.status = Status.OPEN
-    conversation.cycle = cycle + 1
-    conversation.resolved_at = None
-    conversation.snoozed_until = None
-    conversation.waiting_since = None
-    conversation.save(
-        update_fields=["status", "cycle", "resolved_at", "snoozed_until", "waiting_since"]
-    )
-    record_event(
-        conversation,
-        EventType.CONVERSATION_UPDATED,
-        at=at,
-        agent=by,
-        change={
-            "status": [Status.RESOLVED, Status.OPEN],
-            "cycle": [cycle, cycle + 1],
-            "reopened": True,
-        },
-    )
-
-
-def _change_status(
-    conversation: Conversation,
-    status: Status,
-    *,
-    at: datetime,
-    by: Any,
-    snoozed_until: datetime | None = None,
-) -> None:
-    previous = conversation.status
-    conversation.status = status
-    conversation.snoozed_until = snoozed_until if status == Status.SNOOZED else None
-    conversation.save(update_fields=["status", "snoozed_until"])
-    change: dict[str, Any] = {"status": [previous, status]}
-    if snoozed_until:
-        change["snoozed_until"] = snoozed_until.isoformat()
-    record_event(conversation, EventType.CONVERSATION_UPDATED, at=at, agent=by, change=change)
+    step = lifecycle.PostMessage(at, author.kind, body, private, agent.pk if agent else None)
+    _take_step(conversation, step, write_message=write_message)
+    return written[0], True
 
 
 @transaction.atomic
@@ -410,22 +380,10 @@ def conversation_set_status(
     snoozed_until: datetime | None = None,
     at: datetime | None = None,
 ) -> Conversation:
-    """Move to open, pending or snoozed (until a time); resolving has its own service."""
-    if status == Status.RESOLVED:
-        return conversation_resolve(conversation=conversation, by=by, at=at)
-    if status not in (Status.OPEN, Status.PENDING, Status.SNOOZED):
-        raise InvalidInput(
-            _("Unknown status."), fields={"status": _("Choose open, pending, snoozed or resolved.")}
-        )
-    at = at or timezone.now()
-    check_snooze(status, snoozed_until, at)
+    """Move to open, pending, snoozed (until a time) or resolved."""
     conversation = _locked(conversation)
-    if conversation.status == Status.RESOLVED and status == Status.OPEN:
-        _start_cycle(conversation, at=at, by=by)
-    elif conversation.status == Status.RESOLVED:
-        refuse_status_while_resolved()
-    elif conversation.status != status or status == Status.SNOOZED:
-        _change_status(conversation, Status(status), at=at, by=by, snoozed_until=snoozed_until)
+    step = lifecycle.SetStatus(at or timezone.now(), status, _pk(by), snoozed_until)
+    _take_step(conversation, step)
     return conversation
 
 
@@ -435,31 +393,7 @@ def conversation_resolve(
 ) -> Conversation:
     """Resolve the current cycle. Credited to `by`, else to the assignee at that moment."""
     conversation = _locked(conversation)
-    if conversation.status == Status.RESOLVED:
-        return conversation
-    at = at or timezone.now()
-    previous = conversation.status
-    conversation.status = Status.RESOLVED
-    conversation.resolved_at = at
-    conversation.snoozed_until = None
-    conversation.waiting_since = None  # an unanswered turn is dropped at resolution
-    conversation.last_activity_at = max(conversation.last_activity_at, at)
-    conversation.save(
-        update_fields=[
-            "status",
-            "resolved_at",
-            "snoozed_until",
-            "waiting_since",
-            "last_activity_at",
-        ]
-    )
-    record_event(
-        conversation,
-        EventType.CONVERSATION_UPDATED,
-        at=at,
-        agent=by or conversation.assignee,
-        change={"status": [previous, Status.RESOLVED], "resolved": True},
-    )
+    _take_step(conversation, lifecycle.Resolve(at or timezone.now(), _pk(by)))
     return conversation
 
 
@@ -469,9 +403,12 @@ def conversation_reopen(
 ) -> Conversation:
     """Start a new cycle explicitly. Reopening a conversation that is not resolved changes nothing."""
     conversation = _locked(conversation)
-    if conversation.status == Status.RESOLVED:
-        _start_cycle(conversation, at=at or timezone.now(), by=by)
+    _take_step(conversation, lifecycle.Reopen(at or timezone.now(), _pk(by)))
     return conversation
+
+
+def _pk(user: Any) -> int | None:
+    return user.pk if user is not None else None
 
 
 def check_assign(
@@ -503,20 +440,8 @@ def conversation_assign(
 
     `transfer` (from conversation_transfer) is noted in the event's change."""
     conversation = _locked(conversation)
-    if conversation.assignee_id == (assignee.pk if assignee else None):
-        return conversation
-    previous = conversation.assignee_id
-    conversation.assignee = assignee
-    conversation.save(update_fields=["assignee"])
-    change: dict[str, Any] = {
-        "assignee": [previous, assignee.pk if assignee else None],
-        "by": by.pk if by else None,
-    }
-    if transfer:
-        change["transfer"] = transfer
-    record_event(
-        conversation, EventType.CONVERSATION_ASSIGNED, at=at, agent=assignee, change=change
-    )
+    step = lifecycle.Assign(at or timezone.now(), _pk(assignee), _pk(by), transfer)
+    _take_step(conversation, step, assignee=assignee)
     return conversation
 
 
@@ -565,41 +490,27 @@ def conversation_rate(
     *, conversation: Conversation, score: Any, comment: str = "", at: datetime | None = None
 ) -> Rating:
     """The customer rates the cycle just resolved: once per cycle, 1 to 5."""
-    check_score(score)
     conversation = _locked(conversation)
-    resolved = conversation.status == Status.RESOLVED
-    check_rateable(
-        conversation.status,
-        resolved and conversation.ratings.filter(cycle=conversation.cycle).exists(),
-    )
+    cycle = conversation.cycle
+    rated_cycle = 0
+    if conversation.status == Status.RESOLVED and conversation.ratings.filter(cycle=cycle).exists():
+        rated_cycle = cycle
     at = at or timezone.now()
-    rating = Rating.objects.create(
+    (rated,) = _take_step(conversation, lifecycle.Rate(at, score), rated_cycle=rated_cycle)
+    return Rating.objects.create(
         conversation=conversation,
-        cycle=conversation.cycle,
-        score=score,
+        cycle=cycle,
+        score=rated.change["rating"]["score"],
         comment=comment or "",
         created_at=at,
     )
-    record_event(
-        conversation,
-        EventType.CONVERSATION_RATED,
-        at=at,
-        change={"rating": {"score": score, "cycle": conversation.cycle}},
-    )
-    return rating
 
 
 @transaction.atomic
 def conversation_wake(*, conversation: Conversation, at: datetime | None = None) -> Conversation:
     """End a snooze whose time has come: the conversation is open again."""
-    at = at or timezone.now()
     conversation = _locked(conversation)
-    if (
-        conversation.status == Status.SNOOZED
-        and conversation.snoozed_until
-        and conversation.snoozed_until <= at
-    ):
-        _change_status(conversation, Status.OPEN, at=at, by=None)
+    _take_step(conversation, lifecycle.Wake(at or timezone.now()))
     return conversation
 
 

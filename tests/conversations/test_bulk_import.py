@@ -124,6 +124,13 @@ def edge_lines() -> list[Any]:
             [msg("customer", 1), msg("agent", 2, agent="new-agent@example.com")],
             team="Brand New",
         ),
+        # Reply and resolve at one instant (the resolution comes after the reply), rated then.
+        line(
+            "reply-and-resolve",
+            [msg("customer", 0), msg("agent", 8, "Fixed, closing.", agent=A)],
+            [{"type": "resolved", "agent": A, "at": t(8)}],
+            [{"score": 4, "at": t(8)}],
+        ),
         # Refused: JSON, rating before resolution, pending while resolved, private customer
         # note, empty body, snooze in the past, an unknown agent only in a refused line.
         "{not json",
@@ -291,7 +298,7 @@ def test_bulk_import_leaves_the_rows_the_replay_leaves(tmp_path):
     normal_out, normal_rejected = run(history_file(tmp_path, "n-"))
     bulk_out, bulk_rejected = run(history_file(tmp_path, "b-"), "--bulk")
 
-    assert "created 307, skipped 1 (already imported), rejected 9" in normal_out
+    assert "created 308, skipped 1 (already imported), rejected 9" in normal_out
     assert bulk_out.splitlines()[0] == normal_out.splitlines()[0]  # then each one's rate
     assert bulk_rejected == normal_rejected  # same line numbers, same reasons
     assert len(normal_rejected) == 9
@@ -352,7 +359,7 @@ def test_reports_rebuilt_after_a_bulk_import_equal_those_after_a_replay(tmp_path
 
     run(path)
     replayed = report()
-    assert replayed[0]["conversations"]["created"] == 307
+    assert replayed[0]["conversations"]["created"] == 308
     Conversation.objects.all().delete()
     Customer.objects.all().delete()
     run(path, "--bulk")
@@ -392,7 +399,7 @@ def test_pipelined_batches_leave_the_same_rows(tmp_path):
         result = bulk_import_lines(
             source, on_reject=lambda number, reason: rejected.append(number), batch_size=3
         )
-    assert (result.created, result.skipped, result.rejected) == (307, 1, 9)
+    assert (result.created, result.skipped, result.rejected) == (308, 1, 9)
     assert differences(rows("b-"), rows("n-")) == []
     assert file_order("b-") == file_order("n-")
     reopen = Conversation.objects.get(external_id="b-reopen")

@@ -225,6 +225,34 @@ def test_events_at_the_same_instant_as_a_message_are_applied_before_it(tmp_path)
     ]
 
 
+def test_a_resolution_at_the_same_instant_as_a_reply_comes_after_it(tmp_path):
+    """ "Reply and resolve", or a closing follow-up from another helpdesk: the reply belongs
+    to the cycle it closes (it answers the customer), and only then is the cycle resolved."""
+    line = conversation_line(
+        messages=[
+            {"author_kind": "customer", "body": "Hi", "sent_at": t("09:00")},
+            {
+                "author_kind": "agent",
+                "agent": "bob@example.com",
+                "body": "Done, closing.",
+                "sent_at": t("09:30"),
+            },
+        ],
+        # Listed first in the file, at the reply's instant.
+        events=[{"type": "resolved", "agent": "bob@example.com", "at": t("09:30")}],
+        ratings=[{"score": 5, "at": t("09:30")}],  # a rating at that instant rates it
+    )
+    run_import(tmp_path, line)
+    conversation = Conversation.objects.get(external_id="c-1")
+    assert conversation.status == Status.RESOLVED and conversation.waiting_since is None
+    assert conversation.cycle == 1 and conversation.ratings.get().score == 5
+    assert [kind for kind, _at in history(conversation)][-3:] == [
+        EventType.MESSAGE_CREATED,  # the reply, answering the customer
+        EventType.CONVERSATION_UPDATED,  # resolved
+        EventType.CONVERSATION_RATED,
+    ]
+
+
 def test_agents_and_teams_are_created_when_missing_and_matched_when_present(tmp_path):
     existing = Team.objects.create(name="Billing")
     line = conversation_line(

@@ -1,7 +1,7 @@
 """A plain, independent reading of DESIGN.md "Metrics", for checking reports/metrics.py.
 
-It works from a list of actions (what people did, in time order, strictly increasing times)
-and computes each metric the way the definitions are worded: cycles first, then turns as
+It works from a list of actions (what people did, in time order; at one instant in the order
+the fine print gives: events, then messages, then a resolution, then ratings) and computes each metric the way the definitions are worded: cycles first, then turns as
 "customer messages since the previous reply", then handle time as the measure of
 intersected intervals. It shares no code with the production walk.
 """
@@ -143,6 +143,6 @@ def reference_facts(actions: list[dict[str, Any]]) -> set[tuple[str, float, floa
                 ("handle_time", cycle.end, measure(intersect(opened, since_reply)), cycle.resolver)
             )
     for at, score in ratings:
-        rated = [c for c in cycles if c.end is not None and c.end < at][-1]
+        rated = [c for c in cycles if c.end is not None and c.end <= at][-1]
         facts.add(("csat", at, score, rated.resolver))
     return facts

@@ -61,6 +61,17 @@ def test_unanswered_turn_is_dropped_at_resolution():
     assert minutes(facts, Metric.WAIT) == [1]
 
 
+def test_a_reply_at_the_instant_of_the_resolution_is_a_reply_of_that_cycle():
+    # "Reply and resolve" (or a closing follow-up imported from another helpdesk): at one
+    # instant the resolution comes after the messages, so the reply answers the customer.
+    facts = facts_for(
+        history((0, C), (5, R, {"agent": ALICE}), (5, Step.RESOLVE, {"agent": ALICE}))
+    )
+    assert minutes(facts, Metric.FIRST_RESPONSE) == [5] and minutes(facts, Metric.WAIT) == [5]
+    assert minutes(facts, Metric.HANDLE) == [0], "the first-reply fallback: resolved at once"
+    assert minutes(facts, Metric.RESOLUTION) == [5]
+
+
 def test_reopen_by_customer_starts_a_new_cycle_with_its_own_first_response():
     facts = facts_for(
         history(

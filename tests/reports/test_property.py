@@ -40,11 +40,12 @@ agent_index = st.integers(0, len(AGENTS) - 1)
 
 @st.composite
 def histories(draw: Any) -> list[dict[str, Any]]:
-    """Valid action sequences: what a customer and agents could do, in time order."""
+    """Valid action sequences: what a customer and agents could do, in time order. A
+    resolution or a rating may share the instant of the action before it ("reply and
+    resolve"), which the fine print orders after messages."""
     actions = [{"kind": "customer", "at": 0}]
     at, resolved, rated = 0, False, False
     for _ in range(draw(st.integers(0, 24))):
-        at += draw(st.integers(1, 4000))
         common = ["customer", "agent", "bot", "system", "note", "assign", "reopen"]
         kinds = (
             common + (["rate"] if resolved and not rated else [])
@@ -52,6 +53,7 @@ def histories(draw: Any) -> list[dict[str, Any]]:
             else common + ["pending", "snoozed", "open", "resolve"]
         )
         kind = draw(st.sampled_from(kinds))
+        at += draw(st.integers(0 if kind in ("resolve", "rate") else 1, 4000))
         action: dict[str, Any] = {"kind": kind, "at": at}
         if kind in ("agent", "note"):
             action["agent"] = draw(agent_index)
