@@ -15,7 +15,6 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, OrderBy, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -46,8 +45,7 @@ from .selectors import conversation_channels
 from .serializers import user_name
 from .services import (
     Author,
-    check_assign,
-    conversation_assign,
+    conversation_change,
     conversation_reopen,
     conversation_resolve,
     conversation_set_status,
@@ -548,18 +546,14 @@ class ConversationAdmin(admin.ModelAdmin):
     def _assign_by_hand(
         self, request: HttpRequest, conversation: Conversation, assignee: Any, forced: list[str]
     ) -> None:
-        """Assign after the capacity check (it locks the agent first: agents before
-        conversations). Above capacity is refused, except for superusers; their forced
-        assignments are collected in `forced` so they are told."""
-        with transaction.atomic():
-            over_capacity = check_assign(
-                conversation=conversation,
-                assignee=assignee,
-                by=request.user,
-                force=request.user.is_superuser,
-            )
-            conversation_assign(conversation=conversation, assignee=assignee, by=request.user)
-        if over_capacity:
+        """Assign with the capacity check. Above capacity is refused, except for superusers;
+        their forced assignments are collected in `forced` so they are told."""
+        if conversation_change(
+            conversation=conversation,
+            by=request.user,
+            assignee=assignee,
+            force=request.user.is_superuser,
+        ):
             forced.append(f"#{conversation.pk}")
 
     def _report_forced(self, request: HttpRequest, assignee: Any, forced: list[str]) -> None:
@@ -856,30 +850,22 @@ class ConversationAdmin(admin.ModelAdmin):
     def _save_through_services(
         self, request: HttpRequest, conversation: Conversation, form: forms.ModelForm
     ) -> None:
-        data, changed, by = form.cleaned_data, set(form.changed_data), request.user
-        if "assignee" in changed:
-            forced: list[str] = []
-            self._assign_by_hand(request, conversation, data["assignee"], forced)
-            self._report_forced(request, data["assignee"], forced)
-        updates: dict[str, Any] = {}
-        if "team" in changed:
-            updates["team"] = data["team"]
-        if "priority" in changed:
-            updates["priority"] = data["priority"]
+        data, changed = form.cleaned_data, set(form.changed_data)
+        changes: dict[str, Any] = {
+            name: data[name] for name in ("team", "priority", "assignee") if name in changed
+        }
         if "labels" in changed:
-            updates["labels"] = [label.name for label in data["labels"]]
-        if updates:
-            conversation_update(conversation=conversation, by=by, **updates)
-        status = data["status"]
-        if status == Status.RESOLVED and "status" in changed:
-            conversation_resolve(conversation=conversation, by=by)
-        elif "status" in changed or (status == Status.SNOOZED and "snoozed_until" in changed):
-            conversation_set_status(
-                conversation=conversation,
-                status=status,
-                snoozed_until=data.get("snoozed_until"),
-                by=by,
-            )
+            changes["labels"] = [label.name for label in data["labels"]]
+        if "status" in changed or (data["status"] == Status.SNOOZED and "snoozed_until" in changed):
+            changes["status"] = data["status"]
+            changes["snoozed_until"] = data.get("snoozed_until")
+        if conversation_change(
+            conversation=conversation,
+            by=request.user,
+            force=request.user.is_superuser,
+            **changes,
+        ):
+            self._report_forced(request, data["assignee"], [f"#{conversation.pk}"])
 
     def save_related(
         self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool

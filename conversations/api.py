@@ -566,35 +566,19 @@ class ConversationDetailView(AgentView):
         return Response(ConversationOutput(changed).data)
 
     def apply(self, conversation: Conversation, data: dict[str, Any]) -> None:
-        """Resolve every reference first (a bad one changes nothing), then call the services."""
-        by = self.request.user
-        updates: dict[str, Any] = {}
+        """Resolve every reference first (a bad one changes nothing), then change it."""
+        changes = {
+            name: data[name]
+            for name in ("priority", "labels", "status", "snoozed_until", "callback_phone")
+            if name in data
+        }
         if "team" in data:
-            updates["team"] = team_by_ref(data["team"])
-        if "priority" in data:
-            updates["priority"] = data["priority"]
-        if "labels" in data:
-            updates["labels"] = data["labels"]
-        assignee = agent_user_by_ref(data["assignee"]) if "assignee" in data else None
-        if "assignee" in data:  # first: it locks the agent, and agents lock before conversations
-            services.check_assign(
-                conversation=conversation, assignee=assignee, by=by, force=data["force"]
-            )
-        if updates:
-            services.conversation_update(conversation=conversation, by=by, **updates)
+            changes["team"] = team_by_ref(data["team"])
         if "assignee" in data:
-            services.conversation_assign(conversation=conversation, assignee=assignee, by=by)
-        if "status" in data or data.get("snoozed_until"):
-            services.conversation_set_status(
-                conversation=conversation,
-                status=data.get("status", Status.SNOOZED),
-                snoozed_until=data.get("snoozed_until"),
-                by=by,
-            )
-        if "callback_phone" in data:
-            services.conversation_request_callback(
-                conversation=conversation, phone=data["callback_phone"], by=by
-            )
+            changes["assignee"] = agent_user_by_ref(data["assignee"])
+        services.conversation_change(
+            conversation=conversation, by=self.request.user, force=data["force"], **changes
+        )
 
 
 class ConversationTransferView(AgentView):

@@ -486,6 +486,48 @@ def conversation_update(
 
 
 @transaction.atomic
+def conversation_change(
+    *,
+    conversation: Conversation,
+    by: Any,
+    team: Any = UNSET,
+    priority: Any = UNSET,
+    labels: Any = UNSET,
+    assignee: Any = UNSET,
+    force: bool = False,
+    status: Any = UNSET,
+    snoozed_until: datetime | None = None,
+    callback_phone: Any = UNSET,
+) -> bool:
+    """An agent's edit of a conversation (the API's PATCH, the admin's form and actions), all
+    of it or none: checks and applies each part through its service. A `snoozed_until` alone
+    snoozes. Returns whether `force` took the assignee above capacity.
+    """
+    forced = False
+    if assignee is not UNSET:  # first: it locks the agent, and agents lock before conversations
+        forced = check_assign(conversation=conversation, assignee=assignee, by=by, force=force)
+    updates = {
+        name: value
+        for name, value in (("team", team), ("priority", priority), ("labels", labels))
+        if value is not UNSET
+    }
+    if updates:
+        conversation_update(conversation=conversation, by=by, **updates)
+    if assignee is not UNSET:
+        conversation_assign(conversation=conversation, assignee=assignee, by=by)
+    if status is not UNSET or snoozed_until:
+        conversation_set_status(
+            conversation=conversation,
+            status=Status.SNOOZED if status is UNSET else status,
+            snoozed_until=snoozed_until,
+            by=by,
+        )
+    if callback_phone is not UNSET:
+        conversation_request_callback(conversation=conversation, phone=callback_phone, by=by)
+    return forced
+
+
+@transaction.atomic
 def conversation_rate(
     *, conversation: Conversation, score: Any, comment: str = "", at: datetime | None = None
 ) -> Rating:
