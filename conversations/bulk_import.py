@@ -51,7 +51,6 @@ from .importer import (
     _numbered,
     _problem,
     lifecycle_step,
-    parse_record,
 )
 from .lifecycle import AGENT, ASSIGNED, CREATED, CUSTOMER, MESSAGE_CREATED, RATED
 from .models import (
@@ -246,19 +245,9 @@ class _BulkImporter(_Importer):
     def prepare(
         self, batch: list[tuple[int, str | bytes]], in_flight: "_Prepared | None"
     ) -> "_Prepared":
-        records: list[tuple[int, ConversationRecord]] = []
         # JSON spells a NUL as \u0000: only those lines need the closer look.
         maybe_nul = {number for number, line in batch if _NUL_ESCAPE[type(line)] in line}
-        for number, line in batch:
-            try:
-                records.append((number, parse_record(line)))
-            except RejectedLine as rejection:
-                self.reject(number, rejection.reason)
-        known = set(
-            Conversation.objects.filter(
-                external_id__in=[record.external_id for _number, record in records]
-            ).values_list("external_id", flat=True)
-        )
+        records, known = self.parse_batch(batch)
         if in_flight is not None:  # not committed yet
             known |= in_flight.external_ids
         prepared = _Prepared(lines=dict(batch), numbers=[], plans=[], external_ids=set())

@@ -138,19 +138,26 @@ class _Importer:
         self.result = ImportResult()
         self.directory = _Directory()
 
-    def import_batch(self, batch: list[tuple[int, str | bytes]]) -> None:
+    def parse_batch(
+        self, batch: list[tuple[int, str | bytes]]
+    ) -> tuple[list[tuple[int, ConversationRecord]], set[str]]:
+        """The batch's records (rejecting lines that do not parse), and which of their
+        conversations are imported already: one query for the whole batch."""
         records: list[tuple[int, ConversationRecord]] = []
         for number, line in batch:
             try:
                 records.append((number, parse_record(line)))
             except RejectedLine as rejection:
                 self.reject(number, rejection.reason)
-        # One query each for the whole batch instead of one per line.
         known = set(
             Conversation.objects.filter(
                 external_id__in=[record.external_id for _number, record in records]
             ).values_list("external_id", flat=True)
         )
+        return records, known
+
+    def import_batch(self, batch: list[tuple[int, str | bytes]]) -> None:
+        records, known = self.parse_batch(batch)
         self.directory.load_customers(
             {record.customer.external_id for _number, record in records} - {None}
         )

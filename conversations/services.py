@@ -260,6 +260,13 @@ def _take_step(
     return events
 
 
+def _locked_step(conversation: Conversation, step: lifecycle.Step) -> Conversation:
+    """Take one step on the row under its lock; callers use the returned object."""
+    conversation = _locked(conversation)
+    _take_step(conversation, step)
+    return conversation
+
+
 @transaction.atomic
 def conversation_create(
     *,
@@ -381,10 +388,8 @@ def conversation_set_status(
     at: datetime | None = None,
 ) -> Conversation:
     """Move to open, pending, snoozed (until a time) or resolved."""
-    conversation = _locked(conversation)
     step = lifecycle.SetStatus(at or timezone.now(), status, _pk(by), snoozed_until)
-    _take_step(conversation, step)
-    return conversation
+    return _locked_step(conversation, step)
 
 
 @transaction.atomic
@@ -392,9 +397,7 @@ def conversation_resolve(
     *, conversation: Conversation, by: Any = None, at: datetime | None = None
 ) -> Conversation:
     """Resolve the current cycle. Credited to `by`, else to the assignee at that moment."""
-    conversation = _locked(conversation)
-    _take_step(conversation, lifecycle.Resolve(at or timezone.now(), _pk(by)))
-    return conversation
+    return _locked_step(conversation, lifecycle.Resolve(at or timezone.now(), _pk(by)))
 
 
 @transaction.atomic
@@ -402,9 +405,7 @@ def conversation_reopen(
     *, conversation: Conversation, by: Any = None, at: datetime | None = None
 ) -> Conversation:
     """Start a new cycle explicitly. Reopening a conversation that is not resolved changes nothing."""
-    conversation = _locked(conversation)
-    _take_step(conversation, lifecycle.Reopen(at or timezone.now(), _pk(by)))
-    return conversation
+    return _locked_step(conversation, lifecycle.Reopen(at or timezone.now(), _pk(by)))
 
 
 def _pk(user: Any) -> int | None:
@@ -551,9 +552,7 @@ def conversation_rate(
 @transaction.atomic
 def conversation_wake(*, conversation: Conversation, at: datetime | None = None) -> Conversation:
     """End a snooze whose time has come: the conversation is open again."""
-    conversation = _locked(conversation)
-    _take_step(conversation, lifecycle.Wake(at or timezone.now()))
-    return conversation
+    return _locked_step(conversation, lifecycle.Wake(at or timezone.now()))
 
 
 # --- Transfer and escalation -----------------------------------------------------------------
