@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversations.api import (
+from conversations.api.base import (
     MAX_ID,
     AgentView,
     error_responses,

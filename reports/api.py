@@ -16,10 +16,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from agents.models import Team
-from conversations.authentication import AGENT_AUTHENTICATION, IsStaffAgent
+from conversations.api.base import AgentView
 from conversations.errors import InvalidInput, NotAllowed
 
 from . import selectors
@@ -101,9 +100,8 @@ def _reference(name: str, value: str | None, by_name: Any) -> int | None:
     return found
 
 
-class ReportView(APIView):
-    authentication_classes = AGENT_AUTHENTICATION
-    permission_classes = [IsStaffAgent]
+class ReportView(AgentView):
+    """Agents read reports (the agents' base view: same authentication and permission)."""
 
 
 class SummaryView(ReportView):

@@ -1,0 +1,357 @@
+"""The agents' side: the conversation list with its filters and search, a conversation,
+changing and transferring it, its messages, and what the agent has read."""
+
+from typing import Any
+
+import django_filters
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import search, selectors, services
+from ..models import Conversation, Status
+from ..pagination import CappedCountPaginator
+from ..serializers import (
+    AgentMessageInput,
+    ConversationDetailOutput,
+    ConversationOutput,
+    ConversationPatchInput,
+    MessageOutput,
+    TransferInput,
+)
+from .base import (
+    MAX_ID,
+    AgentView,
+    Team,
+    agent_user_by_ref,
+    conversation_queryset,
+    created_status,
+    error_responses,
+    team_by_ref,
+    validated,
+)
+from .widget import post_message
+
+
+class NullsLastOrderingFilter(django_filters.OrderingFilter):
+    """Orders with empty values last in both directions and on every database (SQLite puts
+    NULLs first when ascending), then by id so pages never shuffle."""
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if not value:
+            return qs
+        ordering = []
+        for param in value:
+            if not param:
+                continue
+            field = self.get_ordering_value(param)
+            name = field.lstrip("-")
+            if not Conversation._meta.get_field(name).null:
+                ordering.append(field)  # plain, as the list's indexes are: no NULLs to place
+            elif field.startswith("-"):
+                ordering.append(F(name).desc(nulls_last=True))
+            else:
+                ordering.append(F(name).asc(nulls_last=True))
+        return qs.order_by(*ordering, "-last_activity_at", "-id")
+
+
+class ConversationFilter(django_filters.FilterSet):
+    status = django_filters.CharFilter(
+        method="filter_status", help_text=gettext_lazy("A status, or several separated by commas.")
+    )
+    assignee = django_filters.CharFilter(
+        method="filter_assignee", help_text=gettext_lazy("An agent id, “me” or “none”.")
+    )
+    team = django_filters.CharFilter(
+        method="filter_team",
+        help_text=gettext_lazy("A team id or name, “none”, or “mine” (the teams you are in)."),
+    )
+    channel = django_filters.CharFilter(field_name="channel")
+    callback = django_filters.CharFilter(
+        method="filter_callback",
+        help_text=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
+    )
+    label = django_filters.CharFilter(
+        method="filter_label", help_text=gettext_lazy("Conversations with this label.")
+    )
+    customer = django_filters.NumberFilter(
+        field_name="customer_id", help_text=gettext_lazy("One customer's conversations (an id).")
+    )
+    q = django_filters.CharFilter(
+        method="filter_text",
+        max_length=search.MAX_QUERY_LENGTH,
+        help_text=gettext_lazy(
+            "Words in the messages (private notes included) or the customer's name or email, "
+            "in web search syntax: “quoted phrase”, or, -word. Results come best "
+            "first (unless `ordering` is given), each with `search`: {rank, highlight}; the "
+            "highlight is HTML-escaped text with <mark> around the matching words, safe to "
+            "insert as HTML."
+        ),
+    )
+    ordering = NullsLastOrderingFilter(
+        fields=["last_activity_at", "waiting_since", "created_at", "id"],
+        help_text=gettext_lazy(
+            "A field, “-” first for descending; empty values always last "
+            "(waiting_since: the longest-waiting customer first)."
+        ),
+    )
+
+    class Meta:
+        model = Conversation
+        fields = ["status", "assignee", "team", "channel", "callback", "label", "customer", "q"]
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        statuses = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [part for part in statuses if part not in Status.values]
+        if unknown:
+            raise ValidationError({"status": [_("Choose open, pending, snoozed or resolved.")]})
+        return queryset.filter(status__in=statuses)
+
+    def filter_assignee(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip().lower()
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value.isdigit() and int(value) <= MAX_ID:
+            return queryset.filter(assignee_id=int(value))
+        raise ValidationError({"assignee": [_("An agent id, “me” or “none”.")]})
+
+    def filter_team(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if value.lower() == "none":
+            return queryset.filter(team__isnull=True)
+        if value.lower() == "mine":
+            return queryset.filter(team__in=Team.objects.filter(agents__user=self.request.user))
+        ref = int(value) if value.isdigit() else value
+        return queryset.filter(team=team_by_ref(ref))
+
+    def filter_callback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip().lower()
+        if value not in ("true", "false"):
+            raise ValidationError({"callback": [_("“true” or “false”.")]})
+        return (
+            queryset.exclude(callback_phone="")
+            if value == "true"
+            else queryset.filter(callback_phone="")
+        )
+
+    def filter_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(labels__name__iexact=value)  # label names are unique: no duplicates
+
+    def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset  # ConversationListView searches last, over the other filters' result
+
+
+class ConversationPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    django_paginator_class = CappedCountPaginator
+
+    def get_paginated_response(self, data: list[dict[str, Any]]) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = self.page.paginator.count_exact
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": gettext_lazy(
+                "False when `count` is an estimate (beyond 1,000 conversations)."
+            ),
+        }
+        return answer
+
+
+@extend_schema(tags=["agents"])
+class ConversationListView(AgentView, generics.ListAPIView):
+    serializer_class = ConversationOutput
+    pagination_class = ConversationPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ConversationFilter
+
+    def get_queryset(self) -> QuerySet[Conversation]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the schema
+            return Conversation.objects.none()
+        conversations = selectors.with_unread(self.visible_conversations(), self.request.user)
+        return conversations.order_by("-last_activity_at", "-id")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversations = self.filter_queryset(self.get_queryset())
+        found = None
+        text = search.clean_search_text(request.query_params.get("q", ""))
+        if text:
+            by_rank = not request.query_params.get("ordering")
+            found = selectors.search_conversations(conversations, text, by_rank=by_rank)
+            conversations = found.conversations
+        page = self.paginate_queryset(conversations)
+        results = self.get_serializer(page, many=True).data
+        if found is not None:
+            matches = found.search_fields(page)
+            for result in results:
+                result["search"] = matches[result["id"]]
+        return self.get_paginated_response(results)
+
+
+class ConversationChangeInput(ConversationPatchInput):
+    force = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=gettext_lazy(
+            "Supervisors only: assign even when the agent is at capacity "
+            "(otherwise that answers 409 at_capacity)."
+        ),
+    )
+
+
+class ConversationDetailView(AgentView):
+    @extend_schema(
+        responses={200: ConversationDetailOutput, **error_responses(401, 403, 404)}, tags=["agents"]
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ConversationDetailOutput(self.with_messages(pk)).data)
+
+    @extend_schema(
+        request=ConversationChangeInput,
+        responses={200: ConversationOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["agents"],
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        data = validated(ConversationChangeInput, request.data)
+        with transaction.atomic():  # all of the change or none of it
+            self.apply(conversation, data)
+        # Read back without the visibility filter: the agent may just have handed it away.
+        changed = conversation_queryset(Conversation.objects).get(pk=pk)
+        return Response(ConversationOutput(changed).data)
+
+    def apply(self, conversation: Conversation, data: dict[str, Any]) -> None:
+        """Resolve every reference first (a bad one changes nothing), then change it."""
+        changes = {
+            name: data[name]
+            for name in ("priority", "labels", "status", "snoozed_until", "callback_phone")
+            if name in data
+        }
+        if "team" in data:
+            changes["team"] = team_by_ref(data["team"])
+        if "assignee" in data:
+            changes["assignee"] = agent_user_by_ref(data["assignee"])
+        services.conversation_change(
+            conversation=conversation, by=self.request.user, force=data["force"], **changes
+        )
+
+
+class ConversationTransferView(AgentView):
+    @extend_schema(
+        request=TransferInput,
+        responses={200: ConversationOutput, **error_responses(400, 401, 403, 404, 409)},
+        tags=["agents"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Transfer to a team and/or a colleague with a private note (README "Transfer")."""
+        conversation = self.get_conversation(pk)
+        data = validated(TransferInput, request.data)
+        references: dict[str, Any] = {}
+        if "team" in data:
+            references["team"] = team_by_ref(data["team"])
+        if data.get("assignee") is not None:
+            references["assignee"] = agent_user_by_ref(data["assignee"])
+        services.conversation_transfer(
+            conversation=conversation,
+            by=request.user,
+            note=data["note"],
+            force=data["force"],
+            **references,
+        )
+        changed = conversation_queryset(Conversation.objects).get(pk=pk)
+        return Response(ConversationOutput(changed).data)
+
+
+class ConversationMessagesView(AgentView):
+    @extend_schema(
+        responses={
+            200: inline_serializer("ConversationMessages", {"results": MessageOutput(many=True)}),
+            **error_responses(401, 403, 404),
+        },
+        tags=["agents"],
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        conversation = self.with_messages(pk)
+        return Response({"results": MessageOutput(conversation.messages.all(), many=True).data})
+
+    @extend_schema(
+        request=AgentMessageInput,
+        responses={
+            201: MessageOutput,
+            200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
+            **error_responses(400, 401, 403, 404),
+        },
+        tags=["agents"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(AgentMessageInput, request.data)
+        message, created = post_message(
+            self.changeable_conversations(),
+            pk,
+            author=services.Author.of_agent(request.user),
+            body=data["body"],
+            client_id=data["client_id"],
+            private=data["private"],
+        )
+        return Response(MessageOutput(message).data, status=created_status(created))
+
+
+class ReadInput(serializers.Serializer):
+    message = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_ID,
+        help_text=gettext_lazy("Read up to this message id (default: the last message)."),
+    )
+
+
+class ReadOutput(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    last_read_message = serializers.IntegerField()
+    read_at = serializers.DateTimeField()
+    unread = serializers.IntegerField()
+
+
+class ConversationReadView(AgentView):
+    """The agent has read the conversation (the workspace says so when it shows it)."""
+
+    @extend_schema(
+        request=ReadInput,
+        responses={200: ReadOutput, **error_responses(400, 401, 403, 404)},
+        tags=["agents"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        data = validated(ReadInput, request.data if request.data else {})
+        marker = services.conversation_mark_read(
+            conversation=conversation, user=request.user, through=data.get("message")
+        )
+        unread = selectors.with_unread(Conversation.objects.filter(pk=pk), request.user)
+        answer = {
+            "conversation": conversation.pk,
+            "last_read_message": marker.last_read_message_id,
+            "read_at": marker.read_at,
+            "unread": unread.values_list("unread", flat=True).get(),
+        }
+        return Response(ReadOutput(answer).data)

@@ -1,0 +1,252 @@
+"""The customer's side: the widget's session, conversations, messages and rating."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.translation import get_language_from_request, gettext_lazy
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..authentication import (
+    CustomerTokenAuthentication,
+    IsWidgetCustomer,
+    check_identity,
+)
+from ..models import Channel, Conversation, Customer, Message
+from ..serializers import (
+    ConversationStartInput,
+    CustomerConversationOutput,
+    CustomerMessageInput,
+    MessageOutput,
+    RatingInput,
+    RatingOutput,
+    SessionInput,
+    SessionOutput,
+)
+from ..throttling import (
+    RateLimitedMixin,
+    WidgetConversationsThrottle,
+    WidgetMessagesThrottle,
+    WidgetSessionsThrottle,
+)
+from .base import (
+    MAX_ID,
+    conversation_queryset,
+    created_status,
+    error_responses,
+    get_or_404,
+    team_by_ref,
+    validated,
+)
+
+WIDGET_MESSAGES_LIMIT = 500
+
+
+def post_message(
+    conversations: QuerySet[Conversation], pk: int, **fields: Any
+) -> tuple[Message, bool]:
+    """services.message_post to conversation `pk` if it is one of `conversations` (else 404).
+    The service checks that as it locks the row: one query for both."""
+    if pk > MAX_ID:
+        raise Http404
+    try:
+        return services.message_post(
+            conversation=Conversation(pk=pk), within=conversations, **fields
+        )
+    except Conversation.DoesNotExist as error:
+        raise Http404 from error
+
+
+class WidgetSessionView(RateLimitedMixin, APIView):
+    """Start or resume a widget session; answers the token the widget keeps."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [WidgetSessionsThrottle]
+
+    @extend_schema(
+        request=SessionInput,
+        responses={201: SessionOutput, **error_responses(400, 403, 429)},
+        auth=[],
+        tags=["widget"],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(SessionInput, request.data)
+        name, email = data.get("name", ""), data.get("email", "")
+        # A stale or unknown token just starts a new session: the widget needs no error here.
+        current = selectors.customer_by_token(data.get("customer_token"))
+        if data.get("identifier"):
+            identifier = check_identity(data["identifier"], data.get("identifier_hash", ""))
+            customer = services.customer_identify(
+                identifier=identifier, current=current, name=name, email=email
+            )
+        elif current is not None:
+            customer = services.customer_update_profile(customer=current, name=name, email=email)
+        else:
+            customer = services.customer_create(name=name, email=email)
+        if "HTTP_ACCEPT_LANGUAGE" in request.META:  # the widget says which language it speaks
+            language = get_language_from_request(request)
+            customer = services.customer_update_profile(customer=customer, language=language)
+        body = {"customer_token": customer.token, "customer": customer}
+        return Response(SessionOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+class WidgetView(RateLimitedMixin, APIView):
+    """A call of an authenticated widget customer, who sees only their own conversations."""
+
+    authentication_classes = [CustomerTokenAuthentication]
+    permission_classes = [IsWidgetCustomer]
+    throttle_classes: list = []
+
+    @property
+    def customer(self) -> Customer:
+        return self.request.user.customer
+
+    def get_conversation(self, pk: int) -> Conversation:
+        own = conversation_queryset(selectors.customer_conversations(self.customer))
+        return get_or_404(own, pk)
+
+    def changeable_conversations(self) -> QuerySet[Conversation]:
+        return selectors.customer_conversations(self.customer)
+
+
+class WidgetConversationsView(WidgetView):
+    post_throttle_classes = (WidgetConversationsThrottle,)
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "WidgetConversations", {"results": CustomerConversationOutput(many=True)}
+            ),
+            **error_responses(401),
+        },
+        operation_id="widget_conversations_list",
+        tags=["widget"],
+    )
+    def get(self, request: Request) -> Response:
+        conversations = conversation_queryset(selectors.customer_conversations(self.customer))
+        return Response({"results": CustomerConversationOutput(conversations, many=True).data})
+
+    @extend_schema(
+        request=ConversationStartInput,
+        responses={
+            201: CustomerConversationOutput,
+            200: OpenApiResponse(
+                CustomerConversationOutput, gettext_lazy("The same client_id again.")
+            ),
+            **error_responses(400, 401, 429),
+        },
+        tags=["widget"],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ConversationStartInput, request.data)
+        team = team_by_ref(data.get("team") or None)
+        conversation, created = services.conversation_start(
+            customer=self.customer,
+            body=data["body"],
+            client_id=data["client_id"],
+            channel=Channel.WEB,
+            team=team,
+        )
+        conversation = self.get_conversation(conversation.pk)
+        return Response(
+            CustomerConversationOutput(conversation).data, status=created_status(created)
+        )
+
+
+class WidgetConversationView(WidgetView):
+    @extend_schema(
+        responses={200: CustomerConversationOutput, **error_responses(401, 404)}, tags=["widget"]
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(CustomerConversationOutput(self.get_conversation(pk)).data)
+
+
+class WidgetMessagesView(WidgetView):
+    post_throttle_classes = (WidgetMessagesThrottle,)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "after",
+                OpenApiTypes.INT,
+                description=gettext_lazy("Only messages after this message id."),
+            )
+        ],
+        responses={
+            200: inline_serializer(
+                "WidgetMessages",
+                {"results": MessageOutput(many=True), "has_more": serializers.BooleanField()},
+            ),
+            **error_responses(400, 401, 404),
+        },
+        tags=["widget"],
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        after = self.after_param(request)
+        messages = list(
+            selectors.public_messages(conversation, after=after).select_related("agent")[
+                : WIDGET_MESSAGES_LIMIT + 1
+            ]
+        )
+        has_more = len(messages) > WIDGET_MESSAGES_LIMIT
+        messages = messages[:WIDGET_MESSAGES_LIMIT]
+        return Response({"results": MessageOutput(messages, many=True).data, "has_more": has_more})
+
+    @staticmethod
+    def after_param(request: Request) -> int | None:
+        after = request.query_params.get("after")
+        if after in (None, ""):
+            return None
+        if not after.isdigit() or int(after) > MAX_ID:
+            raise ValidationError({"after": [_("A message id (a whole number).")]})
+        return int(after)
+
+    @extend_schema(
+        request=CustomerMessageInput,
+        responses={
+            201: MessageOutput,
+            200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
+            **error_responses(400, 401, 404, 429),
+        },
+        tags=["widget"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(CustomerMessageInput, request.data)
+        message, created = post_message(
+            self.changeable_conversations(),
+            pk,
+            author=services.Author.customer(),
+            body=data["body"],
+            client_id=data["client_id"],
+        )
+        return Response(MessageOutput(message).data, status=created_status(created))
+
+
+class WidgetRatingView(WidgetView):
+    @extend_schema(
+        request=RatingInput,
+        responses={201: RatingOutput, **error_responses(400, 401, 404, 409)},
+        tags=["widget"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = self.get_conversation(pk)
+        data = validated(RatingInput, request.data)
+        rating = services.conversation_rate(
+            conversation=conversation, score=data["score"], comment=data.get("comment", "")
+        )
+        return Response(RatingOutput(rating).data, status=status.HTTP_201_CREATED)
