@@ -114,7 +114,7 @@ if DB_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgr
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compiles a query when its estimated cost is high (searches, a million-row inbox)
-    # and the compiling alone costs ~80 ms: more than the query. Off for every connection.
+    # and the compiling alone can cost more than the query. Off for every connection.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded server writes from several threads; wait for the lock instead of failing.
@@ -134,8 +134,8 @@ if REDIS_URL:
             # subscription, where the original layer (channels_redis.core) ran a Lua script
             # per send and a blocking pop per process. Live events are wake-ups and the event
             # log is the truth (conversations/consumers.py), so Pub/Sub's at-most-once
-            # delivery loses nothing. At 100 messages/s it took a quarter off the server's CPU
-            # and p99 latency from 50-185 ms to 25 ms (bench/live.py).
+            # delivery loses nothing. It cut the server's CPU and the p99 latency at 100
+            # messages/s (bench/live.py; figures in bench/RESULTS.md).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
