@@ -604,7 +604,7 @@ class ConversationTransferView(AgentView):
         tags=["agents"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        """Transfer to a team and/or a colleague with a private note (README "Transfer")."""
+        """Transfer to a team and/or a colleague with a private note (docs/assignment.md)."""
         conversation = self.get_conversation(pk)
         data = validated(TransferInput, request.data)
         references: dict[str, Any] = {}
@@ -774,7 +774,7 @@ class InboundEmailOutput(serializers.Serializer):
 
 
 class InboundEmailView(RateLimitedMixin, APIView):
-    """A mail provider (or an MTA pipe) delivers a customer's email; see README."""
+    """A mail provider (or an MTA pipe) delivers a customer's email; see docs/email.md."""
 
     authentication_classes: list = []
     permission_classes: list = []

@@ -249,11 +249,11 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 HELPDESK_MAX_MESSAGE_LENGTH = int(os.environ.get("HELPDESK_MAX_MESSAGE_LENGTH", "10000"))
 HELPDESK_DEFAULT_CAPACITY = int(os.environ.get("HELPDESK_DEFAULT_CAPACITY", "3"))
 # Checks a manual assignment (API, admin) before it is made: capacity, in the agents app.
-# Named here so that conversations never imports agents (README "Assignment").
+# Named here so that conversations never imports agents (docs/assignment.md).
 HELPDESK_ASSIGNMENT_CHECK = "agents.routing.check_assign"
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
-# Email continuity (README "Email continuity"): replies to offline customers, inbound replies.
+# Email continuity (docs/email.md): replies to offline customers, inbound replies.
 HELPDESK_EMAIL_DELAY_SECONDS = int(os.environ.get("HELPDESK_EMAIL_DELAY_SECONDS", "60"))
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
