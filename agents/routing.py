@@ -1,4 +1,4 @@
-"""Capacity-aware assignment: who gets a conversation, and when (README "Assignment").
+"""Capacity-aware assignment: who gets a conversation, and when (docs/assignment.md).
 
 - A conversation waits in its team's queue (open, no assignee; `selectors.team_queue`) and
   goes to the team's *online* agent with room (open assigned < capacity) who has the fewest

@@ -18,7 +18,7 @@ from .models import Agent, BusinessHours, CannedResponse, Presence, Team
 
 # A conversation takes a place in its assignee's capacity while it is open: pending (waiting
 # on the customer) and snoozed ones do not, as in handle time. The one definition of "open
-# assigned", shared by routing, /agents/me, the admin and availability (README "Assignment").
+# assigned", shared by routing, /agents/me, the admin and availability (docs/assignment.md).
 CAPACITY_STATUSES = (Status.OPEN,)
 # How far back the first-response history behind a wait estimate goes, and how much of it.
 WAIT_HISTORY = timedelta(days=14)

@@ -335,8 +335,8 @@ async def post_messages(
 
 def http_client(args: argparse.Namespace) -> aiohttp.ClientSession:
     """Keep-alive connections to the server. aiohttp rather than httpx: at 100 POSTs/s httpx
-    used a quarter of a core, and up to two thirds as the server fell behind (a client that
-    starves the server it measures)."""
+    used much more CPU, and more still as the server fell behind (a client that starves
+    the server it measures; see bench/RESULTS.md)."""
     return aiohttp.ClientSession(
         base_url=f"http://127.0.0.1:{args.port}",
         connector=aiohttp.TCPConnector(limit=60),

@@ -123,8 +123,8 @@ def bulk_import_lines(
 @contextmanager
 def _fewer_garbage_collections() -> Iterator[None]:
     """A batch allocates millions of small containers, none of them cyclic garbage; the
-    cyclic collector's default thresholds would scan them again and again (a quarter of
-    the import's CPU, measured). Collect rarely while importing."""
+    cyclic collector's default thresholds would scan them again and again (a large share
+    of the import's CPU; see bench/RESULTS.md). Collect rarely while importing."""
     previous = gc.get_threshold()
     gc.collect()
     gc.freeze()  # what is alive now (Django, the app) is never scanned again

@@ -43,7 +43,7 @@ LOG_GROUP = "log"
 READ_BATCH = 1000
 WINDOW = 20_000  # events held; older ones are dropped half a window at a time
 # How long a gap may wait for the wake-up that fills it before the log is read. Under load
-# about one wake-up in six overtook an earlier one, and each such read cost a query and held
+# many wake-ups overtook an earlier one (bench/RESULTS.md), and each such read cost a query and held
 # up the wake-ups behind it.
 GAP_GRACE_SECONDS = 0.05
 

@@ -145,7 +145,7 @@ class Conversation(models.Model):
     external_id = models.CharField(
         _("external id"), max_length=255, unique=True, null=True, blank=True
     )
-    # An escalation: the customer should be called back on this number (README "Call back").
+    # An escalation: the customer should be called back on this number (docs/assignment.md).
     callback_phone = models.CharField(_("call back on"), max_length=32, blank=True)
     callback_requested_at = models.DateTimeField(_("call back requested at"), null=True, blank=True)
     callback_requested_by = models.ForeignKey(
@@ -166,7 +166,7 @@ class Conversation(models.Model):
             models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
             models.Index(fields=["team", "status", "waiting_since"], name="conv_team_status_wait"),
             models.Index(fields=["customer", "-last_activity_at"], name="conv_customer_activity"),
-            # Inbox tabs and filters, newest activity first (migration 0004_search, README).
+            # Inbox tabs and filters, newest activity first (migration 0004_search).
             models.Index(fields=["-last_activity_at", "-id"], name="conv_activity"),
             models.Index(
                 fields=["assignee", "-last_activity_at", "-id"], name="conv_assignee_activity"

@@ -10,7 +10,7 @@ Ranking: a conversation scores the sum of `ts_rank` over its matching messages (
 better matches rank higher) plus the rank of a customer name/email match, whose weight A
 puts customers on top. Candidates are the SEARCH_WINDOW newest matching messages (and
 customers) within the caller's scope: a word found in millions of messages is ranked among
-its newest matches, which keeps a search under 200 ms on a million conversations (README).
+its newest matches, which keeps a search fast on a million conversations (bench/RESULTS.md).
 
 Highlights are built from the HTML-escaped text with `<mark>` added around the matching
 words and nothing else, so they are safe to insert as HTML.

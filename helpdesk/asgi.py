@@ -81,8 +81,8 @@ gc.collect()
 gc.freeze()
 # A request allocates thousands of objects, so the default thresholds (700, 10, 10) ran a
 # young collection several times per request and a full one over every socket's state every
-# few seconds. With 1,000 sockets at 100 messages/s this took 0.07 cores off the server and
-# most runs' p99 latency from ~180 ms to 50-90 ms (bench/live.py). Cycles are still
+# few seconds. With 1,000 sockets at 100 messages/s fewer collections saved server CPU and
+# cut the p99 latency (bench/live.py; figures in bench/RESULTS.md). Cycles are still
 # collected, in fewer and larger passes.
 gc.set_threshold(20_000, 20, 20)
 

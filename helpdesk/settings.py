@@ -114,7 +114,7 @@ if DB_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgr
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compiles a query when its estimated cost is high (searches, a million-row inbox)
-    # and the compiling alone costs ~80 ms: more than the query. Off for every connection.
+    # and the compiling alone can cost more than the query. Off for every connection.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded server writes from several threads; wait for the lock instead of failing.
@@ -134,8 +134,8 @@ if REDIS_URL:
             # subscription, where the original layer (channels_redis.core) ran a Lua script
             # per send and a blocking pop per process. Live events are wake-ups and the event
             # log is the truth (conversations/consumers.py), so Pub/Sub's at-most-once
-            # delivery loses nothing. At 100 messages/s it took a quarter off the server's CPU
-            # and p99 latency from 50-185 ms to 25 ms (bench/live.py).
+            # delivery loses nothing. It cut the server's CPU and the p99 latency at 100
+            # messages/s (bench/live.py; figures in bench/RESULTS.md).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
@@ -249,11 +249,11 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 HELPDESK_MAX_MESSAGE_LENGTH = int(os.environ.get("HELPDESK_MAX_MESSAGE_LENGTH", "10000"))
 HELPDESK_DEFAULT_CAPACITY = int(os.environ.get("HELPDESK_DEFAULT_CAPACITY", "3"))
 # Checks a manual assignment (API, admin) before it is made: capacity, in the agents app.
-# Named here so that conversations never imports agents (README "Assignment").
+# Named here so that conversations never imports agents (docs/assignment.md).
 HELPDESK_ASSIGNMENT_CHECK = "agents.routing.check_assign"
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
-# Email continuity (README "Email continuity"): replies to offline customers, inbound replies.
+# Email continuity (docs/email.md): replies to offline customers, inbound replies.
 HELPDESK_EMAIL_DELAY_SECONDS = int(os.environ.get("HELPDESK_EMAIL_DELAY_SECONDS", "60"))
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")

@@ -221,7 +221,7 @@ def facts_of_range(start: int, end: int) -> tuple[int, int]:
 
 # The history of a range as one text value: a row per event (\x1e between rows, \x1f between
 # fields), EVENT_FIELDS after the conversation id. One value rather than a row per event: the
-# client's per-row cost was a third of the rebuild. JSON text never holds raw control characters.
+# client's per-row cost was much of the rebuild. JSON text never holds raw control characters.
 _HISTORY_SQL = f"""
     SELECT string_agg(
         concat(

@@ -264,7 +264,7 @@ class ConversationTransferView(AgentView):
         tags=["agents"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        """Transfer to a team and/or a colleague with a private note (README "Transfer")."""
+        """Transfer to a team and/or a colleague with a private note (docs/assignment.md)."""
         conversation = self.get_conversation(pk)
         data = validated(TransferInput, request.data)
         references: dict[str, Any] = {}

@@ -103,7 +103,7 @@ class InboundEmailOutput(serializers.Serializer):
 
 
 class InboundEmailView(RateLimitedMixin, APIView):
-    """A mail provider (or an MTA pipe) delivers a customer's email; see README."""
+    """A mail provider (or an MTA pipe) delivers a customer's email; see docs/email.md."""
 
     authentication_classes: list = []
     permission_classes: list = []

@@ -15,7 +15,7 @@ vector about twice as large, which the GIN index absorbs. Customer names and ema
 `simple` (names are not stemmed) with weight A, so a match on the customer outranks a word
 in a message.
 
-On a big table the column addition rewrites it (about 6 million messages: see README).
+On a big table the column addition rewrites it (timed in bench/RESULTS.md).
 """
 
 from typing import Any
