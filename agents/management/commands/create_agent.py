@@ -2,21 +2,20 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from agents.services import agent_api_token, agent_save
 from conversations.errors import HelpdeskError
+from conversations.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    @property
-    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
-        return _(
-            "Create or update an agent (a staff user whose username is the email) and print "
-            "the agent's API token key alone on the last line."
-        )
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
+        "Create or update an agent (a staff user whose username is the email) and print "
+        "the agent's API token key alone on the last line."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email", help=gettext_lazy("The agent's email, also their login."))

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from tqdm import tqdm
@@ -14,15 +14,15 @@ from tqdm import tqdm
 from conversations.bulk_import import bulk_available, bulk_import_lines
 from conversations.importer import ImportResult, import_lines
 
+from ..base import TranslatedCommand
 
-class Command(BaseCommand):
-    @property
-    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
-        return _(
-            "Import conversations from another helpdesk: JSON lines, one conversation a line, "
-            "with their original timestamps. Importing the same file again creates nothing new. "
-            "--bulk writes large files with PostgreSQL COPY instead of replaying each line."
-        )
+
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
+        "Import conversations from another helpdesk: JSON lines, one conversation a line, "
+        "with their original timestamps. Importing the same file again creates nothing new. "
+        "--bulk writes large files with PostgreSQL COPY instead of replaying each line."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help=gettext_lazy("The JSON lines file, or - for stdin."))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from tqdm import tqdm
@@ -19,16 +19,16 @@ from tqdm import tqdm
 from conversations.demo import AGENTS, demo_records, ensure_teams
 from conversations.importer import import_lines
 
+from ..base import TranslatedCommand
+
 DEFAULT_CONVERSATIONS = 300
 
 
-class Command(BaseCommand):
-    @property
-    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
-        return _(
-            "Create demo teams, agents, customers and conversations with realistic history "
-            "over the last 30 days. Running it again creates nothing new."
-        )
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
+        "Create demo teams, agents, customers and conversations with realistic history "
+        "over the last 30 days. Running it again creates nothing new."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -13,12 +13,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from conversations.models import Conversation
 
+from ..base import TranslatedCommand
 from .seed_demo import DEFAULT_CONVERSATIONS
 
 ADMIN_EMAIL = "admin@example.com"
@@ -33,13 +34,11 @@ LINKS = [
 ]
 
 
-class Command(BaseCommand):
-    @property
-    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
-        return _(
-            "Run the helpdesk: migrate, load demo data into an empty database, print an admin "
-            "login, and serve HTTP and websockets with uvicorn."
-        )
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
+        "Run the helpdesk: migrate, load demo data into an empty database, print an admin "
+        "login, and serve HTTP and websockets with uvicorn."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help=gettext_lazy("Default 127.0.0.1."))

@@ -3,21 +3,22 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
+from conversations.management.base import TranslatedCommand
 from reports.rebuild import RebuildRunning
 from reports.services import rebuild_all, recompute_since
 from reports.tasks import announce_report_update
 
 
-class Command(BaseCommand):
-    @property
-    def help(self) -> str:  # argparse wants a str: a lazy string breaks --help
-        return _("Recompute every report metric and rollup from the conversation history.")
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
+        "Recompute every report metric and rollup from the conversation history."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
