@@ -186,48 +186,32 @@ def _locked(
     )
 
 
+# Where each field of the lifecycle's State lives on the conversation row.
+STATE_COLUMNS = {
+    "status": "status",
+    "cycle": "cycle",
+    "assignee": "assignee_id",
+    "snoozed_until": "snoozed_until",
+    "waiting_since": "waiting_since",
+    "resolved_at": "resolved_at",
+    "last_activity_at": "last_activity_at",
+    "preview": "last_message_preview",
+}
+
+
 def state_of(conversation: Conversation, *, rated_cycle: int = 0) -> lifecycle.State:
     """The lifecycle's view of a (locked) row. `rated_cycle` matters only when rating."""
-    return lifecycle.State(
-        status=conversation.status,
-        cycle=conversation.cycle,
-        assignee=conversation.assignee_id,
-        snoozed_until=conversation.snoozed_until,
-        waiting_since=conversation.waiting_since,
-        resolved_at=conversation.resolved_at,
-        last_activity_at=conversation.last_activity_at,
-        preview=conversation.last_message_preview,
-        rated_cycle=rated_cycle,
-    )
-
-
-STATE_FIELDS = (
-    "status",
-    "cycle",
-    "assignee",
-    "snoozed_until",
-    "waiting_since",
-    "resolved_at",
-    "last_activity_at",
-    "last_message_preview",
-)
+    columns = {field: getattr(conversation, column) for field, column in STATE_COLUMNS.items()}
+    return lifecycle.State(**columns, rated_cycle=rated_cycle)
 
 
 def _show(conversation: Conversation, state: lifecycle.State, assignee: Any = None) -> None:
     """Put `state` on the row (unsaved): the next event's payload is read from it.
     `assignee`: the user being assigned, if the caller has it (the payload names them)."""
-    conversation.status = state.status
-    conversation.cycle = state.cycle
-    if conversation.assignee_id != state.assignee:
-        if assignee is not None and assignee.pk == state.assignee:
-            conversation.assignee = assignee
-        else:
-            conversation.assignee_id = state.assignee
-    conversation.snoozed_until = state.snoozed_until
-    conversation.waiting_since = state.waiting_since
-    conversation.resolved_at = state.resolved_at
-    conversation.last_activity_at = state.last_activity_at
-    conversation.last_message_preview = state.preview
+    if assignee is not None and conversation.assignee_id != state.assignee == assignee.pk:
+        conversation.assignee = assignee  # cached along: no query to name them
+    for field, column in STATE_COLUMNS.items():
+        setattr(conversation, column, getattr(state, field))
 
 
 def _take_step(
@@ -256,7 +240,7 @@ def _take_step(
             change=event.change,
         )
     if events:
-        conversation.save(update_fields=STATE_FIELDS)
+        conversation.save(update_fields=STATE_COLUMNS.values())
     return events
 
 
