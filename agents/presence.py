@@ -1,6 +1,6 @@
 """Presence driven by the agent websocket: online while at least one socket is open.
 
-The consumer (conversations/consumers.py) signals when an agent socket opens, sends a
+The consumer (conversations/live/consumers.py) signals when an agent socket opens, sends a
 heartbeat and closes; each open socket is one AgentConnection row, so every server process
 sees the same count. Transitions, under the agent's row lock:
 
@@ -20,7 +20,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from conversations.consumers import agent_socket_closed, agent_socket_opened, agent_socket_seen
+from conversations.live.consumers import agent_socket_closed, agent_socket_opened, agent_socket_seen
 
 from .models import Agent, AgentConnection, Presence
 from .services import agent_set_presence

@@ -42,7 +42,7 @@ SEQUENCE_BATCH = 2000
 # Other apps (routing in `agents`, metrics in `reports`) react to it; this app calls neither.
 event_published = Signal()
 
-# Sent by the bulk history import (bulk_import.py) inside the transaction that wrote a block
+# Sent by the bulk history import (history/bulk.py) inside the transaction that wrote a block
 # of already-sequenced events, with `first_cursor=` and `last_cursor=`; event_published is
 # not sent for them. Reports use it to step over history they rebuild instead.
 history_imported = Signal()
@@ -307,7 +307,7 @@ def broadcast(events: list[ConversationEvent]) -> None:
     if layer is None or not events:
         return
     # One wake-up per batch for every server process; each process's log tail takes the new
-    # events once and wakes its own sockets (live_tail.py). A small batch travels with the
+    # events once and wakes its own sockets (live/tail.py). A small batch travels with the
     # wake-up, so a tail that already holds every cursor below it skips the database read.
     wake: dict[str, Any] = {"type": "log.wake", "cursor": max(event.cursor for event in events)}
     if len(events) <= WAKE_EVENTS_MAX:

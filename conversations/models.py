@@ -398,7 +398,7 @@ class ReadMarker(models.Model):
         return f"#{self.conversation_id} ≤ {self.last_read_message_id}"
 
 
-# --- Email continuity (conversations/emails.py) --------------------------------------------
+# --- Email continuity (conversations/mail/outbound.py) --------------------------------------------
 
 
 class EmailStatus(models.TextChoices):

@@ -1,6 +1,6 @@
 """Conversations reacting to their own event log (connected in ConversationsConfig.ready).
 
-Email continuity: a public agent reply reaches an offline customer by email (emails.py).
+Email continuity: a public agent reply reaches an offline customer by email (mail/outbound.py).
 Receivers run after the event is sequenced, outside any transaction, and never raise into
 the code that published it: a failure is logged, and the next reply schedules the email.
 """
@@ -10,10 +10,10 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from . import emails
 from .events import event_published
+from .live.presence import customer_is_online
+from .mail import outbound
 from .models import AuthorKind, ConversationEvent, EventType
-from .presence import customer_is_online
 from .tasks import schedule_reply_email
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,6 @@ def follow_up_reply(event: ConversationEvent) -> None:
     customer_id = customer.pk
     if customer_is_online(customer_id):
         # The widget shows it live; don't mail it later along with the next missed reply.
-        emails.mark_replies_seen(event.conversation_id, through=event.message_id)
+        outbound.mark_replies_seen(event.conversation_id, through=event.message_id)
     else:
         schedule_reply_email(event.conversation_id)

@@ -6,7 +6,8 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
-from . import emails, events, services
+from . import events, services
+from .mail import outbound
 from .models import Conversation, Status
 
 
@@ -27,7 +28,7 @@ def wake_snoozed_conversations() -> int:
     return woken
 
 
-# --- Email continuity (emails.py) ------------------------------------------------------------
+# --- Email continuity (mail/outbound.py) ------------------------------------------------------------
 
 
 def _email_scheduled_key(conversation_id: int) -> str:
@@ -38,7 +39,7 @@ def schedule_reply_email(conversation_id: int) -> None:
     """Email this conversation's unsent replies in HELPDESK_EMAIL_DELAY_SECONDS, unless a run
     is already due: replies within that window go out as one email.
 
-    A lost key or a lost enqueue costs nothing but time: the claim in emails.py keeps a
+    A lost key or a lost enqueue costs nothing but time: the claim in mail/outbound.py keeps a
     second run from mailing anything twice, and the next reply schedules a run again.
     """
     delay = max(0, settings.HELPDESK_EMAIL_DELAY_SECONDS)
@@ -57,10 +58,10 @@ def schedule_reply_email(conversation_id: int) -> None:
     max_retries=8,
 )
 def send_reply_email(conversation_id: int) -> str:
-    """Email the agent replies an offline customer has not had (idempotent: see emails.py)."""
+    """Email the agent replies an offline customer has not had (idempotent: see mail/outbound.py)."""
     cache.delete(_email_scheduled_key(conversation_id))  # replies from now on schedule anew
-    outcome = emails.send_unsent_replies(conversation_id)
-    if outcome == emails.Outcome.SENT and emails.has_unsent_replies(conversation_id):
+    outcome = outbound.send_unsent_replies(conversation_id)
+    if outcome == outbound.Outcome.SENT and outbound.has_unsent_replies(conversation_id):
         # Replies that came while this one was sending (their own run found it busy).
         schedule_reply_email(conversation_id)
     return outcome

@@ -13,7 +13,7 @@ from django.views.decorators.cache import cache_control
 from django.views.i18n import JSONCatalog
 
 from .authentication import identity_hash
-from .emails import BadResumeLink, read_resume_token
+from .mail.outbound import BadResumeLink, read_resume_token
 from .models import Conversation
 
 DEMO_TEAM = "billing"

@@ -65,7 +65,7 @@ django_asgi_app = OneHopASGIHandler()  # Django is set up before the consumers a
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from conversations import events  # noqa: E402
-from conversations.routing import websocket_urlpatterns  # noqa: E402
+from conversations.live.routing import websocket_urlpatterns  # noqa: E402
 
 router = ProtocolTypeRouter(
     {

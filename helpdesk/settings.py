@@ -133,7 +133,7 @@ if REDIS_URL:
             # Redis Pub/Sub: a group_send is one PUBLISH and each process hears it on one
             # subscription, where the original layer (channels_redis.core) ran a Lua script
             # per send and a blocking pop per process. Live events are wake-ups and the event
-            # log is the truth (conversations/consumers.py), so Pub/Sub's at-most-once
+            # log is the truth (conversations/live/consumers.py), so Pub/Sub's at-most-once
             # delivery loses nothing. It cut the server's CPU and the p99 latency at 100
             # messages/s (bench/live.py; figures in bench/RESULTS.md).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

@@ -1,5 +1,5 @@
 """Inbound email: replies to our emails land in their conversation (email continuity;
-the parsing and matching are in conversations/inbound.py)."""
+the parsing and matching are in conversations/mail/inbound.py)."""
 
 from typing import Any
 
@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import inbound
+from ..mail import inbound
 from ..serializers import (
     MessageOutput,
     StrictCharField,

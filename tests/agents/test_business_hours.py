@@ -20,7 +20,7 @@ from agents.models import BusinessHours, Presence
 from agents.selectors import next_opening, team_open_at
 from agents.services import auto_reply_when_closed
 from conversations.events import event_published, publish_pending_events
-from conversations.importer import import_lines
+from conversations.history.replay import import_lines
 from conversations.models import AuthorKind, Conversation, Message
 from conversations.services import Author, conversation_start, message_post
 from reports.selectors import Slice, summary

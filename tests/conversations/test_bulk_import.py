@@ -1,4 +1,4 @@
-"""`import_history --bulk` leaves exactly the rows the service replay leaves (importer.py).
+"""`import_history --bulk` leaves exactly the rows the service replay leaves (history/replay.py).
 
 The bulk planner mirrors the rules of services.py; these tests import one varied file both
 ways and compare every row, so a rule changed in one place and not the other fails here.
@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from agents.models import Agent, Team
 from bench.history import lines as bench_lines
-from conversations.bulk_import import bulk_import_lines
+from conversations.history.bulk import bulk_import_lines
 from conversations.models import (
     Conversation,
     ConversationEvent,

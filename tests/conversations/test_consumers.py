@@ -15,9 +15,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
 
-from conversations import consumers, live_tail
 from conversations.events import broadcasts_muted, envelope, groups_for, publish_pending_events
-from conversations.live_tail import read_after
+from conversations.live import consumers, delivery, tail
+from conversations.live.tail import read_after
 from conversations.models import ConversationEvent, EventType
 from conversations.selectors import last_cursor
 from conversations.services import Author, conversation_assign, message_post
@@ -240,7 +240,7 @@ async def test_resume_null_means_from_now(make_customer, start_conversation):
 async def test_replay_comes_in_batches_until_caught_up(
     monkeypatch, make_customer, start_conversation
 ):
-    monkeypatch.setattr(consumers, "REPLAY_BATCH", 3)
+    monkeypatch.setattr(delivery, "REPLAY_BATCH", 3)
     customer = await db(make_customer)()
     conversation = await db(start_conversation)(customer, body="m0")
     for n in range(1, 8):
@@ -379,7 +379,7 @@ async def test_a_dropped_live_message_goes_out_with_the_next_event(
 async def test_a_ping_polls_the_log_for_a_drop_nothing_followed(
     monkeypatch, make_customer, start_conversation
 ):
-    monkeypatch.setattr(consumers, "POLL_SECONDS", 0)
+    monkeypatch.setattr(delivery, "POLL_SECONDS", 0)
     customer = await db(make_customer)()
     conversation = await db(start_conversation)(customer)
     async with socket(customer_path(customer)) as ws:
@@ -417,7 +417,7 @@ def log_reads(monkeypatch) -> list[int]:
         reads.append(cursor)
         return read_after(cursor, limit)
 
-    monkeypatch.setattr(live_tail, "read_after", counted_read)
+    monkeypatch.setattr(tail, "read_after", counted_read)
     return reads
 
 
@@ -451,7 +451,7 @@ async def test_wake_ups_overtaking_each_other_are_put_in_order_without_reading_t
         for event in await db(_two_unannounced_events)(conversation):  # the later one first
             wake_up = [event.cursor, groups_for(event), envelope(event)]
             await layer.group_send(
-                live_tail.LOG_GROUP,
+                tail.LOG_GROUP,
                 {"type": "log.wake", "cursor": event.cursor, "events": [wake_up]},
             )
         events = await receive_events(ws, 2)

@@ -12,9 +12,9 @@ from django.core import mail, signing
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from conversations import presence
-from conversations.emails import RESUME_SALT, reply_address, resume_token
-from conversations.inbound import strip_quoted
+from conversations.live import presence
+from conversations.mail.inbound import strip_quoted
+from conversations.mail.outbound import RESUME_SALT, reply_address, resume_token
 from conversations.models import (
     AuthorKind,
     Channel,

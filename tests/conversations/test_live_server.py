@@ -316,7 +316,7 @@ def test_an_open_customer_socket_counts_as_online(live_server_url, make_customer
 
     import websockets
 
-    from conversations.presence import customer_is_online
+    from conversations.live.presence import customer_is_online
 
     customer = make_customer()
     url = live_server_url.replace("http", "ws") + f"/ws/customer/?token={customer.token}"

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conversations.events import publish_pending_events
-from conversations.importer import import_lines
+from conversations.history.replay import import_lines
 from conversations.models import Conversation
 from conversations.services import (
     Author,

@@ -1,4 +1,4 @@
-"""`manage.py import_history FILE`: load conversations from JSON lines (see conversations/importer.py)."""
+"""`manage.py import_history FILE`: load conversations from JSON lines (see conversations/history/replay.py)."""
 
 import os
 import sys
@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
-from conversations.bulk_import import bulk_available, bulk_import_lines
-from conversations.importer import ImportResult, import_lines
+from conversations.history.bulk import bulk_available, bulk_import_lines
+from conversations.history.replay import ImportResult, import_lines
 
 from ..base import TranslatedCommand
 

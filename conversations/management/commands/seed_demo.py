@@ -1,6 +1,6 @@
 """`manage.py seed_demo`: demo teams, agents and a few hundred conversations with history.
 
-The conversations are generated as history import records (conversations/demo.py) and fed
+The conversations are generated as history import records (conversations/history/demo.py) and fed
 through the importer: one path for history. Running it again creates nothing new.
 """
 
@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
-from conversations.demo import AGENTS, demo_records, ensure_teams
-from conversations.importer import import_lines
+from conversations.history.demo import AGENTS, demo_records, ensure_teams
+from conversations.history.replay import import_lines
 
 from ..base import TranslatedCommand
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .models import Conversation
+from ..models import Conversation
 
 Team = Conversation._meta.get_field("team").related_model  # read by relation, never imported
 

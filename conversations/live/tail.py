@@ -33,9 +33,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from .events import envelope, groups_for
-from .models import ConversationEvent
-from .selectors import last_cursor
+from ..events import envelope, groups_for
+from ..models import ConversationEvent
+from ..selectors import last_cursor
 
 logger = logging.getLogger(__name__)
 

@@ -1,66 +1,39 @@
 """The websockets (shared/API.md "Websockets"): authenticate, join groups, resume, dispatch.
 
-Delivery. Channels groups are at-most-once, and events published by different processes can
-arrive out of cursor order. A client keeps the highest cursor it saw and resumes after it, so
-a socket that sent cursor 110 before 108 could lose 108 for good if the client disconnected
-in between. Live messages are therefore treated as wake-ups and the log decides:
-
-1. on connect the socket joins its groups *first* (live events wait until `resume`);
-2. `resume` replays, from the database, every visible event after the client's cursor,
-   oldest first, in batches, then flushes the live events held meanwhile;
-3. a live event above the *verified* cursor (up to which every visible event has been sent)
-   makes the socket read the log after that cursor and send what it finds together with the
-   live event, in cursor order. A socket never sends a cursor while a visible event below it
-   is unsent, so resuming after the highest cursor seen never skips anything; a message Redis
-   dropped goes out with the next live event, or at the next ping (a cheap poll, at most
-   every POLL_SECONDS), or on reconnect. Under load one read covers every event committed
-   before it, and the live copies queued behind it are dropped without a query.
-
-Each cursor goes out at most once per socket: the log's part is remembered as a range
-(floor, verified], live events outside the log's answer (an agent hearing that a
-conversation left their team) in a bounded set of recent cursors.
+The transport only: authenticate, join groups, parse client frames, send. What each client
+has been sent and how the rest reaches it, exactly once and in cursor order, is its
+EventStream's (delivery.py).
 
 Presence: the agent socket emits `agent_socket_opened` / `agent_socket_seen` /
 `agent_socket_closed`; the agents app keeps the connection count (this app never imports it).
 """
 
-import asyncio
 import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async as _database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from . import presence, selectors
-from .events import envelope
-from .live_tail import LogTail, log_tail
-from .models import Conversation, Customer
-from .serializers import customer_event, user_name
+from .. import selectors
+from ..models import Conversation, Customer
+from ..serializers import customer_event, user_name
+from . import presence
+from .delivery import EventStream, database_sync_to_async
+from .tail import log_tail
 
 logger = logging.getLogger(__name__)
 
 
-def database_sync_to_async(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Run a database read on the thread pool. Channels' default funnels every socket's
-    queries through one thread per process, so a thousand sockets would wait in line."""
-    return _database_sync_to_async(function, thread_sensitive=False)
-
-
 MAX_MESSAGE_CHARS = 64 * 1024  # inbound frames; clients only send small control messages
-REPLAY_BATCH = 500
-POLL_SECONDS = 15.0  # a ping reads the log at most this often, repairing silent drops
-RECENT_CURSORS = 4096  # cursors remembered individually, for duplicate live copies
-MAX_WAITING = 1000  # live events held before the first resume (the replay covers overflow)
 MAX_SUBSCRIPTIONS = 50
 TARGET_CACHE_SECONDS = 30.0  # how long a typing permission check is reused
 HEARTBEAT_WRITE_SECONDS = 20.0  # at most one presence write per socket per this interval
@@ -79,34 +52,6 @@ class BadRequest(Exception):
     def __init__(self, message: str, code: str = "bad_request") -> None:
         super().__init__(message)
         self.message, self.code = message, code
-
-
-class Delivered:
-    """What one socket has sent: every visible event in (floor, verified], plus recent cursors."""
-
-    def __init__(self) -> None:
-        self.floor = 0
-        self.verified = 0
-        self._recent: deque[int] = deque()
-        self._recent_set: set[int] = set()
-
-    def covers(self, cursor: int) -> bool:
-        return self.floor < cursor <= self.verified
-
-    def sent(self, cursor: int) -> bool:
-        return cursor in self._recent_set
-
-    def record(self, cursor: int) -> None:
-        if cursor in self._recent_set:
-            return
-        self._recent.append(cursor)
-        self._recent_set.add(cursor)
-        if len(self._recent) > RECENT_CURSORS:
-            self._recent_set.discard(self._recent.popleft())
-
-    def cover(self, floor: int, verified: int) -> None:
-        """Every visible event in (floor, verified] has now been sent."""
-        self.floor, self.verified = min(floor, verified), verified
 
 
 class TokenBucket:
@@ -133,12 +78,13 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.authenticated = False
         self.joined: set[str] = set()
-        self.delivered = Delivered()
-        self.resumed = False
-        self.woken = 0  # highest cursor the log tail announced before `resume`
-        self.delivery = asyncio.Lock()  # one delivery at a time: resume, live, repair
-        self.waiting: list[dict[str, Any]] = []
-        self.last_poll = time.monotonic()
+        self.stream = EventStream(
+            send=self.send_json,
+            visible_after=self.visible_after,
+            accepts=self.accepts,
+            shown=self.shown,
+            groups=self.joined,
+        )
         self.recent_uncursored: deque[str] = deque(maxlen=128)
         self.bucket = TokenBucket()
         self.targets: dict[int, tuple[float, dict[str, Any] | None]] = {}
@@ -264,9 +210,7 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_ping(self, content: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
-        if self.resumed and time.monotonic() - self.last_poll >= POLL_SECONDS:
-            async with self.delivery:
-                await self.repair()
+        await self.stream.poll()
 
     async def heartbeat(self) -> None:
         now = time.monotonic()
@@ -274,7 +218,7 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             self.last_heartbeat = now
             await self.seen()
 
-    # --- Resume and replay ---------------------------------------------------------------
+    # --- Resume ---------------------------------------------------------------
 
     async def on_resume(self, content: dict[str, Any]) -> None:
         after = content.get("after")
@@ -282,104 +226,12 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_CURSOR
         ):
             raise BadRequest(_("`after` must be a cursor (a whole number) or null."))
-        async with self.delivery:
-            cursor = await self.replay(after)
-            self.resumed = True
-            await self.send_json({"type": "resumed", "cursor": cursor})
-            waiting, self.waiting = self.waiting, []
-            await self.deliver_live(waiting)
-        if self.woken > cursor:  # logged while the replay ran
-            await self.wake(self.woken)
+        await self.stream.resume(after)
 
     async def wake(self, cursor: int) -> None:
-        """The process's log tail read events up to `cursor` for one of our groups."""
-        if not self.authenticated:
-            return
-        if not self.resumed:
-            self.woken = max(self.woken, cursor)  # the replay, or the wake after it, covers it
-            return
-        async with self.delivery:
-            if cursor <= self.delivered.verified:
-                return
-            tail = log_tail()
-            if tail.holds_after(self.delivered.verified):
-                await self.send_from_tail(tail, [])
-            else:
-                await self.repair()
-
-    async def replay(self, after: int | None) -> int:
-        """Send what the client missed; returns the cursor up to which it has everything."""
-        delivered = self.delivered
-        if after is None and not self.resumed:  # "from now"
-            now = await database_sync_to_async(selectors.last_cursor)()
-            delivered.cover(now, now)
-            return now
-        if after is None or (self.resumed and delivered.floor <= after <= delivered.verified):
-            floor, start = delivered.floor, delivered.verified  # the rest was sent already
-        else:
-            floor, start = after, after
-        verified = await self.send_log_after(start, up_to_end=True)
-        delivered.cover(min(floor, verified), verified)
-        return verified
-
-    async def repair(self) -> None:
-        """Read the log after the verified cursor: sends what a dropped message left out."""
-        tail = log_tail()
-        await tail.refresh(max_age=1.0)  # one read a second serves every socket of the process
-        if tail.holds_after(self.delivered.verified):
-            await self.send_from_tail(tail, [])
-            self.last_poll = time.monotonic()
-            return
-        self.delivered.cover(
-            self.delivered.floor, await self.send_log_after(self.delivered.verified, up_to_end=True)
-        )
-
-    async def send_log_after(
-        self, cursor: int, *, up_to_end: bool, heard: Iterable[dict[str, Any]] = ()
-    ) -> int:
-        """Send, oldest first, every visible event after `cursor` not sent yet, merged with
-        the live events `heard` above it. Returns a cursor up to which every visible event has
-        been sent: the last one read or heard, or with `up_to_end` the log's end read before
-        the final batch, if higher (cursors become visible in order, see events.py, so nothing
-        below either can appear later).
-        """
-        heard = sorted(heard, key=lambda event: event["cursor"])
-        verified = heard[-1]["cursor"] if heard else cursor
-        found = bool(heard)
-        while True:
-            end, events = await database_sync_to_async(self.fetch_batch)(cursor, up_to_end)
-            final = len(events) < REPLAY_BATCH
-            batch = {event["cursor"]: event for event in events}
-            while heard and (final or heard[0]["cursor"] <= events[-1]["cursor"]):
-                event = heard.pop(0)
-                batch.setdefault(event["cursor"], event)
-            for number in sorted(batch):
-                await self.send_event(batch[number])
-            if events:
-                found, cursor = True, events[-1]["cursor"]
-                verified = max(verified, cursor)
-            if final:
-                break
-        self.last_poll = time.monotonic()
-        if end is None:
-            return verified
-        # With nothing found, the end alone: a client cursor beyond it (a reset database)
-        # comes back lowered.
-        return max(verified, end) if found else end
-
-    def fetch_batch(self, cursor: int, with_end: bool) -> tuple[int | None, list[dict[str, Any]]]:
-        end = selectors.last_cursor() if with_end else None  # read first: see send_log_after
-        return end, [envelope(event) for event in self.visible_after(cursor, REPLAY_BATCH)]
-
-    async def send_event(self, event: dict[str, Any]) -> None:
-        cursor = event["cursor"]
-        if (
-            self.accepts(event)
-            and not self.delivered.sent(cursor)
-            and not self.delivered.covers(cursor)
-        ):
-            await self.send_json(self.shown(event))
-            self.delivered.record(cursor)
+        """Called by the process's log tail: events up to `cursor` concern our groups."""
+        if self.authenticated:
+            await self.stream.wake(cursor)
 
     # --- Live events (group messages) ------------------------------------------------------
 
@@ -394,12 +246,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             return
         if event.get("cursor") is None:
             await self.send_uncursored(event)
-        elif not self.resumed:
-            if len(self.waiting) < MAX_WAITING:
-                self.waiting.append(event)
         else:
-            async with self.delivery:
-                await self.deliver_live([event])
+            await self.stream.heard(event)
 
     async def send_uncursored(self, event: dict[str, Any]) -> None:
         """Typing and presence: no cursor, but a socket in several groups hears them twice."""
@@ -407,39 +255,6 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         if key not in self.recent_uncursored:
             self.recent_uncursored.append(key)
             await self.send_json(event)
-
-    async def deliver_live(self, events: list[dict[str, Any]]) -> None:
-        delivered = self.delivered
-        fresh = [event for event in events if not delivered.sent(event["cursor"])]
-        ahead = [event for event in fresh if event["cursor"] > delivered.verified]
-        for event in fresh:
-            if delivered.covers(event["cursor"]):
-                # Everything visible up to `verified` went out already and the log did not show
-                # us this one (an agent told that a conversation left their team): send it as
-                # heard. At or below `floor` the client has it or asked not to get it.
-                await self.send_json(self.shown(event))
-                delivered.record(event["cursor"])
-        if not ahead:
-            return
-        tail = log_tail()
-        if await tail.reach(max(event["cursor"] for event in ahead)) and tail.holds_after(
-            delivered.verified
-        ):
-            await self.send_from_tail(tail, ahead)
-        else:  # too far behind the process's window: read the log for this socket alone
-            verified = await self.send_log_after(delivered.verified, up_to_end=False, heard=ahead)
-            delivered.cover(delivered.floor, verified)
-
-    async def send_from_tail(self, tail: LogTail, heard: list[dict[str, Any]]) -> None:
-        """Everything this socket's groups heard after its verified cursor, in order, from the
-        process's copy of the log; then the socket is complete up to the tail's end."""
-        end = tail.end
-        for event in tail.after(self.delivered.verified, self.joined):
-            if event["cursor"] <= end:
-                await self.send_event(event)
-        for event in heard:  # heard through a group the log no longer names (a transfer)
-            await self.send_event(event)
-        self.delivered.cover(self.delivered.floor, end)
 
     # --- Typing --------------------------------------------------------------------------
 
@@ -504,7 +319,7 @@ class CustomerConsumer(EventStreamConsumer):
         self.customer = customer
         return True
 
-    # Presence: replies are emailed only to customers with no open socket (emails.py).
+    # Presence: replies are emailed only to customers with no open socket (mail/outbound.py).
 
     async def opened(self) -> None:
         await sync_to_async(presence.customer_socket_opened)(self.customer.pk, self.channel_name)

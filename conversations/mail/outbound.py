@@ -37,8 +37,16 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext, ngettext
 
-from .models import AuthorKind, Conversation, Customer, EmailNotice, EmailStatus, Message, SentEmail
-from .presence import customer_is_online
+from ..live.presence import customer_is_online
+from ..models import (
+    AuthorKind,
+    Conversation,
+    Customer,
+    EmailNotice,
+    EmailStatus,
+    Message,
+    SentEmail,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from django.core.validators import validate_email
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from . import lifecycle
-from .errors import HelpdeskError
-from .events import broadcasts_muted, publish_pending_events
-from .lifecycle import simultaneous_rank
-from .models import AuthorKind, Conversation, Customer, Status
-from .services import (
+from .. import lifecycle
+from ..errors import HelpdeskError
+from ..events import broadcasts_muted, publish_pending_events
+from ..lifecycle import simultaneous_rank
+from ..models import AuthorKind, Conversation, Customer, Status
+from ..services import (
     Author,
     conversation_assign,
     conversation_create,

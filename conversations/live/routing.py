@@ -9,8 +9,8 @@ from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import WebsocketDenier
 from django.urls import path, re_path
 
+from ..origins import agent_origin_validator, widget_origin_validator
 from .consumers import AgentConsumer, CustomerConsumer
-from .origins import agent_origin_validator, widget_origin_validator
 
 websocket_urlpatterns: list = [
     path("ws/customer/", widget_origin_validator(CustomerConsumer.as_asgi())),

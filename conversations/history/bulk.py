@@ -35,10 +35,29 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import lifecycle
-from .errors import HelpdeskError
-from .events import broadcasts_muted, history_imported, publish_pending_events, reserve_cursors
-from .importer import (
+from .. import lifecycle
+from ..errors import HelpdeskError
+from ..events import broadcasts_muted, history_imported, publish_pending_events, reserve_cursors
+from ..lifecycle import AGENT, ASSIGNED, CREATED, CUSTOMER, MESSAGE_CREATED, RATED
+from ..models import (
+    AuthorKind,
+    Conversation,
+    ConversationEvent,
+    Customer,
+    Message,
+    Priority,
+    Rating,
+    new_customer_token,
+)
+from ..serializers import (
+    author_shape,
+    conversation_shape,
+    message_shape,
+    person_payload,
+    team_shape,
+)
+from ..services import check_body, default_team
+from .replay import (
     ConversationRecord,
     ImportResult,
     RejectedLine,
@@ -52,25 +71,6 @@ from .importer import (
     _problem,
     lifecycle_step,
 )
-from .lifecycle import AGENT, ASSIGNED, CREATED, CUSTOMER, MESSAGE_CREATED, RATED
-from .models import (
-    AuthorKind,
-    Conversation,
-    ConversationEvent,
-    Customer,
-    Message,
-    Priority,
-    Rating,
-    new_customer_token,
-)
-from .serializers import (
-    author_shape,
-    conversation_shape,
-    message_shape,
-    person_payload,
-    team_shape,
-)
-from .services import check_body, default_team
 
 BULK_BATCH_SIZE = 10_000  # conversations per transaction
 
@@ -686,7 +686,7 @@ def _check_columns() -> None:
         if expected != set(columns):
             raise RuntimeError(
                 f"bulk import: {model.__name__} has columns {sorted(expected ^ set(columns))} "
-                "that conversations/bulk_import.py does not know (or no longer has)"
+                "that conversations/history/bulk.py does not know (or no longer has)"
             )
 
 

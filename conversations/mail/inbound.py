@@ -28,10 +28,10 @@ from django.core.validators import validate_email
 from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
-from . import services
-from .emails import conversation_id_from_reply_address
-from .errors import HelpdeskError, InvalidInput
-from .models import Channel, Conversation, Customer, Message, SentEmail
+from .. import services
+from ..errors import HelpdeskError, InvalidInput
+from ..models import Channel, Conversation, Customer, Message, SentEmail
+from .outbound import conversation_id_from_reply_address
 
 logger = logging.getLogger(__name__)
 
