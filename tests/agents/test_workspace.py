@@ -69,6 +69,11 @@ def test_the_page_renders_for_an_agent_with_its_strings_and_script(client, ayse)
     for text in ("Mine", "Unassigned", "My teams", "Longest waiting", "Private note", "Resolve"):
         assert text in html
     assert "/static/agents/workspace.js" in html and "/static/agents/workspace.css" in html
+    # The staff pages' shared stylesheet first, then the page's; the script is an ES module
+    # whose import of the shared client is fetched alongside it (modulepreload).
+    assert html.index("/static/helpdesk/staff.css") < html.index("/static/agents/workspace.css")
+    assert '<link rel="modulepreload" href="/static/helpdesk/client.js">' in html
+    assert '<script type="module" src="/static/agents/workspace.js">' in html
     assert 'id="workspace-strings"' in html and 'id="workspace-me"' in html
     assert "csrftoken" in response.cookies  # the page writes through the API with the session
 

@@ -85,6 +85,14 @@ def open_widget(browser, live_server_url: str):
     return context, page
 
 
+def shared_client_loads(page) -> list[str]:
+    """The fetches of helpdesk/client.js this page made (modulepreload and import: one)."""
+    return page.evaluate(
+        "performance.getEntriesByType('resource').map((entry) => entry.name)"
+        ".filter((name) => name.endsWith('/static/helpdesk/client.js'))"
+    )
+
+
 def row(page, name: str):
     return page.locator("#conversation-list .conv", has_text=name)
 
@@ -298,6 +306,13 @@ def test_a_colleagues_assignment_takes_a_conversation_out_of_unassigned_and_narr
     expect(row(page, "Ali Veli")).to_be_visible(timeout=8_000)
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     assert page.evaluate("window.hdWorkspace.state.cursor") > cursor
+    # That socket is helpdesk/client.js's (as the widget's and the reports page's), loaded once.
+    assert shared_client_loads(page) == [f"{live_server_url}/static/helpdesk/client.js"]
+    # The top bar's look comes from the staff pages' shared stylesheet.
+    topbar = page.locator(".topbar").evaluate(
+        "element => getComputedStyle(element).backgroundColor"
+    )
+    assert topbar == "rgb(15, 23, 42)"
 
     # Back online from the toggle.
     page.locator(".presence label", has_text="Online").click()

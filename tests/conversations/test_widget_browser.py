@@ -409,7 +409,9 @@ def shop_site(live_server_url):
 def test_the_widget_works_embedded_on_another_site(
     browser, live_server_url, shop_site, billing, settings
 ):
-    """CORS and the customer socket's origin check let the configured site in."""
+    """CORS and the customer socket's origin check let the configured site in; the widget's
+    shared client (helpdesk/client.js, an ES module) loads from the helpdesk's origin and
+    resumes the socket after a drop there too."""
     from playwright.sync_api import expect
 
     from conversations.models import Conversation
@@ -419,7 +421,10 @@ def test_the_widget_works_embedded_on_another_site(
     settings.ALLOWED_HOSTS = ["127.0.0.1"]  # so only HELPDESK_WIDGET_ORIGINS admits the shop
     team, agent = billing
     context = browser.new_context(viewport=DESKTOP)
+    context.add_init_script(TRACK_SOCKETS)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{shop_site}/")
 
     launcher = page.get_by_role("button", name="Open chat")
@@ -437,4 +442,17 @@ def test_the_widget_works_embedded_on_another_site(
         "element => getComputedStyle(element).color"
     )
     assert color != "rgb(255, 0, 0)"  # the shop's `* { color: red }` does not leak in
+    loaded = page.evaluate(
+        "performance.getEntriesByType('resource').map((entry) => entry.name)"
+        ".filter((name) => name.endsWith('/helpdesk/client.js'))"
+    )
+    assert loaded == [f"{live_server_url}/static/helpdesk/client.js"]  # once, cross-origin
+
+    page.evaluate("window.__sockets.at(-1).close()")  # the network drops the socket
+    expect(page.locator("helpdesk-widget[data-connection=down]")).to_have_count(1)
+    reply_as_agent(conversation, agent, "Sent while you were away.", "agent-2")
+    expect(page.get_by_text("Sent while you were away.")).to_be_visible(timeout=8000)
+    wait_until_live(page)
+    assert page.evaluate("window.__sockets.length") >= 2  # it reconnected by itself
+    assert errors == []
     context.close()

@@ -92,3 +92,41 @@ def test_every_widget_text_is_in_the_turkish_catalog(client):
     for text in english.values():  # the same placeholders in both
         assert re.findall(r"\{\w+\}", text) == re.findall(r"\{\w+\}", turkish[text]), text
     assert turkish[english["offline"]].startswith("Şu anda müsait bir temsilci yok")
+
+
+# --- helpdesk/client.js: the code the widget and the staff pages share ------------------------
+
+
+def static_text(path: str) -> str:
+    from django.contrib.staticfiles import finders
+
+    return Path(finders.find(path)).read_text()
+
+
+@pytest.mark.django_db
+def test_the_shared_client_module_may_be_loaded_by_other_sites(client):
+    """widget.js imports helpdesk/client.js from beside itself; on a shop's own origin that
+    is a CORS fetch, so the module must be served with Access-Control-Allow-Origin."""
+    response = client.get("/static/helpdesk/client.js")
+
+    assert response.status_code == 200
+    assert "javascript" in response["Content-Type"]  # a module needs a JavaScript MIME type
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "innerHTML" not in body_of(response).decode()  # server text only ever as text
+    widget = static_text("helpdesk/widget.js")
+    assert 'new URL("client.js", SCRIPT_URL)' in widget and "import(CLIENT_URL)" in widget
+
+
+@pytest.mark.parametrize(
+    "path", ["helpdesk/widget.js", "agents/workspace.js", "reports/dashboard.js"]
+)
+def test_every_page_talks_to_the_helpdesk_through_the_shared_client(path):
+    """One socket client and one API error shape: the pages' scripts have none of their own."""
+    script = static_text(path)
+
+    assert "client.js" in script
+    assert "new WebSocket" not in script
+    assert "class ApiError" not in script
+    assert 'type: "resume"' not in script  # resuming from the cursor is client.js's
+    shared = static_text("helpdesk/client.js")
+    assert "new WebSocket" in shared and 'type: "resume"' in shared and "class ApiError" in shared

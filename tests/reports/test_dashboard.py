@@ -61,6 +61,9 @@ def test_the_page_renders_its_filters_from_the_database(client, make_team, make_
         assert f'name="period" value="{period}"' in html
     assert "reports/vendor/chart-4.6.1.umd.min.js" in html
     assert "reports/dashboard.js" in html
+    assert html.index("/static/helpdesk/staff.css") < html.index("/static/reports/dashboard.css")
+    assert '<link rel="modulepreload" href="/static/helpdesk/client.js">' in html
+    assert '<script type="module" src="/static/reports/dashboard.js">' in html
     for canvas in ("volume", "csat", "first_response_time", "wait_time", "handle_time"):
         assert f'id="chart-{canvas}"' in html
     # The script's own words, translated on the server.

@@ -83,6 +83,14 @@ def canvas_is_drawn(page, name: str) -> bool:
     )
 
 
+def shared_client_loads(page) -> list[str]:
+    """The fetches of helpdesk/client.js this page made (modulepreload and import: one)."""
+    return page.evaluate(
+        "performance.getEntriesByType('resource').map((entry) => entry.name)"
+        ".filter((name) => name.endsWith('/static/helpdesk/client.js'))"
+    )
+
+
 def resolved_card(page) -> str:
     return page.inner_text('[data-kpi="resolved"] .value')
 
@@ -174,6 +182,18 @@ def test_the_page_draws_its_charts_and_follows_new_resolutions(
         page.wait_for_timeout(100)
     assert resolved_card(page) == "5"
     assert page.inner_text('[data-kpi="open_now"] .value') == "0"
+    # The socket (helpdesk/client.js's) reconnects by itself after the drop.
+    for _ in range(100):  # polled, as above: the page's clock stands still
+        if page.get_attribute("#live-status", "data-state") == "live":
+            break
+        page.clock.run_for(500)
+        page.wait_for_timeout(100)
+    assert page.get_attribute("#live-status", "data-state") == "live"
+    # The shared stylesheet's top bar, kept on screen by the page's own rule.
+    topbar = page.locator(".topbar").evaluate(
+        "element => [getComputedStyle(element).backgroundColor, getComputedStyle(element).position]"
+    )
+    assert topbar == ["rgb(15, 23, 42)", "sticky"]
     assert page.inner_text("#report-error") == ""
     assert errors == []
     page.close()
@@ -208,6 +228,8 @@ def test_the_page_exports_a_csv_through_a_celery_worker(
     page.click("input[type=submit]")
     page.wait_for_function("window.hdReports && window.hdReports.state.refreshCount > 0")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    # The shared client, fetched once (modulepreload and import); this page's clock is real.
+    assert shared_client_loads(page) == [f"{live_server_url}/static/helpdesk/client.js"]
     page.select_option("select[name=team]", label='Billing, "VIP"')
     page.wait_for_function("window.hdReports.state.refreshCount > 1")
 

@@ -2,15 +2,17 @@
  * The agent workspace (/agent/): inbox | conversation | details. Plain JavaScript, no build.
  *
  * Everything comes from the REST API (/api/v1/…, session + CSRF) and the agent websocket
- * (/ws/agent/). The socket is handled as the widget does it (conversations/static/helpdesk/
- * widget.js): send "resume" with the last cursor seen, drop cursors already seen, ping every
- * 25 s, reconnect with backoff (1 s … 30 s) and catch up from the cursor. The REST list is
- * reloaded after a resume that had no cursor to start from (the first connection).
+ * (/ws/agent/), both through helpdesk/client.js as in the widget: send "resume" with the last
+ * cursor seen, drop cursors already seen, ping every 25 s, reconnect with backoff (1 s … 30 s)
+ * and catch up from the cursor. The REST list is reloaded after a resume that had no cursor to
+ * start from (the first connection), and polled while the socket is down.
  *
  * Message bodies and every other user-provided text are inserted with textContent; the only
  * HTML ever inserted is a search result's `search.highlight`, reduced to text and <mark>.
- * window.hdWorkspace exposes the state to the browser tests.
+ * window.hdWorkspace exposes the state to the browser tests. An ES module (type="module").
  */
+import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
+
 (function () {
   "use strict";
 
@@ -19,7 +21,6 @@
   const ME = JSON.parse(document.getElementById("workspace-me").textContent);
   const T = JSON.parse(document.getElementById("workspace-strings").textContent);
   const PAGE_SIZE = 50;
-  const PING_EVERY_MS = 25000;
   const POLL_EVERY_MS = 15000;
   const TYPING_SHOWN_MS = 6000;
   const TYPING_SEND_EVERY_MS = 2500;
@@ -55,84 +56,22 @@
 
   // --- API --------------------------------------------------------------------------------------
 
-  class ApiError extends Error {
-    constructor(status, code, message, fields) {
-      super(message);
-      this.status = status;
-      this.code = code;
-      this.fields = fields || {};
-    }
-  }
+  const api = staffApi(API, {
+    networkError: () => t("network"),
+    onError: (error) => {
+      if ((error.status === 401 || error.status === 403) && error.code === "not_authenticated") toLogin();
+    },
+  });
 
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json", "Accept-Language": document.documentElement.lang || "en" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-    let response;
-    try {
-      response = await fetch(API + path, {
-        method,
-        headers,
-        credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch {
-      throw new ApiError(0, "network", t("network"));
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      /* an empty or non-JSON answer */
-    }
-    if (response.ok) return data;
-    if (response.status === 401 || response.status === 403) {
-      if (data?.error?.code === "not_authenticated") location.href = `/admin/login/?next=${encodeURIComponent(location.pathname)}`;
-    }
-    const error = data?.error || {};
-    throw new ApiError(response.status, error.code || "error", error.message || response.statusText, error.fields);
+  function toLogin() {
+    location.href = `/admin/login/?next=${encodeURIComponent(location.pathname)}`;
   }
 
   function errorText(error) {
-    if (!(error instanceof ApiError)) return t("error", { message: String(error) });
-    let message = error.message;
-    const fields = Object.values(error.fields || {}).flat().filter((value) => typeof value === "string");
-    if (fields.length && !fields.includes(message)) message += ` (${fields.join(" ")})`;
-    return message;
-  }
-
-  function uuid() {
-    if (window.crypto?.randomUUID) return crypto.randomUUID();
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    return error instanceof ApiError ? apiErrorText(error) : t("error", { message: String(error) });
   }
 
   // --- Small DOM helpers --------------------------------------------------------------------------
-
-  function h(tag, props, ...children) {
-    const element = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value == null || value === false) continue;
-      if (key === "class") element.className = value;
-      else if (key === "text") element.textContent = value;
-      else if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
-      else if (key === "dataset") Object.assign(element.dataset, value);
-      else element.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child == null || child === false) continue;
-      element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return element;
-  }
 
   /** A small padlock (an emoji may have no font on the agent's machine). */
   function lockIcon() {
@@ -905,32 +844,35 @@
 
   // --- Live: the agent websocket ------------------------------------------------------------------------
 
-  let socket = null;
-  let retries = 0;
-  let pinger = null;
-  let reconnectTimer = null;
-  let resumeFloor = 0;
-  let resumedWithoutCursor = false;
-  const seenCursors = new Set();
-
-  function send(frame) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-  }
-
-  // While the socket is down, the REST API keeps the page roughly current.
-  let pollTimer = null;
-  function startPolling() {
-    pollTimer ??= setInterval(() => {
-      if (state.socketLive) return stopPolling();
+  const connection = liveConnection({
+    url: () => socketUrl(root.dataset.socket),
+    cursor: () => state.cursor,
+    onCursor: (cursor) => (state.cursor = cursor),
+    onFrame: handleFrame,
+    onLive: setLive,
+    onResumed: (frame, { after }) => {
+      if (state.currentId) send({ type: "subscribe", conversation: state.currentId });
+      // Resumed "from now": whatever happened before is only in the REST answers, so read them
+      // again (this covers the first page load's gap between the REST list and the socket).
+      if (after == null) {
+        loadInbox();
+        loadMe();
+        if (state.currentId) openConversation(state.currentId, { keepView: true });
+      }
+    },
+    onClose: (closed) => {
+      if (closed.code !== 4401) return true;
+      toLogin();
+      return false;
+    },
+    // While the socket is down, the REST API keeps the page roughly current.
+    poll: () => {
       loadInbox();
       if (state.currentId) openConversation(state.currentId, { keepView: true });
-    }, POLL_EVERY_MS);
-  }
-
-  function stopPolling() {
-    clearInterval(pollTimer);
-    pollTimer = null;
-  }
+    },
+    pollEveryMs: POLL_EVERY_MS,
+  });
+  const send = (frame) => connection.send(frame);
 
   function setLive(live) {
     state.socketLive = live;
@@ -939,51 +881,10 @@
     badge.querySelector(".live-text").textContent = live ? t("live") : t("offline");
   }
 
-  function connect() {
-    if (!("WebSocket" in window)) return;
-    clearTimeout(reconnectTimer);
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const ws = new WebSocket(scheme + location.host + root.dataset.socket);
-    socket = ws;
-    ws.addEventListener("open", () => {
-      resumeFloor = state.cursor ?? 0;
-      resumedWithoutCursor = state.cursor == null;
-      ws.send(JSON.stringify({ type: "resume", after: state.cursor }));
-      clearInterval(pinger);
-      pinger = setInterval(() => send({ type: "ping" }), PING_EVERY_MS);
-    });
-    ws.addEventListener("message", (message) => {
-      let frame;
-      try {
-        frame = JSON.parse(message.data);
-      } catch {
-        return;
-      }
-      handleFrame(frame);
-    });
-    ws.addEventListener("close", (closed) => {
-      if (socket !== ws) return;
-      socket = null;
-      clearInterval(pinger);
-      setLive(false);
-      if (closed.code === 4401) {
-        location.href = `/admin/login/?next=${encodeURIComponent(location.pathname)}`;
-        return;
-      }
-      const delay = Math.min(30000, 1000 * 2 ** retries++) * (0.5 + Math.random() / 2);
-      reconnectTimer = setTimeout(connect, delay);
-      startPolling();
-    });
-  }
-
   function handleFrame(frame) {
     switch (frame.type) {
-      case "pong":
       case "subscribed":
       case "unsubscribed":
-        return;
-      case "resumed":
-        onResumed(frame);
         return;
       case "typing":
         onTyping(frame);
@@ -999,29 +900,8 @@
         console.warn("Helpdesk workspace:", frame.message || frame);
         return;
     }
-    if (typeof frame.cursor === "number") {
-      if (frame.cursor <= resumeFloor || seenCursors.has(frame.cursor)) return; // seen already
-      seenCursors.add(frame.cursor);
-      if (seenCursors.size > 5000) seenCursors.delete(seenCursors.values().next().value);
-      if (state.cursor == null || frame.cursor > state.cursor) state.cursor = frame.cursor;
-    }
     state.events += 1;
     applyEvent(frame);
-  }
-
-  function onResumed(frame) {
-    if (typeof frame.cursor === "number" && (state.cursor == null || frame.cursor > state.cursor)) state.cursor = frame.cursor;
-    retries = 0;
-    stopPolling();
-    setLive(true);
-    if (state.currentId) send({ type: "subscribe", conversation: state.currentId });
-    // Resumed "from now": whatever happened before is only in the REST answers, so read them
-    // again (this covers the first page load's gap between the REST list and the socket).
-    if (resumedWithoutCursor) {
-      loadInbox();
-      loadMe();
-      if (state.currentId) openConversation(state.currentId, { keepView: true });
-    }
   }
 
   function applyEvent(event) {
@@ -1154,10 +1034,7 @@
 
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && state.currentId && state.conversations.get(state.currentId)?.unread) markRead();
-    if (document.visibilityState === "visible" && !socket) {
-      retries = 0;
-      connect();
-    }
+    if (document.visibilityState === "visible" && !connection.socket) connection.reconnectNow();
   });
 
   // Alt+↓ / Alt+↑: the next or previous conversation of the inbox, from anywhere.
@@ -1178,9 +1055,9 @@
   setLive(false);
   loadMe().then(() => loadInbox());
   loadPeople();
-  connect();
+  connection.connect();
   const linked = /^#conversation-(\d+)$/.exec(location.hash);
   if (linked) openConversation(Number(linked[1]));
 
-  window.hdWorkspace = { state, socket: () => socket, reload: loadInbox, open: openConversation };
+  window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation };
 })();

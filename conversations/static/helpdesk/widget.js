@@ -1,5 +1,7 @@
 /*!
- * Helpdesk chat widget. One tag, no build step, no dependencies:
+ * Helpdesk chat widget. One tag, no build step, no dependencies but the helpdesk's own
+ * helpdesk/client.js (the API call and the live socket every helpdesk page uses), which this
+ * script loads from beside itself:
  *
  *   <script src="https://HELPDESK/static/helpdesk/widget.js" data-helpdesk="https://HELPDESK"
  *           data-team="billing" async></script>
@@ -11,7 +13,8 @@
  * How it stays correct (shared/API.md "Customer side" and "Websockets"):
  * - REST is the source of truth; the websocket only makes things arrive sooner.
  * - Every event carries a cursor. The last one seen is kept in localStorage and sent with
- *   "resume", so a reconnect replays what was missed; events already seen are dropped.
+ *   "resume", so a reconnect replays what was missed; events already seen are dropped
+ *   (helpdesk/client.js's liveConnection).
  * - Every message carries a client_id (crypto.randomUUID): retries are idempotent and the
  *   optimistic bubble is reconciled with the server's copy by that id.
  * - Text from the server is only ever inserted with textContent; this file never parses an
@@ -33,6 +36,12 @@
   const API = BASE + "/api/v1/widget";
   const SOCKET_URL = BASE.replace(/^http/i, "ws") + "/ws/customer/";
   const STYLESHEET_URL = new URL("widget.css", SCRIPT_URL).href;
+  // The code all the helpdesk's pages share (helpdesk/client.js, an ES module beside this file;
+  // how it loads on another site is said at its top): asked for at once, so it downloads while
+  // start() fetches the string catalog.
+  const CLIENT_URL = new URL("client.js", SCRIPT_URL).href;
+  const clientModule = import(CLIENT_URL);
+  let api, uuid, h, connection; // from it, set by start()
   const TEAM = (attrs.team || "").trim();
   const IDENTIFIER = (attrs.identifier || "").trim() || null;
   const IDENTIFIER_HASH = (attrs.identifierHash || "").trim();
@@ -41,8 +50,6 @@
   const STORE_KEY = "helpdesk-widget:" + new URL(BASE).origin; // one customer per helpdesk
   const TAB_KEY = STORE_KEY + ":tab"; // sessionStorage: what this tab had open
 
-  const PING_EVERY_MS = 25000;
-  const SILENCE_LIMIT_MS = 60000; // no frame at all for this long: the socket is dead
   const POLL_EVERY_MS = 8000; // fallback while the socket is down
   const AVAILABILITY_EVERY_MS = 60000;
   const TYPING_SEND_EVERY_MS = 3000;
@@ -317,54 +324,22 @@
 
   // --- HTTP ------------------------------------------------------------------------------------
 
-  class ApiError extends Error {
-    constructor(status, code, message, fields) {
-      super(message);
-      this.status = status;
-      this.code = code;
-      this.fields = fields || {};
-      // Worth retrying with the same client_id: the server may not have seen the request.
-      this.retryable = status === 0 || status === 429 || status >= 500;
-    }
-  }
-
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json", "Accept-Language": LANG };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (store.token && path !== "/sessions") headers.Authorization = "Bearer " + store.token;
-    let response;
-    try {
-      response = await fetch(API + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit", // the token is the credential; never the host page's cookies
-        mode: "cors",
-      });
-    } catch {
-      throw new ApiError(0, "network", t("networkError"));
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      /* an empty or non-JSON answer (a proxy error page) */
-    }
-    if (response.ok) return data;
-    const error = data?.error || {};
-    if (response.status === 401 && path !== "/sessions") resetSession();
-    throw new ApiError(response.status, error.code, error.message || t("error"), error.fields);
-  }
-
-  /** crypto.randomUUID needs a secure context; plain-http shops get a v4 UUID from random bytes. */
-  function uuid() {
-    if (window.crypto?.randomUUID) return crypto.randomUUID();
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-    const parts = [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20)];
-    return [...parts, hex.slice(20)].join("-");
+  // The API call of helpdesk/client.js (made in start(), once the module is here).
+  function makeApi(client) {
+    return client.jsonApi({
+      base: API,
+      credentials: "omit", // the token is the credential; never the host page's cookies
+      headers: (method, path) => {
+        const headers = { "Accept-Language": LANG };
+        if (store.token && path !== "/sessions") headers.Authorization = "Bearer " + store.token;
+        return headers;
+      },
+      networkError: () => t("networkError"),
+      failed: () => t("error"),
+      onError: (error, path) => {
+        if (error.status === 401 && path !== "/sessions") resetSession();
+      },
+    });
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -439,7 +414,7 @@
     store.customer = answer.customer;
     store.identifier = wantedIdentifier();
     saveStore();
-    reconnectNow();
+    connection.reconnectNow();
     if (state.open && state.view === "home") loadConversations();
   }
 
@@ -447,7 +422,7 @@
   function resetSession() {
     forgetCustomer();
     clearLoadedState();
-    disconnect();
+    connection.close();
     if (state.view === "thread" && state.current !== NEW) showHome();
     renderSoon();
   }
@@ -458,7 +433,7 @@
     state.unread.clear();
     state.typing.clear();
     state.listLoaded = false;
-    seenCursors.clear();
+    connection.forget();
   }
 
   // --- Loading ---------------------------------------------------------------------------------
@@ -696,92 +671,36 @@
 
   // --- Websocket -------------------------------------------------------------------------------
 
-  let socket = null;
-  let reconnectAttempts = 0;
-  let reconnectTimer = null;
-  let pingTimer = null;
-  let pollTimer = null;
+  // The live connection of helpdesk/client.js: resume from store.cursor, drop events seen,
+  // ping, reconnect with backoff, poll REST while down (made in start()).
+  function makeConnection(client) {
+    return client.liveConnection({
+      url: () =>
+        store.token ? SOCKET_URL + "?token=" + encodeURIComponent(store.token) : null,
+      cursor: () => store.cursor ?? null,
+      onCursor: (cursor) => {
+        store.cursor = cursor;
+        saveStoreSoon();
+      },
+      onFrame: handleFrame,
+      onLive: setLive,
+      onResumed: (frame, { after, reconnected }) => {
+        // REST repairs whatever the replay could not cover (a first visit resumes "from now").
+        if ((reconnected || after == null) && state.open) refreshOpenView();
+      },
+      onClose: (event) => {
+        if (event.code !== 4401) return true;
+        resetSession(); // the token is no longer valid; a new session starts with the next message
+        return false;
+      },
+      poll: () => {
+        if (store.token && state.open) refreshOpenView();
+      },
+      pollEveryMs: POLL_EVERY_MS,
+    });
+  }
+
   let reconnectingTimer = null;
-  let lastFrameAt = 0;
-  let resumeFloor = 0; // events at or below the cursor we resumed from were seen before
-  const seenCursors = new Set();
-
-  function connect() {
-    if (socket || !store.token) return;
-    clearTimeout(reconnectTimer);
-    const ws = new WebSocket(SOCKET_URL + "?token=" + encodeURIComponent(store.token));
-    socket = ws;
-    ws.addEventListener("open", () => {
-      lastFrameAt = Date.now();
-      resumeFloor = store.cursor ?? 0;
-      ws.send(JSON.stringify({ type: "resume", after: store.cursor ?? null }));
-      startPing(ws);
-    });
-    ws.addEventListener("message", (event) => {
-      lastFrameAt = Date.now();
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      handleFrame(frame);
-    });
-    ws.addEventListener("close", (event) => onSocketClosed(ws, event));
-  }
-
-  function onSocketClosed(ws, event) {
-    if (socket !== ws) return; // an old socket we replaced
-    socket = null;
-    stopPing();
-    setLive(false);
-    if (event.code === 4401) {
-      resetSession(); // the token is no longer valid; a new session starts with the next message
-      return;
-    }
-    scheduleReconnect();
-    startPolling();
-  }
-
-  function disconnect() {
-    const ws = socket;
-    socket = null;
-    stopPing();
-    clearTimeout(reconnectTimer);
-    if (ws) ws.close(1000);
-    setLive(false);
-  }
-
-  function scheduleReconnect() {
-    clearTimeout(reconnectTimer);
-    const delay = Math.min(30000, 1000 * 2 ** reconnectAttempts) * (0.5 + Math.random() / 2);
-    reconnectAttempts++;
-    reconnectTimer = setTimeout(connect, delay);
-  }
-
-  /** Reconnect at once (new session, the network is back, the tab is visible again). */
-  function reconnectNow() {
-    if (socket && socket.readyState <= WebSocket.OPEN) return;
-    reconnectAttempts = 0;
-    socket = null;
-    connect();
-  }
-
-  function startPing(ws) {
-    stopPing();
-    pingTimer = setInterval(() => {
-      if (Date.now() - lastFrameAt > SILENCE_LIMIT_MS) {
-        ws.close(4000); // half-open: no pong for too long
-        onSocketClosed(ws, { code: 4000 });
-        return;
-      }
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ping" }));
-    }, PING_EVERY_MS);
-  }
-
-  function stopPing() {
-    clearInterval(pingTimer);
-  }
 
   function setLive(live) {
     state.socketLive = live;
@@ -802,11 +721,6 @@
 
   function handleFrame(frame) {
     switch (frame.type) {
-      case "pong":
-        return;
-      case "resumed":
-        onResumed(frame);
-        return;
       case "typing":
         onTyping(frame);
         return;
@@ -816,30 +730,7 @@
         console.warn("Helpdesk widget:", frame.data?.message || frame.message || frame);
         return;
     }
-    if (typeof frame.cursor === "number") {
-      if (frame.cursor <= resumeFloor || seenCursors.has(frame.cursor)) return; // seen already
-      seenCursors.add(frame.cursor);
-      if (seenCursors.size > 5000) seenCursors.delete(seenCursors.values().next().value);
-      noteCursor(frame.cursor);
-    }
     applyEvent(frame);
-  }
-
-  function onResumed(frame) {
-    const wasDown = reconnectAttempts > 0 || store.cursor == null;
-    if (typeof frame.cursor === "number") noteCursor(frame.cursor);
-    reconnectAttempts = 0;
-    stopPolling();
-    setLive(true);
-    // REST repairs whatever the replay could not cover (a first visit resumes "from now").
-    if (wasDown && state.open) refreshOpenView();
-  }
-
-  function noteCursor(cursor) {
-    if (store.cursor == null || cursor > store.cursor) {
-      store.cursor = cursor;
-      saveStoreSoon();
-    }
   }
 
   function applyEvent(event) {
@@ -884,34 +775,20 @@
 
   function sendTyping(isTyping) {
     const conversation = state.current;
-    if (typeof conversation !== "number" || !socket || socket.readyState !== WebSocket.OPEN) {
+    if (typeof conversation !== "number" || connection.socket?.readyState !== WebSocket.OPEN) {
       return;
     }
     clearTimeout(typingIdleTimer);
     if (isTyping) {
       if (Date.now() - typingSentAt >= TYPING_SEND_EVERY_MS) {
         typingSentAt = Date.now();
-        socket.send(JSON.stringify({ type: "typing", conversation, is_typing: true }));
+        connection.send({ type: "typing", conversation, is_typing: true });
       }
       typingIdleTimer = setTimeout(() => sendTyping(false), TYPING_IDLE_MS);
     } else if (typingSentAt) {
       typingSentAt = 0;
-      socket.send(JSON.stringify({ type: "typing", conversation, is_typing: false }));
+      connection.send({ type: "typing", conversation, is_typing: false });
     }
-  }
-
-  // Fallback while the socket is down: poll the open thread (and the list when shown).
-  function startPolling() {
-    if (pollTimer) return;
-    pollTimer = setInterval(() => {
-      if (state.socketLive || !store.token) return stopPolling();
-      if (state.open) refreshOpenView();
-    }, POLL_EVERY_MS);
-  }
-
-  function stopPolling() {
-    clearInterval(pollTimer);
-    pollTimer = null;
   }
 
   function refreshOpenView() {
@@ -938,7 +815,7 @@
     saveTab();
     loadAvailability();
     availabilityTimer = setInterval(loadAvailability, AVAILABILITY_EVERY_MS);
-    if (store.token) connect();
+    connection.connect();
     if (state.view === "thread" && state.current != null) {
       openThread(state.current);
     } else if (store.token || sessionRequest) {
@@ -983,23 +860,7 @@
     renderSoon({ scrollToEnd: true, focus: true });
   }
 
-  // --- DOM helpers (textContent only) ----------------------------------------------------------
-
-  function h(tag, props, ...children) {
-    const el = document.createElement(tag);
-    for (const [name, value] of Object.entries(props || {})) {
-      if (value == null || value === false) continue;
-      if (name === "class") el.className = value;
-      else if (name === "text") el.textContent = value;
-      else if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
-      else el.setAttribute(name, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child == null || child === false) continue;
-      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return el;
-  }
+  // --- DOM (h() is helpdesk/client.js's: text goes in as textContent only) -------------------
 
   const ICONS = {
     chat: "M21 11.5a8.4 8.4 0 0 1-.9 3.8 8.5 8.5 0 0 1-7.6 4.7 8.4 8.4 0 0 1-3.8-.9L3 21l1.9-5.7a8.4 8.4 0 0 1-.9-3.8 8.5 8.5 0 0 1 4.7-7.6 8.4 8.4 0 0 1 3.8-.9h.5a8.5 8.5 0 0 1 8 8v.5z",
@@ -1744,15 +1605,18 @@
   // --- Start -----------------------------------------------------------------------------------
 
   async function start() {
-    await loadStrings();
+    const [client] = await Promise.all([clientModule, loadStrings()]);
+    ({ uuid, h } = client);
+    api = makeApi(client);
+    connection = makeConnection(client);
     makeFormats();
     buildSkeleton();
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState !== "visible") return;
-      if (store.token && !socket) reconnectNow();
+      if (store.token && !connection.socket) connection.reconnectNow();
       if (state.view === "thread" && typeof state.current === "number") markRead(state.current);
     });
-    window.addEventListener("online", () => store.token && reconnectNow());
+    window.addEventListener("online", () => store.token && connection.reconnectNow());
     window.addEventListener("pagehide", saveStore); // the last cursor, not yet written
     // Another tab of this site started a session: share it.
     window.addEventListener("storage", (event) => {
@@ -1760,13 +1624,13 @@
       const other = readJson(storage("localStorage"), STORE_KEY);
       if (other.token && other.token !== store.token && other.identifier === store.identifier) {
         Object.assign(store, { token: other.token, customer: other.customer });
-        reconnectNow();
+        connection.reconnectNow();
         if (state.open) loadConversations();
       }
     });
 
     if (IDENTIFIER && !hasSession()) ensureSession().catch(() => {});
-    else if (store.token) connect();
+    else connection.connect(); // with a token only
 
     if (typeof tab.current === "number" && store.token) {
       state.view = "thread";
@@ -1776,12 +1640,19 @@
     renderSoon();
   }
 
-  window.HelpdeskWidget = {
-    open: () => openPanel(),
-    close: () => closePanel(),
-    toggle: () => (state.open ? closePanel() : openPanel()),
-  };
+  const started = new Promise((resolve) => {
+    const go = () =>
+      start().then(resolve, (error) => {
+        console.warn("Helpdesk widget: could not start (is " + CLIENT_URL + " served?)", error);
+      });
+    if (document.body) go();
+    else document.addEventListener("DOMContentLoaded", go, { once: true });
+  });
 
-  if (document.body) start();
-  else document.addEventListener("DOMContentLoaded", start, { once: true });
+  // The page's own buttons may call these before the widget has started: they wait for it.
+  window.HelpdeskWidget = {
+    open: () => void started.then(openPanel),
+    close: () => void started.then(closePanel),
+    toggle: () => void started.then(() => (state.open ? closePanel() : openPanel())),
+  };
 })();

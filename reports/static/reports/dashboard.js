@@ -4,9 +4,12 @@
  * reports task has recomputed something) schedules a debounced refresh, and a 30 s timer
  * refreshes anyway, so a page whose socket is down or not subscribed is never stale for long.
  * The socket is /ws/agent/?watch=reports: it hears only report.updated and does not make the
- * manager "online" for assignment. window.hdReports exposes refresh(), the charts and the
+ * manager "online" for assignment. The API calls and the socket go through helpdesk/client.js
+ * (an ES module, as this file is). window.hdReports exposes refresh(), the charts and the
  * socket (the browser tests use them).
  */
+import { errorText, liveConnection, socketUrl, staffApi } from "../helpdesk/client.js";
+
 (function () {
   "use strict";
 
@@ -127,28 +130,10 @@
 
   // --- The API ---------------------------------------------------------------------------
 
-  async function getJSON(path, query) {
-    const response = await fetch(`${API}${path}?${new URLSearchParams(query)}`, {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    });
-    const body = await response.json().catch(() => null);
-    if (!response.ok) throw new Error(errorText(body, response.status));
-    return body;
-  }
+  const api = staffApi(API);
 
-  function errorText(body, status) {
-    const error = body && body.error;
-    if (!error) return String(status);
-    const fields = Object.values(error.fields || {}).flat().join(" ");
-    return fields ? `${error.message} ${fields}` : error.message;
-  }
-
-  function csrfToken() {
-    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    if (input) return input.value;
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
+  function getJSON(path, query) {
+    return api("GET", `${path}?${new URLSearchParams(query)}`);
   }
 
   // --- Refresh -----------------------------------------------------------------------------
@@ -164,7 +149,7 @@
       return running;
     }
     running = load()
-      .catch((error) => showError(fill(T.error, { message: error.message })))
+      .catch((error) => showError(fill(T.error, { message: errorText(error) })))
       .finally(() => {
         running = null;
         if (again) {
@@ -494,17 +479,10 @@
     exportButton.disabled = true;
     showExport(T.export_queued, 0);
     try {
-      const response = await fetch(`${API}exports`, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ ...range, ...filters(), interval: state.interval_used || undefined }),
-      });
-      const job = await response.json().catch(() => null);
-      if (!response.ok) throw new Error(errorText(job, response.status));
+      const job = await api("POST", "exports", { ...range, ...filters(), interval: state.interval_used || undefined });
       await followExport(job);
     } catch (error) {
-      showExport(fill(T.export_failed, { message: error.message }), 0);
+      showExport(fill(T.export_failed, { message: errorText(error) }), 0);
     } finally {
       exportButton.disabled = false;
       loadExports();
@@ -572,47 +550,27 @@
 
   // --- Live updates ---------------------------------------------------------------------------------
 
-  let socket = null;
-  let retries = 0;
-  let pinger = null;
-
   function setLive(live) {
     const badge = document.getElementById("live-status");
     badge.dataset.state = live ? "live" : "polling";
     badge.querySelector(".live-text").textContent = live ? T.live : T.polling;
   }
 
-  function connect() {
-    if (!("WebSocket" in window)) return;
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + root.dataset.socket);
-    socket.addEventListener("open", () => {
-      retries = 0;
-      setLive(true);
-      pinger = setInterval(() => socket.readyState === 1 && socket.send(JSON.stringify({ type: "ping" })), 25000);
-    });
-    socket.addEventListener("message", (message) => {
-      let event;
-      try {
-        event = JSON.parse(message.data);
-      } catch (error) {
-        return;
-      }
+  // Only listens (no cursors, no resume): live once open.
+  const connection = liveConnection({
+    url: () => socketUrl(root.dataset.socket),
+    resume: false,
+    onLive: setLive,
+    onFrame: (event) => {
       // Sent by reports.tasks.update_reports after every recomputation (a burst of
       // conversation events costs one), so "open now" and "waiting now" follow too.
       if (event.type === "report.updated") {
         state.socketEvents += 1;
         scheduleRefresh();
       }
-    });
-    socket.addEventListener("close", (closed) => {
-      clearInterval(pinger);
-      setLive(false);
-      if (closed.code === 4401 || closed.code === 4403) return; // not allowed: the timer carries on
-      const delay = Math.min(30000, 1000 * 2 ** retries++);
-      setTimeout(connect, delay);
-    });
-  }
+    },
+    onClose: (closed) => closed.code !== 4401 && closed.code !== 4403, // not allowed: the timer carries on
+  });
 
   // --- Filters ---------------------------------------------------------------------------------------
 
@@ -658,10 +616,10 @@
 
   syncForm();
   if (state.period === "custom") readForm();
-  window.hdReports = { refresh, charts, state, socket: () => socket };
+  window.hdReports = { refresh, charts, state, socket: () => connection.socket };
   refresh();
   loadExports();
-  connect();
+  connection.connect();
   setInterval(() => {
     if (!document.hidden) refresh();
   }, REFRESH_MS);
