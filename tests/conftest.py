@@ -154,9 +154,12 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
     them once the session is over, so the test database can be dropped."""
     yield
     from django.db import connection
+    from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
+    # A session without database tests (one file of pure checks) never made a test database.
+    made = connection.settings_dict["NAME"].startswith(TEST_DATABASE_PREFIX)
     with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and made:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
