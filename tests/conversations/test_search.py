@@ -4,8 +4,6 @@ input that must never fail, the SQLite fallback, and a list whose cost does not 
 import re
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from conversations import pagination, search
@@ -254,13 +252,6 @@ def test_the_fallback_highlight_cuts_long_text_around_the_match():
 
 
 # --- The list stays cheap --------------------------------------------------------------------
-
-
-def queries_for(client, params: dict) -> int:
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(LIST, params)
-    assert response.status_code == 200
-    return len(context.captured_queries)
 
 
 def test_the_list_costs_the_same_queries_whatever_the_page_size(
