@@ -61,11 +61,6 @@ def committed(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def support(make_team):
-    return make_team("Support", is_default=True)
-
-
-@pytest.fixture
 def start(committed, start_conversation):
     def run(**fields):
         return committed(start_conversation, **fields)

@@ -51,6 +51,7 @@ def shoot(page, name: str) -> None:
 
 @pytest.fixture
 def billing(make_team, make_agent):
+    # Overrides the suite's `billing` (a bare team): the default team, its agent, canned replies.
     from agents.models import CannedResponse
 
     team = make_team("billing", is_default=True)

@@ -36,11 +36,6 @@ SITE = (b"origin", b"http://testserver")
 TIMEOUT = 5
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # --- Helpers -------------------------------------------------------------------------------
 
 

@@ -24,11 +24,6 @@ from tests.conversations.test_consumers import (
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.anyio]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_agents_hear_a_call_back_request_live_and_the_customer_does_not(
     make_team, make_agent, start_conversation
 ):

@@ -51,6 +51,7 @@ def eventually(find, timeout: float = 10.0):
 
 @pytest.fixture
 def billing(make_team, make_agent):
+    # Overrides the suite's `billing` (a bare team): here the default team and its agent.
     team = make_team("billing", is_default=True)
     agent = make_agent(
         "ayse@example.com", teams=[team], presence="online", first_name="Ayşe", last_name="Demir"

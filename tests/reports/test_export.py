@@ -30,11 +30,6 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-@pytest.fixture
-def manager(make_agent):
-    return make_agent("manager@example.com", is_superuser=True)
-
-
 def api_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
