@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -23,6 +22,7 @@ from conversations.services import (
     conversation_update,
     message_post,
 )
+from tests.helpers import flash, run_action
 
 pytestmark = pytest.mark.django_db
 
@@ -41,19 +41,8 @@ def listed(response) -> list[int]:
     return [conversation.pk for conversation in response.context["cl"].result_list]
 
 
-def flash(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
 def last_event(conversation) -> ConversationEvent:
     return conversation.events.order_by("-id").first()
-
-
-def run_action(client, action: str, conversations, **fields):
-    data = {"action": action, "_selected_action": [c.pk for c in conversations], **fields}
-    if not fields:
-        data["index"] = 0  # the changelist's own action bar
-    return client.post(CHANGELIST, data, follow=True)
 
 
 def say(conversation, body: str, author=None, **kwargs):

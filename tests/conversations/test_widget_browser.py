@@ -6,12 +6,13 @@ Set WIDGET_SCREENSHOTS=/some/dir to keep screenshots of what the customer sees.
 import json
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,16 +38,6 @@ def screenshot(page, name: str) -> None:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         page.wait_for_timeout(350)  # let the panel's opening animation finish
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
-
-
-def eventually(find, timeout: float = 10.0):
-    """What `find()` returns once it is truthy; the server works in its own thread."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = find()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 @pytest.fixture
