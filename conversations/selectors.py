@@ -66,14 +66,6 @@ def public_messages(conversation: Conversation, *, after: int | None = None) -> 
     return messages
 
 
-def events_after(cursor: int | None, *, limit: int = 500) -> QuerySet[ConversationEvent]:
-    """Sequenced events after `cursor`, oldest first. Callers narrow it to what a client may see."""
-    events = ConversationEvent.objects.filter(cursor__isnull=False).order_by("cursor")
-    if cursor is not None:
-        events = events.filter(cursor__gt=cursor)
-    return events.select_related("conversation")[:limit] if limit else events
-
-
 def customer_events_after(
     customer: Customer, cursor: int | None, *, limit: int = 500
 ) -> list[ConversationEvent]:

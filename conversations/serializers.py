@@ -4,7 +4,6 @@ Used by the REST API and by the event log, so a message looks the same whether i
 in a response, a replay or a live event.
 """
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -151,11 +150,6 @@ def author_shape(kind: str, *, customer: Any = None, agent: Any = None) -> dict[
     if kind == AuthorKind.AGENT and agent is not None:
         return {"kind": kind, "id": agent.pk, "name": user_name(agent)}
     return {"kind": kind, "id": None, "name": str(AuthorKind(kind).label)}  # JSON, not lazy
-
-
-def as_primitives(data: Any) -> Any:
-    """Plain JSON types only: event payloads travel through msgpack and JSON columns."""
-    return json.loads(json.dumps(data))
 
 
 # The shapes themselves, as plain dicts of JSON primitives. The output serializers above

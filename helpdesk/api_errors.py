@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -35,9 +35,3 @@ def _error_body(exc: Exception, data: Any) -> dict[str, Any]:
             "message": str(message),
         }
     return {"code": "error", "message": str(data)}
-
-
-def error_response(
-    code: str, message: str, http_status: int = status.HTTP_400_BAD_REQUEST
-) -> Response:
-    return Response({"error": {"code": code, "message": message}}, status=http_status)

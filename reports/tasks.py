@@ -50,15 +50,6 @@ def announce_report_update() -> None:
         async_to_sync(layer.group_send)("reports", {"type": "event.publish", "event": event})
 
 
-@shared_task(acks_late=True)
-def rebuild_reports() -> int:
-    from .services import rebuild_all
-
-    written = rebuild_all()
-    announce_report_update()
-    return written
-
-
 @shared_task(acks_late=True, ignore_result=True)
 def run_report_export(export_id: int) -> None:
     """Compute a CSV export (reports/export.py); running it again overwrites the result."""

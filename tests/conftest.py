@@ -109,6 +109,77 @@ def start_conversation(db, make_customer):
     return start
 
 
+# --- The teams, agents and clients many modules meet -----------------------------------------
+
+
+@pytest.fixture
+def support(make_team):
+    """The default team: a conversation started without a team lands here."""
+    return make_team("Support", is_default=True)
+
+
+@pytest.fixture
+def billing(make_team):
+    """A second team, not the default."""
+    return make_team("Billing")
+
+
+@pytest.fixture
+def alice_capacity() -> int:
+    """How many open conversations Alice takes; a module overrides it to give her another."""
+    return 3
+
+
+@pytest.fixture
+def alice(make_agent, support, alice_capacity):
+    """An agent of Support."""
+    return make_agent(
+        "alice@example.com", teams=[support], first_name="Alice", capacity=alice_capacity
+    )
+
+
+@pytest.fixture
+def logged_in(db):
+    """`logged_in(user)`: an API client with the user's session, as the workspace has."""
+    from rest_framework.test import APIClient
+
+    def login(user) -> APIClient:
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def alice_client(logged_in, alice):
+    return logged_in(alice)
+
+
+@pytest.fixture
+def staff(make_agent):
+    """A team lead who is a superuser: the admin shows her everything."""
+    return make_agent("lead@example.com", first_name="Lea", last_name="Lead", is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    """Django's test client, logged in to the admin as `staff`."""
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def fresh_rate_limits():
+    """Rate-limit counters live in the cache (Redis here): a test using it starts from zero.
+    Modules that call rate-limited endpoints use it for every test (pytestmark)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 # --- A real ASGI server (HTTP + websockets) and a real browser -------------------------------
 
 
@@ -154,12 +225,12 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
     them once the session is over, so the test database can be dropped."""
     yield
     from django.db import connection
+    from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
+    # A session without database tests (one file of pure checks) never made a test database.
+    made = connection.settings_dict["NAME"].startswith(TEST_DATABASE_PREFIX)
     with django_db_blocker.unblock():
-        # A run whose tests need no database (tests/conversations/test_lifecycle.py) made none.
-        if connection.vendor == "postgresql" and connection.settings_dict["NAME"].startswith(
-            "test_"
-        ):
+        if connection.vendor == "postgresql" and made:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

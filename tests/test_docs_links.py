@@ -21,12 +21,6 @@ HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.M)
 EXTERNAL = ("http://", "https://", "mailto:")
 
 
-@pytest.fixture(scope="session")
-def _close_stray_connections():
-    """These tests read files only: no test database to set up, or to clean up after."""
-    yield
-
-
 def prose(text: str) -> str:
     """The text without code blocks and inline code, where links are not links."""
     return INLINE_CODE.sub("", FENCE.sub("", text))

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management import call_command, get_commands, load_command_class
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -20,21 +19,16 @@ TR_DIR = Path(settings.BASE_DIR) / "locale" / "tr" / "LC_MESSAGES"
 # Each domain's catalog, and how many entries it has at least (not an empty catalog).
 CATALOGS = {"django": 400, "djangojs": 50}
 catalogs = pytest.mark.parametrize("domain", CATALOGS)
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def po_file(domain: str) -> Path:
     return TR_DIR / f"{domain}.po"
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
-def staff_client(client, make_agent):
+def agent_client(client, make_agent):
+    """An agent (staff, not a superuser) logged in."""
     client.force_login(make_agent())
     return client
 
@@ -60,8 +54,8 @@ def test_admin_login_page_stays_english_for_english_browsers(client):
 
 
 @pytest.mark.django_db
-def test_reports_page_is_in_turkish(staff_client):
-    response = staff_client.get("/reports/", HTTP_ACCEPT_LANGUAGE="tr")
+def test_reports_page_is_in_turkish(agent_client):
+    response = agent_client.get("/reports/", HTTP_ACCEPT_LANGUAGE="tr")
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -128,8 +122,8 @@ def test_widget_api_errors_stay_english_for_english_clients():
 
 
 @pytest.mark.django_db
-def test_report_api_errors_are_in_turkish(staff_client):
-    response = staff_client.get(
+def test_report_api_errors_are_in_turkish(agent_client):
+    response = agent_client.get(
         "/api/v1/reports/summary", {"tz": "Mars/Olympus_Mons"}, HTTP_ACCEPT_LANGUAGE="tr"
     )
 

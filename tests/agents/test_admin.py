@@ -9,19 +9,8 @@ from conversations.services import conversation_assign, conversation_resolve
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(make_agent):
-    return make_agent("lead@example.com", first_name="Lea", is_superuser=True)
-
-
-@pytest.fixture
-def client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def test_teams_list_agents_and_open_conversations(
-    client, make_team, make_agent, start_conversation
+    staff_client, make_team, make_agent, start_conversation
 ):
     billing = make_team("Billing", is_default=True)
     make_agent(teams=[billing])
@@ -30,7 +19,7 @@ def test_teams_list_agents_and_open_conversations(
     resolved = start_conversation(team=billing)
     conversation_resolve(conversation=resolved)
 
-    response = client.get(reverse("admin:agents_team_changelist"))
+    response = staff_client.get(reverse("admin:agents_team_changelist"))
 
     assert response.status_code == 200
     team = response.context["cl"].result_list[0]
@@ -38,10 +27,12 @@ def test_teams_list_agents_and_open_conversations(
     assert open_one.team == billing
 
 
-def test_a_second_default_team_is_refused_with_a_form_error(client, make_team):
+def test_a_second_default_team_is_refused_with_a_form_error(staff_client, make_team):
     make_team("Support", is_default=True)
 
-    response = client.post(reverse("admin:agents_team_add"), {"name": "Sales", "is_default": "on"})
+    response = staff_client.post(
+        reverse("admin:agents_team_add"), {"name": "Sales", "is_default": "on"}
+    )
 
     assert response.status_code == 200
     assert response.context["errors"]
@@ -49,27 +40,27 @@ def test_a_second_default_team_is_refused_with_a_form_error(client, make_team):
 
 
 def test_agents_list_shows_capacity_use_and_presence(
-    client, make_agent, make_team, start_conversation
+    staff_client, make_agent, make_team, start_conversation
 ):
     team = make_team("Returns")
     omar = make_agent(first_name="Omar", teams=[team], capacity=4, presence=Presence.ONLINE)
     for _ in range(2):
         conversation_assign(conversation=start_conversation(), assignee=omar)
 
-    response = client.get(reverse("admin:agents_agent_changelist"), {"q": "omar"})
+    response = staff_client.get(reverse("admin:agents_agent_changelist"), {"q": "omar"})
 
     html = response.content.decode()
     assert [agent.pk for agent in response.context["cl"].result_list] == [omar.pk]
     assert "2 / 4" in html and "Returns" in html and "Online" in html
 
 
-def test_agent_presence_is_read_only(client, make_agent, make_team):
+def test_agent_presence_is_read_only(staff_client, make_agent, make_team):
     team = make_team("Returns")
     omar = make_agent(first_name="Omar", presence=Presence.AWAY)
     url = reverse("admin:agents_agent_change", args=[omar.pk])
 
-    assert 'name="presence"' not in client.get(url).content.decode()
-    response = client.post(url, {"teams": [team.pk], "capacity": 5, "presence": "online"})
+    assert 'name="presence"' not in staff_client.get(url).content.decode()
+    response = staff_client.post(url, {"teams": [team.pk], "capacity": 5, "presence": "online"})
 
     assert response.status_code == 302
     agent = Agent.objects.get(pk=omar.pk)
@@ -77,11 +68,11 @@ def test_agent_presence_is_read_only(client, make_agent, make_team):
     assert agent.presence == Presence.AWAY
 
 
-def test_user_admin_edits_the_agent_profile_inline(client, make_agent, make_team):
+def test_user_admin_edits_the_agent_profile_inline(staff_client, make_agent, make_team):
     team = make_team("Billing")
     omar = make_agent("omar@example.com", first_name="Omar")
     url = reverse("admin:auth_user_change", args=[omar.pk])
-    page = client.get(url)
+    page = staff_client.get(url)
     assert page.status_code == 200
     assert "agent profile" in page.content.decode().lower()
 
@@ -109,17 +100,17 @@ def test_user_admin_edits_the_agent_profile_inline(client, make_agent, make_team
     data.pop("last_login", None)
     data.pop("date_joined", None)
 
-    response = client.post(url, data)
+    response = staff_client.post(url, data)
 
     assert response.status_code == 302, response.context and response.context["errors"]
     agent = Agent.objects.get(pk=omar.pk)
     assert agent.capacity == 7 and list(agent.teams.all()) == [team]
 
 
-def test_canned_responses_can_be_created_and_searched(client, make_team):
+def test_canned_responses_can_be_created_and_searched(staff_client, make_team):
     team = make_team("Billing")
 
-    created = client.post(
+    created = staff_client.post(
         reverse("admin:agents_cannedresponse_add"),
         {
             "shortcut": "refund",
@@ -130,5 +121,5 @@ def test_canned_responses_can_be_created_and_searched(client, make_team):
     assert created.status_code == 302
     assert CannedResponse.objects.get(shortcut="refund").team == team
 
-    found = client.get(reverse("admin:agents_cannedresponse_changelist"), {"q": "on its way"})
+    found = staff_client.get(reverse("admin:agents_cannedresponse_changelist"), {"q": "on its way"})
     assert [response.shortcut for response in found.context["cl"].result_list] == ["refund"]

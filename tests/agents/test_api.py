@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -18,40 +17,25 @@ from conversations.services import (
     message_post,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 AVAILABILITY = "/api/v1/widget/availability"
 CANNED = "/api/v1/canned-responses"
 ME = "/api/v1/agents/me"
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
-def support(make_team):
-    return make_team(name="Support", is_default=True)
-
-
-@pytest.fixture
-def alice(make_agent, support):
-    return make_agent("alice@example.com", teams=[support], first_name="Alice", capacity=2)
+def alice_capacity() -> int:
+    """Alice takes two conversations here: the availability test fills her with two."""
+    return 2
 
 
 # --- /agents/me ------------------------------------------------------------------------------
 
 
-def test_me_shows_the_agent_with_capacity_and_open_assignments(alice, support, start_conversation):
+def test_me_shows_the_agent_with_capacity_and_open_assignments(
+    logged_in, alice, support, start_conversation
+):
     for _ in range(2):
         conversation_assign(conversation=start_conversation(), assignee=alice)
     conversation_resolve(conversation=alice.assigned_conversations.first())
@@ -68,7 +52,7 @@ def test_me_shows_the_agent_with_capacity_and_open_assignments(alice, support, s
     }
 
 
-def test_me_changes_presence(alice):
+def test_me_changes_presence(logged_in, alice):
     client = logged_in(alice)
     response = client.patch(ME, {"presence": "online"}, format="json")
     assert response.status_code == 200 and response.json()["presence"] == "online"
@@ -78,7 +62,7 @@ def test_me_changes_presence(alice):
     assert bad.status_code == 400 and "presence" in bad.json()["error"]["fields"]
 
 
-def test_a_staff_user_without_a_profile_gets_one_and_others_are_refused():
+def test_a_staff_user_without_a_profile_gets_one_and_others_are_refused(logged_in):
     staff = get_user_model().objects.create_user("sam", "sam@example.com", "pw", is_staff=True)
     assert logged_in(staff).get(ME).json()["capacity"] == 3
     plain = get_user_model().objects.create_user("pat", "pat@example.com", "pw")
@@ -102,7 +86,9 @@ def test_placeholders_are_filled_as_plain_text_and_unknown_ones_stay(alice, make
     )
 
 
-def test_agents_create_list_and_render_canned_responses(alice, start_conversation, make_team):
+def test_agents_create_list_and_render_canned_responses(
+    logged_in, alice, start_conversation, make_team
+):
     client = logged_in(alice)
     created = client.post(
         CANNED, {"shortcut": "hello", "body": "Hello {{customer.name}}, I am {{agent.name}}."}
@@ -124,7 +110,7 @@ def test_agents_create_list_and_render_canned_responses(alice, start_conversatio
     assert with_rendering[0]["rendered"] == "Hello Ayşe Yılmaz, I am Alice."
 
 
-def test_canned_response_errors(alice, start_conversation, make_team):
+def test_canned_response_errors(logged_in, alice, start_conversation, make_team):
     client = logged_in(alice)
     first = client.post(CANNED, {"shortcut": "hello", "body": "Hi"}, format="json")
     duplicate = client.post(CANNED, {"shortcut": "hello", "body": "Hi again"}, format="json")

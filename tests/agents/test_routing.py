@@ -12,7 +12,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
 from django.db import close_old_connections, connection
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +34,7 @@ from conversations.services import (
     customer_create,
     message_post,
 )
+from tests.helpers import flash, run_action
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +58,6 @@ def committed(django_capture_on_commit_callbacks):
         return result
 
     return run
-
-
-@pytest.fixture
-def support(make_team):
-    return make_team("Support", is_default=True)
 
 
 @pytest.fixture
@@ -519,17 +514,6 @@ def test_the_api_answers_400_for_a_force_that_is_not_a_boolean(
 
 
 # --- Manual assignment: the admin ------------------------------------------------------------
-
-
-def flash(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def run_action(client, action: str, conversations, **fields):
-    data = {"action": action, "_selected_action": [c.pk for c in conversations], **fields}
-    if not fields:
-        data["index"] = 0
-    return client.post(CHANGELIST, data, follow=True)
 
 
 def test_the_admin_refuses_each_assignment_above_capacity(

@@ -18,27 +18,6 @@ def transfer_url(conversation) -> str:
     return f"/api/v1/conversations/{conversation.pk}/transfer"
 
 
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def support(make_team):
-    return make_team(name="Support")
-
-
-@pytest.fixture
-def billing(make_team):
-    return make_team(name="Billing")
-
-
-@pytest.fixture
-def alice(make_agent, support):
-    return make_agent("alice@example.com", teams=[support], first_name="Alice")
-
-
 @pytest.fixture
 def omar(make_agent, billing):
     return make_agent("omar@example.com", teams=[billing], first_name="Omar", capacity=1)
@@ -55,7 +34,9 @@ def events_of(conversation, *types: str) -> list[ConversationEvent]:
     return list(conversation.events.filter(type__in=types).order_by("id"))
 
 
-def test_transfer_to_a_team_puts_it_in_that_teams_queue_with_a_private_note(alice, mine, billing):
+def test_transfer_to_a_team_puts_it_in_that_teams_queue_with_a_private_note(
+    logged_in, alice, mine, billing
+):
     response = logged_in(alice).post(
         transfer_url(mine), {"team": "billing", "note": "Invoice question"}, format="json"
     )
@@ -84,7 +65,9 @@ def test_transfer_to_a_team_puts_it_in_that_teams_queue_with_a_private_note(alic
     assert [m["body"] for m in messages.json()["results"]] == ["Hello, I need help"]
 
 
-def test_transfer_to_a_colleague_by_email_and_to_a_team_and_colleague(alice, mine, omar, billing):
+def test_transfer_to_a_colleague_by_email_and_to_a_team_and_colleague(
+    logged_in, alice, mine, omar, billing
+):
     client = logged_in(alice)
     response = client.post(
         transfer_url(mine), {"assignee": "OMAR@example.com", "note": "Yours"}, format="json"
@@ -105,7 +88,7 @@ def test_transfer_to_a_colleague_by_email_and_to_a_team_and_colleague(alice, min
 
 
 def test_a_transfer_to_a_team_is_routed_to_its_online_agent_with_room(
-    alice, mine, billing, make_agent
+    logged_in, alice, mine, billing, make_agent
 ):
     online = make_agent(teams=[billing], presence=Presence.ONLINE, capacity=2)
     response = logged_in(alice).post(
@@ -118,7 +101,7 @@ def test_a_transfer_to_a_team_is_routed_to_its_online_agent_with_room(
 
 
 def test_capacity_rules_are_those_of_a_manual_assignment(
-    alice, mine, omar, start_conversation, billing, make_agent
+    logged_in, alice, mine, omar, start_conversation, billing, make_agent
 ):
     conversation_assign(conversation=start_conversation(team=billing), assignee=omar)  # full
     refused = logged_in(alice).post(
@@ -162,7 +145,7 @@ def test_capacity_rules_are_those_of_a_manual_assignment(
     ],
 )
 def test_bad_transfers_answer_400_in_the_error_shape_and_change_nothing(
-    alice, mine, billing, body, fields, code
+    logged_in, alice, mine, billing, body, fields, code
 ):
     before = mine.events.count()
     response = logged_in(alice).post(transfer_url(mine), body, format="json")
@@ -174,7 +157,7 @@ def test_bad_transfers_answer_400_in_the_error_shape_and_change_nothing(
     assert mine.events.count() == before
 
 
-def test_agents_transfer_only_conversations_they_can_see(omar, mine, start_conversation):
+def test_agents_transfer_only_conversations_they_can_see(logged_in, omar, mine, start_conversation):
     response = logged_in(omar).post(
         transfer_url(mine), {"team": "Billing", "note": "mine now"}, format="json"
     )

@@ -20,12 +20,6 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/v1/conversations"
 
 
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
 def ids(response) -> set[int]:
     assert response.status_code == 200, response.content
     return {item["id"] for item in response.json()["results"]}
@@ -100,7 +94,7 @@ def test_the_page_is_linked_from_the_admin_and_the_reports(client, ayse):
 
 
 def test_an_agent_reads_only_their_teams_conversations_unless_admin(
-    teams, ayse, bob, start_conversation, django_user_model
+    logged_in, teams, ayse, bob, start_conversation, django_user_model
 ):
     billing, sales = teams
     ours = start_conversation(team=billing)
@@ -121,7 +115,7 @@ def test_an_agent_reads_only_their_teams_conversations_unless_admin(
     assert boss.get(f"{LIST}/{theirs.pk}").status_code == 200
 
 
-def test_an_assignment_outside_ones_teams_is_readable(teams, ayse, start_conversation):
+def test_an_assignment_outside_ones_teams_is_readable(logged_in, teams, ayse, start_conversation):
     handed = start_conversation(team=teams[1])
     conversation_assign(conversation=handed, assignee=ayse)
     assert logged_in(ayse).get(f"{LIST}/{handed.pk}").status_code == 200
@@ -131,7 +125,7 @@ def test_an_assignment_outside_ones_teams_is_readable(teams, ayse, start_convers
 
 
 def test_team_mine_lists_the_conversations_of_the_agents_teams(
-    teams, ayse, make_team, start_conversation
+    logged_in, teams, ayse, make_team, start_conversation
 ):
     billing, sales = teams
     vip = make_team("vip")
@@ -142,7 +136,7 @@ def test_team_mine_lists_the_conversations_of_the_agents_teams(
     assert ids(logged_in(ayse).get(LIST, {"team": "mine"})) == {in_billing.pk, in_vip.pk}
 
 
-def test_the_label_filter(teams, ayse, start_conversation):
+def test_the_label_filter(logged_in, teams, ayse, start_conversation):
     refund = start_conversation(team=teams[0])
     other = start_conversation(team=teams[0])
     conversation_update(conversation=refund, labels=["refund", "vip"])
@@ -154,7 +148,7 @@ def test_the_label_filter(teams, ayse, start_conversation):
 
 
 def test_the_customer_filter_lists_a_customers_earlier_conversations(
-    teams, ayse, make_customer, start_conversation
+    logged_in, teams, ayse, make_customer, start_conversation
 ):
     customer = make_customer()
     first = start_conversation(customer=customer, team=teams[0])
@@ -164,7 +158,7 @@ def test_the_customer_filter_lists_a_customers_earlier_conversations(
 
 
 def test_waiting_since_ordering_puts_the_longest_wait_first_and_nobody_waiting_last(
-    teams, ayse, start_conversation
+    logged_in, teams, ayse, start_conversation
 ):
     first = start_conversation(team=teams[0])
     second = start_conversation(team=teams[0])
@@ -180,7 +174,7 @@ def test_waiting_since_ordering_puts_the_longest_wait_first_and_nobody_waiting_l
 
 
 def test_unread_counts_customer_messages_since_the_agent_last_read(
-    teams, ayse, bob, start_conversation
+    logged_in, teams, ayse, bob, start_conversation
 ):
     bob.agent.teams.add(teams[0])
     conversation = start_conversation(team=teams[0], body="Hello?")
@@ -214,7 +208,7 @@ def test_unread_counts_customer_messages_since_the_agent_last_read(
 
 
 def test_a_read_marker_only_moves_forward_and_stays_within_the_conversation(
-    teams, ayse, start_conversation
+    logged_in, teams, ayse, start_conversation
 ):
     conversation = start_conversation(team=teams[0])
     customer_says(conversation, "Second", "m2")
@@ -231,7 +225,7 @@ def test_a_read_marker_only_moves_forward_and_stays_within_the_conversation(
     assert ReadMarker.objects.filter(conversation=conversation, user=ayse).count() == 1
 
 
-def test_read_refuses_bad_input(teams, ayse, start_conversation):
+def test_read_refuses_bad_input(logged_in, teams, ayse, start_conversation):
     conversation = start_conversation(team=teams[0])
     client = logged_in(ayse)
     response = client.post(f"{LIST}/{conversation.pk}/read", {"message": "x"}, format="json")
@@ -242,7 +236,7 @@ def test_read_refuses_bad_input(teams, ayse, start_conversation):
 
 
 def test_the_list_with_unread_counts_costs_the_same_queries_for_any_page_size(
-    teams, ayse, start_conversation, django_assert_num_queries
+    logged_in, teams, ayse, start_conversation, django_assert_num_queries
 ):
     client = logged_in(ayse)
 
@@ -270,7 +264,7 @@ def test_the_list_with_unread_counts_costs_the_same_queries_for_any_page_size(
 # --- Agents and teams lists ---------------------------------------------------------------------
 
 
-def test_the_agents_list_shows_load_and_presence(teams, ayse, bob, start_conversation):
+def test_the_agents_list_shows_load_and_presence(logged_in, teams, ayse, bob, start_conversation):
     conversation_assign(conversation=start_conversation(team=teams[0]), assignee=ayse)
     response = logged_in(bob).get("/api/v1/agents")
     assert response.status_code == 200
@@ -283,7 +277,7 @@ def test_the_agents_list_shows_load_and_presence(teams, ayse, bob, start_convers
 
 
 def test_the_agents_list_costs_the_same_queries_for_more_agents(
-    teams, ayse, make_agent, django_assert_max_num_queries
+    logged_in, teams, ayse, make_agent, django_assert_max_num_queries
 ):
     client = logged_in(ayse)
     for _ in range(6):
@@ -292,7 +286,7 @@ def test_the_agents_list_costs_the_same_queries_for_more_agents(
         assert len(client.get("/api/v1/agents").json()["results"]) == 7
 
 
-def test_the_teams_list_says_which_are_mine(teams, ayse):
+def test_the_teams_list_says_which_are_mine(logged_in, teams, ayse):
     response = logged_in(ayse).get("/api/v1/teams")
     assert response.status_code == 200
     assert [(team["name"], team["member"]) for team in response.json()["results"]] == [
@@ -310,7 +304,7 @@ def test_a_customer_token_cannot_use_the_agent_lists(make_customer):
 
 
 def test_the_detail_tells_agents_more_about_the_customer(
-    teams, ayse, make_customer, start_conversation
+    logged_in, teams, ayse, make_customer, start_conversation
 ):
     customer = make_customer(name="Deniz", email="deniz@example.com")
     customer.external_id = "shop-42"

@@ -5,11 +5,12 @@ Screenshots go to $HELPDESK_SCREENSHOTS (default /tmp/helpdesk-screenshots).
 """
 
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,15 +18,6 @@ SCREENSHOTS = Path(os.environ.get("HELPDESK_SCREENSHOTS", "/tmp/helpdesk-screens
 DESKTOP = {"width": 1366, "height": 820}
 NARROW = {"width": 400, "height": 820}
 GREETING = "Hi {{customer.name}}, thanks for writing! Let me look at your invoice."
-
-
-def eventually(find, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = find()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def on_the_server(function, **kwargs):
@@ -51,6 +43,7 @@ def shoot(page, name: str) -> None:
 
 @pytest.fixture
 def billing(make_team, make_agent):
+    # Overrides the suite's `billing` (a bare team): the default team, its agent, canned replies.
     from agents.models import CannedResponse
 
     team = make_team("billing", is_default=True)

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -23,6 +22,7 @@ from conversations.services import (
     conversation_update,
     message_post,
 )
+from tests.helpers import flash, run_action
 
 pytestmark = pytest.mark.django_db
 
@@ -37,34 +37,12 @@ def reply_url(conversation) -> str:
     return reverse("admin:conversations_conversation_reply", args=[conversation.pk])
 
 
-@pytest.fixture
-def staff(make_agent):
-    return make_agent("lead@example.com", first_name="Lea", last_name="Lead", is_superuser=True)
-
-
-@pytest.fixture
-def client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def listed(response) -> list[int]:
     return [conversation.pk for conversation in response.context["cl"].result_list]
 
 
-def flash(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
 def last_event(conversation) -> ConversationEvent:
     return conversation.events.order_by("-id").first()
-
-
-def run_action(client, action: str, conversations, **fields):
-    data = {"action": action, "_selected_action": [c.pk for c in conversations], **fields}
-    if not fields:
-        data["index"] = 0  # the changelist's own action bar
-    return client.post(CHANGELIST, data, follow=True)
 
 
 def say(conversation, body: str, author=None, **kwargs):
@@ -81,7 +59,9 @@ def say(conversation, body: str, author=None, **kwargs):
 # --- The changelist --------------------------------------------------------------------------
 
 
-def test_changelist_shows_the_triage_columns(client, start_conversation, make_customer, make_team):
+def test_changelist_shows_the_triage_columns(
+    staff_client, start_conversation, make_customer, make_team
+):
     team = make_team("Billing")
     customer = make_customer("Ayşe Yılmaz", "ayse@example.com")
     waiting = start_conversation(
@@ -89,7 +69,7 @@ def test_changelist_shows_the_triage_columns(client, start_conversation, make_cu
     )
     conversation_update(conversation=waiting, priority=Priority.URGENT)
 
-    response = client.get(CHANGELIST)
+    response = staff_client.get(CHANGELIST)
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -114,7 +94,7 @@ def test_changelist_shows_the_triage_columns(client, start_conversation, make_cu
 
 
 def test_changelist_filters_include_mine_and_unassigned(
-    client, staff, start_conversation, make_agent, make_team
+    staff_client, staff, start_conversation, make_agent, make_team
 ):
     other = make_agent(first_name="Omar")
     team = make_team("Sales")
@@ -126,42 +106,42 @@ def test_changelist_filters_include_mine_and_unassigned(
     conversation_update(conversation=nobody, labels=["vip"], priority=Priority.HIGH)
     conversation_resolve(conversation=theirs)
 
-    page = client.get(CHANGELIST).content.decode()
+    page = staff_client.get(CHANGELIST).content.decode()
     for choice in ["Mine", "Unassigned", "Omar", "Sales", "vip", "Web widget", "High", "Resolved"]:
         assert choice in page
 
-    assert listed(client.get(CHANGELIST, {"assignee": "mine"})) == [mine.pk]
-    assert listed(client.get(CHANGELIST, {"assignee": "none"})) == [nobody.pk]
-    assert listed(client.get(CHANGELIST, {"assignee": str(other.pk)})) == [theirs.pk]
-    assert listed(client.get(CHANGELIST, {"status__exact": "resolved"})) == [theirs.pk]
-    assert listed(client.get(CHANGELIST, {"team__id__exact": team.pk})) == [theirs.pk]
-    assert listed(client.get(CHANGELIST, {"labels__id__exact": nobody.labels.get().pk})) == [
+    assert listed(staff_client.get(CHANGELIST, {"assignee": "mine"})) == [mine.pk]
+    assert listed(staff_client.get(CHANGELIST, {"assignee": "none"})) == [nobody.pk]
+    assert listed(staff_client.get(CHANGELIST, {"assignee": str(other.pk)})) == [theirs.pk]
+    assert listed(staff_client.get(CHANGELIST, {"status__exact": "resolved"})) == [theirs.pk]
+    assert listed(staff_client.get(CHANGELIST, {"team__id__exact": team.pk})) == [theirs.pk]
+    assert listed(staff_client.get(CHANGELIST, {"labels__id__exact": nobody.labels.get().pk})) == [
         nobody.pk
     ]
-    assert listed(client.get(CHANGELIST, {"priority__exact": "high"})) == [nobody.pk]
-    assert set(listed(client.get(CHANGELIST, {"channel": "web"}))) == {
+    assert listed(staff_client.get(CHANGELIST, {"priority__exact": "high"})) == [nobody.pk]
+    assert set(listed(staff_client.get(CHANGELIST, {"channel": "web"}))) == {
         mine.pk,
         theirs.pk,
         nobody.pk,
     }
     # A bad filter value is the admin's "invalid filter" redirect, not a 500.
-    assert client.get(CHANGELIST, {"assignee": "nonsense"}).status_code == 302
+    assert staff_client.get(CHANGELIST, {"assignee": "nonsense"}).status_code == 302
 
 
-def test_longest_waiting_conversations_come_first(client, start_conversation, make_agent):
+def test_longest_waiting_conversations_come_first(staff_client, start_conversation, make_agent):
     now = timezone.now()
     recent = start_conversation(at=now - timedelta(minutes=5))
     oldest = start_conversation(at=now - timedelta(hours=3))
     answered = start_conversation(at=now - timedelta(days=1))
     say(answered, "Done!", author=Author.of_agent(make_agent()))
 
-    assert listed(client.get(CHANGELIST)) == [oldest.pk, recent.pk, answered.pk]
-    response = client.get(CHANGELIST, {"o": "-4"})  # "waiting since", newest first
+    assert listed(staff_client.get(CHANGELIST)) == [oldest.pk, recent.pk, answered.pk]
+    response = staff_client.get(CHANGELIST, {"o": "-4"})  # "waiting since", newest first
     assert listed(response)[:2] == [recent.pk, oldest.pk]
 
 
 def test_search_by_message_text_and_customer_email_without_duplicates(
-    client, start_conversation, make_customer
+    staff_client, start_conversation, make_customer
 ):
     customer = make_customer("Can Demir", "can@example.org")
     refund = start_conversation(customer, body="I want a refund")
@@ -169,17 +149,17 @@ def test_search_by_message_text_and_customer_email_without_duplicates(
     say(refund, "Refund, please!")
     other = start_conversation(body="My password does not work")
 
-    by_text = client.get(CHANGELIST, {"q": "refund"})
+    by_text = staff_client.get(CHANGELIST, {"q": "refund"})
     assert listed(by_text) == [refund.pk]
     assert by_text.context["cl"].result_count == 1
 
-    assert listed(client.get(CHANGELIST, {"q": "can@example.org"})) == [refund.pk]
-    assert listed(client.get(CHANGELIST, {"q": "PASSWORD"})) == [other.pk]
-    assert listed(client.get(CHANGELIST, {"q": "nothing like this"})) == []
+    assert listed(staff_client.get(CHANGELIST, {"q": "can@example.org"})) == [refund.pk]
+    assert listed(staff_client.get(CHANGELIST, {"q": "PASSWORD"})) == [other.pk]
+    assert listed(staff_client.get(CHANGELIST, {"q": "nothing like this"})) == []
 
 
 def test_changelist_makes_the_same_number_of_queries_for_many_rows(
-    client, staff, start_conversation, make_team, django_assert_max_num_queries
+    staff_client, staff, start_conversation, make_team, django_assert_max_num_queries
 ):
     team = make_team()
 
@@ -191,22 +171,22 @@ def test_changelist_makes_the_same_number_of_queries_for_many_rows(
 
     add_conversations(2)
     with CaptureQueriesContext(connection) as few:
-        assert client.get(CHANGELIST).status_code == 200
+        assert staff_client.get(CHANGELIST).status_code == 200
     add_conversations(10)
     with CaptureQueriesContext(connection) as many:
-        assert len(listed(client.get(CHANGELIST))) == 12
+        assert len(listed(staff_client.get(CHANGELIST))) == 12
     assert len(many) == len(few)
     with django_assert_max_num_queries(15):
-        client.get(CHANGELIST)
+        staff_client.get(CHANGELIST)
 
 
 # --- Bulk actions ----------------------------------------------------------------------------
 
 
-def test_assign_to_me(client, staff, start_conversation):
+def test_assign_to_me(staff_client, staff, start_conversation):
     first, second = start_conversation(), start_conversation()
 
-    response = run_action(client, "assign_to_me", [first, second])
+    response = run_action(staff_client, "assign_to_me", [first, second])
 
     assert "2 conversations assigned to you." in flash(response)
     for conversation in (first, second):
@@ -218,12 +198,12 @@ def test_assign_to_me(client, staff, start_conversation):
 
 
 def test_assign_to_an_agent_through_the_intermediate_page(
-    client, staff, start_conversation, make_agent
+    staff_client, staff, start_conversation, make_agent
 ):
     omar = make_agent(first_name="Omar", last_name="Kaya")
     conversation = start_conversation(body="Need help with shipping")
 
-    page = client.post(
+    page = staff_client.post(
         CHANGELIST, {"action": "assign_to_agent", "_selected_action": [conversation.pk], "index": 0}
     )
     assert page.status_code == 200
@@ -231,7 +211,7 @@ def test_assign_to_an_agent_through_the_intermediate_page(
     assert "Omar Kaya" in html and "Need help with shipping" in html
     assert conversation.events.filter(type=EventType.CONVERSATION_ASSIGNED).count() == 0
 
-    response = run_action(client, "assign_to_agent", [conversation], apply="1", agent=omar.pk)
+    response = run_action(staff_client, "assign_to_agent", [conversation], apply="1", agent=omar.pk)
 
     assert "1 conversation assigned to Omar Kaya." in flash(response)
     conversation.refresh_from_db()
@@ -241,10 +221,12 @@ def test_assign_to_an_agent_through_the_intermediate_page(
     assert event.change["by"] == staff.pk
 
 
-def test_assign_to_an_agent_rejects_an_unknown_agent(client, start_conversation):
+def test_assign_to_an_agent_rejects_an_unknown_agent(staff_client, start_conversation):
     conversation = start_conversation()
 
-    response = run_action(client, "assign_to_agent", [conversation], apply="1", agent="999999")
+    response = run_action(
+        staff_client, "assign_to_agent", [conversation], apply="1", agent="999999"
+    )
 
     assert response.status_code == 200
     assert "Please correct the errors below." in flash(response)
@@ -253,11 +235,13 @@ def test_assign_to_an_agent_rejects_an_unknown_agent(client, start_conversation)
     assert conversation.assignee is None
 
 
-def test_move_to_a_team(client, staff, start_conversation, make_team):
+def test_move_to_a_team(staff_client, staff, start_conversation, make_team):
     billing = make_team("Billing")
     conversation = start_conversation()
 
-    response = run_action(client, "assign_to_team", [conversation], apply="1", team=billing.pk)
+    response = run_action(
+        staff_client, "assign_to_team", [conversation], apply="1", team=billing.pk
+    )
 
     assert "1 conversation moved to Billing." in flash(response)
     conversation.refresh_from_db()
@@ -267,10 +251,10 @@ def test_move_to_a_team(client, staff, start_conversation, make_team):
     assert event.change["team"] == [None, billing.pk] and event.agent == staff
 
 
-def test_resolve_and_reopen(client, staff, start_conversation):
+def test_resolve_and_reopen(staff_client, staff, start_conversation):
     first, second = start_conversation(), start_conversation()
 
-    resolved = run_action(client, "resolve", [first, second])
+    resolved = run_action(staff_client, "resolve", [first, second])
 
     assert "2 conversations resolved." in flash(resolved)
     first.refresh_from_db()
@@ -278,7 +262,7 @@ def test_resolve_and_reopen(client, staff, start_conversation):
     event = last_event(first)
     assert event.change["resolved"] is True and event.agent == staff
 
-    reopened = run_action(client, "reopen", [first])
+    reopened = run_action(staff_client, "reopen", [first])
 
     assert "1 conversation reopened." in flash(reopened)
     first.refresh_from_db()
@@ -286,21 +270,21 @@ def test_resolve_and_reopen(client, staff, start_conversation):
     assert last_event(first).change["reopened"] is True
 
 
-def test_reopen_says_when_there_was_nothing_to_reopen(client, start_conversation):
+def test_reopen_says_when_there_was_nothing_to_reopen(staff_client, start_conversation):
     conversation = start_conversation()
 
-    response = run_action(client, "reopen", [conversation])
+    response = run_action(staff_client, "reopen", [conversation])
 
     assert "1 conversation was already like that." in flash(response)
     assert last_event(conversation).type == EventType.MESSAGE_CREATED
 
 
-def test_snooze_until_a_future_time(client, staff, start_conversation):
+def test_snooze_until_a_future_time(staff_client, staff, start_conversation):
     conversation = start_conversation()
     until = (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0)
 
     response = run_action(
-        client, "snooze", [conversation], apply="1", until=until.strftime("%Y-%m-%dT%H:%M")
+        staff_client, "snooze", [conversation], apply="1", until=until.strftime("%Y-%m-%dT%H:%M")
     )
 
     assert any("1 conversation snoozed until" in text for text in flash(response))
@@ -311,10 +295,10 @@ def test_snooze_until_a_future_time(client, staff, start_conversation):
 
 
 @pytest.mark.parametrize("until", ["2001-01-01T10:00", "not a time", ""])
-def test_snooze_rejects_a_past_or_missing_time(client, start_conversation, until):
+def test_snooze_rejects_a_past_or_missing_time(staff_client, start_conversation, until):
     conversation = start_conversation()
 
-    response = run_action(client, "snooze", [conversation], apply="1", until=until)
+    response = run_action(staff_client, "snooze", [conversation], apply="1", until=until)
 
     assert response.status_code == 200
     assert "Please correct the errors below." in flash(response)
@@ -323,12 +307,12 @@ def test_snooze_rejects_a_past_or_missing_time(client, start_conversation, until
     assert last_event(conversation).type == EventType.MESSAGE_CREATED
 
 
-def test_snoozing_a_resolved_conversation_is_reported_not_a_crash(client, start_conversation):
+def test_snoozing_a_resolved_conversation_is_reported_not_a_crash(staff_client, start_conversation):
     conversation = start_conversation()
     conversation_resolve(conversation=conversation)
     until = (timezone.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
 
-    response = run_action(client, "snooze", [conversation], apply="1", until=until)
+    response = run_action(staff_client, "snooze", [conversation], apply="1", until=until)
 
     assert response.status_code == 200
     assert any("Reopen the conversation first" in text for text in flash(response))
@@ -336,29 +320,31 @@ def test_snoozing_a_resolved_conversation_is_reported_not_a_crash(client, start_
     assert conversation.status == Status.RESOLVED
 
 
-def test_set_priority(client, staff, start_conversation):
+def test_set_priority(staff_client, staff, start_conversation):
     conversation = start_conversation()
 
-    response = run_action(client, "set_priority", [conversation], apply="1", priority="urgent")
+    response = run_action(
+        staff_client, "set_priority", [conversation], apply="1", priority="urgent"
+    )
 
     assert "1 conversation set to Urgent priority." in flash(response)
     conversation.refresh_from_db()
     assert conversation.priority == Priority.URGENT
     assert last_event(conversation).change["priority"] == ["normal", "urgent"]
 
-    bad = run_action(client, "set_priority", [conversation], apply="1", priority="whenever")
+    bad = run_action(staff_client, "set_priority", [conversation], apply="1", priority="whenever")
     assert bad.status_code == 200 and "Please correct the errors below." in flash(bad)
 
 
 # --- The change page -------------------------------------------------------------------------
 
 
-def test_change_page_shows_the_whole_thread_escaped(client, staff, start_conversation):
+def test_change_page_shows_the_whole_thread_escaped(staff_client, staff, start_conversation):
     conversation = start_conversation(body="<img src=x onerror=alert(1)>")
     say(conversation, "Checking with billing", author=Author.of_agent(staff), private=True)
     say(conversation, "We are on it", author=Author.of_agent(staff))
 
-    response = client.get(change_url(conversation))
+    response = staff_client.get(change_url(conversation))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -375,10 +361,10 @@ def test_change_page_shows_the_whole_thread_escaped(client, staff, start_convers
     assert 'name="client_id"' in html
 
 
-def test_reply_from_the_change_page(client, staff, start_conversation):
+def test_reply_from_the_change_page(staff_client, staff, start_conversation):
     conversation = start_conversation()
 
-    response = client.post(
+    response = staff_client.post(
         reply_url(conversation),
         {"body": "Hello! How can I help?", "client_id": "form-1"},
         follow=True,
@@ -392,17 +378,17 @@ def test_reply_from_the_change_page(client, staff, start_conversation):
     conversation.refresh_from_db()
     assert conversation.waiting_since is None  # the customer got an answer
 
-    again = client.post(
+    again = staff_client.post(
         reply_url(conversation), {"body": "Hello! How can I help?", "client_id": "form-1"}
     )
     assert again.status_code == 302
     assert conversation.messages.filter(author_kind="agent").count() == 1  # a double submit
 
 
-def test_private_note_from_the_change_page(client, staff, start_conversation):
+def test_private_note_from_the_change_page(staff_client, staff, start_conversation):
     conversation = start_conversation()
 
-    response = client.post(
+    response = staff_client.post(
         reply_url(conversation),
         {"body": "Customer is a VIP", "private": "on", "client_id": "note-1"},
         follow=True,
@@ -418,15 +404,17 @@ def test_private_note_from_the_change_page(client, staff, start_conversation):
     assert "Customer is a VIP" in response.content.decode()
 
 
-def test_an_empty_reply_is_refused_with_a_message(client, start_conversation):
+def test_an_empty_reply_is_refused_with_a_message(staff_client, start_conversation):
     conversation = start_conversation()
 
-    response = client.post(reply_url(conversation), {"body": "   ", "client_id": "x"}, follow=True)
+    response = staff_client.post(
+        reply_url(conversation), {"body": "   ", "client_id": "x"}, follow=True
+    )
 
     assert response.status_code == 200
     assert "Write a message first." in flash(response)
     assert conversation.messages.count() == 1
-    assert client.get(reply_url(conversation)).status_code == 405
+    assert staff_client.get(reply_url(conversation)).status_code == 405
 
 
 def triage_form(conversation, **changes) -> dict:
@@ -445,7 +433,7 @@ def triage_form(conversation, **changes) -> dict:
 
 
 def test_saving_the_change_form_goes_through_services(
-    client, staff, start_conversation, make_agent, make_team
+    staff_client, staff, start_conversation, make_agent, make_team
 ):
     omar = make_agent(first_name="Omar")
     team = make_team("Returns")
@@ -454,7 +442,7 @@ def test_saving_the_change_form_goes_through_services(
     vip = conversation.labels.get()
     before = conversation.events.count()
 
-    response = client.post(
+    response = staff_client.post(
         change_url(conversation),
         triage_form(
             conversation,
@@ -491,10 +479,10 @@ def test_saving_the_change_form_goes_through_services(
     assert [event.agent for event in new_events] == [staff, omar, staff]
 
 
-def test_change_form_snooze_needs_a_future_time(client, start_conversation):
+def test_change_form_snooze_needs_a_future_time(staff_client, start_conversation):
     conversation = start_conversation()
 
-    past = client.post(
+    past = staff_client.post(
         change_url(conversation),
         triage_form(
             conversation, status="snoozed", snoozed_until_0="2001-01-01", snoozed_until_1="10:00"
@@ -507,7 +495,7 @@ def test_change_form_snooze_needs_a_future_time(client, start_conversation):
     assert conversation.status == Status.OPEN
 
     tomorrow = timezone.localtime() + timedelta(days=1)
-    future = client.post(
+    future = staff_client.post(
         change_url(conversation),
         triage_form(
             conversation,
@@ -523,49 +511,53 @@ def test_change_form_snooze_needs_a_future_time(client, start_conversation):
     assert last_event(conversation).change["status"] == ["open", "snoozed"]
 
 
-def test_change_form_resolve_then_refuses_pending_without_reopening(client, start_conversation):
+def test_change_form_resolve_then_refuses_pending_without_reopening(
+    staff_client, start_conversation
+):
     conversation = start_conversation()
 
-    client.post(change_url(conversation), triage_form(conversation, status="resolved"))
+    staff_client.post(change_url(conversation), triage_form(conversation, status="resolved"))
     conversation.refresh_from_db()
     assert conversation.status == Status.RESOLVED
     assert last_event(conversation).change["resolved"] is True
 
-    refused = client.post(change_url(conversation), triage_form(conversation, status="pending"))
+    refused = staff_client.post(
+        change_url(conversation), triage_form(conversation, status="pending")
+    )
     assert refused.status_code == 200
     assert "Reopen the conversation first" in refused.content.decode()
 
-    client.post(change_url(conversation), triage_form(conversation, status="open"))
+    staff_client.post(change_url(conversation), triage_form(conversation, status="open"))
     conversation.refresh_from_db()
     assert conversation.status == Status.OPEN and conversation.cycle == 2
 
 
-def test_conversations_cannot_be_added_or_deleted_in_the_admin(client, start_conversation):
+def test_conversations_cannot_be_added_or_deleted_in_the_admin(staff_client, start_conversation):
     conversation = start_conversation()
-    assert client.get(reverse("admin:conversations_conversation_add")).status_code == 403
+    assert staff_client.get(reverse("admin:conversations_conversation_add")).status_code == 403
     delete = reverse("admin:conversations_conversation_delete", args=[conversation.pk])
-    assert client.get(delete).status_code == 403
+    assert staff_client.get(delete).status_code == 403
 
 
 # --- Customers -------------------------------------------------------------------------------
 
 
-def test_customers_are_searchable_and_read_only(client, start_conversation, make_customer):
+def test_customers_are_searchable_and_read_only(staff_client, start_conversation, make_customer):
     customer = make_customer("Deniz Ak", "deniz@example.com")
     conversation = start_conversation(customer, body="Hi there")
     make_customer("Someone Else", "else@example.com")
     customers = reverse("admin:conversations_customer_changelist")
 
-    found = client.get(customers, {"q": "deniz@"})
+    found = staff_client.get(customers, {"q": "deniz@"})
     assert [c.pk for c in found.context["cl"].result_list] == [customer.pk]
 
-    detail = client.get(reverse("admin:conversations_customer_change", args=[customer.pk]))
+    detail = staff_client.get(reverse("admin:conversations_customer_change", args=[customer.pk]))
     html = detail.content.decode()
     assert detail.status_code == 200
     assert 'name="email"' not in html and "deniz@example.com" in html
     assert change_url(conversation) in html
 
-    client.post(
+    staff_client.post(
         reverse("admin:conversations_customer_change", args=[customer.pk]),
         {"name": "Hacked", "email": "x@example.com"},
     )

@@ -25,32 +25,6 @@ def url(conversation, suffix: str = "") -> str:
     return f"{LIST}/{conversation.pk}{suffix}"
 
 
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def support(make_team):
-    return make_team(name="Support", is_default=True)
-
-
-@pytest.fixture
-def billing(make_team):
-    return make_team(name="Billing")
-
-
-@pytest.fixture
-def alice(make_agent, support):
-    return make_agent("alice@example.com", teams=[support], first_name="Alice")
-
-
-@pytest.fixture
-def alice_client(alice):
-    return logged_in(alice)
-
-
 def ids(response) -> list[int]:
     assert response.status_code == 200, response.content
     return [conversation["id"] for conversation in response.json()["results"]]
@@ -73,7 +47,7 @@ def test_a_token_authenticates_and_no_credentials_answer_401(alice, start_conver
     assert client.get(LIST).status_code == 401
 
 
-def test_non_staff_users_are_refused_with_403(start_conversation):
+def test_non_staff_users_are_refused_with_403(logged_in, start_conversation):
     start_conversation()
     user = get_user_model().objects.create_user("bob", "bob@example.com", "pw")
     response = logged_in(user).get(LIST)
@@ -93,7 +67,7 @@ def test_a_customer_token_is_no_agent_credential(alice):
 
 
 def test_agents_see_their_teams_assignments_and_the_inbox_only(
-    alice, alice_client, make_agent, make_customer, start_conversation, support, billing
+    logged_in, alice, alice_client, make_agent, make_customer, start_conversation, support, billing
 ):
     own_team = start_conversation(team=support)
     other_team = start_conversation(team=billing, body="billing secret")
@@ -230,7 +204,7 @@ def test_the_detail_has_every_message_including_private_notes(
 
 
 def test_patch_changes_status_assignee_team_priority_and_labels(
-    alice, alice_client, start_conversation, billing
+    logged_in, alice, alice_client, start_conversation, billing
 ):
     conversation = start_conversation()
     response = alice_client.patch(

@@ -21,26 +21,9 @@ def url(conversation) -> str:
     return f"{LIST}/{conversation.pk}"
 
 
-@pytest.fixture
-def support(make_team):
-    return make_team(name="Support", is_default=True)
-
-
-@pytest.fixture
-def alice(make_agent, support):
-    return make_agent("alice@example.com", teams=[support], first_name="Alice")
-
-
-@pytest.fixture
-def api(alice):
-    client = APIClient()
-    client.force_login(alice)
-    return client
-
-
-def test_an_agent_flags_a_call_back_and_clears_it(api, alice, start_conversation):
+def test_an_agent_flags_a_call_back_and_clears_it(alice_client, alice, start_conversation):
     conversation = start_conversation()
-    response = api.patch(
+    response = alice_client.patch(
         url(conversation), {"callback_phone": " +90 (555) 123-45 67 "}, format="json"
     )
     assert response.status_code == 200, response.content
@@ -52,7 +35,7 @@ def test_an_agent_flags_a_call_back_and_clears_it(api, alice, start_conversation
     assert event.type == EventType.CONVERSATION_UPDATED
     assert event.change == {"callback_phone": [None, "+90 (555) 123-45 67"]}
     assert event.data["callback"] == callback, "the live event carries the new shape"
-    assert api.get(url(conversation)).json()["callback"] == callback
+    assert alice_client.get(url(conversation)).json()["callback"] == callback
 
     # The customer's own view never shows it.
     widget = APIClient()
@@ -60,7 +43,7 @@ def test_an_agent_flags_a_call_back_and_clears_it(api, alice, start_conversation
     seen = widget.get(f"/api/v1/widget/conversations/{conversation.pk}").json()
     assert "callback" not in seen
 
-    cleared = api.patch(url(conversation), {"callback_phone": None}, format="json")
+    cleared = alice_client.patch(url(conversation), {"callback_phone": None}, format="json")
     assert cleared.status_code == 200 and cleared.json()["callback"] is None
     conversation.refresh_from_db()
     assert conversation.callback_requested_at is None and conversation.callback_requested_by is None
@@ -83,18 +66,18 @@ def test_an_agent_flags_a_call_back_and_clears_it(api, alice, start_conversation
         True,
     ],
 )
-def test_a_call_back_needs_a_phone_like_number(api, start_conversation, phone):
+def test_a_call_back_needs_a_phone_like_number(alice_client, start_conversation, phone):
     conversation = start_conversation()
-    response = api.patch(url(conversation), {"callback_phone": phone}, format="json")
+    response = alice_client.patch(url(conversation), {"callback_phone": phone}, format="json")
     assert response.status_code == 400, response.content
     assert set(response.json()["error"]["fields"]) == {"callback_phone"}
     conversation.refresh_from_db()
     assert conversation.callback_phone == ""
 
 
-def test_a_bad_call_back_leaves_the_rest_of_the_patch_undone(api, start_conversation):
+def test_a_bad_call_back_leaves_the_rest_of_the_patch_undone(alice_client, start_conversation):
     conversation = start_conversation()
-    response = api.patch(
+    response = alice_client.patch(
         url(conversation), {"priority": "urgent", "callback_phone": "nope"}, format="json"
     )
     assert response.status_code == 400
@@ -102,18 +85,18 @@ def test_a_bad_call_back_leaves_the_rest_of_the_patch_undone(api, start_conversa
     assert conversation.priority == "normal", "all of the change or none of it"
 
 
-def test_the_inbox_filters_call_backs(api, alice, start_conversation):
+def test_the_inbox_filters_call_backs(alice_client, alice, start_conversation):
     flagged, other = start_conversation(), start_conversation()
     conversation_request_callback(conversation=flagged, phone="0212 555 11 22", by=alice)
 
     def ids(params):
-        response = api.get(LIST, params)
+        response = alice_client.get(LIST, params)
         assert response.status_code == 200, response.content
         return [row["id"] for row in response.json()["results"]]
 
     assert ids({"callback": "true"}) == [flagged.pk]
     assert ids({"callback": "false"}) == [other.pk]
-    bad = api.get(LIST, {"callback": "maybe"})
+    bad = alice_client.get(LIST, {"callback": "maybe"})
     assert bad.status_code == 400 and "callback" in bad.json()["error"]["fields"]
 
 

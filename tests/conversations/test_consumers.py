@@ -20,25 +20,24 @@ from conversations.live import consumers, delivery, tail
 from conversations.live.tail import read_after
 from conversations.models import ConversationEvent, EventType
 from conversations.selectors import last_cursor
-from conversations.services import Author, conversation_assign, message_post
+from conversations.services import Author, conversation_assign
 from helpdesk.asgi import application
 from tests.conftest import unique
 
-# Fixtures shared with the other socket tests; pytest finds them by name in this module.
+# Shared with the other socket tests: fixtures (pytest finds them by name here) and helpers.
 from tests.conversations.socket_fixtures import (  # noqa: F401
+    agent_path,
+    bodies,
+    customer_path,
     fresh_channel_layer,
     make_agent,
+    post,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.anyio]
 
 SITE = (b"origin", b"http://testserver")
 TIMEOUT = 5
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 # --- Helpers -------------------------------------------------------------------------------
@@ -58,16 +57,6 @@ async def socket(path: str, headers: list[tuple[bytes, bytes]] | None = None):
         # Runs the consumer's disconnect (groups, presence); its channel-layer reader may take
         # a few seconds more to wind down, which no client notices: don't wait for it.
         await communicator.disconnect(timeout=1)
-
-
-def customer_path(customer) -> str:
-    return f"/ws/customer/?token={customer.token}"
-
-
-def token_path(user) -> str:
-    from rest_framework.authtoken.models import Token
-
-    return f"/ws/agent/?token={Token.objects.get_or_create(user=user)[0].key}"
 
 
 async def receive(
@@ -107,21 +96,6 @@ async def close_code(communicator: WebsocketCommunicator) -> int:
     return output.get("code")
 
 
-def bodies(events: list[dict]) -> list[str]:
-    return [event["data"]["body"] for event in events if event["type"] == "message.created"]
-
-
-def post(conversation, body: str, author=None, private: bool = False):
-    message, _ = message_post(
-        conversation=conversation,
-        author=author or Author.customer(),
-        body=body,
-        client_id=unique("m"),
-        private=private,
-    )
-    return message
-
-
 def agent_reply(conversation, agent, body: str, private: bool = False):
     return post(conversation, body, Author.of_agent(agent), private)
 
@@ -150,7 +124,7 @@ async def test_customer_socket_without_a_valid_token_closes_with_4401(query):
 
 async def test_agent_socket_refuses_anonymous_users_non_staff_and_bad_tokens(db_user):
     non_staff = await db(db_user)()
-    for path in ["/ws/agent/", "/ws/agent/?token=wrong", await db(token_path)(non_staff)]:
+    for path in ["/ws/agent/", "/ws/agent/?token=wrong", await db(agent_path)(non_staff)]:
         async with socket(path) as ws:
             assert await close_code(ws) == 4401, path
 
@@ -166,7 +140,7 @@ async def test_agent_socket_accepts_a_session_cookie_or_an_api_token(make_agent)
     cookie = await db(session_cookie)()
     for path, headers in [
         ("/ws/agent/", [SITE, (b"cookie", cookie)]),
-        (await db(token_path)(agent), None),
+        (await db(agent_path)(agent), None),
     ]:
         async with socket(path, headers) as ws:
             await ws.send_json_to({"type": "ping"})
@@ -178,7 +152,7 @@ async def test_a_forbidden_origin_is_refused_and_a_widget_origin_accepted(
 ):
     customer, agent = await db(make_customer)(), await db(make_agent)()
     evil = [(b"origin", b"https://evil.example")]
-    for path in [customer_path(customer), await db(token_path)(agent)]:
+    for path in [customer_path(customer), await db(agent_path)(agent)]:
         refused = WebsocketCommunicator(application, path, headers=evil)
         assert (await refused.connect(timeout=TIMEOUT))[0] is False, path
 
@@ -187,7 +161,7 @@ async def test_a_forbidden_origin_is_refused_and_a_widget_origin_accepted(
         async with socket(customer_path(customer), shop) as ws:
             await ws.send_json_to({"type": "ping"})
             assert await receive(ws) == {"type": "pong"}
-        refused = WebsocketCommunicator(application, await db(token_path)(agent), headers=shop)
+        refused = WebsocketCommunicator(application, await db(agent_path)(agent), headers=shop)
         assert (await refused.connect(timeout=TIMEOUT))[0] is False, "agents: own hosts only"
 
 
@@ -291,8 +265,8 @@ async def test_agents_hear_their_team_and_the_inbox_admins_hear_everything(
     supporter = await db(make_agent)(teams=[support])
     admin = await db(make_agent)(is_superuser=True)
     async with (
-        socket(await db(token_path)(supporter)) as agent_ws,
-        socket(await db(token_path)(admin)) as admin_ws,
+        socket(await db(agent_path)(supporter)) as agent_ws,
+        socket(await db(agent_path)(admin)) as admin_ws,
     ):
         await resume(agent_ws, None)
         await resume(admin_ws, None)
@@ -313,7 +287,7 @@ async def test_an_agent_hears_a_conversation_assigned_to_them_from_another_team(
     support, billing = await db(make_team)(), await db(make_team)()
     agent = await db(make_agent)(teams=[support])
     conversation = await db(start_conversation)(team=billing)
-    async with socket(await db(token_path)(agent)) as ws:
+    async with socket(await db(agent_path)(agent)) as ws:
         await resume(ws, None)
         await db(conversation_assign)(conversation=conversation, assignee=agent)
         await db(post)(conversation, "are you there?")
@@ -330,7 +304,7 @@ async def test_an_agent_hears_that_a_conversation_left_their_team(
     support, billing = await db(make_team)(), await db(make_team)()
     agent = await db(make_agent)(teams=[support])
     conversation = await db(start_conversation)(team=support)
-    async with socket(await db(token_path)(agent)) as ws:
+    async with socket(await db(agent_path)(agent)) as ws:
         await resume(ws, None)
         await db(conversation_update)(conversation=conversation, team=billing)
         moved = await receive(ws)
@@ -491,7 +465,7 @@ async def test_typing_goes_to_the_other_side_and_not_back_to_its_author(
     conversation = await db(start_conversation)(customer, team=team)
     async with (
         socket(customer_path(customer)) as customer_ws,
-        socket(await db(token_path)(agent)) as agent_ws,
+        socket(await db(agent_path)(agent)) as agent_ws,
     ):
         await resume(customer_ws, None)
         await resume(agent_ws, None)
@@ -530,7 +504,7 @@ async def test_typing_in_a_conversation_the_client_may_not_see_is_not_found(
     stranger_conversation = await db(start_conversation)(team=other_team)
     async with (
         socket(customer_path(await db(make_customer)())) as customer_ws,
-        socket(await db(token_path)(agent)) as agent_ws,
+        socket(await db(agent_path)(agent)) as agent_ws,
     ):
         for ws in (customer_ws, agent_ws):
             await ws.send_json_to(
@@ -550,8 +524,8 @@ async def test_an_agent_subscribes_to_a_visible_conversation_only(
     visible = await db(start_conversation)(customer, team=team)
     hidden = await db(start_conversation)(team=other_team)
     async with (
-        socket(await db(token_path)(agent)) as ws,
-        socket(await db(token_path)(colleague)) as colleague_ws,
+        socket(await db(agent_path)(agent)) as ws,
+        socket(await db(agent_path)(colleague)) as colleague_ws,
     ):
         await ws.send_json_to({"type": "subscribe", "conversation": hidden.pk})
         assert (await receive(ws))["code"] == "not_found"
@@ -602,7 +576,7 @@ async def test_the_reports_dashboard_socket_hears_report_updates_only(
     make_agent, start_conversation
 ):
     admin = await db(make_agent)(is_superuser=True)
-    async with socket(await db(token_path)(admin) + "&watch=reports") as ws:
+    async with socket(await db(agent_path)(admin) + "&watch=reports") as ws:
         await resume(ws, None)
         await db(start_conversation)()
         await assert_silent(ws, 0.3)
@@ -625,8 +599,8 @@ async def test_an_agent_is_online_while_a_socket_is_open(make_team, make_agent):
     team = await db(make_team)()
     agent = await db(make_agent)(teams=[team])
     teammate = await db(make_agent)(teams=[team])
-    path = await db(token_path)(agent)
-    async with socket(await db(token_path)(teammate)) as teammate_ws:
+    path = await db(agent_path)(agent)
+    async with socket(await db(agent_path)(teammate)) as teammate_ws:
         await resume(teammate_ws, None)
         async with socket(path):
             assert await db(presence_of)(agent) == "online"
@@ -652,7 +626,7 @@ async def test_an_agent_who_chose_away_stays_away_across_reconnects(make_agent):
     from agents.services import agent_set_presence
 
     agent = await db(make_agent)(presence="away")
-    path = await db(token_path)(agent)
+    path = await db(agent_path)(agent)
     async with socket(path):
         assert await db(presence_of)(agent) == "away"
     assert await db(presence_of)(agent) == "away"
@@ -670,7 +644,7 @@ async def test_a_socket_that_stops_its_heartbeat_is_counted_out(make_agent):
     from agents.tasks import expire_stale_agent_connections
 
     agent = await db(make_agent)()
-    async with socket(await db(token_path)(agent)) as ws:
+    async with socket(await db(agent_path)(agent)) as ws:
         assert await db(presence_of)(agent) == "online"
         later = timezone.now() + timedelta(seconds=91)
         assert await db(expire_stale_connections)(now=later) == 1

@@ -1,4 +1,5 @@
-"""The cursor scheme survives transactions that commit out of id order (DESIGN.md)."""
+"""The cursor scheme survives transactions that commit out of id order (DESIGN.md), read as an
+agent's socket reads the log (a superuser's: every conversation)."""
 
 import threading
 
@@ -7,7 +8,7 @@ from django.db import connection, transaction
 
 from conversations.events import publish_pending_events
 from conversations.models import ConversationEvent
-from conversations.selectors import events_after
+from conversations.selectors import agent_events_after
 from conversations.services import Author, message_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,7 +18,8 @@ def post(conversation, body: str) -> None:
     message_post(conversation=conversation, author=Author.customer(), body=body, client_id=body)
 
 
-def test_an_event_committed_late_gets_a_later_cursor(start_conversation):
+def test_an_event_committed_late_gets_a_later_cursor(start_conversation, make_agent):
+    superuser = make_agent(is_superuser=True)
     first, second = start_conversation(), start_conversation()
     inserted, release = threading.Event(), threading.Event()
 
@@ -33,22 +35,23 @@ def test_an_event_committed_late_gets_a_later_cursor(start_conversation):
     thread = threading.Thread(target=slow_writer)
     thread.start()
     assert inserted.wait(10)
-    cursor = max(e.cursor for e in events_after(None))
+    cursor = max(e.cursor for e in agent_events_after(superuser, None))
     post(second, "fast")  # inserted after "slow", committed before it
 
-    seen = list(events_after(cursor))
+    seen = list(agent_events_after(superuser, cursor))
     assert [e.message.body for e in seen] == ["fast"]
     cursor = seen[-1].cursor
 
     release.set()
     thread.join()
-    late = list(events_after(cursor))
+    late = list(agent_events_after(superuser, cursor))
     assert [e.message.body for e in late] == ["slow"], "the late commit is not skipped"
     slow_event, fast_event = late[0], seen[0]
     assert slow_event.id < fast_event.id and slow_event.cursor > fast_event.cursor
 
 
-def test_concurrent_writers_and_a_polling_reader_lose_nothing(start_conversation):
+def test_concurrent_writers_and_a_polling_reader_lose_nothing(start_conversation, make_agent):
+    superuser = make_agent(is_superuser=True)
     conversations = [start_conversation() for _ in range(4)]
     writers_done = threading.Event()
     received: list[int] = []
@@ -68,7 +71,7 @@ def test_concurrent_writers_and_a_polling_reader_lose_nothing(start_conversation
         try:
             while True:
                 finished = writers_done.is_set()
-                batch = list(events_after(cursor))
+                batch = list(agent_events_after(superuser, cursor))
                 received.extend(e.id for e in batch)
                 if batch:
                     cursor = batch[-1].cursor

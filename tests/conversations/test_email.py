@@ -59,6 +59,7 @@ def eager_tasks():
 
 @pytest.fixture
 def billing(make_team, make_agent):
+    # Overrides the suite's `billing` (a bare team): here the default team and its agent.
     team = make_team("billing", is_default=True)
     agent = make_agent("deniz@example.com", teams=[team], first_name="Deniz", last_name="Kaya")
     return team, agent

@@ -7,26 +7,21 @@ import pytest
 from conversations.models import EventType
 from conversations.services import conversation_request_callback
 from tests.conversations.socket_fixtures import (  # noqa: F401
+    agent_path,
+    customer_path,
     fresh_channel_layer,
     make_agent,
+    post,
 )
 from tests.conversations.test_consumers import (
     assert_silent,
-    customer_path,
     db,
-    post,
     receive,
     resume,
     socket,
-    token_path,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.anyio]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 async def test_agents_hear_a_call_back_request_live_and_the_customer_does_not(
@@ -37,7 +32,7 @@ async def test_agents_hear_a_call_back_request_live_and_the_customer_does_not(
     conversation = await db(start_conversation)(team=team)
     customer = await db(lambda: conversation.customer)()
     async with (
-        socket(await db(token_path)(agent)) as agent_ws,
+        socket(await db(agent_path)(agent)) as agent_ws,
         socket(customer_path(customer)) as customer_ws,
     ):
         await resume(agent_ws, None)
@@ -68,7 +63,7 @@ async def test_the_receiving_team_hears_a_transfer_with_its_note(
     alice = await db(make_agent)(teams=[support])
     omar = await db(make_agent)(teams=[billing])
     conversation = await db(start_conversation)(team=support)
-    async with socket(await db(token_path)(omar)) as ws:
+    async with socket(await db(agent_path)(omar)) as ws:
         await resume(ws, None)
         await db(conversation_transfer)(
             conversation=conversation, by=alice, team=billing, note="Invoice: yours"

@@ -17,13 +17,16 @@ from websockets.sync.client import ClientConnection, connect
 
 from conversations.models import Message
 from conversations.selectors import last_cursor
-from conversations.services import Author, message_post
-from tests.conftest import unique
+from conversations.services import Author
 
-# Fixtures shared with the other socket tests; pytest finds them by name in this module.
+# Shared with the other socket tests: fixtures (pytest finds them by name here) and helpers.
 from tests.conversations.socket_fixtures import (  # noqa: F401
+    agent_path,
+    bodies,
+    customer_path,
     fresh_channel_layer,
     make_agent,
+    post,
 )
 
 TIMEOUT = 5
@@ -71,31 +74,6 @@ def open_socket(base_url: str, path: str, origin: str | None = "self"):
     origin = base_url if origin == "self" else origin
     with connect(url, origin=origin, open_timeout=TIMEOUT, close_timeout=TIMEOUT) as ws:
         yield Socket(ws)
-
-
-def customer_path(customer) -> str:
-    return f"/ws/customer/?token={customer.token}"
-
-
-def agent_path(user) -> str:
-    from rest_framework.authtoken.models import Token
-
-    return f"/ws/agent/?token={Token.objects.get_or_create(user=user)[0].key}"
-
-
-def post(conversation, body: str, author=None, private: bool = False) -> Message:
-    message, _ = message_post(
-        conversation=conversation,
-        author=author or Author.customer(),
-        body=body,
-        client_id=unique("m"),
-        private=private,
-    )
-    return message
-
-
-def bodies(events: list[dict]) -> list[str]:
-    return [event["data"]["body"] for event in events if event["type"] == "message.created"]
 
 
 def wait_for(condition, timeout: float = TIMEOUT) -> bool:

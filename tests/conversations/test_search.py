@@ -4,9 +4,6 @@ input that must never fail, the SQLite fallback, and a list whose cost does not 
 import re
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from conversations import pagination, search
 from conversations.models import Conversation
@@ -15,32 +12,6 @@ from conversations.services import Author, conversation_update, message_post
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/conversations"
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def support(make_team):
-    return make_team(name="Support", is_default=True)
-
-
-@pytest.fixture
-def billing(make_team):
-    return make_team(name="Billing")
-
-
-@pytest.fixture
-def alice(make_agent, support):
-    return make_agent("alice@example.com", teams=[support], first_name="Alice")
-
-
-@pytest.fixture
-def client(alice):
-    return logged_in(alice)
 
 
 @pytest.fixture(params=["rare", "common"], autouse=True)
@@ -77,45 +48,47 @@ def found_ids(client, q: str, **params) -> list[int]:
 # --- Ranking and highlights ------------------------------------------------------------------
 
 
-def test_more_and_better_matches_rank_first(client, start_conversation):
+def test_more_and_better_matches_rank_first(alice_client, start_conversation):
     once = start_conversation(body="A question about my refund")
     often = start_conversation(body="Refund please, the refund is late")
     say(often, "Still no refund")
     elsewhere = start_conversation(body="Nothing to see here")
-    results = found(client, "refund")
+    results = found(alice_client, "refund")
     assert [result["id"] for result in results] == [often.pk, once.pk]
     assert results[0]["search"]["rank"] > results[1]["search"]["rank"] > 0
-    assert elsewhere.pk not in found_ids(client, "refund")
+    assert elsewhere.pk not in found_ids(alice_client, "refund")
 
 
 def test_a_customer_name_match_outranks_a_word_in_a_message(
-    client, make_customer, start_conversation
+    alice_client, make_customer, start_conversation
 ):
     mention = start_conversation(body="Zeynep from accounting said hello")
     theirs = start_conversation(customer=make_customer(name="Zeynep Kaya"), body="Hi there")
-    results = found(client, "zeynep")
+    results = found(alice_client, "zeynep")
     assert [result["id"] for result in results] == [theirs.pk, mention.pk]
     assert results[0]["search"]["highlight"].startswith("<mark>Zeynep</mark> Kaya")
 
 
-def test_the_highlight_is_escaped_with_marks_only_around_the_words(client, start_conversation):
+def test_the_highlight_is_escaped_with_marks_only_around_the_words(
+    alice_client, start_conversation
+):
     conversation = start_conversation(body='<img src=x onerror=alert(1)> my "invoice" & co')
-    [result] = found(client, "invoice")
+    [result] = found(alice_client, "invoice")
     highlight = result["search"]["highlight"]
     assert "<mark>invoice</mark>" in highlight
     assert "&lt;img src=x onerror=alert(1)&gt;" in highlight
     assert "&quot;" in highlight and "&amp; co" in highlight
     assert re.sub(r"</?mark>", "", highlight).count("<") == 0  # no other tag at all
-    [result] = found(client, "alert")  # a match inside the markup stays escaped around it
+    [result] = found(alice_client, "alert")  # a match inside the markup stays escaped around it
     assert result["id"] == conversation.pk
     assert "onerror=<mark>alert</mark>(1)&gt;" in result["search"]["highlight"]
 
 
-def test_the_highlight_comes_from_the_best_matching_message(client, start_conversation):
+def test_the_highlight_comes_from_the_best_matching_message(alice_client, start_conversation):
     conversation = start_conversation(body="Hello")
     say(conversation, "My delivery is late")
     say(conversation, "Thanks")
-    [result] = found(client, "delivery")
+    [result] = found(alice_client, "delivery")
     assert result["search"]["highlight"] == "My <mark>delivery</mark> is late"
 
 
@@ -137,27 +110,27 @@ def test_the_highlight_comes_from_the_best_matching_message(client, start_conver
         ("Refunding takes long", "refund"),
     ],
 )
-def test_turkish_and_english_word_forms_are_found(client, start_conversation, body, q):
+def test_turkish_and_english_word_forms_are_found(alice_client, start_conversation, body, q):
     conversation = start_conversation(body=body)
     start_conversation(body="Something else entirely")
-    assert found_ids(client, q) == [conversation.pk]
-    assert "<mark>" in found(client, q)[0]["search"]["highlight"]
+    assert found_ids(alice_client, q) == [conversation.pk]
+    assert "<mark>" in found(alice_client, q)[0]["search"]["highlight"]
 
 
-def test_short_words_match_whole_words_only(client, start_conversation):
+def test_short_words_match_whole_words_only(alice_client, start_conversation):
     conversation = start_conversation(body="Ordering a new card")
-    assert found_ids(client, "ord") == [] and found_ids(client, "car") == []
-    assert found_ids(client, "orde") == [conversation.pk]
+    assert found_ids(alice_client, "ord") == [] and found_ids(alice_client, "car") == []
+    assert found_ids(alice_client, "orde") == [conversation.pk]
 
 
-def test_web_search_syntax(client, start_conversation):
+def test_web_search_syntax(alice_client, start_conversation):
     both = start_conversation(body="refund for the late delivery")
     refund_only = start_conversation(body="refund for the card payment")
     phrase = start_conversation(body="late delivery again")
-    assert sorted(found_ids(client, "refund delivery")) == [both.pk]
-    assert sorted(found_ids(client, "refund -delivery")) == [refund_only.pk]
-    assert sorted(found_ids(client, '"late delivery"')) == sorted([both.pk, phrase.pk])
-    assert sorted(found_ids(client, "card or phrase")) == [refund_only.pk]
+    assert sorted(found_ids(alice_client, "refund delivery")) == [both.pk]
+    assert sorted(found_ids(alice_client, "refund -delivery")) == [refund_only.pk]
+    assert sorted(found_ids(alice_client, '"late delivery"')) == sorted([both.pk, phrase.pk])
+    assert sorted(found_ids(alice_client, "card or phrase")) == [refund_only.pk]
 
 
 @pytest.mark.parametrize(
@@ -165,22 +138,22 @@ def test_web_search_syntax(client, start_conversation):
     ['"', '"unclosed', "or", "-", "!!!", "&|<->!()", "'", "a:*", "((", "the", "ve",
      "' or 1=1 --", "\\", "🙂", "%"],
 )  # fmt: skip
-def test_any_typed_input_answers_200(client, start_conversation, q):
+def test_any_typed_input_answers_200(alice_client, start_conversation, q):
     start_conversation(body="Hello, I need help")
-    response = client.get(LIST, {"q": q})
+    response = alice_client.get(LIST, {"q": q})
     assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize("q", ["x" * (search.MAX_QUERY_LENGTH + 1), "x\x00y"])
-def test_an_over_long_query_or_a_null_character_is_a_clear_400(client, q):
-    response = client.get(LIST, {"q": q})
+def test_an_over_long_query_or_a_null_character_is_a_clear_400(alice_client, q):
+    response = alice_client.get(LIST, {"q": q})
     assert response.status_code == 400
     assert "q" in response.json()["error"]["fields"]
 
 
-def test_a_blank_query_is_no_search(client, start_conversation):
+def test_a_blank_query_is_no_search(alice_client, start_conversation):
     conversation = start_conversation()
-    results = found(client, "   ")
+    results = found(alice_client, "   ")
     assert [result["id"] for result in results] == [conversation.pk]
     assert "search" not in results[0]
 
@@ -188,30 +161,30 @@ def test_a_blank_query_is_no_search(client, start_conversation):
 # --- What is searched, and for whom ----------------------------------------------------------
 
 
-def test_customer_name_and_email_match(client, make_customer, start_conversation):
+def test_customer_name_and_email_match(alice_client, make_customer, start_conversation):
     named = start_conversation(customer=make_customer(name="Mehmet Öztürk"))
     mailed = start_conversation(customer=make_customer(name="X", email="ops@acme-corp.io"))
-    assert found_ids(client, "öztürk") == [named.pk]
-    assert found_ids(client, "Mehmet Öztürk") == [named.pk]
-    assert found_ids(client, "ops@acme-corp.io") == [mailed.pk]
-    assert found_ids(client, "acme") == [mailed.pk]
+    assert found_ids(alice_client, "öztürk") == [named.pk]
+    assert found_ids(alice_client, "Mehmet Öztürk") == [named.pk]
+    assert found_ids(alice_client, "ops@acme-corp.io") == [mailed.pk]
+    assert found_ids(alice_client, "acme") == [mailed.pk]
 
 
-def test_private_notes_match_for_agents(alice, client, start_conversation):
+def test_private_notes_match_for_agents(alice, alice_client, start_conversation):
     conversation = start_conversation(body="Hello")
     say(conversation, "Possible chargeback, watch it", agent=alice, private=True)
-    [result] = found(client, "chargeback")
+    [result] = found(alice_client, "chargeback")
     assert result["id"] == conversation.pk
     assert "<mark>chargeback</mark>" in result["search"]["highlight"]
 
 
 def test_agents_find_only_conversations_they_may_see(
-    alice, client, make_agent, billing, support, start_conversation
+    logged_in, alice, alice_client, make_agent, billing, support, start_conversation
 ):
     own_team = start_conversation(body="warranty claim", team=support)
     other_team = start_conversation(body="warranty question", team=billing)
     teamless = start_conversation(body="warranty too")
-    assert sorted(found_ids(client, "warranty")) == sorted([own_team.pk, teamless.pk])
+    assert sorted(found_ids(alice_client, "warranty")) == sorted([own_team.pk, teamless.pk])
     conversation_update(conversation=other_team, team=billing)
     admin = make_agent("root@example.com", is_superuser=True)
     assert sorted(found_ids(logged_in(admin), "warranty")) == sorted(
@@ -219,12 +192,12 @@ def test_agents_find_only_conversations_they_may_see(
     )
 
 
-def test_search_combines_with_filters_and_an_explicit_order(client, start_conversation):
+def test_search_combines_with_filters_and_an_explicit_order(alice_client, start_conversation):
     first = start_conversation(body="coupon code", channel="email")
     second = start_conversation(body="coupon coupon coupon")
-    assert found_ids(client, "coupon", channel="email") == [first.pk]
-    assert found_ids(client, "coupon") == [second.pk, first.pk]  # by rank
-    assert found_ids(client, "coupon", ordering="created_at") == [first.pk, second.pk]
+    assert found_ids(alice_client, "coupon", channel="email") == [first.pk]
+    assert found_ids(alice_client, "coupon") == [second.pk, first.pk]  # by rank
+    assert found_ids(alice_client, "coupon", ordering="created_at") == [first.pk, second.pk]
 
 
 # --- SQLite fallback (plain ORM: it runs on PostgreSQL too) ----------------------------------
@@ -256,15 +229,8 @@ def test_the_fallback_highlight_cuts_long_text_around_the_match():
 # --- The list stays cheap --------------------------------------------------------------------
 
 
-def queries_for(client, params: dict) -> int:
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(LIST, params)
-    assert response.status_code == 200
-    return len(context.captured_queries)
-
-
 def test_the_list_costs_the_same_queries_whatever_the_page_size(
-    alice, client, start_conversation, django_assert_num_queries
+    alice, alice_client, start_conversation, django_assert_num_queries
 ):
     for n in range(12):
         conversation = start_conversation(body=f"help with order {n}")
@@ -273,28 +239,31 @@ def test_the_list_costs_the_same_queries_whatever_the_page_size(
             say(conversation, "help again", agent=alice)
     # session, user, count, page, labels
     with django_assert_num_queries(5):
-        assert len(client.get(LIST, {"page_size": 3}).json()["results"]) == 3
+        assert len(alice_client.get(LIST, {"page_size": 3}).json()["results"]) == 3
     with django_assert_num_queries(5):
-        assert len(client.get(LIST, {"page_size": 12, "assignee": "none"}).json()["results"]) == 12
+        assert (
+            len(alice_client.get(LIST, {"page_size": 12, "assignee": "none"}).json()["results"])
+            == 12
+        )
     # session, user, query terms, first look (common?), ranking (which also counts), page,
     # labels, highlights
     with django_assert_num_queries(8):
-        assert len(client.get(LIST, {"q": "help", "page_size": 3}).json()["results"]) == 3
+        assert len(alice_client.get(LIST, {"q": "help", "page_size": 3}).json()["results"]) == 3
     with django_assert_num_queries(8):
-        results = client.get(LIST, {"q": "help", "page_size": 12}).json()["results"]
+        results = alice_client.get(LIST, {"q": "help", "page_size": 12}).json()["results"]
     assert len(results) == 12 and all(result["search"]["highlight"] for result in results)
 
 
 def test_next_needs_no_count_and_a_count_beyond_the_cap_is_flagged(
-    client, start_conversation, monkeypatch
+    alice_client, start_conversation, monkeypatch
 ):
     conversations = [start_conversation() for _ in range(5)]
-    page = client.get(LIST, {"page_size": 2}).json()
+    page = alice_client.get(LIST, {"page_size": 2}).json()
     assert page["count"] == 5 and page["count_exact"] is True and page["next"]
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
-    page = client.get(LIST, {"page_size": 2}).json()
+    page = alice_client.get(LIST, {"page_size": 2}).json()
     assert page["count_exact"] is False and page["count"] >= 4
-    last = client.get(LIST, {"page_size": 2, "page": 3}).json()
+    last = alice_client.get(LIST, {"page_size": 2, "page": 3}).json()
     assert [c["id"] for c in last["results"]] == [conversations[0].pk]
     assert last["next"] is None
-    assert client.get(LIST, {"page_size": 2, "page": 4}).status_code == 404
+    assert alice_client.get(LIST, {"page_size": 2, "page": 4}).status_code == 404

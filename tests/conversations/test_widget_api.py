@@ -1,25 +1,16 @@
 """The customer (widget) API of shared/API.md, end to end through real HTTP handling."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from conversations.authentication import identity_hash
 from conversations.models import Customer, Status
 from conversations.services import Author, conversation_resolve, message_post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 SESSIONS = "/api/v1/widget/sessions"
 CONVERSATIONS = "/api/v1/widget/conversations"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Rate-limit counters live in the cache (Redis here): each test starts from zero."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def new_session(**body) -> dict:

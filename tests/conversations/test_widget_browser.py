@@ -6,12 +6,13 @@ Set WIDGET_SCREENSHOTS=/some/dir to keep screenshots of what the customer sees.
 import json
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,18 +40,9 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
 
 
-def eventually(find, timeout: float = 10.0):
-    """What `find()` returns once it is truthy; the server works in its own thread."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = find()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def billing(make_team, make_agent):
+    # Overrides the suite's `billing` (a bare team): here the default team and its agent.
     team = make_team("billing", is_default=True)
     agent = make_agent(
         "ayse@example.com", teams=[team], presence="online", first_name="Ayşe", last_name="Demir"

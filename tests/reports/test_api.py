@@ -16,18 +16,6 @@ PERIOD = {"since": "2026-03-01T00:00:00Z", "until": "2026-03-03T00:00:00Z"}
 
 
 @pytest.fixture
-def manager(make_agent):
-    return make_agent("manager@example.com", is_superuser=True)
-
-
-@pytest.fixture
-def api(manager):
-    client = APIClient()
-    client.force_authenticate(manager)
-    return client
-
-
-@pytest.fixture
 def history(make_customer, make_team, make_agent):
     team = make_team(name="billing")
     agent = make_agent("ayse@example.com", teams=[team])
@@ -47,8 +35,8 @@ def history(make_customer, make_team, make_agent):
     return team, agent
 
 
-def test_summary_has_the_documented_shape(api, history):
-    body = api.get("/api/v1/reports/summary", PERIOD).json()
+def test_summary_has_the_documented_shape(manager_api, history):
+    body = manager_api.get("/api/v1/reports/summary", PERIOD).json()
     assert {
         "since",
         "until",
@@ -68,23 +56,23 @@ def test_summary_has_the_documented_shape(api, history):
 
 
 @pytest.mark.parametrize("team", ["billing", "id"])
-def test_filters_take_ids_or_names(api, history, team):
+def test_filters_take_ids_or_names(manager_api, history, team):
     billing, agent = history
     value = str(billing.pk) if team == "id" else team
-    body = api.get(
+    body = manager_api.get(
         "/api/v1/reports/summary", {**PERIOD, "team": value, "agent": agent.email, "channel": "web"}
     ).json()
     assert body["resolution_time"]["count"] == 1
     assert (
-        api.get("/api/v1/reports/summary", {**PERIOD, "channel": "email"}).json()[
+        manager_api.get("/api/v1/reports/summary", {**PERIOD, "channel": "email"}).json()[
             "resolution_time"
         ]["count"]
         == 0
     )
 
 
-def test_timeseries_points(api, history):
-    body = api.get(
+def test_timeseries_points(manager_api, history):
+    body = manager_api.get(
         "/api/v1/reports/timeseries",
         {**PERIOD, "metric": "first_response_time", "interval": "day", "tz": "Europe/Istanbul"},
     ).json()
@@ -107,15 +95,15 @@ def test_timeseries_points(api, history):
         ({"agent": "ghost@example.com"}, "agent"),
     ],
 )
-def test_bad_filters_answer_400_in_the_error_shape(api, params, field):
-    response = api.get("/api/v1/reports/summary", params)
+def test_bad_filters_answer_400_in_the_error_shape(manager_api, params, field):
+    response = manager_api.get("/api/v1/reports/summary", params)
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
 
 
-def test_bad_metric_or_interval(api):
-    assert api.get("/api/v1/reports/timeseries", {"metric": "happiness"}).status_code == 400
-    response = api.get(
+def test_bad_metric_or_interval(manager_api):
+    assert manager_api.get("/api/v1/reports/timeseries", {"metric": "happiness"}).status_code == 400
+    response = manager_api.get(
         "/api/v1/reports/timeseries", {"metric": "wait_time", "interval": "fortnight"}
     )
     assert response.json()["error"]["fields"]["interval"]

@@ -30,11 +30,6 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-@pytest.fixture
-def manager(make_agent):
-    return make_agent("manager@example.com", is_superuser=True)
-
-
 def api_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
@@ -207,8 +202,20 @@ def test_a_failing_export_is_marked_failed_with_a_message(manager):
 
 
 @pytest.mark.django_db
-def test_a_deleted_export_is_skipped():
-    run_report_export(987654)  # nothing to do, nothing raised
+def test_a_deleted_export_is_skipped(manager):
+    """The job of an export deleted while it waited in the queue does nothing: it neither
+    raises nor brings the row back, and leaves the other exports alone."""
+    params = {"since": "2026-03-01T00:00:00+00:00", "until": "2026-03-02T00:00:00+00:00"}
+    kept = ReportExport.objects.create(owner=manager, params=params)
+    deleted = ReportExport.objects.create(owner=manager, params=params)
+    deleted_id = deleted.pk
+    deleted.delete()
+
+    assert run_report_export(deleted_id) is None
+
+    assert list(ReportExport.objects.values_list("pk", "status", "progress", "content")) == [
+        (kept.pk, ExportStatus.QUEUED, 0, "")
+    ]
 
 
 # --- The CSV -------------------------------------------------------------------------------------
