@@ -284,12 +284,7 @@ def rebuild_all(
         for model in (MetricFact, MetricRollup, MetricHistogram):
             model.objects.all().delete()
         ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
-        written = 0
-        for start in range(0, len(ids), chunk_size):
-            written += recompute_conversations(ids[start : start + chunk_size])
-            if progress:
-                progress(min(start + chunk_size, len(ids)), len(ids))
-    return written
+        return _recompute_in_chunks(ids, chunk_size, progress)
 
 
 def recompute_since(
@@ -307,6 +302,12 @@ def recompute_since(
             .distinct()
         )
     )
+    return _recompute_in_chunks(ids, chunk_size, progress)
+
+
+def _recompute_in_chunks(
+    ids: list[int], chunk_size: int, progress: Callable[[int, int], Any] | None
+) -> int:
     written = 0
     for start in range(0, len(ids), chunk_size):
         written += recompute_conversations(ids[start : start + chunk_size])
