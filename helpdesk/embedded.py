@@ -18,6 +18,9 @@ TICK_SECONDS = 1.0
 
 
 def start_ticker() -> threading.Thread:
+    # A worker imports every app's tasks module when it starts (autodiscovery waits for
+    # that); here nothing else would, and a task nobody imported is not registered.
+    app.loader.import_default_modules()
     thread = threading.Thread(target=_run, name="embedded-beat", daemon=True)
     thread.start()
     return thread
