@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "conversations",
     "agents",
     "reports",
+    # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
+    # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
+    "helpdesk",
 ]
 
 MIDDLEWARE = [
