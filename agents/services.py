@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from conversations.errors import InvalidInput
-from conversations.models import AuthorKind, Conversation, Message
+from conversations.models import AuthorKind, Conversation, Message, Team
 from conversations.services import Author, message_post
 
-from .models import Agent, Presence, Team
+from .models import Agent, Presence
 from .selectors import next_opening, team_open_at, team_zone, teams_with_hours
 
 

@@ -39,6 +39,7 @@ from .models import (
     Label,
     Priority,
     Status,
+    Team,
 )
 from .pagination import CappedCountPaginator
 from .search import clean_search_text, search_conversations
@@ -57,7 +58,6 @@ from .services import (
 )
 
 User = get_user_model()
-Team = Conversation._meta.get_field("team").related_model  # by string: never import agents
 
 admin.site.site_header = _("Helpdesk administration")
 admin.site.site_title = _("Helpdesk")

@@ -38,7 +38,7 @@ from .authentication import (
     check_identity,
 )
 from .errors import InvalidInput
-from .models import Channel, Conversation, Customer, Message, Status
+from .models import Channel, Conversation, Customer, Message, Status, Team
 from .pagination import CappedCountPaginator
 from .serializers import (
     AgentMessageInput,
@@ -64,9 +64,6 @@ from .throttling import (
     WidgetSessionsThrottle,
 )
 
-Team = Conversation._meta.get_field(
-    "team"
-).related_model  # by string: conversations never imports agents
 User = get_user_model()
 MAX_ID = 2**63 - 1  # larger ids cannot exist (bigint); answering 404 beats a database error
 WIDGET_MESSAGES_LIMIT = 500
@@ -458,7 +455,7 @@ class ConversationFilter(django_filters.FilterSet):
         if value.lower() == "none":
             return queryset.filter(team__isnull=True)
         if value.lower() == "mine":
-            return queryset.filter(team__in=Team.objects.filter(agents__user=self.request.user))
+            return queryset.filter(team__in=Team.objects.filter(members=self.request.user))
         ref = int(value) if value.isdigit() else value
         return queryset.filter(team=team_by_ref(ref))
 

@@ -18,9 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.models import Team
 from conversations.authentication import AGENT_AUTHENTICATION, IsStaffAgent
 from conversations.errors import InvalidInput, NotAllowed
+from conversations.models import Team
 
 from . import selectors
 from .export import default_interval, export_create, export_filename

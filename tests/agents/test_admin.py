@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from agents.models import Agent, CannedResponse, Presence, Team
+from agents.models import Agent, CannedResponse, Presence
+from conversations.models import Team
 from conversations.services import conversation_assign, conversation_resolve
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_teams_list_agents_and_open_conversations(
     resolved = start_conversation(team=billing)
     conversation_resolve(conversation=resolved)
 
-    response = client.get(reverse("admin:agents_team_changelist"))
+    response = client.get(reverse("admin:conversations_team_changelist"))
 
     assert response.status_code == 200
     team = response.context["cl"].result_list[0]
@@ -41,7 +42,9 @@ def test_teams_list_agents_and_open_conversations(
 def test_a_second_default_team_is_refused_with_a_form_error(client, make_team):
     make_team("Support", is_default=True)
 
-    response = client.post(reverse("admin:agents_team_add"), {"name": "Sales", "is_default": "on"})
+    response = client.post(
+        reverse("admin:conversations_team_add"), {"name": "Sales", "is_default": "on"}
+    )
 
     assert response.status_code == 200
     assert response.context["errors"]
