@@ -105,6 +105,7 @@ def test_going_back_returns_the_memberships_of_agents(old_database):
     Team = apps.get_model("agents", "Team")
     memberships = Agent.teams.through.objects.values_list("team", "agent")
     assert set(memberships) == expected["memberships"]
-    assert set(Team.objects.values_list("pk", "name", "is_default", "time_zone")) == (
-        expected["teams"]
+    assert (
+        set(Team.objects.values_list("pk", "name", "is_default", "time_zone"))
+        == (expected["teams"])
     )
