@@ -544,23 +544,11 @@ class CustomerConsumer(EventStreamConsumer):
         return {"kind": "customer", "id": self.customer.pk, "name": self.customer.name}
 
 
-class AgentConsumer(EventStreamConsumer):
-    """`/ws/agent/`: staff by session cookie or `?token=<DRF token key>`.
-
-    Agents hear their teams, their assignments and the team-less inbox; superusers hear
-    everything through `admins`. `subscribe` adds one conversation (for its typing).
-
-    `?watch=reports` is the reports dashboard's socket: it hears only `report.updated` (group
-    `reports`) and does not count for presence, so a manager reading reports is not made
-    online and handed conversations.
-    """
+class StaffConsumer(EventStreamConsumer):
+    """A socket for staff, by session cookie or `?token=<DRF token key>` (other apps' staff
+    sockets, such as the reports dashboard's, build on it)."""
 
     user: Any
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.subscriptions: set[str] = set()
-        self.watching_reports = False
 
     async def authenticate(self) -> bool:
         key = self.query_param("token")
@@ -573,10 +561,18 @@ class AgentConsumer(EventStreamConsumer):
         self.user = user
         return True
 
+
+class AgentConsumer(StaffConsumer):
+    """`/ws/agent/`: agents hear their teams, their assignments and the team-less inbox;
+    superusers hear everything through `admins`. `subscribe` adds one conversation (for
+    its typing). An open socket makes its agent online (presence, in the agents app).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subscriptions: set[str] = set()
+
     async def client_groups(self) -> list[str]:
-        self.watching_reports = self.query_param("watch") == "reports"
-        if self.watching_reports:
-            return ["reports"]
         if self.user.is_superuser:
             return [f"agent.{self.user.pk}", "admins"]  # admins hears every event
         team_ids = await database_sync_to_async(team_ids_of)(self.user)
@@ -644,8 +640,6 @@ class AgentConsumer(EventStreamConsumer):
         await self.notify(agent_socket_closed)
 
     async def notify(self, signal: Signal) -> None:
-        if self.watching_reports:
-            return
         await database_sync_to_async(send_presence_signal)(
             signal, user_id=self.user.pk, connection=self.channel_name
         )
