@@ -1,7 +1,8 @@
 """Teams now live in the core: business hours and canned responses point at
 conversations.Team (same table, so state only), each agent's team memberships are copied
 into conversations.TeamMembership (an agent's id is its user's id), and agents' own Team
-and its membership table go.
+and its membership table go. The team's content type moves too, so the permissions given
+on teams and the admin's history of them stay.
 
 Going back copies memberships of users who have an agent profile (the only ones the old
 shape can hold).
@@ -38,10 +39,20 @@ def memberships_to_agents(apps, schema_editor) -> None:
     )
 
 
+def content_type_moves(source: str, target: str):
+    def move(apps, schema_editor) -> None:
+        ContentType = apps.get_model("contenttypes", "ContentType")
+        if not ContentType.objects.filter(app_label=target, model="team").exists():
+            ContentType.objects.filter(app_label=source, model="team").update(app_label=target)
+
+    return move
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("agents", "0005_team_table_to_core"),
         ("conversations", "0008_team"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
@@ -73,6 +84,10 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(memberships_to_core, memberships_to_agents),
+        migrations.RunPython(
+            content_type_moves("agents", "conversations"),
+            content_type_moves("conversations", "agents"),
+        ),
         migrations.RemoveField(model_name="agent", name="teams"),
         migrations.SeparateDatabaseAndState(
             state_operations=[migrations.DeleteModel(name="Team")],

@@ -52,6 +52,9 @@ def fill_old_database(apps) -> dict:
     BusinessHours.objects.create(team=support, weekday=0, opens=time(9), closes=time(17))
     CannedResponse.objects.create(shortcut="hi", body="Hello", team=billing)
     CannedResponse.objects.create(shortcut="bye", body="Bye")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    team_type, _ = ContentType.objects.get_or_create(app_label="agents", model="team")
+    ContentType.objects.filter(app_label="conversations", model="team").delete()
     customer = Customer.objects.create(name="Liam", token="t-1")
     conversations = {
         team.pk if team else None: Conversation.objects.create(customer=customer, team=team).pk
@@ -70,6 +73,7 @@ def fill_old_database(apps) -> dict:
         "conversations": {(pk, team) for team, pk in conversations.items()},
         "hours": {(support.pk, 0, time(9), time(17))},
         "canned": {("hi", billing.pk), ("bye", None)},
+        "content_type": team_type.pk,
     }
 
 
@@ -91,6 +95,9 @@ def test_an_existing_database_keeps_every_team_row_through_the_move(old_database
     hours = BusinessHours.objects.values_list("team", "weekday", "opens", "closes")
     assert set(hours) == expected["hours"]
     assert set(CannedResponse.objects.values_list("shortcut", "team")) == expected["canned"]
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    moved = ContentType.objects.get(pk=expected["content_type"])
+    assert (moved.app_label, moved.model) == ("conversations", "team")  # permissions follow
     newer = Team.objects.create(name="Sales")  # the id sequence came along with the table
     assert newer.pk > max(team[0] for team in expected["teams"])
 
