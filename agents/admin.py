@@ -1,13 +1,15 @@
-"""Admin for teams, agent profiles and canned responses.
+"""Admin for teams (with their business hours), agent profiles and canned responses.
 
-Presence is read-only here: the agent's own websocket and agents.services keep it live.
+Team is the core's model; its page lives here because business hours are agents'. Presence
+is read-only: the agent's own websocket and agents.services keep it live.
 """
 
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AdminTimeWidget
+from django.contrib.admin.widgets import AdminTimeWidget, FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
@@ -19,9 +21,9 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Status
+from conversations.models import Status, Team
 
-from .models import Agent, BusinessHours, CannedResponse, Team
+from .models import Agent, BusinessHours, CannedResponse
 from .selectors import CAPACITY_STATUSES, next_opening, team_open_at
 
 User = get_user_model()
@@ -78,7 +80,7 @@ class TeamAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .prefetch_related("business_hours")
             .annotate(
-                agent_total=Count("agents", distinct=True),
+                agent_total=Count("members", distinct=True),
                 open_total=Count(
                     "conversations",
                     filter=Q(conversations__status=Status.OPEN),
@@ -96,12 +98,39 @@ class TeamAdmin(admin.ModelAdmin):
         return team.open_total
 
 
+class AgentForm(forms.ModelForm):
+    """The profile plus its user's teams: membership is the core's, not a field of Agent."""
+
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.all(),
+        required=False,
+        label=_("teams"),
+        widget=FilteredSelectMultiple(_("teams"), is_stacked=False),
+    )
+
+    class Meta:
+        model = Agent
+        fields = ["user", "capacity"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["teams"].initial = self.instance.teams.all()
+
+    def _save_m2m(self) -> None:
+        """Runs once the profile is saved, with or without commit (admin forms and inlines)."""
+        super()._save_m2m()
+        if "teams" in self.cleaned_data:
+            self.instance.teams.set(self.cleaned_data["teams"])
+
+
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
+    form = AgentForm
     list_display = ["display_name", "email", "team_names", "capacity", "presence", "open_assigned"]
-    list_filter = ["presence", "teams"]
+    list_filter = ["presence", "user__teams"]
     search_fields = ["user__first_name", "user__last_name", "user__email", "user__username"]
-    autocomplete_fields = ["user", "teams"]
+    autocomplete_fields = ["user"]
     readonly_fields = ["presence", "presence_changed_at", "last_assigned_at"]
     ordering = ["user__first_name", "user__email"]
 
@@ -117,7 +146,7 @@ class AgentAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("user")
-            .prefetch_related("teams")
+            .prefetch_related("user__teams")
             .annotate(open_total=open_assigned_count())
         )
 
@@ -140,9 +169,9 @@ class AgentAdmin(admin.ModelAdmin):
 
 class AgentInline(admin.StackedInline):
     model = Agent
+    form = AgentForm
     fields = ["teams", "capacity", "presence", "presence_changed_at"]
     readonly_fields = ["presence", "presence_changed_at"]
-    autocomplete_fields = ["teams"]
     can_delete = False
     verbose_name = _("agent profile")
     verbose_name_plural = _("agent profile")

@@ -244,7 +244,7 @@ class CannedResponsesView(CannedResponseView):
 
     def may_use_team(self, team: Any) -> bool:
         user = self.request.user
-        return user.is_superuser or team.agents.filter(user=user).exists()
+        return user.is_superuser or team.members.filter(pk=user.pk).exists()
 
 
 class CannedResponseRenderView(CannedResponseView):

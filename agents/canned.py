@@ -7,10 +7,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from conversations.errors import InvalidInput
-from conversations.models import Conversation
+from conversations.models import Conversation, Team
 from conversations.serializers import user_name
 
-from .models import CannedResponse, Team
+from .models import CannedResponse
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
 

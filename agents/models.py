@@ -1,6 +1,8 @@
-"""Agents, their teams, business hours and capacity, and canned responses."""
+"""Agents (capacity, presence), the teams' business hours, and canned responses.
 
-import zoneinfo
+Teams and who belongs to them live in the core (conversations.models.Team): agents only
+add what an agent does.
+"""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,55 +11,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations.models import Team
+
 
 def default_capacity() -> int:
     return settings.HELPDESK_DEFAULT_CAPACITY
-
-
-def default_time_zone() -> str:
-    return settings.TIME_ZONE
-
-
-def validate_time_zone(name: str) -> None:
-    """An IANA time zone name that this system's tz database knows (e.g. Europe/Istanbul)."""
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise ValidationError(
-            _("“%(name)s” is not a time zone name such as Europe/Istanbul."),
-            code="invalid_time_zone",
-            params={"name": name},
-        ) from error
-
-
-class Team(models.Model):
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    is_default = models.BooleanField(
-        _("default team"),
-        default=False,
-        help_text=_("New conversations that name no team go here."),
-    )
-    time_zone = models.CharField(
-        _("time zone"),
-        max_length=64,
-        default=default_time_zone,
-        validators=[validate_time_zone],
-        help_text=_("The IANA name its business hours are in, e.g. Europe/Istanbul."),
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("team")
-        verbose_name_plural = _("teams")
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"], condition=Q(is_default=True), name="one_default_team"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Weekday(models.IntegerChoices):
@@ -123,7 +81,6 @@ class Agent(models.Model):
         related_name="agent",
         verbose_name=_("user"),
     )
-    teams = models.ManyToManyField(Team, related_name="agents", blank=True, verbose_name=_("teams"))
     capacity = models.PositiveSmallIntegerField(
         _("capacity"),
         default=default_capacity,
@@ -144,6 +101,11 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def teams(self) -> models.Manager[Team]:
+        """The teams of the agent's user: membership is the core's (TeamMembership)."""
+        return self.user.teams
 
     @property
     def display_name(self) -> str:

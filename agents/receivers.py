@@ -22,7 +22,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from conversations.events import event_published
-from conversations.models import AuthorKind, ConversationEvent, EventType, Status
+from conversations.models import AuthorKind, ConversationEvent, EventType, Status, TeamMembership
 
 from .models import Agent, BusinessHours
 from .routing import drain_for_agent, drain_team, drain_teams, route_reopened
@@ -114,12 +114,12 @@ def route_on_agent_saved(
     transaction.on_commit(lambda: _safely(drain_for_agent, agent_id))
 
 
-@receiver(m2m_changed, sender=Agent.teams.through, dispatch_uid="agents.routing.team_joined")
+@receiver(m2m_changed, sender=TeamMembership, dispatch_uid="agents.routing.team_joined")
 def route_on_team_joined(
     sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any
 ) -> None:
-    """An agent joined a team (agent.teams.add or team.agents.add): drain that team."""
+    """A user joined a team (user.teams.add or team.members.add): drain that team."""
     if action != "post_add" or not pk_set:
         return
-    team_ids = [instance.pk] if reverse else sorted(pk_set)
+    team_ids = sorted(pk_set) if reverse else [instance.pk]
     transaction.on_commit(lambda: _safely(drain_teams, team_ids))

@@ -84,7 +84,7 @@ def _locked_candidates(team_id: int) -> list[Candidate]:
     agents = list(
         Agent.objects.select_for_update(of=("self",))
         .select_related("user")
-        .filter(teams=team_id, presence=Presence.ONLINE, user__is_active=True)
+        .filter(user__teams=team_id, presence=Presence.ONLINE, user__is_active=True)
         .order_by("pk")
     )
     counts = open_assigned_counts([agent.pk for agent in agents])

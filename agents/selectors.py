@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from conversations.models import AuthorKind, Conversation, Status
+from conversations.models import AuthorKind, Conversation, Status, Team, TeamMembership
 
-from .models import Agent, BusinessHours, CannedResponse, Presence, Team
+from .models import Agent, BusinessHours, CannedResponse, Presence
 
 # A conversation takes a place in its assignee's capacity while it is open: pending (waiting
 # on the customer) and snoozed ones do not, as in handle time. The one definition of "open
@@ -46,13 +46,13 @@ def agents_with_load() -> QuerySet[Agent]:
 def active_agents() -> list[Agent]:
     """Active staff agents with `open_assigned` and their teams, by name (three queries)."""
     agents = agents_with_load().filter(user__is_active=True, user__is_staff=True)
-    agents = list(agents.prefetch_related("teams"))
+    agents = list(agents.prefetch_related("user__teams"))
     return sorted(agents, key=lambda agent: (agent.display_name.lower(), agent.pk))
 
 
 def teams_for(user: Any) -> QuerySet[Team]:
     """Every team, by name, annotated with `member`: whether `user` is in it."""
-    membership = Agent.teams.through.objects.filter(team=OuterRef("pk"), agent__user=user)
+    membership = TeamMembership.objects.filter(team=OuterRef("pk"), user=user)
     return Team.objects.annotate(member=Exists(membership)).order_by("name")
 
 
@@ -76,7 +76,7 @@ def open_assigned_counts(user_ids: list[int]) -> dict[int, int]:
 def online_agents(team: Team | None) -> QuerySet[Agent]:
     """Online agents who take the team's conversations (every agent for the team-less inbox)."""
     agents = agents_with_load().filter(presence=Presence.ONLINE, user__is_active=True)
-    return agents.filter(teams=team) if team is not None else agents
+    return agents.filter(user__teams=team) if team is not None else agents
 
 
 def team_queue(team_id: int | None) -> QuerySet[Conversation]:
@@ -248,4 +248,4 @@ def canned_responses_for(user: Any) -> QuerySet[CannedResponse]:
     responses = CannedResponse.objects.select_related("team").order_by("shortcut")
     if user.is_superuser:
         return responses
-    return responses.filter(Q(team__isnull=True) | Q(team__agents__user=user)).distinct()
+    return responses.filter(Q(team__isnull=True) | Q(team__members=user)).distinct()

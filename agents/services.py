@@ -1,5 +1,6 @@
 """State changes of agents: presence, agent accounts, and the out-of-hours auto-reply."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +18,10 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from conversations.errors import InvalidInput
-from conversations.models import AuthorKind, Conversation, Message
+from conversations.models import AuthorKind, Conversation, Message, Team
 from conversations.services import Author, message_post
 
-from .models import Agent, Presence, Team
+from .models import Agent, Presence
 from .selectors import next_opening, team_open_at, team_zone, teams_with_hours
 
 
@@ -135,6 +136,26 @@ def agent_save(
     if team_names is not None:
         agent.teams.set([team_named(team_name) for team_name in team_names])
     return agent, created
+
+
+@transaction.atomic
+def agent_provision(
+    *,
+    email: str,
+    name: str | None = None,
+    teams: Sequence[Team] = (),
+    capacity: int | None = None,
+) -> Any:
+    """The core's agent provisioner (conversations.seams.AgentProvisioner, registered in
+    AgentsConfig.ready): imports and demo data name agents by email. A new agent is made by
+    agent_save; an existing user keeps everything and gets a profile if they lack one."""
+    user = get_user_model().objects.filter(username=email.strip().lower()).first()
+    if user is not None:
+        Agent.objects.get_or_create(user=user)
+        return user
+    agent, _created = agent_save(email=email, name=name, capacity=capacity)
+    agent.teams.set(teams)
+    return agent.user
 
 
 def agent_api_token(agent: Agent) -> str:

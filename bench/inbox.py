@@ -120,8 +120,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from agents.models import Agent, Team
-    from conversations.models import Conversation
+    from agents.models import Agent
+    from conversations.models import Conversation, Team
 
     with connection.cursor() as cursor:  # the planner's row counts: instant on a million
         cursor.execute(
@@ -141,7 +141,7 @@ def main() -> None:
     )
     team = Team.objects.order_by("pk").first()
     agent = (
-        Agent.objects.filter(teams=team).select_related("user").order_by("pk").first().user
+        Agent.objects.filter(user__teams=team).select_related("user").order_by("pk").first().user
         if team
         else admin
     )

@@ -132,7 +132,7 @@ def endpoints(runs: int) -> None:
     from django.contrib.auth import get_user_model
     from rest_framework.test import APIClient
 
-    from agents.models import Team
+    from conversations.models import Team
     from reports.models import MetricFact
 
     user, _ = get_user_model().objects.get_or_create(

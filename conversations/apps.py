@@ -7,4 +7,9 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Conversations")
 
     def ready(self) -> None:
+        from django.core import checks
+
         from . import receivers  # noqa: F401  (email continuity follows the event log)
+        from .seams import check_seams_answered
+
+        checks.register(check_seams_answered)

@@ -1,12 +1,15 @@
-"""Customers, their conversations and messages, ratings, and the event log.
+"""Customers, teams and who belongs to them, conversations and messages, ratings, and the
+event log.
 
 Models hold data and invariants only. Every change goes through `services.py`, which appends
 a ConversationEvent in the same transaction (see `events.py`).
 """
 
 import secrets
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
@@ -51,6 +54,91 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.email or _("Customer #%(id)s") % {"id": self.pk}
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(name: str) -> None:
+    """An IANA time zone name that this system's tz database knows (e.g. Europe/Istanbul)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(
+            _("“%(name)s” is not a time zone name such as Europe/Istanbul."),
+            code="invalid_time_zone",
+            params={"name": name},
+        ) from error
+
+
+class Team(models.Model):
+    """Where conversations queue, and what access checks ask about ("is this user in it?").
+
+    Members are users, not agent profiles: who may see a team's conversations is a question
+    of the core, answered without knowing what an agent does (agents/ keeps capacity,
+    presence and routing). The membership is a model of its own (TeamMembership) so that
+    the row has a name, one pair per user and team, and room to grow.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_default = models.BooleanField(
+        _("default team"),
+        default=False,
+        help_text=_("New conversations that name no team go here."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text=_("The IANA name its business hours are in, e.g. Europe/Istanbul."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="TeamMembership",
+        related_name="teams",
+        blank=True,
+        verbose_name=_("members"),
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    """One user in one team (`team.members`, `user.teams`)."""
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("team")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="team_memberships",
+        verbose_name=_("user"),
+    )
+
+    class Meta:
+        verbose_name = _("team membership")
+        verbose_name_plural = _("team memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ∈ {self.team}"
 
 
 class Status(models.TextChoices):
@@ -105,7 +193,7 @@ class Conversation(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
     team = models.ForeignKey(
-        "agents.Team",
+        Team,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

@@ -14,10 +14,9 @@ from .models import (
     Customer,
     Message,
     ReadMarker,
+    Team,
 )
 from .search import SearchResults, search_conversations  # noqa: F401  (the search selectors)
-
-Team = Conversation._meta.get_field("team").related_model  # by string: never import agents
 
 
 def conversations_visible_to_agent(user: Any) -> QuerySet[Conversation]:
@@ -28,7 +27,7 @@ def conversations_visible_to_agent(user: Any) -> QuerySet[Conversation]:
     conversations = Conversation.objects.all()
     if user.is_superuser:
         return conversations
-    their_teams = Team.objects.filter(agents__user=user).values("pk")
+    their_teams = Team.objects.filter(members=user).values("pk")
     return conversations.filter(Q(team__in=their_teams) | Q(assignee=user) | Q(team__isnull=True))
 
 

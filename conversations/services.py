@@ -19,7 +19,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from . import lifecycle
@@ -37,9 +36,9 @@ from .models import (
     Rating,
     ReadMarker,
     Status,
+    Team,
 )
-
-Team = Conversation._meta.get_field("team").related_model  # read by string, never imported
+from .seams import assignment_policy
 
 
 @dataclass(frozen=True)
@@ -403,13 +402,11 @@ def check_assign(
     conversation is locked: may `by` give it to `assignee`? Raises a HelpdeskError to refuse;
     returns True when a supervisor's `force` takes the agent above capacity.
 
-    The policy is settings.HELPDESK_ASSIGNMENT_CHECK (agents.routing.check_assign: capacity,
-    under the agent's row lock), named in settings so that this app never imports agents.
+    The policy is the one registered in seams (agents.routing.check_assign: capacity, under
+    the agent's row lock); with none registered this raises ImproperlyConfigured.
     """
-    policy = getattr(settings, "HELPDESK_ASSIGNMENT_CHECK", "")
-    if not policy:
-        return False
-    return import_string(policy)(conversation=conversation, assignee=assignee, by=by, force=force)
+    policy = assignment_policy()
+    return policy(conversation=conversation, assignee=assignee, by=by, force=force)
 
 
 @transaction.atomic

@@ -4,6 +4,8 @@ import asyncio
 import gc
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qs
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -63,14 +65,36 @@ django.setup(set_prefix=False)
 django_asgi_app = OneHopASGIHandler()  # Django is set up before the consumers are imported
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import WebsocketDenier  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
 from conversations import events  # noqa: E402
-from conversations.live.routing import websocket_urlpatterns  # noqa: E402
+from conversations.live.routing import agent_socket, customer_socket  # noqa: E402
+from reports.routing import reports_socket  # noqa: E402
+
+
+def watching(watchers: dict[str, Any], default: Any) -> Any:
+    """One path, a socket per `?watch=<name>`: the reports dashboard opens
+    /ws/agent/?watch=reports (shared/API.md), which the reports app serves."""
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+        socket = watchers.get(query.get("watch", [""])[0], default)
+        return await socket(scope, receive, send)
+
+    return app
+
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": URLRouter(
+            [
+                path("ws/customer/", customer_socket),
+                path("ws/agent/", watching({"reports": reports_socket}, agent_socket)),
+                re_path(r"", WebsocketDenier.as_asgi()),  # any other path: refused, not a 500
+            ]
+        ),
     }
 )
 

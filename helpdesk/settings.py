@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "conversations",
     "agents",
     "reports",
+    # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
+    # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
+    "helpdesk",
 ]
 
 MIDDLEWARE = [
@@ -248,9 +251,6 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 # --- Helpdesk --------------------------------------------------------------------------------
 HELPDESK_MAX_MESSAGE_LENGTH = int(os.environ.get("HELPDESK_MAX_MESSAGE_LENGTH", "10000"))
 HELPDESK_DEFAULT_CAPACITY = int(os.environ.get("HELPDESK_DEFAULT_CAPACITY", "3"))
-# Checks a manual assignment (API, admin) before it is made: capacity, in the agents app.
-# Named here so that conversations never imports agents (docs/assignment.md).
-HELPDESK_ASSIGNMENT_CHECK = "agents.routing.check_assign"
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Email continuity (docs/email.md): replies to offline customers, inbound replies.

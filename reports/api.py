@@ -17,9 +17,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents.models import Team
 from conversations.api.base import AgentView
 from conversations.errors import InvalidInput, NotAllowed
+from conversations.models import Team
 
 from . import selectors
 from .export import default_interval, export_create, export_filename

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from agents.models import Team
+from conversations.models import Team
 
 from .metrics import Metric
 from .models import ExportStatus, ReportExport

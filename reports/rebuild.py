@@ -33,9 +33,9 @@ from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, ConversationEvent
 
+from .buckets import EVERY_CHANNEL, EVERY_ID, LOCK_NAMESPACE, value_bucket
 from .metrics import Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
-from .services import EVERY_CHANNEL, EVERY_ID, LOCK_NAMESPACE, value_bucket
 
 logger = logging.getLogger(__name__)
 

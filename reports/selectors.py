@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from conversations.models import Conversation, Status
 
+from .buckets import EVERY_CHANNEL, EVERY_ID, day_of, hour_of, rollup_amount
 from .metrics import Metric
 from .models import MetricFact, MetricHistogram, MetricRollup
-from .services import EVERY_CHANNEL, EVERY_ID, day_of, hour_of, rollup_amount
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 

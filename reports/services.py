@@ -6,11 +6,10 @@ difference to the rollups in the same transaction; totals are integers (microsec
 durations), so adding and subtracting in any order gives exactly the numbers a rebuild gives.
 """
 
-import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -18,36 +17,18 @@ from django.db import connection, transaction
 
 from conversations.models import Conversation, ConversationEvent
 
+from .buckets import (
+    EVERY_CHANNEL,
+    EVERY_ID,
+    LOCK_NAMESPACE,
+    day_of,
+    hour_of,
+    rollup_amount,
+    value_bucket,
+)
 from .metrics import EVENT_FIELDS, Fact, Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
-
-LOCK_NAMESPACE = 7207  # advisory locks (namespace, conversation id); (namespace, 0): full rebuild
-BUCKET_BASE = math.log(1.05)
-EVERY_ID, EVERY_CHANNEL = (
-    -1,
-    "*",
-)  # histogram rows that count every team / agent / channel  # duration buckets are 5% wide: exact percentiles read one bucket
-
-
-def value_bucket(metric: str, value: float) -> int:
-    """A bucket that grows with the value (monotonic), for duration metrics; 0 otherwise."""
-    if metric not in Metric.DURATIONS or value < 1:
-        return 0
-    return int(math.log(value) / BUCKET_BASE) + 1
-
-
-def rollup_amount(metric: str, value: float) -> int:
-    """What a value adds to a rollup's integer total: microseconds for durations."""
-    return round(value * 1_000_000) if metric in Metric.DURATIONS else round(value)
-
-
-def hour_of(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def day_of(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
+from .rebuild import rebuild_postgresql
 
 # --- Recompute -------------------------------------------------------------------------------
 
@@ -270,8 +251,6 @@ def rebuild_all(
     embedded SQLite mode) everything runs in one transaction.
     """
     if connection.vendor == "postgresql":
-        from .rebuild import rebuild_postgresql
-
         return rebuild_postgresql(
             chunk_size=chunk_size, workers=workers or os.cpu_count() or 1, progress=progress
         )

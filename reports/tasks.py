@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
+from .consumers import GROUP
 from .export import export_run
 from .services import process_new_events
 
@@ -47,7 +48,7 @@ def announce_report_update() -> None:
     layer = get_channel_layer()
     if layer is not None:
         event = {"type": "report.updated", "at": timezone.now().isoformat()}
-        async_to_sync(layer.group_send)("reports", {"type": "event.publish", "event": event})
+        async_to_sync(layer.group_send)(GROUP, {"type": "event.publish", "event": event})
 
 
 @shared_task(acks_late=True, ignore_result=True)

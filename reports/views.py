@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from agents.models import Agent, Team
+from agents.models import Agent
+from conversations.models import Team
 from conversations.selectors import channel_choices
 
 

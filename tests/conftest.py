@@ -51,7 +51,7 @@ def _default_language():
 
 @pytest.fixture
 def make_team(db):
-    from agents.models import Team
+    from conversations.models import Team
 
     def make(name: str | None = None, **fields):
         return Team.objects.create(name=name or unique("team"), **fields)

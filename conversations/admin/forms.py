@@ -9,11 +9,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Conversation, Priority, Status
+from ..models import Conversation, Priority, Status, Team
 from ..serializers import user_name
 
 User = get_user_model()
-Team = Conversation._meta.get_field("team").related_model  # by string: never import agents
 
 
 def agents_queryset() -> QuerySet:

@@ -134,7 +134,7 @@ class ConversationFilter(django_filters.FilterSet):
         if value.lower() == "none":
             return queryset.filter(team__isnull=True)
         if value.lower() == "mine":
-            return queryset.filter(team__in=Team.objects.filter(agents__user=self.request.user))
+            return queryset.filter(team__in=Team.objects.filter(members=self.request.user))
         ref = int(value) if value.isdigit() else value
         return queryset.filter(team=team_by_ref(ref))
 

@@ -21,9 +21,8 @@ from ..authentication import (
     IsStaffAgent,
 )
 from ..errors import InvalidInput
-from ..models import Conversation, Message
+from ..models import Conversation, Message, Team
 
-Team = Conversation._meta.get_field("team").related_model  # by string: never import agents
 User = get_user_model()
 MAX_ID = 2**63 - 1  # larger ids cannot exist (bigint); answering 404 beats a database error
 

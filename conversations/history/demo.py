@@ -15,9 +15,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from ..models import Conversation
-
-Team = Conversation._meta.get_field("team").related_model  # read by relation, never imported
+from ..models import Team
+from ..seams import agent_provisioner
 
 
 @dataclass(frozen=True)
@@ -341,6 +340,19 @@ def ensure_teams() -> None:
             Team.objects.create(name=name)
     if not Team.objects.filter(is_default=True).exists():
         Team.objects.filter(name__iexact=DEFAULT_TEAM).update(is_default=True)
+
+
+def ensure_agents() -> None:
+    """The demo agents, made by the registered agent provisioner (agents' own service)."""
+    provision = agent_provisioner()
+    teams = {team.name.lower(): team for team in Team.objects.all()}
+    for agent in AGENTS:
+        provision(
+            email=agent.email,
+            name=agent.name,
+            teams=[teams[name.lower()] for name in agent.teams],
+            capacity=agent.capacity,
+        )
 
 
 def demo_records(count: int, *, now: datetime | None = None) -> Iterator[dict[str, Any]]:

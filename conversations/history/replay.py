@@ -28,7 +28,8 @@ from .. import lifecycle
 from ..errors import HelpdeskError
 from ..events import broadcasts_muted, publish_pending_events
 from ..lifecycle import simultaneous_rank
-from ..models import AuthorKind, Conversation, Customer, Status
+from ..models import AuthorKind, Conversation, Customer, Status, Team
+from ..seams import agent_provisioner
 from ..services import (
     Author,
     conversation_assign,
@@ -41,10 +42,7 @@ from ..services import (
     message_post,
 )
 
-# Read by relation, never imported: conversations does not depend on agents.
-Team = Conversation._meta.get_field("team").related_model
-User = get_user_model()
-AgentProfile = User._meta.get_field("agent").related_model
+User = get_user_model()  # bulk_import reads it from here, with Team
 
 BATCH_SIZE = 500
 # A status event may say when a snooze ends; without it the snooze lasts a day.
@@ -300,16 +298,11 @@ class _Directory:
         return self.teams[key]
 
     def agent(self, email: str, team: Any) -> Any:
-        """The staff user with this email; a new one (with an agent profile) joins `team`."""
+        """The user with this email, made an agent by the registered provisioner (agents'
+        own service); a new one joins `team`."""
         if email not in self.agents:
-            user = User.objects.filter(username=email).first()
-            if user is None:
-                user = User.objects.create_user(username=email, email=email, is_staff=True)
-                profile = AgentProfile.objects.create(user=user)
-                if team is not None:
-                    profile.teams.add(team)
-            else:
-                AgentProfile.objects.get_or_create(user=user)
+            provision = agent_provisioner()
+            user = provision(email=email, teams=[team] if team is not None else [])
             self._stage(self.agents, email, user)
         return self.agents[email]
 

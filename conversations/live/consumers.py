@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from .. import selectors
-from ..models import Conversation, Customer
+from ..models import Customer, Team
 from ..serializers import customer_event, user_name
 from . import presence
 from .delivery import EventStream, database_sync_to_async
@@ -359,23 +359,11 @@ class CustomerConsumer(EventStreamConsumer):
         return {"kind": "customer", "id": self.customer.pk, "name": self.customer.name}
 
 
-class AgentConsumer(EventStreamConsumer):
-    """`/ws/agent/`: staff by session cookie or `?token=<DRF token key>`.
-
-    Agents hear their teams, their assignments and the team-less inbox; superusers hear
-    everything through `admins`. `subscribe` adds one conversation (for its typing).
-
-    `?watch=reports` is the reports dashboard's socket: it hears only `report.updated` (group
-    `reports`) and does not count for presence, so a manager reading reports is not made
-    online and handed conversations.
-    """
+class StaffConsumer(EventStreamConsumer):
+    """A socket for staff, by session cookie or `?token=<DRF token key>` (other apps' staff
+    sockets, such as the reports dashboard's, build on it)."""
 
     user: Any
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.subscriptions: set[str] = set()
-        self.watching_reports = False
 
     async def authenticate(self) -> bool:
         key = self.query_param("token")
@@ -388,10 +376,18 @@ class AgentConsumer(EventStreamConsumer):
         self.user = user
         return True
 
+
+class AgentConsumer(StaffConsumer):
+    """`/ws/agent/`: agents hear their teams, their assignments and the team-less inbox;
+    superusers hear everything through `admins`. `subscribe` adds one conversation (for
+    its typing). An open socket makes its agent online (presence, in the agents app).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subscriptions: set[str] = set()
+
     async def client_groups(self) -> list[str]:
-        self.watching_reports = self.query_param("watch") == "reports"
-        if self.watching_reports:
-            return ["reports"]
         if self.user.is_superuser:
             return [f"agent.{self.user.pk}", "admins"]  # admins hears every event
         team_ids = await database_sync_to_async(team_ids_of)(self.user)
@@ -459,8 +455,6 @@ class AgentConsumer(EventStreamConsumer):
         await self.notify(agent_socket_closed)
 
     async def notify(self, signal: Signal) -> None:
-        if self.watching_reports:
-            return
         await database_sync_to_async(send_presence_signal)(
             signal, user_id=self.user.pk, connection=self.channel_name
         )
@@ -489,5 +483,4 @@ def is_staff(user: Any) -> bool:
 
 
 def team_ids_of(user: Any) -> list[int]:
-    Team = Conversation._meta.get_field("team").related_model  # by string, no import
-    return list(Team.objects.filter(agents__user=user).values_list("pk", flat=True))
+    return list(Team.objects.filter(members=user).values_list("pk", flat=True))

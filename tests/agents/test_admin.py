@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from agents.models import Agent, CannedResponse, Presence, Team
+from agents.models import Agent, CannedResponse, Presence
+from conversations.models import Team
 from conversations.services import conversation_assign, conversation_resolve
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ def test_teams_list_agents_and_open_conversations(
     resolved = start_conversation(team=billing)
     conversation_resolve(conversation=resolved)
 
-    response = staff_client.get(reverse("admin:agents_team_changelist"))
+    response = staff_client.get(reverse("admin:conversations_team_changelist"))
 
     assert response.status_code == 200
     team = response.context["cl"].result_list[0]
@@ -31,7 +32,7 @@ def test_a_second_default_team_is_refused_with_a_form_error(staff_client, make_t
     make_team("Support", is_default=True)
 
     response = staff_client.post(
-        reverse("admin:agents_team_add"), {"name": "Sales", "is_default": "on"}
+        reverse("admin:conversations_team_add"), {"name": "Sales", "is_default": "on"}
     )
 
     assert response.status_code == 200

@@ -354,7 +354,7 @@ def test_hours_are_edited_inline_on_the_team(client, make_agent, make_team):
 
     client.force_login(make_agent(is_superuser=True))
     team = make_team(name="Inline")
-    url = reverse("admin:agents_team_change", args=[team.pk])
+    url = reverse("admin:conversations_team_change", args=[team.pk])
     page = client.get(url)
     assert page.status_code == 200 and b"business_hours-TOTAL_FORMS" in page.content
     form = {
@@ -381,7 +381,7 @@ def test_hours_are_edited_inline_on_the_team(client, make_agent, make_team):
     closed = make_team(name="Closed now")
     now = timezone.now().replace(microsecond=0)
     every_day(closed, now + timedelta(hours=2), now + timedelta(hours=3))
-    listing = client.get(reverse("admin:agents_team_changelist")).content.decode()
+    listing = client.get(reverse("admin:conversations_team_changelist")).content.decode()
     assert "Closed until" in listing and "Open" in listing
 
 

@@ -8,8 +8,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
 
-from agents.models import Agent, Team
-from conversations.models import Conversation, ConversationEvent, Customer, Message, Rating
+from agents.models import Agent
+from conversations.models import (
+    Conversation,
+    ConversationEvent,
+    Customer,
+    Message,
+    Rating,
+    Team,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -324,7 +324,7 @@ def test_joining_a_team_drains_its_queue(support, make_team, make_agent, start, 
 
     other = start()
     carol = make_agent(presence=Presence.ONLINE)
-    committed(support.agents.add, agent(carol))  # from the team's side too
+    committed(support.members.add, carol)  # from the team's side too
     assert assignee_of(other) == carol
 
 

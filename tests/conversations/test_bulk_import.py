@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from agents.models import Agent, Team
+from agents.models import Agent
 from bench.history import lines as bench_lines
 from conversations.history.bulk import bulk_import_lines
 from conversations.models import (
@@ -21,6 +21,7 @@ from conversations.models import (
     ConversationEvent,
     Customer,
     EventSequence,
+    Team,
 )
 from reports.models import MetricFact, ReportCursor
 from reports.selectors import Slice, summary
@@ -330,7 +331,7 @@ def test_bulk_import_creates_the_same_agents_and_teams(tmp_path):
     def directory() -> tuple:
         agents = {
             (agent.user.username, agent.user.is_staff, tuple(t.name for t in agent.teams.all()))
-            for agent in Agent.objects.select_related("user").prefetch_related("teams")
+            for agent in Agent.objects.select_related("user").prefetch_related("user__teams")
         }
         return agents, set(Team.objects.values_list("name", flat=True))
 

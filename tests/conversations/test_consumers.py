@@ -672,7 +672,7 @@ def test_the_beat_schedule_expires_stale_connections(settings):
 
 
 def test_widget_origins_default_to_the_helpdesks_own():
-    from helpdesk.origins import customer_socket_origins, widget_origins
+    from conversations.origins import customer_socket_origins, widget_origins
 
     assert widget_origins([], "https://help.example.com/desk/") == ["https://help.example.com"]
     assert widget_origins(["https://Shop.example.com:443/", " "], "http://x") == [

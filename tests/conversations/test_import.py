@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from agents.models import Agent, Team
+from agents.models import Agent
 from conversations.models import (
     Conversation,
     ConversationEvent,
@@ -18,6 +18,7 @@ from conversations.models import (
     Message,
     Rating,
     Status,
+    Team,
 )
 
 pytestmark = pytest.mark.django_db

@@ -4,19 +4,17 @@ The conversations are generated as history import records (conversations/history
 through the importer: one path for history. Running it again creates nothing new.
 """
 
-import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
-from conversations.history.demo import AGENTS, demo_records, ensure_teams
+from conversations.history.demo import AGENTS, demo_records, ensure_agents, ensure_teams
 from conversations.history.replay import import_lines
 
 from ..base import TranslatedCommand
@@ -43,16 +41,7 @@ class Command(TranslatedCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         ensure_teams()
-        for agent in AGENTS:
-            # The agents app's own command: this app does not import agents.
-            call_command(
-                "create_agent",
-                agent.email,
-                name=agent.name,
-                teams=list(agent.teams),
-                capacity=agent.capacity,
-                stdout=io.StringIO(),
-            )
+        ensure_agents()
         count = max(0, options["conversations"])
         with tqdm(
             total=count,

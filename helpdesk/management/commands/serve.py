@@ -1,12 +1,14 @@
 """`manage.py serve`: the whole helpdesk in one command.
 
 Migrates the database, loads demo data into an empty one, gives the `admin@example.com`
-superuser a fresh password, prints how to log in, then serves `helpdesk.asgi:application`
-with uvicorn. With no environment this is the embedded mode (SQLite, in-memory channel
-layer, tasks in-process); with DATABASE_URL / REDIS_URL it serves production settings.
+superuser a fresh password, prints how to log in, then serves ASGI_APPLICATION with
+uvicorn. With no environment this is the embedded mode (SQLite, in-memory channel layer,
+tasks in-process); with DATABASE_URL / REDIS_URL it serves production settings.
+
+It belongs to the project, not to an app: it puts the apps and the run mode together
+(helpdesk.embedded, helpdesk.asgi), and the apps never import the project.
 """
 
-import io
 import secrets
 import socket
 from typing import Any
@@ -17,10 +19,10 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from agents.services import agent_save
+from conversations.management.base import TranslatedCommand
+from conversations.management.commands.seed_demo import DEFAULT_CONVERSATIONS
 from conversations.models import Conversation
-
-from ..base import TranslatedCommand
-from .seed_demo import DEFAULT_CONVERSATIONS
 
 ADMIN_EMAIL = "admin@example.com"
 
@@ -63,10 +65,7 @@ class Command(TranslatedCommand):
                 "seed_demo", conversations=options["demo_conversations"], stdout=self.stdout
             )
         password = secrets.token_urlsafe(12)
-        # The agents app's own command: this app does not import agents.
-        call_command(
-            "create_agent", ADMIN_EMAIL, admin=True, password=password, stdout=io.StringIO()
-        )
+        agent_save(email=ADMIN_EMAIL, admin=True, password=password)
         self.print_welcome(self.base_url(host, port), password)
         self.serve(host, port)
 
@@ -114,15 +113,15 @@ class Command(TranslatedCommand):
 
     def serve(self, host: str, port: int) -> None:
         import uvicorn
-        from django.conf import settings
 
         if settings.CELERY_TASK_ALWAYS_EAGER:  # no broker, no beat: tick in this process
             from helpdesk.embedded import start_ticker
 
             start_ticker()
 
+        module, _dot, name = settings.ASGI_APPLICATION.rpartition(".")
         uvicorn.run(
-            "helpdesk.asgi:application",
+            f"{module}:{name}",
             host=host,
             port=port,
             lifespan="off",  # Django's ASGI handler has no startup/shutdown hooks

@@ -1,0 +1,92 @@
+"""Questions the core asks that only a higher app can answer (STYLE.md "Seams between apps").
+
+The core declares each question here as a small protocol; the app that knows the answer
+registers it in its AppConfig.ready() (agents does both today). Asking a question nobody
+answered raises ImproperlyConfigured, and a system check says so at start-up: an
+unanswered question is an error, never a silent yes.
+"""
+
+from collections.abc import Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from .models import Conversation, Team
+
+Answer = TypeVar("Answer")
+
+
+class AssignmentPolicy(Protocol):
+    def __call__(self, *, conversation: Conversation, assignee: Any, by: Any, force: bool) -> bool:
+        """May `by` give `conversation` to `assignee`? Raise a HelpdeskError to refuse; return
+        True when a supervisor's `force` takes the assignee above capacity."""
+
+
+class AgentProvisioner(Protocol):
+    def __call__(
+        self,
+        *,
+        email: str,
+        name: str | None = None,
+        teams: Sequence[Team] = (),
+        capacity: int | None = None,
+    ) -> Any:
+        """The user with this email, as an agent (imports and demo data name agents by email).
+
+        A new one is created (staff, no password) with `name`, `teams` and `capacity`; an
+        existing user keeps what they have and gets an agent profile if they lack one."""
+
+
+class Seam(Generic[Answer]):
+    """One question and the answer registered for it."""
+
+    def __init__(self, question: str, check_id: str) -> None:
+        self.question = question
+        self.check_id = check_id
+        self.answer: Answer | None = None
+
+    def register(self, answer: Answer) -> None:
+        self.answer = answer
+
+    def get(self) -> Answer:
+        if self.answer is None:
+            raise ImproperlyConfigured(self.missing())
+        return self.answer
+
+    def missing(self) -> str:
+        return (
+            f"Nothing answers “{self.question}”: install an app that registers it in its "
+            "AppConfig.ready() (the agents app does)."
+        )
+
+
+ASSIGNMENT_POLICY: Seam[AssignmentPolicy] = Seam(
+    "may this agent take this conversation?", "conversations.E001"
+)
+AGENT_PROVISIONER: Seam[AgentProvisioner] = Seam("make this email an agent", "conversations.E002")
+
+
+def register_assignment_policy(policy: AssignmentPolicy) -> None:
+    ASSIGNMENT_POLICY.register(policy)
+
+
+def register_agent_provisioner(provisioner: AgentProvisioner) -> None:
+    AGENT_PROVISIONER.register(provisioner)
+
+
+def assignment_policy() -> AssignmentPolicy:
+    return ASSIGNMENT_POLICY.get()
+
+
+def agent_provisioner() -> AgentProvisioner:
+    return AGENT_PROVISIONER.get()
+
+
+def check_seams_answered(**kwargs: Any) -> list[checks.CheckMessage]:
+    """System check (registered in ConversationsConfig.ready): every question has an answer."""
+    return [
+        checks.Error(seam.missing(), id=seam.check_id)
+        for seam in (ASSIGNMENT_POLICY, AGENT_PROVISIONER)
+        if seam.answer is None
+    ]
