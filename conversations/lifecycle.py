@@ -17,9 +17,9 @@ user id live, an email while planning an import); the rules only compare them.
 """
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from django.utils.translation import gettext as _
 
@@ -38,9 +38,11 @@ MESSAGE_CREATED = "message.created"
 Agent: TypeAlias = Hashable | None
 
 
-@dataclass(frozen=True, slots=True)
-class State:
-    """What the rules look at: the conversation row's lifecycle columns."""
+class State(NamedTuple):
+    """What the rules look at: the conversation row's lifecycle columns.
+
+    A NamedTuple rather than a dataclass: a bulk import makes one per step of millions of
+    conversations, and `_replace` is several times faster than dataclasses.replace."""
 
     status: str = OPEN
     cycle: int = 1
@@ -170,8 +172,7 @@ def _post_message(state: State, step: PostMessage, events: list[Event]) -> State
     preview = state.preview
     if not step.private and step.author_kind != SYSTEM:
         preview = message_preview(step.body)  # an automatic notice keeps the customer's words
-    state = replace(
-        state,
+    state = state._replace(
         waiting_since=waiting_since,
         preview=preview,
         last_activity_at=_later(state.last_activity_at, at),
@@ -195,7 +196,7 @@ def _assign(state: State, step: Assign, events: list[Event]) -> State:
     change: dict[str, Any] = {"assignee": [state.assignee, step.assignee], "by": step.by}
     if step.transfer:
         change["transfer"] = step.transfer
-    state = replace(state, assignee=step.assignee)
+    state = state._replace(assignee=step.assignee)
     events.append(Event(ASSIGNED, step.at, state, step.assignee, change))
     return state
 
@@ -224,8 +225,7 @@ def _resolve(state: State, step: Resolve, events: list[Event]) -> State:
     at = step.at
     change = {"status": [state.status, RESOLVED], "resolved": True}
     credited = step.by if step.by is not None else state.assignee
-    state = replace(
-        state,
+    state = state._replace(
         status=RESOLVED,
         resolved_at=at,
         snoozed_until=None,
@@ -245,7 +245,7 @@ def _reopen(state: State, step: Reopen, events: list[Event]) -> State:
 def _rate(state: State, step: Rate, events: list[Event]) -> State:
     score = check_score(step.score)
     check_rateable(state.status, state.rated_cycle == state.cycle)
-    state = replace(state, rated_cycle=state.cycle)
+    state = state._replace(rated_cycle=state.cycle)
     change = {"rating": {"score": score, "cycle": state.cycle}}
     events.append(Event(RATED, step.at, state, change=change))
     return state
@@ -259,8 +259,7 @@ def _wake(state: State, step: Wake, events: list[Event]) -> State:
 
 def _start_cycle(state: State, at: datetime, by: Agent, events: list[Event]) -> State:
     cycle = state.cycle
-    state = replace(
-        state,
+    state = state._replace(
         status=OPEN,
         cycle=cycle + 1,
         resolved_at=None,
@@ -283,8 +282,8 @@ def _change_status(
     change: dict[str, Any] = {"status": [state.status, status]}
     if snoozed_until:
         change["snoozed_until"] = snoozed_until.isoformat()
-    state = replace(
-        state, status=status, snoozed_until=snoozed_until if status == SNOOZED else None
+    state = state._replace(
+        status=status, snoozed_until=snoozed_until if status == SNOOZED else None
     )
     events.append(Event(UPDATED, at, state, by, change))
     return state

@@ -6,7 +6,6 @@ rating and an expiring snooze do to a conversation, and which events each one ap
 No database: the lifecycle is plain Python.
 """
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,12 +36,12 @@ def at(minutes: float) -> datetime:
 
 EARLIER = at(-60)
 OPEN = State(status="open", last_activity_at=EARLIER)
-WAITING = replace(OPEN, waiting_since=EARLIER, preview="Hello")
-PENDING = replace(OPEN, status="pending")
-SNOOZED = replace(OPEN, status="snoozed", snoozed_until=at(30))
-RESOLVED = replace(OPEN, status="resolved", resolved_at=EARLIER)
-ASSIGNED_ALICE = replace(WAITING, assignee="alice")
-RATED_RESOLVED = replace(RESOLVED, rated_cycle=1)
+WAITING = OPEN._replace(waiting_since=EARLIER, preview="Hello")
+PENDING = OPEN._replace(status="pending")
+SNOOZED = OPEN._replace(status="snoozed", snoozed_until=at(30))
+RESOLVED = OPEN._replace(status="resolved", resolved_at=EARLIER)
+ASSIGNED_ALICE = WAITING._replace(assignee="alice")
+RATED_RESOLVED = RESOLVED._replace(rated_cycle=1)
 
 customer = PostMessage(at(0), "customer", "Where is my order?")
 reply = PostMessage(at(0), "agent", "  It ships\ntoday. ", agent="bob")
@@ -237,7 +236,7 @@ TABLE = [
     ("resolving twice changes nothing", RESOLVED, Resolve(at(0)), {}, []),
     (
         "an explicit reopen starts a new cycle, waiting for the customer's next message",
-        replace(RESOLVED, waiting_since=None),
+        RESOLVED._replace(waiting_since=None),
         Reopen(at(0), by="bob"),
         dict(status="open", cycle=2, resolved_at=None),
         [(UPDATED, {"status": ["resolved", "open"], "cycle": [1, 2], "reopened": True})],
@@ -271,7 +270,7 @@ TABLE = [
 )
 def test_the_status_machine(state, step, changed, expected):
     new_state, events = lc.apply(state, step)
-    assert new_state == replace(state, **changed)
+    assert new_state == state._replace(**changed)
     assert [(event.type, event.change) for event in events] == expected
     assert all(event.at == step.at for event in events)
     if events:  # the last event shows the state the step leaves behind
@@ -282,7 +281,7 @@ REFUSALS = [
     (
         "a customer cannot write a private note",
         WAITING,
-        replace(customer, private=True),
+        PostMessage(at(0), "customer", "Where is my order?", private=True),
         InvalidInput,
     ),
     ("an unknown status", WAITING, SetStatus(at(0), "archived"), InvalidInput),
