@@ -225,7 +225,8 @@ def _take_step(
 
     `write_message` creates the Message row of a PostMessage, between the events before it
     (a reopen) and its own."""
-    _state, events = lifecycle.apply(state_of(conversation, rated_cycle=rated_cycle), step)
+    before = state_of(conversation, rated_cycle=rated_cycle)
+    after, events = lifecycle.apply(before, step)
     for event in events:
         _show(conversation, event.state, assignee)
         message = write_message() if event.message and write_message else None
@@ -238,8 +239,13 @@ def _take_step(
             public=event.public,
             change=event.change,
         )
-    if events:
-        conversation.save(update_fields=STATE_COLUMNS.values())
+    changed = [
+        column
+        for field, column in STATE_COLUMNS.items()
+        if getattr(before, field) != getattr(after, field)
+    ]
+    if changed:
+        conversation.save(update_fields=changed)
     return events
 
 
