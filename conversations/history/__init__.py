@@ -1,3 +1,4 @@
-"""History from another helpdesk (and the demo): `replay` parses JSON lines and replays each
-conversation through the services; `bulk` plans the same lines with the lifecycle in memory
-and writes them with PostgreSQL COPY; `demo` writes demo history for `seed_demo`."""
+"""History from another helpdesk (and the demo): `records` parses JSON lines into records (or
+says why a line is refused); `replay` replays each record through the services; `bulk`
+plans the same records with the lifecycle in memory and writes them with PostgreSQL COPY;
+`demo` writes demo history for `seed_demo`."""

@@ -1,7 +1,7 @@
 """`import_history --bulk`: the same history, written with PostgreSQL COPY (PostgreSQL only).
 
 The normal import replays each line through the services, one transaction a line. This path
-parses and validates lines with the same code (importer.parse_record), then *plans* each
+parses and validates lines with the same code (records.parse_record), then *plans* each
 conversation in plain Python: it applies the lifecycle (lifecycle.py, the rules the services
 apply live) to an in-memory state and collects exactly the rows the replay would leave behind
 (customer, conversation, messages, ratings, events with the same payloads), and writes a whole
@@ -57,19 +57,15 @@ from ..serializers import (
     team_shape,
 )
 from ..services import check_body, default_team
+from .records import ConversationRecord, RejectedLine, Step, _problem, lifecycle_step
 from .replay import (
-    ConversationRecord,
     ImportResult,
-    RejectedLine,
-    Step,
     Team,
     User,
     _batches,
     _Directory,
     _Importer,
     _numbered,
-    _problem,
-    lifecycle_step,
 )
 
 BULK_BATCH_SIZE = 10_000  # conversations per transaction
