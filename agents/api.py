@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations.api.base import (
-    MAX_ID,
     AgentView,
     error_responses,
     get_or_404,
@@ -22,6 +21,7 @@ from conversations.api.base import (
     validated,
 )
 from conversations.errors import InvalidInput
+from conversations.ids import parse_id
 from conversations.serializers import StrictCharField, TeamRefOutput, user_name
 from conversations.throttling import RateLimitedMixin, WidgetAvailabilityThrottle
 
@@ -199,9 +199,10 @@ class CannedResponseView(AgentView):
         value = request.query_params.get("conversation", "").strip()
         if not value and not required:
             return None
-        if not value.isdigit() or int(value) > MAX_ID:
+        pk = parse_id(value)
+        if pk is None:
             raise ValidationError({"conversation": [_("A conversation id (a whole number).")]})
-        return self.get_conversation(int(value))  # 404 unless the agent may see it
+        return self.get_conversation(pk)  # 404 unless the agent may see it
 
     def render(self, response: CannedResponse, conversation: Any) -> str:
         return render_canned(response.body, conversation=conversation, agent_user=self.request.user)
@@ -240,7 +241,8 @@ class CannedResponsesView(CannedResponseView):
     @staticmethod
     def team_ref(value: str | None) -> int | str | None:
         value = (value or "").strip()
-        return (int(value) if value.isdigit() else value) or None
+        pk = parse_id(value)
+        return (value if pk is None else pk) or None
 
     def may_use_team(self, team: Any) -> bool:
         user = self.request.user

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .ids import parse_id
 from .models import AuthorKind, Conversation, Customer, Message, Priority, Status
 
 User = get_user_model()
@@ -347,7 +348,8 @@ class IdOrNameField(serializers.Field):
             data = data.strip()
             if not data or len(data) > 255 or "\x00" in data:  # PostgreSQL text holds no NUL
                 self.fail("invalid")
-            return int(data) if data.isdigit() else data
+            pk = parse_id(data)
+            return data if pk is None else pk
         return data
 
     def to_representation(self, value: Any) -> Any:

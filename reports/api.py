@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from conversations.api.base import AgentView
 from conversations.errors import InvalidInput, NotAllowed
+from conversations.ids import parse_id
 from conversations.models import Team
 
 from . import selectors
@@ -90,9 +91,9 @@ def parse_slice(params: Any) -> Slice:
 def _reference(name: str, value: str | None, by_name: Any) -> int | None:
     if not value:
         return None
-    if value.isdigit():
-        return int(value)
-    found = by_name(value).values_list("pk", flat=True).first()
+    if (pk := parse_id(value)) is not None:
+        return pk
+    found = by_name(value).values_list("pk", flat=True).first() if "\x00" not in value else None
     if found is None:
         raise InvalidInput(
             _("Nothing by that name."), fields={name: _("Unknown %(name)s.") % {"name": name}}

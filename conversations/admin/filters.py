@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from ..ids import parse_id
 from ..models import Channel
 from ..selectors import conversation_channels
 from ..serializers import user_name
@@ -33,9 +34,10 @@ class AssigneeFilter(admin.SimpleListFilter):
             return queryset.filter(assignee=request.user)
         if value == self.UNASSIGNED:
             return queryset.filter(assignee__isnull=True)
-        if not value.isdigit():
+        pk = parse_id(value)
+        if pk is None:
             raise IncorrectLookupParameters(value)
-        return queryset.filter(assignee_id=int(value))
+        return queryset.filter(assignee_id=pk)
 
 
 class CallbackFilter(admin.SimpleListFilter):

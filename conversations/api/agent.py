@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import search, selectors, services
+from ..ids import parse_id
 from ..models import Conversation, Status
 from ..pagination import CappedCountPaginator
 from ..serializers import (
@@ -125,8 +126,8 @@ class ConversationFilter(django_filters.FilterSet):
             return queryset.filter(assignee=self.request.user)
         if value == "none":
             return queryset.filter(assignee__isnull=True)
-        if value.isdigit() and int(value) <= MAX_ID:
-            return queryset.filter(assignee_id=int(value))
+        if (pk := parse_id(value)) is not None:
+            return queryset.filter(assignee_id=pk)
         raise ValidationError({"assignee": [_("An agent id, “me” or “none”.")]})
 
     def filter_team(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -135,8 +136,8 @@ class ConversationFilter(django_filters.FilterSet):
             return queryset.filter(team__isnull=True)
         if value.lower() == "mine":
             return queryset.filter(team__in=Team.objects.filter(members=self.request.user))
-        ref = int(value) if value.isdigit() else value
-        return queryset.filter(team=team_by_ref(ref))
+        pk = parse_id(value)
+        return queryset.filter(team=team_by_ref(value if pk is None else pk))
 
     def filter_callback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip().lower()

@@ -21,10 +21,10 @@ from ..authentication import (
     IsStaffAgent,
 )
 from ..errors import InvalidInput
+from ..ids import MAX_ID
 from ..models import Conversation, Message, Team
 
 User = get_user_model()
-MAX_ID = 2**63 - 1  # larger ids cannot exist (bigint); answering 404 beats a database error
 
 
 class ErrorBodyOutput(serializers.Serializer):

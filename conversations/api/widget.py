@@ -25,6 +25,7 @@ from ..authentication import (
     IsWidgetCustomer,
     check_identity,
 )
+from ..ids import parse_id
 from ..models import Channel, Conversation, Customer, Message
 from ..serializers import (
     ConversationStartInput,
@@ -212,9 +213,10 @@ class WidgetMessagesView(WidgetView):
         after = request.query_params.get("after")
         if after in (None, ""):
             return None
-        if not after.isdigit() or int(after) > MAX_ID:
+        pk = parse_id(after)
+        if pk is None:
             raise ValidationError({"after": [_("A message id (a whole number).")]})
-        return int(after)
+        return pk
 
     @extend_schema(
         request=CustomerMessageInput,

@@ -37,6 +37,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext, ngettext
 
+from ..ids import parse_id
 from ..live.presence import customer_is_online
 from ..models import (
     AuthorKind,
@@ -82,9 +83,10 @@ def read_resume_token(token: str) -> tuple[int, int]:
     except signing.BadSignature as error:
         raise BadResumeLink() from error
     customer_id, _, conversation_id = value.partition(".")
-    if not (customer_id.isdigit() and conversation_id.isdigit()):
+    ids = parse_id(customer_id), parse_id(conversation_id)
+    if None in ids:
         raise BadResumeLink()
-    return int(customer_id), int(conversation_id)
+    return ids
 
 
 def resume_url(conversation: Conversation) -> str:
@@ -113,11 +115,12 @@ def conversation_id_from_reply_address(address: str) -> int | None:
     local = address.rpartition("@")[0].lower()
     prefix, _, token = local.partition("+")
     conversation_id, _, signature = token.partition(".")
-    if prefix != "reply" or not conversation_id.isdigit() or len(conversation_id) > 18:
+    pk = parse_id(conversation_id)
+    if prefix != "reply" or pk is None:
         return None
-    if not constant_time_compare(signature, _reply_signature(int(conversation_id))):
+    if not constant_time_compare(signature, _reply_signature(pk)):
         return None
-    return int(conversation_id)
+    return pk
 
 
 def message_id_domain() -> str:
