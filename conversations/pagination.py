@@ -14,6 +14,8 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from .ids import MAX_ID
+
 COUNT_LIMIT = 1_000
 
 
@@ -60,6 +62,8 @@ class CappedCountPaginator(Paginator):
             raise PageNotAnInteger(_("That page number is not an integer")) from error
         if number < 1:
             raise EmptyPage(_("That page number is less than 1"))
+        if (number - 1) * self.per_page > MAX_ID:  # its OFFSET would not fit the database's
+            raise EmptyPage(_("That page contains no results"))
         return number
 
     def page(self, number: Any) -> LookaheadPage:

@@ -2,8 +2,10 @@
 
 from typing import Any
 
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -35,3 +37,35 @@ def _error_body(exc: Exception, data: Any) -> dict[str, Any]:
             "message": str(message),
         }
     return {"code": "error", "message": str(data)}
+
+
+# --- What Django answers itself (no DRF view ran): the same shape under /api/ --------------
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE, or another request Django refuses."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        body = {"code": "too_large", "message": _("The request body is too large.")}
+        return JsonResponse({"error": body}, status=413)
+    body = {"code": "bad_request", "message": _("The request could not be read.")}
+    return JsonResponse({"error": body}, status=400)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A path no endpoint matches (such as a negative id)."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse({"error": {"code": "not_found", "message": _("Not found.")}}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.server_error(request)
+    body = {"code": "server_error", "message": _("Something went wrong on our side.")}
+    return JsonResponse({"error": body}, status=500)

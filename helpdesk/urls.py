@@ -15,3 +15,8 @@ urlpatterns = [
     path("api/v1/", include("agents.api_urls")),
     path("api/v1/", include("reports.api_urls")),
 ]
+
+# Under /api/, what Django answers itself takes the API's error shape too.
+handler400 = "helpdesk.api_errors.bad_request"
+handler404 = "helpdesk.api_errors.not_found"
+handler500 = "helpdesk.api_errors.server_error"

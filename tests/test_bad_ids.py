@@ -84,3 +84,34 @@ def test_a_reply_address_with_a_bad_id_names_no_conversation(local, settings):
 
     settings.HELPDESK_INBOUND_DOMAIN = "inbound.example.com"
     assert conversation_id_from_reply_address(f"{local}@inbound.example.com") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/api/v1/conversations/-1", 404, "not_found"),
+        ("/api/v1/no-such-endpoint", 404, "not_found"),
+    ],
+)
+def test_api_paths_django_answers_itself_use_the_error_shape(alice_client, path, status, code):
+    response = alice_client.get(path)
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_body_over_the_upload_limit_gets_the_error_shape(customer_api, conversation, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = customer_api.post(
+        f"/api/v1/widget/conversations/{conversation.pk}/messages",
+        {"body": "x" * 5000, "client_id": "big"},
+        format="json",
+    )
+    assert response.status_code in (400, 413)
+    assert response.json()["error"]["code"] in ("too_large", "bad_request")
+
+
+def test_a_page_number_too_large_for_any_page_is_a_404_in_the_error_shape(alice_client):
+    response = alice_client.get("/api/v1/conversations", {"page": TOO_LARGE})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
