@@ -178,6 +178,8 @@ def start_server(args: argparse.Namespace, env: dict[str, str]) -> subprocess.Po
         "--log-level",
         "warning",
         "--no-access-log",
+        "--ws-max-size",
+        str(256 * 1024),  # as in production (settings.HELPDESK_WS_MAX_BYTES)
     ]
     # A session of its own: stop_server() ends the workers too, not only their supervisor.
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)

@@ -251,6 +251,10 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 # --- Helpdesk --------------------------------------------------------------------------------
 HELPDESK_MAX_MESSAGE_LENGTH = int(os.environ.get("HELPDESK_MAX_MESSAGE_LENGTH", "10000"))
 HELPDESK_DEFAULT_CAPACITY = int(os.environ.get("HELPDESK_DEFAULT_CAPACITY", "3"))
+# The largest websocket frame a server reads (uvicorn --ws-max-size): clients send small
+# control messages, of at most 64 K characters (4 bytes each in UTF-8, at most). A larger
+# frame closes the socket with 1009 as it arrives, instead of being read into memory whole.
+HELPDESK_WS_MAX_BYTES = 256 * 1024
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Email continuity (docs/email.md): replies to offline customers, inbound replies.

@@ -192,6 +192,7 @@ def live_server_url(transactional_db):
 
     import uvicorn
     from channels.layers import channel_layers
+    from django.conf import settings
 
     from helpdesk.asgi import application
 
@@ -203,7 +204,12 @@ def live_server_url(transactional_db):
         port = probe.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
-            application, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+            application,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            ws_max_size=settings.HELPDESK_WS_MAX_BYTES,
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

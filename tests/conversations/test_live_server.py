@@ -310,3 +310,18 @@ def test_an_open_customer_socket_counts_as_online(live_server_url, make_customer
     while customer_is_online(customer.pk) and time.monotonic() < deadline:
         time.sleep(0.1)  # the server notices the close on its own time
     assert customer_is_online(customer.pk) is False
+
+
+@pytest.mark.parametrize("frame", [b"\x00" * 1_000_000, "x" * 1_000_000])
+def test_a_frame_over_the_limit_closes_the_socket_before_it_is_read_whole(
+    live_server_url, make_customer, frame
+):
+    """Binary or text, the server refuses a frame over HELPDESK_WS_MAX_BYTES as it arrives
+    (1009), instead of reading up to uvicorn's default 16 MB into memory first."""
+    customer = make_customer()
+    with open_socket(live_server_url, customer_path(customer)) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.ws.send(frame)
+            while True:
+                ws.receive(skip=("presence", "error"))
+    assert closed.value.rcvd.code == 1009

@@ -126,4 +126,5 @@ class Command(TranslatedCommand):
             port=port,
             lifespan="off",  # Django's ASGI handler has no startup/shutdown hooks
             log_level="info",
+            ws_max_size=settings.HELPDESK_WS_MAX_BYTES,
         )
