@@ -249,10 +249,12 @@ def _take_step(
     return events
 
 
-def _locked_step(conversation: Conversation, step: lifecycle.Step) -> Conversation:
+def _locked_step(
+    conversation: Conversation, step: lifecycle.Step, *, assignee: Any = None
+) -> Conversation:
     """Take one step on the row under its lock; callers use the returned object."""
     conversation = _locked(conversation)
-    _take_step(conversation, step)
+    _take_step(conversation, step, assignee=assignee)
     return conversation
 
 
@@ -427,10 +429,8 @@ def conversation_assign(
     """Set or clear the assignee. Capacity rules live in agents.routing, which calls this.
 
     `transfer` (from conversation_transfer) is noted in the event's change."""
-    conversation = _locked(conversation)
     step = lifecycle.Assign(at or timezone.now(), _pk(assignee), _pk(by), transfer)
-    _take_step(conversation, step, assignee=assignee)
-    return conversation
+    return _locked_step(conversation, step, assignee=assignee)
 
 
 @transaction.atomic

@@ -83,10 +83,10 @@ def read_resume_token(token: str) -> tuple[int, int]:
     except signing.BadSignature as error:
         raise BadResumeLink() from error
     customer_id, _, conversation_id = value.partition(".")
-    ids = parse_id(customer_id), parse_id(conversation_id)
-    if None in ids:
+    customer_pk, conversation_pk = parse_id(customer_id), parse_id(conversation_id)
+    if customer_pk is None or conversation_pk is None:
         raise BadResumeLink()
-    return ids
+    return customer_pk, conversation_pk
 
 
 def resume_url(conversation: Conversation) -> str:
