@@ -35,6 +35,17 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say in one line which throwaway servers the run started (tests/settings.py)."""
+    from tests.servers import STARTED
+
+    if STARTED:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            "Nothing answered at the configured URLs: started a throwaway "
+            + " and a throwaway ".join(STARTED)
+        )
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{next(_counter)}"
 

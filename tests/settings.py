@@ -1,10 +1,15 @@
 """Test settings: the real settings module, pointed at the PostgreSQL and Redis of this
-project's machines unless DATABASE_URL / REDIS_URL say otherwise."""
+project's machines unless DATABASE_URL / REDIS_URL say otherwise. Where nothing answers at
+those URLs, the suite starts throwaway servers of its own (tests/servers.py)."""
 
 import os
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/helpdesk")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+from tests.servers import ensure_services
+
+os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = ensure_services(
+    os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/helpdesk"),
+    os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+)
 os.environ.setdefault("CHANNELS_PREFIX", "helpdesk-test")
 os.environ.setdefault("SECRET_KEY", "test-suite-only")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
