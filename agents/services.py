@@ -45,7 +45,8 @@ def agent_set_presence(*, agent: Agent, presence: str) -> Agent:
     agent.presence_changed_at = timezone.now()
     agent.save(update_fields=["presence", "presence_changed_at"])
     team_ids = list(agent.teams.values_list("pk", flat=True))
-    transaction.on_commit(lambda: _broadcast_presence(agent, team_ids))
+    # Robust: the change is committed; a Redis outage only delays what screens show.
+    transaction.on_commit(lambda: _broadcast_presence(agent, team_ids), robust=True)
     return agent
 
 

@@ -134,10 +134,24 @@ def publish_pending_events(*, wait: bool = True) -> int:
         if live:
             broadcast(published)
         for event in published:
-            event_published.send(sender=ConversationEvent, event=event, live=live)
+            _tell_receivers(event, live)
         if len(published) < SEQUENCE_BATCH:
             break  # everything committed before this pass is numbered
     return total
+
+
+def _tell_receivers(event: ConversationEvent, live: bool) -> None:
+    """Receivers react after the commit (emails, reports): the event is in the log either way,
+    so a receiver that fails (Redis down, say) is logged and never fails the request."""
+    results = event_published.send_robust(sender=ConversationEvent, event=event, live=live)
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error(
+                "%s failed on event %s",
+                getattr(receiver, "__qualname__", receiver),
+                event.pk,
+                exc_info=result,
+            )
 
 
 # One statement, one short transaction: lock the sequence row, lock the committed events

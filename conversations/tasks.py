@@ -1,5 +1,7 @@
 """Celery tasks of conversations (thin: they call events and services)."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
@@ -7,6 +9,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from . import events, services
+from .jobs import enqueue
 from .mail import outbound
 from .models import Conversation, Status
 
@@ -43,8 +46,11 @@ def schedule_reply_email(conversation_id: int) -> None:
     second run from mailing anything twice, and the next reply schedules a run again.
     """
     delay = max(0, settings.HELPDESK_EMAIL_DELAY_SECONDS)
-    if cache.add(_email_scheduled_key(conversation_id), 1, timeout=delay + 300):
-        send_reply_email.apply_async((conversation_id,), countdown=delay)
+    key = _email_scheduled_key(conversation_id)
+    if cache.add(key, 1, timeout=delay + 300) and not enqueue(
+        send_reply_email, conversation_id, countdown=delay
+    ):
+        cache.delete(key)  # the next reply, or the sweep, schedules it again
 
 
 @shared_task(
@@ -65,3 +71,21 @@ def send_reply_email(conversation_id: int) -> str:
         # Replies that came while this one was sending (their own run found it busy).
         schedule_reply_email(conversation_id)
     return outcome
+
+
+# A reply is missed once its email is this much overdue; older replies are left alone (a
+# customer back after a day finds them in the widget, and the query stays on recent rows).
+MISSED_EMAIL_GRACE = timedelta(minutes=2)
+MISSED_EMAIL_WINDOW = timedelta(days=1)
+
+
+@shared_task(acks_late=True)
+def send_missed_reply_emails() -> int:
+    """The sweep behind schedule_reply_email: runs the reply emails whose task was lost."""
+    overdue = timedelta(seconds=settings.HELPDESK_EMAIL_DELAY_SECONDS) + MISSED_EMAIL_GRACE
+    missed = outbound.conversations_with_missed_replies(
+        older_than=overdue, within=MISSED_EMAIL_WINDOW
+    )
+    for conversation_id in missed:
+        schedule_reply_email(conversation_id)
+    return len(missed)

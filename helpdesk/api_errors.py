@@ -1,9 +1,12 @@
 """Every API error in one shape: {"error": {"code", "message", "fields"?}} (shared/API.md)."""
 
+import sys
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions
@@ -64,8 +67,34 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return JsonResponse({"error": {"code": "not_found", "message": _("Not found.")}}, status=404)
 
 
+# How long a client should wait before retrying while the database is out of reach.
+RETRY_AFTER_SECONDS = 5
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Django calls this inside its `except` block, so the error at hand is sys.exc_info()'s."""
+    if database_unavailable(sys.exc_info()[1]):
+        return service_unavailable(request)
     if not _is_api(request):
         return defaults.server_error(request)
     body = {"code": "server_error", "message": _("Something went wrong on our side.")}
     return JsonResponse({"error": body}, status=500)
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """PostgreSQL is down, restarting or out of connections (a pool timeout is one too)."""
+    return isinstance(error, OperationalError | InterfaceError)
+
+
+def service_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: what was committed is safe, and the client should try again."""
+    if _is_api(request):
+        body = {
+            "code": "unavailable",
+            "message": _("The service is briefly unavailable. Please try again in a few seconds."),
+        }
+        response: HttpResponse = JsonResponse({"error": body}, status=503)
+    else:
+        response = render(request, "503.html", status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -6,10 +6,20 @@ its first cache call (a rate-limit check, a coalescing key) opened a new TCP con
 Redis and sent HELLO; and every cache call built a new redis-py client object, which sets up
 hundreds of response callbacks. Pools and clients are thread-safe, so one of each per server
 and options serves every request. (A forked child's pool starts afresh by itself.)
+
+The cache holds nothing a request cannot do without (rate-limit counters, presence, the
+keys that coalesce scheduled jobs), so a Redis outage must not fail requests: when Redis
+does not answer, the client acts as Django's DummyCache (reads miss, `add` stores "as if"),
+says so once in the log, and leaves Redis alone for OUTAGE_BACKOFF_SECONDS before trying
+again, so requests do not each wait on a dead server.
 """
 
+import functools
+import logging
 import threading
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
@@ -18,6 +28,43 @@ from django.core.cache.backends.redis import RedisCacheClient
 _pools: dict[tuple[str, str], redis.ConnectionPool] = {}
 _clients: dict[redis.ConnectionPool, redis.Redis] = {}
 _lock = threading.Lock()
+
+
+logger = logging.getLogger(__name__)
+
+OUTAGE_BACKOFF_SECONDS = 1.0
+_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
+_down_until = 0.0
+
+Result = TypeVar("Result")
+
+
+def _unless_redis_is_down(
+    fallback: Callable[..., Any],
+) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+    """Run the cache call; while Redis does not answer, return `fallback(*args)` instead."""
+
+    def decorate(method: Callable[..., Result]) -> Callable[..., Result]:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any) -> Any:
+            global _down_until
+            if time.monotonic() < _down_until:
+                return fallback(*args)
+            try:
+                return method(self, *args)
+            except _UNAVAILABLE as error:
+                if _down_until == 0.0 or time.monotonic() > _down_until + 60:
+                    logger.warning("Redis is not answering; the cache acts empty: %s", error)
+                _down_until = time.monotonic() + OUTAGE_BACKOFF_SECONDS
+                return fallback(*args)
+
+        return call
+
+    return decorate
+
+
+def _key_missing(*args: Any) -> Any:
+    raise ValueError("Key not found (Redis is not answering).")
 
 
 class SharedRedisCacheClient(RedisCacheClient):
@@ -36,6 +83,18 @@ class SharedRedisCacheClient(RedisCacheClient):
         if client is None:
             client = _clients.setdefault(pool, self._client(connection_pool=pool))
         return client
+
+    # What Django's DummyCache answers: every read misses, every write "succeeds".
+    add = _unless_redis_is_down(lambda *args: True)(RedisCacheClient.add)
+    get = _unless_redis_is_down(lambda key, default: default)(RedisCacheClient.get)
+    set = _unless_redis_is_down(lambda *args: None)(RedisCacheClient.set)
+    touch = _unless_redis_is_down(lambda *args: False)(RedisCacheClient.touch)
+    delete = _unless_redis_is_down(lambda *args: False)(RedisCacheClient.delete)
+    get_many = _unless_redis_is_down(lambda keys: {})(RedisCacheClient.get_many)
+    has_key = _unless_redis_is_down(lambda key: False)(RedisCacheClient.has_key)
+    incr = _unless_redis_is_down(_key_missing)(RedisCacheClient.incr)
+    set_many = _unless_redis_is_down(lambda data, timeout: list(data))(RedisCacheClient.set_many)
+    delete_many = _unless_redis_is_down(lambda keys: None)(RedisCacheClient.delete_many)
 
 
 class RedisCache(DjangoRedisCache):

@@ -113,8 +113,13 @@ if DB_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgr
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": DB_POOL_SIZE,
-        "timeout": 10,
+        # While PostgreSQL is away a request waits this long for a connection, then answers
+        # 503 with Retry-After (helpdesk/api_errors.py) instead of hanging.
+        "timeout": 3,
     }
+    # A connection is checked as it leaves the pool (CONN_HEALTH_CHECKS): after PostgreSQL
+    # restarts, the dead ones are replaced at once instead of failing a request each.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compiles a query when its estimated cost is high (searches, a million-row inbox)
     # and the compiling alone can cost more than the query. Off for every connection.
@@ -160,7 +165,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A worker outlives any Redis outage: it reconnects forever (backing off) instead of exiting
 # after 100 attempts, so reports, sweeps and emails resume by themselves.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CONSUMER = "helpdesk.celery:Consumer"  # survives Redis dropping (see there)
+# A web request that queues a job while Redis is down is told so at once (the job is a
+# sweep's too: conversations/jobs.py), instead of retrying the connection for seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 1}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "helpdesk")
+# How often the sweeps behind lost enqueues run (report updates; missed emails at twice this).
+SWEEP_SECONDS = float(os.environ.get("HELPDESK_SWEEP_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE = {
     "publish-pending-events": {
         # The event log is the outbox: anything committed but not yet sequenced
@@ -182,11 +193,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.wake_snoozed_conversations",
         "schedule": 15.0,
     },
+    "send-missed-reply-emails": {
+        # Reply emails are queued with a countdown; a Redis restart loses them (it keeps
+        # nothing on disk). The email claim keeps a second run from mailing anything twice.
+        "task": "conversations.tasks.send_missed_reply_emails",
+        "schedule": 2 * SWEEP_SECONDS,
+    },
     "update-reports": {
         # Events schedule a coalesced run themselves; this catches anything a lost
         # enqueue missed (the report cursor resumes where the last run stopped).
         "task": "reports.tasks.update_reports",
-        "schedule": 30.0,
+        "schedule": SWEEP_SECONDS,
     },
 }
 
@@ -284,6 +301,9 @@ if REDIS_URL:
             "BACKEND": "helpdesk.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "helpdesk"),
+            # A Redis that stops answering costs a request at most this long, once: the
+            # cache then acts empty for a moment (helpdesk/redis_cache.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:

@@ -7,6 +7,8 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
+from conversations.jobs import enqueue
+
 from .consumers import GROUP
 from .export import export_run
 from .services import process_new_events
@@ -24,7 +26,7 @@ def schedule_report_update() -> None:
     if current_app.conf.task_always_eager:
         return
     if cache.add(SCHEDULED_KEY, 1, timeout=60):
-        update_reports.apply_async(countdown=COALESCE_SECONDS)
+        enqueue(update_reports, countdown=COALESCE_SECONDS)
 
 
 @shared_task(

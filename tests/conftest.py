@@ -50,6 +50,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{next(_counter)}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _empty_cache(django_db_setup):
+    """The test database starts afresh each run and its ids start at 1 again; keys an earlier
+    run left in Redis (a customer's presence, say) must not speak for this run's rows."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """LocaleMiddleware leaves the last request's language active in the thread: a test that

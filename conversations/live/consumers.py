@@ -8,6 +8,7 @@ Presence: the agent socket emits `agent_socket_opened` / `agent_socket_seen` /
 `agent_socket_closed`; the agents app keeps the connection count (this app never imports it).
 """
 
+import contextlib
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import InterfaceError, OperationalError
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +43,7 @@ MAX_CURSOR = 2**63 - 1
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013  # the channel layer (Redis) or the database is not answering
 
 # Sent from a worker thread with `user_id` and `connection` (the socket's channel name).
 agent_socket_opened = Signal()
@@ -134,6 +137,29 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Connection ----------------------------------------------------------------------
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            if hasattr(self, "channel_name"):
+                raise
+            # The channel layer could not give this socket a channel (Redis is down): answer
+            # the handshake with "try again later"; the client reconnects with backoff and
+            # resumes from its cursor. Everything over HTTP goes on working meanwhile.
+            logger.warning("websocket refused: the channel layer is not answering", exc_info=True)
+            await refuse_for_now(receive, send)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        try:
+            await super().dispatch(message)
+        except (OperationalError, InterfaceError):
+            # PostgreSQL is out of reach: close with a code the client knows to retry on (it
+            # resumes from its cursor), rather than dropping the socket with 1006.
+            logger.warning("websocket closed: the database is not answering", exc_info=True)
+            if message.get("type") == "websocket.connect":
+                await self.accept()
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
     async def connect(self) -> None:
         if not await self.authenticate():
             # Accept, then close with 4401: a browser can read the code, not a refused handshake.
@@ -150,7 +176,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         log_tail().unregister(self)
         for group in list(self.joined):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            with contextlib.suppress(Exception):  # a dead Redis forgot the membership anyway
+                await self.channel_layer.group_discard(group, self.channel_name)
         self.joined.clear()
         if self.authenticated:
             self.authenticated = False
@@ -273,8 +300,11 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             "data": {"author": self.author(), "is_typing": is_typing},
         }
         message = {"type": "event.publish", "event": payload, "sender": self.channel_name}
-        for group in self.typing_groups(target, content):
-            await self.channel_layer.group_send(group, message)
+        try:
+            for group in self.typing_groups(target, content):
+                await self.channel_layer.group_send(group, message)
+        except Exception:  # typing is a courtesy: not worth a socket while Redis is away
+            logger.debug("typing not relayed", exc_info=True)
 
     async def cached_target(self, conversation_id: int) -> dict[str, Any] | None:
         """Typing fires often; its permission check is reused for a little while."""
@@ -287,6 +317,15 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             self.targets.clear()
         self.targets[conversation_id] = (now, target)
         return target
+
+
+async def refuse_for_now(receive: Any, send: Any) -> None:
+    """Complete the handshake, then close it with CLOSE_TRY_AGAIN_LATER (a browser reads a
+    close code, never a refused handshake's status)."""
+    message = await receive()
+    if message.get("type") == "websocket.connect":
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
 
 
 def conversation_id_in(content: dict[str, Any]) -> int:

@@ -46,6 +46,9 @@ WINDOW = 20_000  # events held; older ones are dropped half a window at a time
 # many wake-ups overtook an earlier one (bench/RESULTS.md), and each such read cost a query and held
 # up the wake-ups behind it.
 GAP_GRACE_SECONDS = 0.05
+# A process that hears no wake-up for this long asks the log whether it missed any: one cheap
+# query per process, only while idle, and live push resumes by itself after a Redis outage.
+IDLE_CHECK_SECONDS = 2.0
 
 
 def read_after(cursor: int, limit: int) -> list[tuple[int, tuple[str, ...], dict[str, Any]]]:
@@ -114,7 +117,11 @@ class LogTail:
                 if not joined.done():
                     joined.set_result(None)
                 while True:
-                    message = await layer.receive(channel)
+                    try:
+                        message = await asyncio.wait_for(layer.receive(channel), IDLE_CHECK_SECONDS)
+                    except TimeoutError:
+                        await self._catch_up()
+                        continue
                     cursor = message.get("cursor")
                     if isinstance(cursor, int):
                         await self._wake_sockets(cursor, message.get("events") or [])
@@ -130,6 +137,18 @@ class LogTail:
                 if channel is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.shield(layer.group_discard(LOG_GROUP, channel))
+
+    async def _catch_up(self) -> None:
+        """No wake-up for a while. Redis may have lost some (Pub/Sub delivers at most once,
+        and a reconnecting subscriber hears nothing meanwhile): if the log moved on, read it
+        and wake the sockets it concerns, as a wake-up would have."""
+        before = self.end
+        if before is None:
+            return
+        head = await database_sync_to_async(last_cursor, thread_sensitive=False)()
+        if head > before:
+            await self.refresh(max_age=0)
+            await self._wake_after(before)
 
     async def _wake_sockets(self, cursor: int, carried: list[list[Any]]) -> None:
         before = self.end

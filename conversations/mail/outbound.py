@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -154,6 +154,33 @@ def unsent_replies(conversation: Conversation, *, after: int) -> Any:
         .select_related("agent")
         .order_by("id")
     )
+
+
+def conversations_with_missed_replies(*, older_than: timedelta, within: timedelta) -> list[int]:
+    """Conversations with a public agent reply sent between `within` and `older_than` ago
+    that is neither emailed, seen, nor answered by the customer: an email whose scheduled
+    task was lost (an enqueue while Redis was down, a Redis restart) or never ran."""
+    now = timezone.now()
+    answered = Message.objects.filter(
+        conversation=OuterRef("conversation"),
+        author_kind=AuthorKind.CUSTOMER,
+        id__gt=OuterRef("id"),
+    )
+    missed = (
+        Message.objects.filter(
+            author_kind=AuthorKind.AGENT,
+            private=False,
+            created_at__gte=now - within,
+            created_at__lte=now - older_than,
+        )
+        .exclude(conversation__customer__email="")
+        .filter(
+            Q(conversation__email_notice__isnull=True)
+            | Q(id__gt=F("conversation__email_notice__last_message_id_sent"))
+        )
+        .exclude(Exists(answered))
+    )
+    return sorted(set(missed.values_list("conversation_id", flat=True)))
 
 
 def has_unsent_replies(conversation_id: int) -> bool:
