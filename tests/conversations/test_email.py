@@ -604,3 +604,46 @@ def test_the_resume_link_opens_the_widget_on_the_conversation(
     keys = [key for key, value in stored if thread.customer.token in value]
     assert keys == [f"helpdesk-widget:{live_server_url}"]
     context.close()
+
+
+def test_a_reply_email_lost_with_redis_is_sent_by_the_sweep(thread, billing, eager_tasks):
+    """A Redis restart loses the queued email task and its scheduling key; the sweep finds
+    the reply nobody mailed, and mails it once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.tasks import _email_scheduled_key, send_missed_reply_emails
+
+    _team, agent = billing
+    app.conf.task_always_eager = False  # queued in Redis…
+    try:
+        message = reply(thread, agent, "Lost in a Redis restart.")
+    finally:
+        app.conf.task_always_eager = True
+    app.control.purge()  # …which restarts empty
+    cache.delete(_email_scheduled_key(thread.pk))
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=3))
+    assert mail.outbox == []
+
+    assert send_missed_reply_emails() == 1
+    assert len(mail.outbox) == 1
+    assert "Lost in a Redis restart." in mail.outbox[0].body
+    assert send_missed_reply_emails() == 0  # mailed: missed no more
+
+
+def test_the_sweep_leaves_replies_the_customer_answered_or_too_recent(thread, billing):
+    from datetime import timedelta
+
+    from conversations.mail.outbound import conversations_with_missed_replies
+
+    _team, agent = billing
+    reply(thread, agent, "Answered in the widget.")
+    window = {"older_than": timedelta(0), "within": timedelta(days=1)}
+    assert conversations_with_missed_replies(**window) == [thread.pk]
+    assert (
+        conversations_with_missed_replies(older_than=timedelta(minutes=5), within=timedelta(days=1))
+        == []
+    )
+    message_post(conversation=thread, author=Author.customer(), body="Thanks!", client_id="c-9")
+    assert conversations_with_missed_replies(**window) == []
