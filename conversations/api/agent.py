@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import generics, serializers
@@ -159,10 +161,58 @@ class ConversationFilter(django_filters.FilterSet):
         return queryset  # ConversationListView searches last, over the other filters' result
 
 
+def _either_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+_STATUS = "(" + "|".join(Status.values) + ")"
+# What the filter methods above accept, for the schema (they refuse the rest with 400).
+LIST_FILTER_SCHEMAS = [
+    OpenApiParameter(
+        "status",
+        {"type": "string", "pattern": rf"^\s*{_STATUS}?\s*(,\s*{_STATUS}?\s*)*$"},
+        description=gettext_lazy("A status, or several separated by commas."),
+    ),
+    OpenApiParameter(
+        "assignee",
+        {
+            "type": "string",
+            "pattern": rf"^\s*({_either_case('me')}|{_either_case('none')}|[0-9]{{1,18}})?\s*$",
+        },
+        description=gettext_lazy("An agent id, “me” or “none”."),
+    ),
+    OpenApiParameter(
+        "callback",
+        {"type": "string", "enum": ["true", "false"]},
+        description=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
+    ),
+]
+
+
 class ConversationPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     django_paginator_class = CappedCountPaginator
+
+    def get_page_size(self, request: Request) -> int:
+        """As asked, at most max_page_size; a page size that is not a whole number from 1 is
+        refused (DRF would quietly use the default)."""
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        size = parse_id(value)
+        if size is None or size < 1:
+            raise ValidationError({"page_size": [_("A whole number from 1.")]})
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1  # 0 or past the end: 404
+        return parameters
 
     def get_paginated_response(self, data: list[dict[str, Any]]) -> Response:
         response = super().get_paginated_response(data)
@@ -181,6 +231,12 @@ class ConversationPagination(PageNumberPagination):
 
 
 @extend_schema(tags=["agents"])
+@extend_schema_view(
+    get=extend_schema(
+        parameters=LIST_FILTER_SCHEMAS,
+        responses={200: ConversationOutput(many=True), **error_responses(404)},
+    )
+)
 class ConversationListView(AgentView, generics.ListAPIView):
     serializer_class = ConversationOutput
     pagination_class = ConversationPagination
