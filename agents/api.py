@@ -20,6 +20,7 @@ from conversations.api.base import (
     team_by_ref,
     validated,
 )
+from conversations.api.schema import ID as ID_SCHEMA
 from conversations.errors import InvalidInput
 from conversations.ids import parse_id
 from conversations.serializers import (
@@ -193,7 +194,7 @@ class CannedResponseInput(serializers.Serializer):
 def conversation_param() -> OpenApiParameter:
     return OpenApiParameter(
         "conversation",
-        OpenApiTypes.INT,
+        ID_SCHEMA,
         description=gettext_lazy("Fill the placeholders for this conversation."),
     )
 

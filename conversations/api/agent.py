@@ -45,6 +45,7 @@ from .base import (
     team_by_ref,
     validated,
 )
+from .schema import ID as ID_SCHEMA
 from .widget import post_message
 
 
@@ -89,8 +90,9 @@ class ConversationFilter(django_filters.FilterSet):
     label = django_filters.CharFilter(
         method="filter_label", help_text=gettext_lazy("Conversations with this label.")
     )
-    customer = django_filters.NumberFilter(
-        field_name="customer_id", help_text=gettext_lazy("One customer's conversations (an id).")
+    customer = django_filters.CharFilter(
+        method="filter_customer",
+        help_text=gettext_lazy("One customer's conversations (an id)."),
     )
     q = django_filters.CharFilter(
         method="filter_text",
@@ -117,6 +119,8 @@ class ConversationFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         statuses = [part.strip() for part in value.split(",") if part.strip()]
+        if not statuses:  # only commas: no status asked, as an empty value
+            return queryset
         unknown = [part for part in statuses if part not in Status.values]
         if unknown:
             raise ValidationError({"status": [_("Choose open, pending, snoozed or resolved.")]})
@@ -140,6 +144,11 @@ class ConversationFilter(django_filters.FilterSet):
             return queryset.filter(team__in=Team.objects.filter(members=self.request.user))
         pk = parse_id(value)
         return queryset.filter(team=team_by_ref(value if pk is None else pk))
+
+    def filter_customer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if (pk := parse_id(value.strip())) is None:
+            raise ValidationError({"customer": [_("A customer id (a whole number).")]})
+        return queryset.filter(customer_id=pk)
 
     def filter_callback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip().lower()
@@ -180,6 +189,9 @@ LIST_FILTER_SCHEMAS = [
             "pattern": rf"^\s*({_either_case('me')}|{_either_case('none')}|[0-9]{{1,18}})?\s*$",
         },
         description=gettext_lazy("An agent id, “me” or “none”."),
+    ),
+    OpenApiParameter(
+        "customer", ID_SCHEMA, description=gettext_lazy("One customer's conversations (an id).")
     ),
     OpenApiParameter(
         "callback",
@@ -400,7 +412,7 @@ class ConversationReadView(AgentView):
     )
     def post(self, request: Request, pk: int) -> Response:
         conversation = self.get_conversation(pk)
-        data = validated(ReadInput, request.data if request.data else {})
+        data = validated(ReadInput, request.data)  # no body: {} (a JSON [] is refused)
         marker = services.conversation_mark_read(
             conversation=conversation, user=request.user, through=data.get("message")
         )

@@ -10,6 +10,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
+from ..ids import MAX_ID
+
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOutput"}
 
 # PostgreSQL text holds no NUL, and DRF's CharField refuses it.
@@ -18,6 +20,9 @@ NO_NUL = "^[^\\u0000]*$"
 SOME_TEXT = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 
 PATH_PARAMETER = re.compile(r"{[^}]+}")
+
+# An id as parse_id reads it: ASCII digits within bigint.
+ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 
 
 def text_pattern(*, needs_text: bool) -> str:
