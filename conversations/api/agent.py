@@ -46,6 +46,7 @@ from .base import (
     validated,
 )
 from .schema import ID as ID_SCHEMA
+from .schema import NO_NUL
 from .widget import post_message
 
 
@@ -189,6 +190,19 @@ LIST_FILTER_SCHEMAS = [
             "pattern": rf"^\s*({_either_case('me')}|{_either_case('none')}|[0-9]{{1,18}})?\s*$",
         },
         description=gettext_lazy("An agent id, “me” or “none”."),
+    ),
+    # Django's form fields behind the text filters refuse NUL.
+    *(
+        OpenApiParameter(
+            name,
+            {"type": "string", "pattern": NO_NUL, **limit},
+            description=ConversationFilter.base_filters[name].extra.get("help_text", ""),
+        )
+        for name, limit in [
+            ("q", {"maxLength": search.MAX_QUERY_LENGTH}),
+            ("label", {}),
+            ("channel", {}),
+        ]
     ),
     OpenApiParameter(
         "customer", ID_SCHEMA, description=gettext_lazy("One customer's conversations (an id).")
