@@ -20,9 +20,15 @@ from conversations.api.base import (
     team_by_ref,
     validated,
 )
+from conversations.api.schema import ID as ID_SCHEMA
 from conversations.errors import InvalidInput
 from conversations.ids import parse_id
-from conversations.serializers import StrictCharField, TeamRefOutput, user_name
+from conversations.serializers import (
+    StrictCharField,
+    StrictSlugField,
+    TeamRefOutput,
+    user_name,
+)
 from conversations.throttling import RateLimitedMixin, WidgetAvailabilityThrottle
 
 from . import selectors
@@ -92,7 +98,7 @@ class AgentOutput(serializers.Serializer):
 
 
 class PresenceInput(serializers.Serializer):
-    presence = serializers.ChoiceField(choices=Presence.choices)
+    presence = serializers.ChoiceField(choices=Presence.choices, required=False)
 
 
 @extend_schema(tags=["agents"])
@@ -171,7 +177,8 @@ class CannedResponseOutput(serializers.ModelSerializer):
 
 class RenderedCannedResponseOutput(CannedResponseOutput):
     rendered = serializers.CharField(
-        help_text=gettext_lazy("The body with its placeholders filled for the conversation.")
+        required=False,  # only with ?conversation=
+        help_text=gettext_lazy("The body with its placeholders filled for the conversation."),
     )
 
     class Meta(CannedResponseOutput.Meta):
@@ -179,7 +186,7 @@ class RenderedCannedResponseOutput(CannedResponseOutput):
 
 
 class CannedResponseInput(serializers.Serializer):
-    shortcut = serializers.SlugField(max_length=50)
+    shortcut = StrictSlugField(max_length=50)
     body = StrictCharField(max_length=10_000, trim_whitespace=False)
     team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
 
@@ -187,7 +194,7 @@ class CannedResponseInput(serializers.Serializer):
 def conversation_param() -> OpenApiParameter:
     return OpenApiParameter(
         "conversation",
-        OpenApiTypes.INT,
+        ID_SCHEMA,
         description=gettext_lazy("Fill the placeholders for this conversation."),
     )
 
@@ -211,7 +218,12 @@ class CannedResponseView(AgentView):
 class CannedResponsesView(CannedResponseView):
     @extend_schema(
         parameters=[conversation_param()],
-        responses={200: RenderedCannedResponseOutput(many=True), **error_responses(401, 403, 404)},
+        responses={
+            200: inline_serializer(
+                "CannedResponses", {"results": RenderedCannedResponseOutput(many=True)}
+            ),
+            **error_responses(404),
+        },
         tags=["agents"],
     )
     def get(self, request: Request) -> Response:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Case,
@@ -207,9 +208,12 @@ def ranked_matches(
     The scope is joined as a derived table, which PostgreSQL flattens into the query.
     """
     common_words, common_names = common_terms(words_query, names_query)
-    scope, scope_params = (
-        conversations.order_by().values("pk", "customer_id", "last_activity_at").query
-    ).sql_with_params()
+    try:
+        scope, scope_params = (
+            conversations.order_by().values("pk", "customer_id", "last_activity_at").query
+        ).sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing by its own terms (status__in=[])
+        return []
     scope_table = f"({scope}) AS c (id, customer_id, last_activity_at)"
     newest_first = "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT %s"
     parts, params = [], []

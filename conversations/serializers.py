@@ -4,9 +4,11 @@ Used by the REST API and by the event log, so a message looks the same whether i
 in a response, a replay or a live event.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -75,15 +77,14 @@ class ConversationOutput(serializers.ModelSerializer):
         read_only=True,
         help_text=_("Agents only: the customer asked to be called back on this number."),
     )
+    # Output only; not read_only, which the schema would take for "always present".
     unread = serializers.IntegerField(
-        read_only=True,
         required=False,
         help_text=_(
             "Agents only: customer messages since you last read the conversation (POST …/read)."
         ),
     )
     search = SearchMatchOutput(
-        read_only=True,
         required=False,
         help_text=_("Only in the list, when searching with q=: how and where it matched."),
     )
@@ -323,13 +324,48 @@ def message_shape(
 
 
 class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers and booleans instead of quietly turning them into text."""
+    """A CharField that refuses numbers and booleans instead of quietly turning them into text.
 
-    default_error_messages = {"invalid": _("Must be a string.")}
+    `needs_text`: white space alone is refused too, even where the value is kept untrimmed.
+    `checked_by_service`: a service refuses white space alone and more than
+    `max_length_hint()` characters itself, with its own codes; the field only tells the
+    schema (api/schema.py).
+    """
+
+    default_error_messages = {
+        "invalid": _("Must be a string."),
+        "no_text": _("Write something other than white space."),
+    }
+
+    def __init__(
+        self,
+        *,
+        needs_text: bool = False,
+        checked_by_service: bool = False,
+        max_length_hint: Callable[[], int] | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.needs_text = needs_text
+        self.checked_by_service = checked_by_service
+        self.max_length_hint = max_length_hint
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if self.needs_text and not data.strip():
+            self.fail("no_text")
+        return super().to_internal_value(data)
+
+
+class StrictSlugField(serializers.SlugField):
+    """A SlugField that refuses numbers instead of quietly turning them into text."""
+
+    default_error_messages = {"not_a_string": _("Must be a string.")}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
         return super().to_internal_value(data)
 
 
@@ -357,8 +393,19 @@ class IdOrNameField(serializers.Field):
 
 
 def body_field() -> StrictCharField:
-    # Blank and over-long bodies are refused by services.check_body (codes "invalid", "too_long").
-    return StrictCharField(allow_blank=True, trim_whitespace=False)
+    # White space alone and over-long bodies are refused by services.check_body (codes
+    # "invalid", "too_long"); the field only tells the schema so.
+    return StrictCharField(
+        allow_blank=False,
+        trim_whitespace=False,
+        checked_by_service=True,
+        max_length_hint=lambda: settings.HELPDESK_MAX_MESSAGE_LENGTH,
+    )
+
+
+def client_id_field() -> StrictCharField:
+    # services.check_client_id: some text, within the column's 100 characters.
+    return StrictCharField(trim_whitespace=False, needs_text=True, max_length=100)
 
 
 class SessionInput(serializers.Serializer):
@@ -376,13 +423,13 @@ class SessionOutput(serializers.Serializer):
 
 class ConversationStartInput(serializers.Serializer):
     body = body_field()
-    client_id = StrictCharField(trim_whitespace=False)
+    client_id = client_id_field()
     team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
 
 
 class CustomerMessageInput(serializers.Serializer):
     body = body_field()
-    client_id = StrictCharField(trim_whitespace=False)
+    client_id = client_id_field()
 
 
 class AgentMessageInput(CustomerMessageInput):
@@ -409,7 +456,7 @@ class ConversationPatchInput(serializers.Serializer):
     )
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     labels = serializers.ListField(
-        child=serializers.SlugField(max_length=50, allow_unicode=True),
+        child=StrictSlugField(max_length=50, allow_unicode=True),
         required=False,
         max_length=50,
     )

@@ -238,6 +238,23 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Helpdesk API",
     "DESCRIPTION": "Customer widget and agent APIs of the Helpdesk.",
     "VERSION": "1",
+    # The API speaks JSON (docs/api.md); the form parsers DRF also runs are a convenience of
+    # the browsable API, not a promise. A view that reads more says so (inbound email).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Every operation documents the errors it can answer, in the one error shape.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "conversations.api.schema.add_error_responses",
+    ],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "inboundSecret": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "HELPDESK_INBOUND_SECRET (or the X-Helpdesk-Secret header)",
+            }
+        }
+    },
 }
 
 # --- Internationalisation: English and Turkish from day one ---------------------------------

@@ -17,7 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from conversations.api.base import AgentView
+from conversations.api.base import AgentView, error_responses
 from conversations.errors import InvalidInput, NotAllowed
 from conversations.ids import parse_id
 from conversations.models import Team
@@ -31,11 +31,18 @@ from .tasks import run_report_export
 DEFAULT_PERIOD = timedelta(days=7)
 MAX_POINTS = 5000
 
+# What parse_moment reads: an ISO 8601 time, a date (its midnight in `tz`), or nothing.
+MOMENT = {
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "format": "date"},
+        {"type": "string", "maxLength": 0},
+    ]
+}
+
 FILTERS = [
-    OpenApiParameter(
-        "since", OpenApiTypes.DATETIME, description="Start (included); default 7 days before until"
-    ),
-    OpenApiParameter("until", OpenApiTypes.DATETIME, description="End (excluded); default now"),
+    OpenApiParameter("since", MOMENT, description="Start (included); default 7 days before until"),
+    OpenApiParameter("until", MOMENT, description="End (excluded); default now"),
     OpenApiParameter("team", OpenApiTypes.STR, description="Team id or name"),
     OpenApiParameter("agent", OpenApiTypes.STR, description="Agent id or email"),
     OpenApiParameter("channel", OpenApiTypes.STR, description="Channel name, e.g. web"),
@@ -58,9 +65,13 @@ def parse_moment(name: str, value: str | None, tz: ZoneInfo) -> datetime | None:
     """An ISO 8601 time, or a date meaning its midnight in `tz`."""
     if not value:
         return None
-    moment = parse_datetime(value)
-    if moment is None and (day := parse_date(value)) is not None:
-        moment = datetime(day.year, day.month, day.day)
+    moment = None
+    try:  # a well-formed but impossible time (month 13) raises rather than answering None
+        moment = parse_datetime(value)
+        if moment is None and (day := parse_date(value)) is not None:
+            moment = datetime(day.year, day.month, day.day)
+    except ValueError:
+        pass
     if moment is None:
         raise InvalidInput(
             _("Not a date or time."), fields={name: _("Use ISO 8601, e.g. 2026-03-01T00:00:00Z.")}
@@ -183,6 +194,25 @@ def export_data(export: ReportExport) -> dict[str, Any]:
     return data
 
 
+# The export's period and slice, as the report filters' query parameters say them (a JSON
+# object; numbers are read as their digits, nulls and empty strings as not given).
+_ID_OR_NAME = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}], "nullable": True}
+EXPORT_INPUT = {
+    "application/json": {
+        "type": "object",
+        "properties": {
+            "since": {**MOMENT, "nullable": True},
+            "until": {**MOMENT, "nullable": True},
+            "team": _ID_OR_NAME,
+            "agent": _ID_OR_NAME,
+            "channel": {"type": "string", "nullable": True},
+            "tz": {"type": "string", "nullable": True},
+            "interval": {"type": "string", "enum": [*INTERVALS, ""], "nullable": True},
+        },
+    }
+}
+
+
 def export_params(data: Any) -> dict[str, str]:
     """The request body as strings, so ids given as JSON numbers read like query parameters."""
     if not isinstance(data, dict):
@@ -207,7 +237,7 @@ def parse_interval(params: dict[str, str], since: Any, until: Any) -> str:
 class ExportListView(ReportView):
     """`POST /api/v1/reports/exports` queues a CSV export; `GET` lists the caller's own."""
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=EXPORT_INPUT, responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         params = export_params(request.data)
         tz = parse_zone(params.get("tz"))
@@ -224,7 +254,7 @@ class ExportListView(ReportView):
         run_report_export.delay_on_commit(export.pk)
         return Response(export_data(export), status=202)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="reports_exports_list")
     def get(self, request: Request) -> Response:
         exports = ReportExport.objects.filter(owner=request.user).defer("content")[:20]
         return Response({"results": [export_data(export) for export in exports]})
@@ -242,7 +272,7 @@ class ExportDetailView(ReportView):
 class ExportDownloadView(ReportView):
     """`GET /api/v1/reports/exports/{id}/download`: the CSV, once the job is done."""
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, **error_responses(409)})
     def get(self, request: Request, pk: int) -> HttpResponse:
         export = get_object_or_404(ReportExport, pk=pk, owner=request.user)
         if export.status != ExportStatus.DONE:

@@ -115,3 +115,11 @@ def test_a_page_number_too_large_for_any_page_is_a_404_in_the_error_shape(alice_
     response = alice_client.get("/api/v1/conversations", {"page": TOO_LARGE})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_search_within_a_status_filter_of_only_commas_is_no_filter(alice_client, conversation):
+    """Found by the schema fuzzer: `status=,` filtered by an empty list, and the search then
+    failed to build its SQL (a 500)."""
+    response = alice_client.get("/api/v1/conversations?status=%2C+&q=help")
+    assert response.status_code == 200, response.content
+    assert [row["id"] for row in response.json()["results"]] == [conversation.pk]

@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import generics, serializers
@@ -43,6 +45,8 @@ from .base import (
     team_by_ref,
     validated,
 )
+from .schema import ID as ID_SCHEMA
+from .schema import NO_NUL
 from .widget import post_message
 
 
@@ -87,8 +91,9 @@ class ConversationFilter(django_filters.FilterSet):
     label = django_filters.CharFilter(
         method="filter_label", help_text=gettext_lazy("Conversations with this label.")
     )
-    customer = django_filters.NumberFilter(
-        field_name="customer_id", help_text=gettext_lazy("One customer's conversations (an id).")
+    customer = django_filters.CharFilter(
+        method="filter_customer",
+        help_text=gettext_lazy("One customer's conversations (an id)."),
     )
     q = django_filters.CharFilter(
         method="filter_text",
@@ -115,6 +120,8 @@ class ConversationFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         statuses = [part.strip() for part in value.split(",") if part.strip()]
+        if not statuses:  # only commas: no status asked, as an empty value
+            return queryset
         unknown = [part for part in statuses if part not in Status.values]
         if unknown:
             raise ValidationError({"status": [_("Choose open, pending, snoozed or resolved.")]})
@@ -139,6 +146,11 @@ class ConversationFilter(django_filters.FilterSet):
         pk = parse_id(value)
         return queryset.filter(team=team_by_ref(value if pk is None else pk))
 
+    def filter_customer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if (pk := parse_id(value.strip())) is None:
+            raise ValidationError({"customer": [_("A customer id (a whole number).")]})
+        return queryset.filter(customer_id=pk)
+
     def filter_callback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip().lower()
         if value not in ("true", "false"):
@@ -159,10 +171,74 @@ class ConversationFilter(django_filters.FilterSet):
         return queryset  # ConversationListView searches last, over the other filters' result
 
 
+def _either_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+_STATUS = "(" + "|".join(Status.values) + ")"
+# What the filter methods above accept, for the schema (they refuse the rest with 400).
+LIST_FILTER_SCHEMAS = [
+    OpenApiParameter(
+        "status",
+        {"type": "string", "pattern": rf"^\s*{_STATUS}?\s*(,\s*{_STATUS}?\s*)*$"},
+        description=gettext_lazy("A status, or several separated by commas."),
+    ),
+    OpenApiParameter(
+        "assignee",
+        {
+            "type": "string",
+            "pattern": rf"^\s*({_either_case('me')}|{_either_case('none')}|[0-9]{{1,18}})?\s*$",
+        },
+        description=gettext_lazy("An agent id, “me” or “none”."),
+    ),
+    # Django's form fields behind the text filters refuse NUL.
+    *(
+        OpenApiParameter(
+            name,
+            {"type": "string", "pattern": NO_NUL, **limit},
+            description=ConversationFilter.base_filters[name].extra.get("help_text", ""),
+        )
+        for name, limit in [
+            ("q", {"maxLength": search.MAX_QUERY_LENGTH}),
+            ("label", {}),
+            ("channel", {}),
+        ]
+    ),
+    OpenApiParameter(
+        "customer", ID_SCHEMA, description=gettext_lazy("One customer's conversations (an id).")
+    ),
+    OpenApiParameter(
+        "callback",
+        {"type": "string", "enum": ["true", "false"]},
+        description=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
+    ),
+]
+
+
 class ConversationPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     django_paginator_class = CappedCountPaginator
+
+    def get_page_size(self, request: Request) -> int:
+        """As asked, at most max_page_size; a page size that is not a whole number from 1 is
+        refused (DRF would quietly use the default)."""
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        size = parse_id(value)
+        if size is None or size < 1:
+            raise ValidationError({"page_size": [_("A whole number from 1.")]})
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1  # 0 or past the end: 404
+        return parameters
 
     def get_paginated_response(self, data: list[dict[str, Any]]) -> Response:
         response = super().get_paginated_response(data)
@@ -181,6 +257,12 @@ class ConversationPagination(PageNumberPagination):
 
 
 @extend_schema(tags=["agents"])
+@extend_schema_view(
+    get=extend_schema(
+        parameters=LIST_FILTER_SCHEMAS,
+        responses={200: ConversationOutput(many=True), **error_responses(404)},
+    )
+)
 class ConversationListView(AgentView, generics.ListAPIView):
     serializer_class = ConversationOutput
     pagination_class = ConversationPagination
@@ -344,7 +426,7 @@ class ConversationReadView(AgentView):
     )
     def post(self, request: Request, pk: int) -> Response:
         conversation = self.get_conversation(pk)
-        data = validated(ReadInput, request.data if request.data else {})
+        data = validated(ReadInput, request.data)  # no body: {} (a JSON [] is refused)
         marker = services.conversation_mark_read(
             conversation=conversation, user=request.user, through=data.get("message")
         )

@@ -23,6 +23,7 @@ from ..authentication import (
 from ..errors import InvalidInput
 from ..ids import MAX_ID
 from ..models import Conversation, Message, Team
+from . import schema  # noqa: F401 - registers the schema's field extension
 
 User = get_user_model()
 

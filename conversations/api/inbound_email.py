@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -47,6 +48,13 @@ class PlainTextEmailParser(RawEmailParser):
     media_type = "text/plain"
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+)
+class StringOrStringsField(serializers.JSONField):
+    """A string or a list of strings (validated by InboundEmailInput._strings)."""
+
+
 def inbound_string(max_length: int | None = None, **kwargs: Any) -> StrictCharField:
     return StrictCharField(max_length=max_length, allow_blank=True, trim_whitespace=False, **kwargs)
 
@@ -57,7 +65,7 @@ class InboundEmailInput(serializers.Serializer):
     _from = inbound_string(
         max_length=1000, help_text=gettext_lazy("'Name <address>' or an address.")
     )
-    to = serializers.JSONField(
+    to = StringOrStringsField(
         required=False,
         help_text=gettext_lazy("The recipient address(es): a string or a list of strings."),
     )
@@ -66,7 +74,7 @@ class InboundEmailInput(serializers.Serializer):
     html = inbound_string(required=False)
     message_id = inbound_string(max_length=998, required=False)
     in_reply_to = inbound_string(max_length=10000, required=False)
-    references = serializers.JSONField(
+    references = StringOrStringsField(
         required=False, help_text=gettext_lazy("Message-IDs: one header value or a list.")
     )
 
@@ -136,7 +144,7 @@ class InboundEmailView(RateLimitedMixin, APIView):
             ),
             **error_responses(400, 401, 403, 413, 415, 429, 503),
         },
-        auth=[],
+        auth=[{"inboundSecret": []}],
         tags=["inbound"],
     )
     def post(self, request: Request) -> Response:

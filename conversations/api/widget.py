@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import get_language_from_request, gettext_lazy
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -52,6 +51,7 @@ from .base import (
     team_by_ref,
     validated,
 )
+from .schema import ID as ID_SCHEMA
 
 WIDGET_MESSAGES_LIMIT = 500
 
@@ -183,7 +183,7 @@ class WidgetMessagesView(WidgetView):
         parameters=[
             OpenApiParameter(
                 "after",
-                OpenApiTypes.INT,
+                ID_SCHEMA,
                 description=gettext_lazy("Only messages after this message id."),
             )
         ],
