@@ -73,7 +73,8 @@ def _is_ip(value: str) -> bool:
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """A rate as (limit, window seconds): "30/min" is (30, 60), in DRF's format, N per second, minute, hour or day."""
+    """A rate as (limit, window seconds): "30/min" is (30, 60). DRF's format: N per second,
+    minute, hour or day."""
     count, period = rate.split("/")
     return int(count), PERIODS[period.strip()[0]]
 
