@@ -84,7 +84,7 @@ def hit(key: str, limit: int, window: int) -> float | None:
     many seconds until the window ends.
 
     The window starts with the first attempt (no clock boundary lets 2 × limit through).
-    This and `peek` are the only functions here that talk to the cache.
+    This, `unhit` and `_seconds_left` are the only functions here that talk to the cache.
     """
     if cache.add(key, 0, timeout=window):
         cache.set(f"{key}:ends", time.time() + window, timeout=window)
@@ -98,10 +98,12 @@ def hit(key: str, limit: int, window: int) -> float | None:
     return _seconds_left(key, window)
 
 
-def peek(key: str, limit: int, window: int) -> float | None:
-    """As `hit`, without counting: None if another attempt would still be within `limit`."""
-    count = cache.get(key) or 0
-    return None if count < limit else _seconds_left(key, window)
+def unhit(key: str) -> None:
+    """Takes back one attempt counted by `hit` (a login that turned out right)."""
+    try:
+        cache.decr(key)
+    except ValueError:  # the window has ended meanwhile: nothing left to take back
+        pass
 
 
 def _seconds_left(key: str, window: int) -> float:
@@ -115,12 +117,16 @@ def scoped_rate(scope: str) -> tuple[int, int] | None:
     return parse_rate(rate) if rate else None
 
 
+def scope_key(scope: str, ident: str) -> str:
+    return f"helpdesk:rate:{scope}:{ident}"
+
+
 def hit_scope(scope: str, ident: str) -> float | None:
     """`hit` for the scope's rate: None if allowed, else the seconds to wait."""
     rate = scoped_rate(scope)
     if rate is None:
         return None
-    return hit(f"helpdesk:rate:{scope}:{ident}", *rate)
+    return hit(scope_key(scope, ident), *rate)
 
 
 # --- The API's throttles -----------------------------------------------------------------------

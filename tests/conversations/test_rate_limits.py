@@ -11,17 +11,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conversations.throttling import client_ip, hit
+from tests.helpers import limit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 SESSIONS = "/api/v1/widget/sessions"
-
-
-def limit(settings, **rates) -> None:
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-    }
 
 
 # --- The client's address ------------------------------------------------------------------
