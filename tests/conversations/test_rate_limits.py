@@ -53,6 +53,27 @@ def test_a_new_x_forwarded_for_per_request_does_not_reset_the_limit(settings):
     assert statuses == [201, 201, 201, 429, 429]
 
 
+def test_through_the_server_a_new_x_forwarded_for_does_not_reset_the_limit(
+    settings, live_server_url
+):
+    """uvicorn, left to itself, would take the header from a local peer as the address."""
+    limit(settings, widget_sessions="2/min")
+
+    def post(n: int) -> int:
+        request = urllib.request.Request(
+            live_server_url + SESSIONS,
+            data=b"{}",
+            headers={"Content-Type": "application/json", "X-Forwarded-For": f"203.0.113.{n}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert [post(n) for n in range(4)] == [201, 201, 429, 429]
+
+
 def test_behind_trusted_proxies_each_client_has_its_own_budget(settings):
     limit(settings, widget_sessions="2/min")
     settings.HELPDESK_TRUSTED_PROXIES = 2
