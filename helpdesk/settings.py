@@ -223,8 +223,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "helpdesk.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
-    # The public widget endpoints are rate limited (conversations/throttling.py); the counters
-    # live in the cache, shared by every server process when REDIS_URL is set.
+    # The public widget endpoints, the agent API, logins and socket handshakes are rate limited
+    # (conversations/throttling.py); the counters live in the cache, shared by every server
+    # process when REDIS_URL is set. docs/operations.md "Rate limits and abuse".
     "DEFAULT_THROTTLE_RATES": {
         "widget_sessions": os.environ.get("HELPDESK_RATE_WIDGET_SESSIONS", "30/min"),  # per IP
         "widget_availability": os.environ.get("HELPDESK_RATE_WIDGET_AVAILABILITY", "120/min"),
@@ -232,7 +233,18 @@ REST_FRAMEWORK = {
         "widget_messages": os.environ.get("HELPDESK_RATE_WIDGET_MESSAGES", "60/min"),
         # Per IP: a mail provider posts every inbound email from a few addresses.
         "inbound_email": os.environ.get("HELPDESK_RATE_INBOUND_EMAIL", "120/min"),
+        # Per agent, on every agent and report API call: generous, so only a runaway script
+        # or a leaked token meets it.
+        "agent": os.environ.get("HELPDESK_RATE_AGENT", "600/min"),
+        # Failed logins to /admin/login/ (also the workspace's), per IP and per username.
+        "login_ip": os.environ.get("HELPDESK_RATE_LOGIN_IP", "30/hour"),
+        "login_username": os.environ.get("HELPDESK_RATE_LOGIN_USERNAME", "10/hour"),
+        # Websocket handshakes per IP, both sockets (guessed tokens are counted too).
+        "socket_connect": os.environ.get("HELPDESK_RATE_SOCKET_CONNECT", "60/min"),
     },
+    # DRF's own view of the client address (its throttles' get_ident): the same proxies as
+    # ours. Left at None, DRF would take X-Forwarded-For whole, as the client sent it.
+    "NUM_PROXIES": int(os.environ.get("HELPDESK_TRUSTED_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpdesk API",
@@ -292,6 +304,12 @@ HELPDESK_DEFAULT_CAPACITY = int(os.environ.get("HELPDESK_DEFAULT_CAPACITY", "3")
 # control messages, of at most 64 K characters (4 bytes each in UTF-8, at most). A larger
 # frame closes the socket with 1009 as it arrives, instead of being read into memory whole.
 HELPDESK_WS_MAX_BYTES = 256 * 1024
+# Open websockets at once per customer token, and per staff user (docs/api.md "Websockets").
+HELPDESK_WS_MAX_PER_CUSTOMER = int(os.environ.get("HELPDESK_WS_MAX_PER_CUSTOMER", "10"))
+HELPDESK_WS_MAX_PER_AGENT = int(os.environ.get("HELPDESK_WS_MAX_PER_AGENT", "20"))
+# How many proxies in front of the helpdesk append to X-Forwarded-For; 0: the header is
+# ignored and the peer's address is the client's (conversations/throttling.py client_ip).
+HELPDESK_TRUSTED_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Email continuity (docs/email.md): replies to offline customers, inbound replies.

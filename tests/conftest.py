@@ -230,6 +230,7 @@ def live_server_url(transactional_db):
             log_level="warning",
             lifespan="off",
             ws_max_size=settings.HELPDESK_WS_MAX_BYTES,
+            proxy_headers=False,  # as in production: HELPDESK_TRUSTED_PROXIES decides
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

@@ -29,3 +29,12 @@ def eventually(find, timeout: float = 10.0):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.05)
+
+
+def limit(settings, **rates) -> None:
+    """Sets rate-limit scopes (`widget_sessions="3/min"`) for one test, through pytest-django's
+    `settings` fixture; every other scope keeps the test settings' generous rate."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }

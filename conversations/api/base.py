@@ -23,6 +23,7 @@ from ..authentication import (
 from ..errors import InvalidInput
 from ..ids import MAX_ID
 from ..models import Conversation, Message, Team
+from ..throttling import PerAgentThrottle, RateLimitedMixin
 from . import schema  # noqa: F401 - registers the schema's field extension
 
 User = get_user_model()
@@ -101,9 +102,10 @@ def agent_user_by_ref(ref: int | str | None) -> Any:
     return user
 
 
-class AgentView(APIView):
+class AgentView(RateLimitedMixin, APIView):
     authentication_classes = AGENT_AUTHENTICATION
     permission_classes = [IsStaffAgent]
+    throttle_classes = [PerAgentThrottle]  # HELPDESK_RATE_AGENT per agent
 
     def visible_conversations(self) -> QuerySet[Conversation]:
         return conversation_queryset(selectors.conversations_visible_to_agent(self.request.user))

@@ -8,6 +8,7 @@ Presence: the agent socket emits `agent_socket_opened` / `agent_socket_seen` /
 `agent_socket_closed`; the agents app keeps the connection count (this app never imports it).
 """
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.dispatch import Signal
 from django.utils import timezone
@@ -28,7 +30,8 @@ from rest_framework.authtoken.models import Token
 from .. import selectors
 from ..models import Customer, Team
 from ..serializers import customer_event, user_name
-from . import presence
+from ..throttling import hit_scope, scope_ip
+from . import caps, presence
 from .delivery import EventStream, database_sync_to_async
 from .tail import log_tail
 
@@ -42,6 +45,7 @@ HEARTBEAT_WRITE_SECONDS = 20.0  # at most one presence write per socket per this
 MAX_CURSOR = 2**63 - 1
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_MANY = 4429  # too many handshakes from this address, or sockets for this owner
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013  # the channel layer (Redis) or the database is not answering
 
@@ -92,6 +96,9 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         self.bucket = TokenBucket()
         self.targets: dict[int, tuple[float, dict[str, Any] | None]] = {}
         self.last_heartbeat = 0.0
+        self.owner = ""
+        self.slot: int | None = None
+        self.slot_keeper: asyncio.Task[None] | None = None
 
     # --- To be provided by each socket ---------------------------------------------------
 
@@ -113,6 +120,10 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         raise NotImplementedError
 
     def author(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def socket_owner(self) -> tuple[str, int]:
+        """Whose open sockets are capped, and at how many (caps.py)."""
         raise NotImplementedError
 
     def accepts(self, event: dict[str, Any]) -> bool:
@@ -161,10 +172,21 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     async def connect(self) -> None:
+        # Counted before the token is looked up: guessing tokens costs handshakes too.
+        if await in_cache(hit_scope, "socket_connect", scope_ip(self.scope)) is not None:
+            await self.refuse(
+                CLOSE_TOO_MANY, "rate_limited", _("Too many connections; try again in a minute.")
+            )
+            return
         if not await self.authenticate():
             # Accept, then close with 4401: a browser can read the code, not a refused handshake.
             await self.accept()
             await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        if not await self.take_slot():
+            await self.refuse(
+                CLOSE_TOO_MANY, "too_many_sockets", _("Too many open connections; close one.")
+            )
             return
         self.authenticated = True
         # Groups and presence before the handshake completes: once the client's socket is
@@ -173,7 +195,14 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         await self.opened()
         await self.accept()
 
+    async def refuse(self, code: int, error: str, message: str) -> None:
+        """Accept, say why in an `error` event, close with `code` (readable by a browser)."""
+        await self.accept()
+        await self.send_error(error, message)
+        await self.close(code=code)
+
     async def disconnect(self, code: int) -> None:
+        await self.give_back_slot()
         log_tail().unregister(self)
         for group in list(self.joined):
             with contextlib.suppress(Exception):  # a dead Redis forgot the membership anyway
@@ -182,6 +211,33 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         if self.authenticated:
             self.authenticated = False
             await self.closed()
+
+    # --- The cap on open sockets per owner (caps.py) -----------------------------------------
+
+    async def take_slot(self) -> bool:
+        self.owner, cap = self.socket_owner()
+        self.slot = await in_cache(caps.claim_slot, self.owner, self.channel_name, cap)
+        if self.slot is None:
+            return False
+        self.slot_keeper = asyncio.create_task(self.keep_slot())
+        return True
+
+    async def keep_slot(self) -> None:
+        """Refreshes the slot while the socket is open; a dead process stops, and it expires."""
+        while self.slot is not None:
+            await asyncio.sleep(caps.REFRESH_SECONDS)
+            try:
+                await in_cache(caps.refresh_slot, self.owner, self.slot, self.channel_name)
+            except Exception:  # the cache being away must not end the socket
+                logger.warning("socket slot refresh failed", exc_info=True)
+
+    async def give_back_slot(self) -> None:
+        if self.slot_keeper is not None:
+            self.slot_keeper.cancel()
+            self.slot_keeper = None
+        if self.slot is not None:
+            slot, self.slot = self.slot, None
+            await in_cache(caps.release_slot, self.owner, slot, self.channel_name)
 
     async def join(self, groups: list[str]) -> None:
         for group in groups:
@@ -218,7 +274,7 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     async def dispatch_client_message(self, text_data: str) -> None:
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the limit
             raise BadRequest(_("Malformed JSON.")) from None
         kind = content.get("type") if isinstance(content, dict) else None
         handler = self.handlers().get(kind) if isinstance(kind, str) else None
@@ -328,6 +384,11 @@ async def refuse_for_now(receive: Any, send: Any) -> None:
         await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
 
 
+async def in_cache(function: Callable[..., Any], *args: Any) -> Any:
+    """A cache-only call from the event loop, on any worker thread (it touches no database)."""
+    return await sync_to_async(function, thread_sensitive=False)(*args)
+
+
 def conversation_id_in(content: dict[str, Any]) -> int:
     value = content.get("conversation")
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_CURSOR:
@@ -397,6 +458,9 @@ class CustomerConsumer(EventStreamConsumer):
     def author(self) -> dict[str, Any]:
         return {"kind": "customer", "id": self.customer.pk, "name": self.customer.name}
 
+    def socket_owner(self) -> tuple[str, int]:
+        return f"customer-{self.customer.pk}", settings.HELPDESK_WS_MAX_PER_CUSTOMER
+
 
 class StaffConsumer(EventStreamConsumer):
     """A socket for staff, by session cookie or `?token=<DRF token key>` (other apps' staff
@@ -414,6 +478,9 @@ class StaffConsumer(EventStreamConsumer):
             return False
         self.user = user
         return True
+
+    def socket_owner(self) -> tuple[str, int]:
+        return f"user-{self.user.pk}", settings.HELPDESK_WS_MAX_PER_AGENT
 
 
 class AgentConsumer(StaffConsumer):

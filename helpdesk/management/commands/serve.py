@@ -127,4 +127,7 @@ class Command(TranslatedCommand):
             lifespan="off",  # Django's ASGI handler has no startup/shutdown hooks
             log_level="info",
             ws_max_size=settings.HELPDESK_WS_MAX_BYTES,
+            # The helpdesk reads X-Forwarded-For itself, as HELPDESK_TRUSTED_PROXIES says
+            # (uvicorn would trust it from any local peer).
+            proxy_headers=False,
         )
