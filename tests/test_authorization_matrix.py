@@ -170,330 +170,151 @@ def csv_of_export(world: SimpleNamespace, role: str, data: Any) -> None:
     assert "export-in-csv" in data
 
 
+AUTOCOMPLETE = "?app_label=conversations&model_name=conversation&field_name=labels"
+
+
 def resolve_a(world: SimpleNamespace) -> None:
     conversation_resolve(conversation=world.conv_a, by=world.agent_in)
 
 
 # --- The table --------------------------------------------------------------------------------
 
-AGENTS_ONLY = (401, 401, 401, OK, OK, OK, 403)  # any agent; nobody else
-PUBLIC = (OK,) * len(ROLES)
-STAFF_PAGE = (LOGIN, LOGIN, LOGIN, OK, OK, OK, LOGIN)  # staff_member_required
 MESSAGE = {"body": "Hello from the matrix", "client_id": "matrix-1"}
+EMAIL = {"from": "a@example.com", "text": "hi"}
+TRANSFER = {"team": "Billing", "note": "Billing question"}
+CANNED = {"shortcut": "matrix", "body": "Hi", "team": "Support"}
+RENDER = "/api/v1/canned-responses/{canned_x}/render?conversation={conv_a}"
+EXPORT = "/api/v1/reports/exports/{export_in}"
 
+# fmt: off
 ROWS: list[Row] = [
-    # method   path                                      anon  A    B    in   out  admin non-staff
-    # --- Widget: public before a session exists ---
-    row(
-        "POST", "/api/v1/widget/sessions", *PUBLIC, body={"name": "N"}, check=has("customer_token")
-    ),
-    row("GET", "/api/v1/widget/availability", *PUBLIC, check=has("agents_online")),
-    row("GET", "/api/v1/widget/strings", *PUBLIC),
-    # --- Widget: a customer's own conversations; another's id is 404 (shared/API.md) ---
-    row(
-        "GET",
-        "/api/v1/widget/conversations",
-        401,
-        OK,
-        OK,
-        401,
-        401,
-        401,
-        401,
-        check=listing("conv_a", "conv_b"),
-    ),
-    row(
-        "POST",
-        "/api/v1/widget/conversations",
-        401,
-        OK,
-        OK,
-        401,
-        401,
-        401,
-        401,
-        body=MESSAGE,
-        check=own_new_conversation,
-    ),
-    row(
-        "GET",
-        "/api/v1/widget/conversations/{conv_a}",
-        401,
-        OK,
-        404,
-        401,
-        401,
-        401,
-        401,
-        check=is_object("conv_a"),
-    ),
-    row(
-        "GET",
-        "/api/v1/widget/conversations/{conv_a}/messages",
-        401,
-        OK,
-        404,
-        401,
-        401,
-        401,
-        401,
-        check=messages_of("conv_a", private=False),
-    ),
-    row(
-        "POST",
-        "/api/v1/widget/conversations/{conv_a}/messages",
-        401,
-        OK,
-        404,
-        401,
-        401,
-        401,
-        401,
-        body=MESSAGE,
-        check=about("conv_a"),
-    ),
-    row(
-        "POST",
-        "/api/v1/widget/conversations/{conv_a}/rating",
-        401,
-        OK,
-        404,
-        401,
-        401,
-        401,
-        401,
-        body={"score": 5},
-        prepare=resolve_a,
-        check=has("score"),
-    ),
-    # --- Mail providers: only the inbound secret, which no role holds; a Bearer token that is
-    # not the secret is a wrong secret (403), other schemes are no secret at all (401) ---
-    row(
-        "POST",
-        "/api/v1/inbound/email",
-        401,
-        403,
-        403,
-        401,
-        401,
-        401,
-        401,
-        body={"from": "a@example.com", "text": "hi"},
-    ),
-    # --- Agents: conversations of their teams and assignments; admins every team ---
-    row("GET", "/api/v1/conversations", *AGENTS_ONLY, check=listing("conv_a", "conv_b")),
-    row(
-        "GET",
-        "/api/v1/conversations/{conv_a}",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        OK,
-        403,
-        check=messages_of("conv_a", private=True),
-    ),
-    row(
-        "PATCH",
-        "/api/v1/conversations/{conv_a}",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        OK,
-        403,
-        body={"priority": "high"},
-        check=is_object("conv_a", priority="high"),
-    ),
-    row(
-        "POST",
-        "/api/v1/conversations/{conv_a}/transfer",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        OK,
-        403,
-        body={"team": "Billing", "note": "Billing question"},
-        check=transferred_to_billing,
-    ),
-    row(
-        "GET",
-        "/api/v1/conversations/{conv_a}/messages",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        OK,
-        403,
-        check=messages_of("conv_a", private=True),
-    ),
-    row(
-        "POST",
-        "/api/v1/conversations/{conv_a}/messages",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        OK,
-        403,
-        body=MESSAGE,
-        check=about("conv_a"),
-    ),
-    row(
-        "POST",
-        "/api/v1/conversations/{conv_a}/read",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        OK,
-        403,
-        body={},
-        check=about("conv_a"),
-    ),
-    # --- Agents: themselves, colleagues and teams (every agent picks assignees from these) ---
-    row("GET", "/api/v1/agents/me", *AGENTS_ONLY, check=own_agent),
-    row("PATCH", "/api/v1/agents/me", *AGENTS_ONLY, body={"presence": "away"}, check=own_agent),
-    row("GET", "/api/v1/agents", *AGENTS_ONLY, check=every_agent),
-    row("GET", "/api/v1/teams", *AGENTS_ONLY, check=every_team),
-    # --- Canned responses: shared ones and those of the agent's teams ---
-    row(
-        "GET", "/api/v1/canned-responses", *AGENTS_ONLY, check=listing("canned_x", "canned_shared")
-    ),
+    #   method   path                                              anon   A      B      in     out    admin  non-staff
+    # Widget, public: asked before a session exists.
+    row("POST",  "/api/v1/widget/sessions",                        OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        body={"name": "N"}, check=has("customer_token")),
+    row("GET",   "/api/v1/widget/availability",                    OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        check=has("agents_online")),
+    row("GET",   "/api/v1/widget/strings",                         OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    # Widget: a customer's own conversations only; another's id answers 404 (shared/API.md).
+    row("GET",   "/api/v1/widget/conversations",                   401,   OK,    OK,    401,   401,   401,   401,
+        check=listing("conv_a", "conv_b")),
+    row("POST",  "/api/v1/widget/conversations",                   401,   OK,    OK,    401,   401,   401,   401,
+        body=MESSAGE, check=own_new_conversation),
+    row("GET",   "/api/v1/widget/conversations/{conv_a}",          401,   OK,    404,   401,   401,   401,   401,
+        check=is_object("conv_a")),
+    row("GET",   "/api/v1/widget/conversations/{conv_a}/messages", 401,   OK,    404,   401,   401,   401,   401,
+        check=messages_of("conv_a", private=False)),
+    row("POST",  "/api/v1/widget/conversations/{conv_a}/messages", 401,   OK,    404,   401,   401,   401,   401,
+        body=MESSAGE, check=about("conv_a")),
+    row("POST",  "/api/v1/widget/conversations/{conv_a}/rating",   401,   OK,    404,   401,   401,   401,   401,
+        body={"score": 5}, prepare=resolve_a, check=has("score")),
+    # Mail providers hold the inbound secret, no role does: a Bearer token that is not the
+    # secret is a wrong secret (403), any other scheme no secret at all (401).
+    row("POST",  "/api/v1/inbound/email",                          401,   403,   403,   401,   401,   401,   401,
+        body=EMAIL),
+    # Agents: the conversations of their teams and assignments; admins every team. A
+    # conversation the agent may not see answers 404, as for customers.
+    row("GET",   "/api/v1/conversations",                          401,   401,   401,   OK,    OK,    OK,    403,
+        check=listing("conv_a", "conv_b")),
+    row("GET",   "/api/v1/conversations/{conv_a}",                 401,   401,   401,   OK,    404,   OK,    403,
+        check=messages_of("conv_a", private=True)),
+    row("PATCH", "/api/v1/conversations/{conv_a}",                 401,   401,   401,   OK,    404,   OK,    403,
+        body={"priority": "high"}, check=is_object("conv_a", priority="high")),
+    row("POST",  "/api/v1/conversations/{conv_a}/transfer",        401,   401,   401,   OK,    404,   OK,    403,
+        body=TRANSFER, check=transferred_to_billing),
+    row("GET",   "/api/v1/conversations/{conv_a}/messages",        401,   401,   401,   OK,    404,   OK,    403,
+        check=messages_of("conv_a", private=True)),
+    row("POST",  "/api/v1/conversations/{conv_a}/messages",        401,   401,   401,   OK,    404,   OK,    403,
+        body=MESSAGE, check=about("conv_a")),
+    row("POST",  "/api/v1/conversations/{conv_a}/read",            401,   401,   401,   OK,    404,   OK,    403,
+        body={}, check=about("conv_a")),
+    # Agents: themselves, and every colleague and team (to pick whom to hand a conversation).
+    row("GET",   "/api/v1/agents/me",                              401,   401,   401,   OK,    OK,    OK,    403,
+        check=own_agent),
+    row("PATCH", "/api/v1/agents/me",                              401,   401,   401,   OK,    OK,    OK,    403,
+        body={"presence": "away"}, check=own_agent),
+    row("GET",   "/api/v1/agents",                                 401,   401,   401,   OK,    OK,    OK,    403,
+        check=every_agent),
+    row("GET",   "/api/v1/teams",                                  401,   401,   401,   OK,    OK,    OK,    403,
+        check=every_team),
+    # Canned responses: the shared ones and those of the agent's teams (admins: all).
+    row("GET",   "/api/v1/canned-responses",                       401,   401,   401,   OK,    OK,    OK,    403,
+        check=listing("canned_x", "canned_shared")),
     # Silent contract: a canned response for a team one is not in is a field error (400).
-    row(
-        "POST",
-        "/api/v1/canned-responses",
-        401,
-        401,
-        401,
-        OK,
-        400,
-        OK,
-        403,
-        body={"shortcut": "matrix", "body": "Hi", "team": "Support"},
-        check=has("shortcut"),
-    ),
-    row(
-        "GET",
-        "/api/v1/canned-responses/{canned_x}/render?conversation={conv_a}",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        OK,
-        403,
-        check=rendered_for_a,
-    ),
-    # --- Reports: every agent reads them (docs/reports.md); an export is its owner's ---
-    row("GET", "/api/v1/reports/summary", *AGENTS_ONLY, check=has("conversations")),
-    row("GET", "/api/v1/reports/timeseries?metric=csat", *AGENTS_ONLY, check=has("points")),
-    row("GET", "/api/v1/reports/agents", *AGENTS_ONLY, check=has("results")),
-    row("POST", "/api/v1/reports/exports", *AGENTS_ONLY, body={}, check=has("status")),
-    row("GET", "/api/v1/reports/exports", *AGENTS_ONLY, check=listing("export_in")),
-    # Silent contract: not even an admin opens another's export (it holds their filters).
-    row(
-        "GET",
-        "/api/v1/reports/exports/{export_in}",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        404,
-        403,
-        check=is_object("export_in"),
-    ),
-    row(
-        "GET",
-        "/api/v1/reports/exports/{export_in}/download",
-        401,
-        401,
-        401,
-        OK,
-        404,
-        404,
-        403,
-        check=csv_of_export,
-    ),
-    # --- The schema and the pages ---
-    row("GET", "/api/schema/", *PUBLIC),
-    row("GET", "/", MOVED, MOVED, MOVED, MOVED, MOVED, MOVED, MOVED),
-    row(
-        "POST",
-        "/i18n/setlang/",
-        MOVED,
-        MOVED,
-        MOVED,
-        MOVED,
-        MOVED,
-        MOVED,
-        MOVED,
-        body={"language": "tr"},
-    ),
-    row("GET", "/widget/demo/", *PUBLIC),
+    row("POST",  "/api/v1/canned-responses",                       401,   401,   401,   OK,    400,   OK,    403,
+        body=CANNED, check=has("shortcut")),
+    row("GET",   RENDER,                                           401,   401,   401,   OK,    404,   OK,    403,
+        check=rendered_for_a),
+    # Reports: every agent reads them (docs/reports.md: "Agents read reports").
+    row("GET",   "/api/v1/reports/summary",                        401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("conversations")),
+    row("GET",   "/api/v1/reports/timeseries?metric=csat",         401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("points")),
+    row("GET",   "/api/v1/reports/agents",                         401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("results")),
+    row("POST",  "/api/v1/reports/exports",                        401,   401,   401,   OK,    OK,    OK,    403,
+        body={}, check=has("status")),
+    # Silent contract: an export is its owner's, not even an admin's (it holds their filters).
+    row("GET",   "/api/v1/reports/exports",                        401,   401,   401,   OK,    OK,    OK,    403,
+        check=listing("export_in")),
+    row("GET",   EXPORT,                                           401,   401,   401,   OK,    404,   404,   403,
+        check=is_object("export_in")),
+    row("GET",   EXPORT + "/download",                             401,   401,   401,   OK,    404,   404,   403,
+        check=csv_of_export),
+    # The schema and the pages. Staff pages send everyone else to the admin's login.
+    row("GET",   "/api/schema/",                                   OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   "/",                                              MOVED, MOVED, MOVED, MOVED, MOVED, MOVED, MOVED),
+    row("POST",  "/i18n/setlang/",                                 MOVED, MOVED, MOVED, MOVED, MOVED, MOVED, MOVED,
+        body={"language": "tr"}),
+    row("GET",   "/widget/demo/",                                  OK,    OK,    OK,    OK,    OK,    OK,    OK),
     # The emailed link is the credential: whoever holds it opens A's conversation.
-    row("GET", "/widget/resume/{resume_a}/", *PUBLIC),
-    row("GET", "/widget/resume/forged-link/", 400, 400, 400, 400, 400, 400, 400),
-    row("GET", "/agent/", *STAFF_PAGE),
-    row("GET", "/reports/", *STAFF_PAGE),
+    row("GET",   "/widget/resume/{resume_a}/",                     OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   "/widget/resume/forged-link/",                    400,   400,   400,   400,   400,   400,   400),
+    row("GET",   "/agent/",                                        LOGIN, LOGIN, LOGIN, OK,    OK,    OK,    LOGIN),
+    row("GET",   "/reports/",                                      LOGIN, LOGIN, LOGIN, OK,    OK,    OK,    LOGIN),
+    # The admin: Django's permission checks. Agents are staff without model permissions
+    # (create_agent grants none): they reach the index and their own password, and get 403
+    # on every model page. Logging out is harmless: whoever is not logged in is sent on.
+    row("GET",   "/admin/login/",                                  OK,    OK,    OK,    MOVED, MOVED, MOVED, OK),
+    row("POST",  "/admin/logout/",                                 MOVED, MOVED, MOVED, OK,    OK,    OK,    MOVED),
+    row("GET",   "/admin/",                                        LOGIN, LOGIN, LOGIN, OK,    OK,    OK,    LOGIN),
+    row("GET",   "/admin/password_change/",                        LOGIN, LOGIN, LOGIN, OK,    OK,    OK,    LOGIN),
+    row("GET",   "/admin/password_change/done/",                   LOGIN, LOGIN, LOGIN, OK,    OK,    OK,    LOGIN),
+    row("GET",   "/admin/jsi18n/",                                 LOGIN, LOGIN, LOGIN, OK,    OK,    OK,    LOGIN),
+    row("GET",   "/admin/autocomplete/" + AUTOCOMPLETE,            LOGIN, LOGIN, LOGIN, 403,   403,   OK,    LOGIN),
+    # An app's index is 404 to staff without its permissions, like a page that does not exist.
+    row("GET",   "/admin/conversations/",                          LOGIN, LOGIN, LOGIN, 404,   404,   OK,    LOGIN),
+    row("GET",   "/admin/no-such-page/",                           LOGIN, LOGIN, LOGIN, 404,   404,   404,   LOGIN),
+    # Conversations have no absolute URL: "view on site" has nowhere to go, even for an admin.
+    row("GET",   "/admin/r/{ct_conversation}/{conv_a}/",           LOGIN, LOGIN, LOGIN, 404,   404,   404,   LOGIN),
+    row("POST",  "/admin/conversations/conversation/{conv_a}/reply/",
+                                                                   LOGIN, LOGIN, LOGIN, 403,   403,   MOVED, LOGIN,
+        body={"body": "From the admin"}),
+    row("GET",   "/admin/auth/user/{agent_in}/password/",          LOGIN, LOGIN, LOGIN, 403,   403,   OK,    LOGIN),
 ]
-
-# --- The admin: Django's permission checks. Agents are staff without model permissions
-# (create_agent grants none): they reach the admin's index and their own password, and get
-# 403 on every model page. Everyone else is sent to the login page. ---
-
-ADMIN_DENIED = (LOGIN, LOGIN, LOGIN, 403, 403)  # anon, A, B, in, out (then admin, non-staff)
-
-
-def admin_page(method: str, path: str, for_admin: Expect, **options: Any) -> Row:
-    return row(method, "/admin/" + path, *ADMIN_DENIED, for_admin, LOGIN, **options)
+# fmt: on
 
 
 def admin_model(model: str, obj: str, *, add: bool = True, delete: bool = True) -> list[Row]:
-    """The six pages of a registered model; `add`/`delete`: whether even an admin may."""
-    base = f"{model}/"
+    """The six pages of a registered model; `add`/`delete`: whether even an admin may.
+    The bare object URL only redirects to the change page, which decides."""
+    base, may_add, may_delete = f"/admin/{model}/", OK if add else 403, OK if delete else 403
+    # fmt: off
     return [
-        admin_page("GET", base, OK),
-        admin_page("GET", base + "add/", OK if add else 403),
-        admin_page("GET", base + f"{{{obj}}}/change/", OK),
-        admin_page("GET", base + f"{{{obj}}}/history/", OK),
-        admin_page("GET", base + f"{{{obj}}}/delete/", OK if delete else 403),
-        # The bare object URL only redirects to its change page, which decides.
-        row("GET", f"/admin/{base}{{{obj}}}/", LOGIN, LOGIN, LOGIN, MOVED, MOVED, MOVED, LOGIN),
+        #   method  path                          anon   A      B      in     out    admin       non-staff
+        row("GET",  base,                         LOGIN, LOGIN, LOGIN, 403,   403,   OK,         LOGIN),
+        row("GET",  base + "add/",                LOGIN, LOGIN, LOGIN, 403,   403,   may_add,    LOGIN),
+        row("GET",  base + f"{{{obj}}}/change/",  LOGIN, LOGIN, LOGIN, 403,   403,   OK,         LOGIN),
+        row("GET",  base + f"{{{obj}}}/history/", LOGIN, LOGIN, LOGIN, 403,   403,   OK,         LOGIN),
+        row("GET",  base + f"{{{obj}}}/delete/",  LOGIN, LOGIN, LOGIN, 403,   403,   may_delete, LOGIN),
+        row("GET",  base + f"{{{obj}}}/",         LOGIN, LOGIN, LOGIN, MOVED, MOVED, MOVED,      LOGIN),
     ]
+    # fmt: on
 
 
 ROWS += [
-    # method   path                                      anon  A    B    in   out  admin non-staff
-    row("GET", "/admin/login/", OK, OK, OK, MOVED, MOVED, MOVED, OK),
-    # Logging out is harmless: whoever is not logged in is just sent on.
-    row("POST", "/admin/logout/", MOVED, MOVED, MOVED, OK, OK, OK, MOVED),
-    row("GET", "/admin/", LOGIN, LOGIN, LOGIN, OK, OK, OK, LOGIN),
-    row("GET", "/admin/password_change/", LOGIN, LOGIN, LOGIN, OK, OK, OK, LOGIN),
-    row("GET", "/admin/password_change/done/", LOGIN, LOGIN, LOGIN, OK, OK, OK, LOGIN),
-    row("GET", "/admin/jsi18n/", LOGIN, LOGIN, LOGIN, OK, OK, OK, LOGIN),
-    admin_page(
-        "GET", "autocomplete/?app_label=conversations&model_name=conversation&field_name=labels", OK
-    ),
-    # An app's index is 404 to staff without its permissions, as any page that does not exist.
-    row("GET", "/admin/conversations/", LOGIN, LOGIN, LOGIN, 404, 404, OK, LOGIN),
-    row("GET", "/admin/no-such-page/", LOGIN, LOGIN, LOGIN, 404, 404, 404, LOGIN),
-    # Conversations have no absolute URL: "view on site" has nowhere to go, even for an admin.
-    row("GET", "/admin/r/{ct_conversation}/{conv_a}/", LOGIN, LOGIN, LOGIN, 404, 404, 404, LOGIN),
-    admin_page(
-        "POST", "conversations/conversation/{conv_a}/reply/", MOVED, body={"body": "From the admin"}
-    ),
-    admin_page("GET", "auth/user/{agent_in}/password/", OK),
-    # Conversations start from the widget, email or an import, and are never deleted.
+    # Conversations start from the widget, email or an import, and are never deleted;
+    # customers are read-only; labels are added here, never deleted.
     *admin_model("conversations/conversation", "conv_a", add=False, delete=False),
     *admin_model("conversations/customer", "customer_a", add=False, delete=False),
     *admin_model("conversations/label", "label", delete=False),
