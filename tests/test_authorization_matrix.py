@@ -18,6 +18,7 @@ fails when an endpoint (URL resolver or OpenAPI schema) has no row. The websocke
 their own, smaller table at the end.
 """
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -48,9 +51,12 @@ from conversations.services import (
     customer_create,
     message_post,
 )
+from helpdesk.asgi import application
 from reports.export import export_create
 from reports.models import ExportStatus, ReportExport
 from reports.selectors import Slice
+from tests.conversations.socket_fixtures import bodies, fresh_channel_layer, post  # noqa: F401
+from tests.conversations.test_consumers import assert_silent, receive, resume, socket
 
 ROLES = ("anonymous", "customer_a", "customer_b", "agent_in", "agent_out", "admin", "non_staff")
 CUSTOMERS = {"customer_a", "customer_b"}
@@ -546,3 +552,146 @@ def test_every_operation_of_the_openapi_schema_has_a_row() -> None:
         "(tests/test_authorization_matrix.py, ROWS): add one saying what every role gets:\n"
         + "\n".join(missing)
     )
+
+
+# --- The websockets ----------------------------------------------------------------------------
+# Each role opens the socket with what it holds: a customer its widget token, a user its API
+# token key (the anonymous caller nothing). "own socket" is the customer socket for customers,
+# the agent socket for users. A cell of None is no test: that role has no socket to try.
+
+OPEN, REFUSED = "open", "refused"  # an accepted socket; a handshake refused (the Origin)
+SUBSCRIBED = "subscribed"
+EVIL = [(b"origin", b"https://evil.example")]
+HEARS = {name: frozenset(SEES[name] & {"conv_a", "conv_b"}) for name in SEES}
+
+# fmt: off
+WS_ROWS = [
+    #   probe                        anon     A              B              in          out          admin       non-staff
+    ("connect customer socket",      4401,    OPEN,          OPEN,          4401,       4401,        4401,       4401),
+    ("connect agent socket",         4401,    4401,          4401,          OPEN,       OPEN,        OPEN,       4401),
+    ("connect reports socket",       4401,    4401,          4401,          OPEN,       OPEN,        OPEN,       4401),
+    ("own socket, foreign Origin",   REFUSED, REFUSED,       REFUSED,       REFUSED,    REFUSED,     REFUSED,    REFUSED),
+    # Replay from cursor 0, then live messages: the conversations whose events arrive.
+    ("hears conversations",          None,    HEARS["customer_a"], HEARS["customer_b"], HEARS["agent_in"],
+                                                                                       HEARS["agent_out"], HEARS["admin"], None),
+    # Typing reaches the other side, or answers an `error` event (code not_found).
+    ("types in conv_a",              None,    OK,            "not_found",   OK,         "not_found", OK,         None),
+    # Following a conversation's typing is for agents; a customer's socket does not know it.
+    ("subscribes to conv_a",         None,    "bad_request", "bad_request", SUBSCRIBED, "not_found", SUBSCRIBED, None),
+]
+# fmt: on
+
+WS_CELLS = [
+    pytest.param(probe, role, expected, id=f"{probe} × {role}")
+    for probe, *expectations in WS_ROWS
+    for role, expected in zip(ROLES, expectations, strict=True)
+    if expected is not None
+]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def ws_path(world: SimpleNamespace, role: str, socket_path: str) -> str:
+    if role in CUSTOMERS:
+        return f"{socket_path}?token={getattr(world, role).token}"
+    if role == "anonymous":
+        return socket_path
+    return f"{socket_path}?token={world.keys[role]}"
+
+
+def own_path(world: SimpleNamespace, role: str) -> str:
+    return ws_path(world, role, "/ws/customer/" if role in CUSTOMERS else "/ws/agent/")
+
+
+async def connects(path: str) -> Expect:
+    """OPEN, or the close code of a socket accepted only to be closed."""
+    async with socket(path) as ws:
+        await ws.send_json_to({"type": "ping"})
+        output = await ws.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            return output.get("code")
+        assert json.loads(output["text"])["type"] in ("pong", "presence"), output
+        return OPEN
+
+
+async def refused(path: str) -> Expect:
+    communicator = WebsocketCommunicator(application, path, headers=EVIL)
+    connected, _ = await communicator.connect(timeout=5)
+    return REFUSED if not connected else OPEN
+
+
+async def hears(world: SimpleNamespace, role: str) -> Expect:
+    """Replay everything, then post in the hidden conversation before the visible one: a
+    socket sends in cursor order, so a leak would arrive before the last visible message."""
+    expected = HEARS[role]
+    async with socket(own_path(world, role)) as ws:
+        events, _ = await resume(ws, 0)
+        names = sorted({"conv_a", "conv_b"} - expected) + sorted(expected)
+        for name in names:
+            await database_sync_to_async(post)(getattr(world, name), f"live in {name}")
+        while f"live in {names[-1]}" not in bodies(events):
+            events.append(await receive(ws))
+    if role in CUSTOMERS:
+        assert "Inside only" not in bodies(events), "a private note reached a customer"
+    by_id = {world.ids["conv_a"]: "conv_a", world.ids["conv_b"]: "conv_b"}
+    return frozenset(by_id[e["conversation"]] for e in events if e["conversation"] in by_id)
+
+
+async def types(world: SimpleNamespace, role: str) -> Expect:
+    """OK once the other side (customer A; for A, the agent in the team) hears it."""
+    observer = "agent_in" if role == "customer_a" else "customer_a"
+    conversation = world.ids["conv_a"]
+    async with socket(own_path(world, observer)) as other, socket(own_path(world, role)) as ws:
+        await ws.send_json_to({"type": "typing", "conversation": conversation, "is_typing": True})
+        await ws.send_json_to({"type": "ping"})
+        answer = await receive(ws)
+        if answer["type"] == "error":
+            await assert_silent(other, 0.3)
+            return answer["code"]
+        assert answer == {"type": "pong"}, answer
+        typing = await receive(other)
+        assert typing["type"] == "typing" and typing["conversation"] == conversation, typing
+        return OK
+
+
+async def subscribes(world: SimpleNamespace, role: str) -> Expect:
+    async with socket(own_path(world, role)) as ws:
+        await ws.send_json_to({"type": "subscribe", "conversation": world.ids["conv_a"]})
+        answer = await receive(ws)
+        return answer["code"] if answer["type"] == "error" else answer["type"]
+
+
+async def probe_socket(world: SimpleNamespace, probe: str, role: str) -> Expect:
+    if probe.startswith("connect"):
+        kind = probe.split()[1]
+        path = ws_path(world, role, "/ws/customer/" if kind == "customer" else "/ws/agent/")
+        return await connects(
+            path + ("&" if "?" in path else "?") + "watch=reports" if kind == "reports" else path
+        )
+    if probe == "own socket, foreign Origin":
+        return await refused(own_path(world, role))
+    return await {
+        "hears conversations": hears,
+        "types in conv_a": types,
+        "subscribes to conv_a": subscribes,
+    }[probe](world, role)
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("probe", "role", "expected"), WS_CELLS)
+async def test_socket_cell(probe: str, role: str, expected: Expect) -> None:
+    world = await database_sync_to_async(build_world)()
+    assert await probe_socket(world, probe, role) == expected
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("socket_path", ["/ws/customer/", "/ws/agent/", "/ws/agent/?watch=reports"])
+@pytest.mark.parametrize("token", ["", "forged", "x" * 500])
+async def test_a_socket_with_a_bad_token_closes_with_4401(socket_path: str, token: str) -> None:
+    path = socket_path + ("&" if "?" in socket_path else "?") + f"token={token}"
+    assert await connects(path) == 4401
