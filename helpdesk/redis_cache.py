@@ -9,7 +9,8 @@ and options serves every request. (A forked child's pool starts afresh by itself
 
 The cache holds nothing a request cannot do without (rate-limit counters, presence, the
 keys that coalesce scheduled jobs), so a Redis outage must not fail requests: when Redis
-does not answer, the client acts as Django's DummyCache (reads miss, `add` stores "as if"),
+does not answer, the client acts as Django's DummyCache (reads miss, `add` stores "as if",
+a counter is at its first hit),
 says so once in the log, and leaves Redis alone for OUTAGE_BACKOFF_SECONDS before trying
 again, so requests do not each wait on a dead server.
 """
@@ -63,10 +64,6 @@ def _unless_redis_is_down(
     return decorate
 
 
-def _key_missing(*args: Any) -> Any:
-    raise ValueError("Key not found (Redis is not answering).")
-
-
 class SharedRedisCacheClient(RedisCacheClient):
     def _get_connection_pool(self, write: bool) -> redis.ConnectionPool:
         server = self._servers[self._get_connection_pool_index(write)]
@@ -84,7 +81,8 @@ class SharedRedisCacheClient(RedisCacheClient):
             client = _clients.setdefault(pool, self._client(connection_pool=pool))
         return client
 
-    # What Django's DummyCache answers: every read misses, every write "succeeds".
+    # As Django's DummyCache: every read misses, every write "succeeds"; a counter counts
+    # from nothing (its first hit), so rate limits let requests through.
     add = _unless_redis_is_down(lambda *args: True)(RedisCacheClient.add)
     get = _unless_redis_is_down(lambda key, default: default)(RedisCacheClient.get)
     set = _unless_redis_is_down(lambda *args: None)(RedisCacheClient.set)
@@ -92,7 +90,7 @@ class SharedRedisCacheClient(RedisCacheClient):
     delete = _unless_redis_is_down(lambda *args: False)(RedisCacheClient.delete)
     get_many = _unless_redis_is_down(lambda keys: {})(RedisCacheClient.get_many)
     has_key = _unless_redis_is_down(lambda key: False)(RedisCacheClient.has_key)
-    incr = _unless_redis_is_down(_key_missing)(RedisCacheClient.incr)
+    incr = _unless_redis_is_down(lambda key, delta: delta)(RedisCacheClient.incr)
     set_many = _unless_redis_is_down(lambda data, timeout: list(data))(RedisCacheClient.set_many)
     delete_many = _unless_redis_is_down(lambda keys: None)(RedisCacheClient.delete_many)
 
