@@ -105,7 +105,12 @@ def parse_args() -> argparse.Namespace:
         default=4,
         help="between reconnect storms (at most a quarter of the run)",
     )
-    parser.add_argument("--outage-seconds", type=float, default=15, help="Redis down this long")
+    parser.add_argument(
+        "--outage-seconds", type=float, default=15, help="Redis down this long (0: no outage)"
+    )
+    parser.add_argument(
+        "--pool", type=int, default=10, help="PostgreSQL connections per ASGI process"
+    )
     parser.add_argument(
         "--grace", type=float, default=15, help="seconds after Redis is back still in the outage"
     )
@@ -140,6 +145,7 @@ class Errors:
         self.kinds: Counter[str] = Counter()
         self.server_errors = {"inside": Counter[str](), "outside": Counter[str]()}
         self.by_minute: Counter[int] = Counter()
+        self.server_errors_by_minute: Counter[int] = Counter()
         self.outages: list[list[float]] = []  # [start, end]; end is inf while Redis is down
 
     def outage_begins(self) -> None:
@@ -156,6 +162,7 @@ class Errors:
         self.kinds[kind] += 1
         self.by_minute[self.clock.minute()] += 1
         if server_error:
+            self.server_errors_by_minute[self.clock.minute()] += 1
             self.server_errors["inside" if self.in_outage() else "outside"][kind] += 1
 
 
@@ -277,7 +284,7 @@ class Listener:
             await self.socket.close()
 
     async def run(self) -> None:
-        errors = self.soak.errors
+        errors, failures = self.soak.errors, 0
         while self.wanted:
             name, port = self.soak.balancer.pick()
             self.closing = False
@@ -292,6 +299,7 @@ class Listener:
                     if not self.wanted:  # stopped while connecting
                         break
                     self.socket, self.server, self.opened_at = socket, name, time.perf_counter()
+                    failures = 0
                     after = None if self.first_cursor is None else self.cursor
                     await socket.send(orjson.dumps({"type": "resume", "after": after}).decode())
                     pinger = asyncio.create_task(self.ping(socket))
@@ -304,12 +312,13 @@ class Listener:
                     code = closed.rcvd.code if closed.rcvd else 1006
                     errors.record(f"websocket closed {code} ({self.kind})")
             except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
-                errors.record(f"websocket refused: {type(error).__name__} ({self.kind})")
+                errors.record(f"websocket refused: {describe(error)} ({self.kind})")
+                failures += 1
             finally:
                 self.socket, self.server, self.opened_at = None, None, math.inf
                 self.resumed.clear()
-            if self.wanted:
-                await asyncio.sleep(random.uniform(0.1, 1.0))
+            if self.wanted:  # as a browser would: at once, then backing off while refused
+                await asyncio.sleep(random.uniform(0.1, 1.0) + min(8.0, 0.25 * 2**failures))
 
     async def ping(self, socket: Any) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
@@ -335,6 +344,12 @@ class Listener:
                     self.soak.message_arrived(self, frame)
                 if self.on_event is not None:
                     self.on_event(frame)
+
+
+def describe(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    return f"HTTP {status}" if status else type(error).__name__
 
 
 # --- The people ------------------------------------------------------------------------------
@@ -378,6 +393,7 @@ class Soak:
         self.conversation_team: dict[int, str] = {}
         self.resolve_after: dict[int, int] = {}
         self.running = True
+        self.log_end = 0  # the log's last cursor once the load stopped
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
@@ -545,14 +561,16 @@ class Soak:
     # --- Disturbances ---
 
     def disturbances(self, duration: float) -> list[tuple[float, str]]:
-        """(seconds into the run, what): the outage in the middle, storms around it."""
+        """(seconds into the run, what): the outage in the middle, storms around it (not
+        within 30 s before it, nor during it and its grace)."""
         outage_at = duration / 2
-        plan = [(outage_at, "outage")]
+        outage_ends = outage_at + self.args.outage_seconds + self.args.grace
+        plan = [(outage_at, "outage")] if self.args.outage_seconds else []
         every = min(self.args.storm_minutes * 60, duration / 4)
         kinds = ["drop a", "kill b"]
         at, n = every, 0
         while at < duration - 30:
-            if abs(at - outage_at) > self.args.outage_seconds + 30:
+            if not self.args.outage_seconds or not outage_at - 30 < at < outage_ends:
                 plan.append((at, kinds[n % 2]))
                 n += 1
             at += every
@@ -599,7 +617,7 @@ class Soak:
         """A line at the end of each minute of the run (the last one may be partial)."""
         print(
             f"{'min':>4} {'posts':>6} {'deliv':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
-            f" {'max ms':>8} {'errors':>6} {'5xx':>4} {'sockets':>7}  notes",
+            f" {'max ms':>8} {'errors':>6} {'5xx':>4} {'sockets':>7} {'MB a/b/wkr':>12}  notes",
             flush=True,
         )
         for minute in range(math.ceil(duration / 60)):
@@ -612,16 +630,12 @@ class Soak:
             [percentile(latencies, q) for q in (50, 95, 99)] + [max(latencies)] if latencies else []
         )
         shown = " ".join(f"{value:8.0f}" for value in figures) or f"{'-':>8} " * 3 + f"{'-':>8}"
-        fives = sum(
-            count
-            for side in self.errors.server_errors.values()
-            for kind, count in side.items()
-            if kind.startswith("HTTP 5")
-        )
+        fives = self.errors.server_errors_by_minute[minute]
+        memory = "/".join(f"{mb:.0f}" for mb in self.servers.memory_mb().values())
         sockets = sum(1 for each in self.listeners() if each.socket is not None)
         print(
             f"{minute + 1:>4} {self.posts_by_minute[minute]:>6} {len(latencies):>6} {shown}"
-            f" {self.errors.by_minute[minute]:>6} {fives:>4} {sockets:>7}  "
+            f" {self.errors.by_minute[minute]:>6} {fives:>4} {sockets:>7} {memory:>12}  "
             + "; ".join(self.notes.get(minute, [])),
             flush=True,
         )
@@ -764,6 +778,19 @@ def log_end(database: str) -> tuple[int, int]:
     return row[0] or 0, row[1]
 
 
+def reports_behind(database: str, end: int, limit: float = 90) -> tuple[int, float]:
+    """How far the reports' cursor stays behind `end` (0: caught up), and after how long:
+    the worker and beat survived the run."""
+    started = time.monotonic()
+    while True:
+        with psycopg.connect(database) as connection:
+            row = connection.execute("SELECT max(cursor) FROM reports_reportcursor").fetchone()
+        behind = end - (row[0] if row and row[0] else 0)
+        if behind <= 0 or time.monotonic() - started > limit:
+            return max(behind, 0), time.monotonic() - started
+        time.sleep(2)
+
+
 def tally(expectations: list[tuple[Listener, set[int]]], end: int) -> Tally:
     total = Tally()
     for listener, expected in expectations:
@@ -800,6 +827,7 @@ async def everyone_comes_back(soak: Soak, database: str, limit: float = 120) -> 
         result = tally(expectations, end)
         if result.delivered == result.expected or time.monotonic() - started > limit:
             step(f"settled in {time.monotonic() - started:.0f} s (log end: cursor {end})")
+            soak.log_end = end
             return result, pending
         await asyncio.sleep(2)
 
@@ -824,10 +852,11 @@ async def run(args: argparse.Namespace, servers: Servers, agents: list[Agent]) -
     step("load stopped; every customer comes back")
     result, unsequenced = await everyone_comes_back(soak, args.database)
     memory_end = servers.memory_mb()
+    behind = await asyncio.to_thread(reports_behind, args.database, soak.log_end)
     for listener in soak.listeners():
         await listener.stop()
     await soak.api.close()
-    return report(args, soak, result, unsequenced, memory_start, memory_end)
+    return report(args, soak, result, unsequenced, behind, memory_start, memory_end)
 
 
 def report(
@@ -835,6 +864,7 @@ def report(
     soak: Soak,
     result: Tally,
     unsequenced: int,
+    behind: tuple[int, float],
     memory_start: dict[str, float],
     memory_end: dict[str, float],
 ) -> int:
@@ -853,7 +883,13 @@ def report(
     if everything:
         figures = " / ".join(f"{percentile(everything, q):.0f}" for q in (50, 95, 99))
         print(f"latency p50 / p95 / p99   {figures} ms over the run ({len(everything)} deliveries)")
+    print(
+        f"reports                   {'caught up with' if not behind[0] else f'{behind[0]} events behind'}"
+        f" the log {behind[1]:.0f} s after the load"
+    )
     failed = []
+    if behind[0]:
+        failed.append("the reports did not catch up with the log")
     for name, before in memory_start.items():
         after = memory_end[name]
         growth = (after - before) / before if before else math.nan
@@ -889,6 +925,7 @@ def main() -> None:
         redis.url(),
         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         LOG_LEVEL="WARNING",
+        DB_POOL_SIZE=str(args.pool),  # as an operator would run it (docs/operations.md)
         HELPDESK_RATE_WIDGET_SESSIONS=many,
         HELPDESK_RATE_WIDGET_CONVERSATIONS=many,
         HELPDESK_RATE_WIDGET_MESSAGES=many,
