@@ -593,12 +593,14 @@ class Soak:
 
     async def kill_storm(self, server: str) -> None:
         sockets = sum(1 for each in self.listeners() if each.server == server)
+        self.servers.killing.add(f"asgi {server}")
         await asyncio.to_thread(self.servers.asgi[server].kill)
         self.note(f"storm: server {server} killed -9 ({sockets} sockets)")
         await asyncio.sleep(1)  # the balancer's health check notices
         self.balancer.down.add(server)
         await asyncio.sleep(2)
         await asyncio.to_thread(self.servers.restart, server)
+        self.servers.killing.discard(f"asgi {server}")
         self.balancer.down.discard(server)
         self.note(f"server {server} restarted")
 
@@ -610,6 +612,21 @@ class Soak:
         await asyncio.to_thread(self.servers.redis.start)
         self.errors.outage_ends()
         self.note("Redis started again")
+
+    async def watch_processes(self) -> None:
+        """A process that exits on its own (a crash, or a signal from outside the soak) is
+        noted, counted against the run and started again."""
+        while True:
+            await asyncio.sleep(2)
+            for name, process in self.servers.processes().items():
+                if name in self.servers.killing or process.alive():
+                    continue
+                code = process.popen.returncode if process.popen else None
+                self.servers.exits.append(f"{name} (exit status {code})")
+                self.errors.record(f"process exited: {name} (exit status {code})")
+                self.note(f"{name} exited on its own (exit status {code}); starting it again")
+                await asyncio.to_thread(process.start)
+                self.servers.restarts[name] += 1
 
     # --- Progress ---
 
@@ -657,6 +674,15 @@ class Servers:
         self.worker = celery_worker(env, directory)
         self.beat = celery_beat(env, directory)
         self.restarts: Counter[str] = Counter()
+        self.killing: set[str] = set()  # killed on purpose, not yet restarted
+        self.exits: list[str] = []  # processes that exited on their own
+
+    def processes(self) -> dict[str, Process]:
+        return {
+            **{f"asgi {name}": p for name, p in self.asgi.items()},
+            "worker": self.worker,
+            "beat": self.beat,
+        }
 
     def start(self) -> None:
         for process in [*self.asgi.values(), self.worker, self.beat]:
@@ -666,7 +692,7 @@ class Servers:
 
     def restart(self, name: str) -> None:
         self.asgi[name].start()
-        self.restarts[name] += 1
+        self.restarts[f"asgi {name}"] += 1
         port = self.ports[name]
         wait_until(lambda: port_answers("127.0.0.1", port), 60, f"server {name} restarting")
 
@@ -845,6 +871,7 @@ async def run(args: argparse.Namespace, servers: Servers, agents: list[Agent]) -
     soak.spawn(soak.customers_come_and_go())
     soak.spawn(soak.read_reports())
     soak.spawn(soak.disturb(duration))
+    watchdog = asyncio.create_task(soak.watch_processes())
     printer = asyncio.create_task(soak.print_minutes(duration))
     await asyncio.sleep(warmup)
     memory_start = servers.memory_mb()
@@ -852,6 +879,7 @@ async def run(args: argparse.Namespace, servers: Servers, agents: list[Agent]) -
     step("load stopped; every customer comes back")
     result, unsequenced = await everyone_comes_back(soak, args.database)
     memory_end = servers.memory_mb()
+    watchdog.cancel()
     behind = await asyncio.to_thread(reports_behind, args.database, soak.log_end)
     for listener in soak.listeners():
         await listener.stop()
@@ -893,7 +921,7 @@ def report(
     for name, before in memory_start.items():
         after = memory_end[name]
         growth = (after - before) / before if before else math.nan
-        restarts = soak.servers.restarts.get(name.removeprefix("asgi "), 0)
+        restarts = soak.servers.restarts.get(name, 0)
         restarted = f"  (restarted {restarts}x)" if restarts else ""
         print(f"memory {name:<18} {before:.0f} → {after:.0f} MB  ({growth:+.1%}){restarted}")
         if not growth < MAX_GROWTH:
@@ -908,6 +936,8 @@ def report(
         failed.append("not every expected event was delivered exactly once, in order")
     if result.not_visible or result.never_connected:
         failed.append("events a client may not see, or a client that never connected")
+    if soak.servers.exits:
+        failed.append("processes exited on their own: " + ", ".join(soak.servers.exits))
     if soak.errors.server_errors["outside"]:
         failed.append("5xx outside the outage")
     print("FAILED: " + "; ".join(failed) if failed else "PASSED")
