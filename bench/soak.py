@@ -30,9 +30,11 @@ Printed: a line a minute (deliveries of customer messages to agents and of repli
 customers, POST sent → event on the socket: p50/p95/p99), delivered / expected events
 (exactly once, in cursor order), memory of each process after the warm-up and at the end,
 and errors by kind with 5xx split inside and outside the outage (Redis down, and --grace
-seconds after). The exit status is 1 if an expected event was not delivered exactly once,
-a process grew by 10 % or more, or a 5xx answered outside the outage. Not part of the test
-run.
+seconds after). The exit status is 1 if an expected event was not delivered exactly once
+(or a client got one it may not see), a process grew by 10 % or more, a 5xx answered
+outside the outage, a process exited on its own (the soak starts it again), or the reports
+did not catch up with the log within 90 s of the end (the worker and beat outlived it all).
+Each process's log is kept in the directory printed first. Not part of the test run.
 """
 
 import argparse
