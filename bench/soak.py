@@ -262,6 +262,7 @@ class Listener:
         self.socket: Any = None
         self.opened_at = math.inf  # the current connection's, for live latency only
         self.resumed = asyncio.Event()
+        self.failures = 0  # attempts in a row that did not get as far as `resumed`
         self.wanted = False
         self.closing = False  # a close of our own (stepping away, a storm): not an error
         self.task: asyncio.Task[None] | None = None
@@ -286,7 +287,7 @@ class Listener:
             await self.socket.close()
 
     async def run(self) -> None:
-        errors, failures = self.soak.errors, 0
+        errors = self.soak.errors
         while self.wanted:
             name, port = self.soak.balancer.pick()
             self.closing = False
@@ -301,7 +302,6 @@ class Listener:
                     if not self.wanted:  # stopped while connecting
                         break
                     self.socket, self.server, self.opened_at = socket, name, time.perf_counter()
-                    failures = 0
                     after = None if self.first_cursor is None else self.cursor
                     await socket.send(orjson.dumps({"type": "resume", "after": after}).decode())
                     pinger = asyncio.create_task(self.ping(socket))
@@ -313,14 +313,15 @@ class Listener:
                 if not self.closing:
                     code = closed.rcvd.code if closed.rcvd else 1006
                     errors.record(f"websocket closed {code} ({self.kind})")
+                    self.failures += 0 if self.resumed.is_set() else 1  # 1013: try later
             except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
                 errors.record(f"websocket refused: {describe(error)} ({self.kind})")
-                failures += 1
+                self.failures += 1
             finally:
                 self.socket, self.server, self.opened_at = None, None, math.inf
                 self.resumed.clear()
             if self.wanted:  # as a browser would: at once, then backing off while refused
-                await asyncio.sleep(random.uniform(0.1, 1.0) + min(8.0, 0.25 * 2**failures))
+                await asyncio.sleep(random.uniform(0.1, 1.0) + min(8.0, 0.25 * 2**self.failures))
 
     async def ping(self, socket: Any) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
@@ -337,6 +338,7 @@ class Listener:
                     self.first_cursor = cursor
                 self.cursor = max(self.cursor, cursor)  # everything visible up to it was sent
                 self.resumed.set()
+                self.failures = 0
             elif isinstance(cursor, int):
                 self.received.append(cursor)
                 if cursor <= self.cursor:
