@@ -21,10 +21,8 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -42,6 +40,9 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import common  # noqa: E402
+from common import percentile, raise_file_limit, step  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -85,10 +86,6 @@ def server_environment(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
-def step(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 # --- Data ------------------------------------------------------------------------------------
 
 
@@ -100,16 +97,7 @@ class Seed:
 
 
 def recreate_database(args: argparse.Namespace, env: dict[str, str]) -> None:
-    from urllib.parse import urlparse
-
-    import psycopg
-
-    url = urlparse(args.database)
-    name = url.path.lstrip("/")
-    with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    common.recreate_database(args.database, env)
     import redis
 
     redis.Redis.from_url(args.redis).flushdb()
@@ -359,14 +347,6 @@ async def settle(listeners: list[Listener], quiet: float = 5, limit: float = 180
         await asyncio.sleep(quiet)
 
 
-def percentile(values: list[float], q: float) -> float:
-    return (
-        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-        if len(values) > 1
-        else values[0]
-    )
-
-
 async def live_run(args: argparse.Namespace, data: Seed, server: subprocess.Popen) -> dict:
     ws = f"ws://127.0.0.1:{args.port}"
     customer_sockets = {
@@ -456,8 +436,7 @@ async def idle_run(args: argparse.Namespace, data: Seed, server: subprocess.Pope
 
 def main() -> None:
     args = parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # thousands of sockets, both ends
+    raise_file_limit()
     env = server_environment(args)
     os.environ.update(
         env, DJANGO_SETTINGS_MODULE="helpdesk.settings"

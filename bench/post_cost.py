@@ -18,7 +18,6 @@ Not part of the test run.
 import argparse
 import asyncio
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ import psutil
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import raise_file_limit, step  # noqa: E402
 from live import (  # noqa: E402
     Listener,
     Seed,
@@ -41,7 +41,6 @@ from live import (  # noqa: E402
     server_environment,
     settle,
     start_server,
-    step,
     stop_server,
 )
 
@@ -215,8 +214,7 @@ def in_process_counts(data: Seed, show: bool) -> dict[str, tuple[int, int]]:
 
 def main() -> None:
     args = parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_file_limit()
     env = server_environment(args)
     os.environ.update(env, DJANGO_SETTINGS_MODULE="helpdesk.settings")
     step("recreating the database")
