@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+import redis
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -163,10 +164,12 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         try:
             await super().dispatch(message)
-        except (OperationalError, InterfaceError):
-            # PostgreSQL is out of reach: close with a code the client knows to retry on (it
-            # resumes from its cursor), rather than dropping the socket with 1006.
-            logger.warning("websocket closed: the database is not answering", exc_info=True)
+        except (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError):
+            # PostgreSQL or Redis is out of reach: close with a code the client knows to retry
+            # on (it resumes from its cursor), rather than dropping the socket with 1006.
+            logger.warning(
+                "websocket closed: the database or Redis is not answering", exc_info=True
+            )
             if message.get("type") == "websocket.connect":
                 await self.accept()
             await self.close(code=CLOSE_TRY_AGAIN_LATER)

@@ -33,6 +33,10 @@ from tests.servers import (
 )
 
 ORIGIN = "http://127.0.0.1"
+RATE_SCOPES = (
+    "WIDGET_SESSIONS", "WIDGET_AVAILABILITY", "WIDGET_CONVERSATIONS", "WIDGET_MESSAGES",
+    "INBOUND_EMAIL", "AGENT", "SOCKET_CONNECT",
+)  # fmt: skip
 # Sweeps run often here so a lost enqueue is repaired within a test's patience.
 SWEEP_SECONDS = "3"
 
@@ -138,6 +142,8 @@ def stack() -> Any:
         HELPDESK_EMAIL_DELAY_SECONDS="0",
         HELPDESK_DRAIN_QUEUES_SECONDS=SWEEP_SECONDS,
         HELPDESK_SWEEP_SECONDS=SWEEP_SECONDS,
+        # The load here comes from one address; rate limits are tested elsewhere.
+        **{f"HELPDESK_RATE_{scope}": "100000/min" for scope in RATE_SCOPES},
     )
     stack = Stack(directory, postgres, redis, env)
     try:
