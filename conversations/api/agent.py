@@ -72,6 +72,11 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*ordering, "-last_activity_at", "-id")
 
 
+# The whitespace a list filter ignores around its values: ASCII only, as its schema says
+# (a pattern's \s means more in JavaScript than str.strip() drops in Python).
+SPACE = " \t\n\r\f\v"
+
+
 class ConversationFilter(django_filters.FilterSet):
     status = django_filters.CharFilter(
         method="filter_status", help_text=gettext_lazy("A status, or several separated by commas.")
@@ -119,7 +124,7 @@ class ConversationFilter(django_filters.FilterSet):
         fields = ["status", "assignee", "team", "channel", "callback", "label", "customer", "q"]
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        statuses = [part.strip() for part in value.split(",") if part.strip()]
+        statuses = [part.strip(SPACE) for part in value.split(",") if part.strip(SPACE)]
         if not statuses:  # only commas: no status asked, as an empty value
             return queryset
         unknown = [part for part in statuses if part not in Status.values]
@@ -128,7 +133,7 @@ class ConversationFilter(django_filters.FilterSet):
         return queryset.filter(status__in=statuses)
 
     def filter_assignee(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip().lower()
+        value = value.strip(SPACE).lower()
         if value == "me":
             return queryset.filter(assignee=self.request.user)
         if value == "none":
@@ -176,18 +181,19 @@ def _either_case(word: str) -> str:
 
 
 _STATUS = "(" + "|".join(Status.values) + ")"
+_SP = "[ \\t\\n\\r\\f\\v]*"  # SPACE in a pattern (a pattern's \s means more in JavaScript)
 # What the filter methods above accept, for the schema (they refuse the rest with 400).
 LIST_FILTER_SCHEMAS = [
     OpenApiParameter(
         "status",
-        {"type": "string", "pattern": rf"^\s*{_STATUS}?\s*(,\s*{_STATUS}?\s*)*$"},
+        {"type": "string", "pattern": rf"^{_SP}{_STATUS}?{_SP}(,{_SP}{_STATUS}?{_SP})*$"},
         description=gettext_lazy("A status, or several separated by commas."),
     ),
     OpenApiParameter(
         "assignee",
         {
             "type": "string",
-            "pattern": rf"^\s*({_either_case('me')}|{_either_case('none')}|[0-9]{{1,18}})?\s*$",
+            "pattern": rf"^{_SP}({_either_case('me')}|{_either_case('none')}|[0-9]{{1,18}})?{_SP}$",
         },
         description=gettext_lazy("An agent id, “me” or “none”."),
     ),
