@@ -406,9 +406,10 @@ def start(customer: Any, team: Team) -> Any:
     return conversation
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def shared_world(django_db_setup: Any, django_db_blocker: Any) -> Any:
-    """Built once, in a transaction that is rolled back at the end of the module. Each cell's
+    """Built once, in a transaction rolled back after TestHttpMatrix (the socket tests need
+    a database of their own, committed). Each cell's
     own transaction (`db`) nests in it as a savepoint, so every cell starts from this world
     and none sees another's writes; building it per cell tripled the run time."""
     with django_db_blocker.unblock(), transaction.atomic():
@@ -461,25 +462,28 @@ CELLS = [
 ]
 
 
-@pytest.mark.parametrize(("r", "role", "expected"), CELLS)
-def test_cell(world: SimpleNamespace, r: Row, role: str, expected: Expect) -> None:
-    if r.prepare:
-        r.prepare(world)
-    api = r.path.startswith("/api/")
-    client = client_for(world, role, api=api)
-    path = r.path.format(**world.ids)
-    send = getattr(client, r.method.lower())
-    response = (
-        send(path, r.body, format="json" if api else None) if r.body is not None else send(path)
-    )
-    assert_cell(response, expected, api=api)
-    if expected == OK and r.check:
-        data = (
-            response.json()
-            if "json" in response.get("Content-Type", "")
-            else response.content.decode()
+class TestHttpMatrix:
+    """The HTTP table: one test per cell, in a savepoint of the shared world."""
+
+    @pytest.mark.parametrize(("r", "role", "expected"), CELLS)
+    def test_cell(self, world: SimpleNamespace, r: Row, role: str, expected: Expect) -> None:
+        if r.prepare:
+            r.prepare(world)
+        api = r.path.startswith("/api/")
+        client = client_for(world, role, api=api)
+        path = r.path.format(**world.ids)
+        send = getattr(client, r.method.lower())
+        response = (
+            send(path, r.body, format="json" if api else None) if r.body is not None else send(path)
         )
-        r.check(world, role, data)
+        assert_cell(response, expected, api=api)
+        if expected == OK and r.check:
+            data = (
+                response.json()
+                if "json" in response.get("Content-Type", "")
+                else response.content.decode()
+            )
+            r.check(world, role, data)
 
 
 # --- Every endpoint has a row ------------------------------------------------------------------
