@@ -68,7 +68,7 @@ class Check:
             self.check()
         except Exception as error:  # any failure is "not ready"; the log says what it was
             self.error = type(error).__name__
-            logger.warning("readiness check failed: %r", error)
+            logger.warning("readiness check failed: %s: %s", type(error).__name__, error)
         self.done = True
 
     def result(self, deadline: float) -> dict[str, Any]:
