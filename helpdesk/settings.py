@@ -36,6 +36,33 @@ if DEBUG:
     SECRET_KEY = SECRET_KEY or "embedded-mode-only-not-secret"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "testserver"]
 
+# --- HTTPS (docs/operations.md, "Production settings") ----------------------------------------
+# Browsers reach the helpdesk over HTTPS, directly or through a TLS proxy: cookies are sent
+# over HTTPS only and HSTS is on. On by default when DEBUG is off; false for a plain-HTTP install.
+HELPDESK_HTTPS = env_bool("HELPDESK_HTTPS", default=not DEBUG)
+SESSION_COOKIE_SECURE = HELPDESK_HTTPS
+CSRF_COOKIE_SECURE = HELPDESK_HTTPS
+# The header a TLS proxy sets to "https" (X-Forwarded-Proto). Only when the proxy always sets
+# it (and strips it from clients): otherwise anyone could claim HTTPS.
+_proxy_ssl_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# Redirect plain HTTP to HTTPS. By default only where the helpdesk can tell HTTPS from HTTP
+# behind a proxy (the header above): without it every request would look plain and loop.
+SECURE_SSL_REDIRECT = env_bool(
+    "SECURE_SSL_REDIRECT", default=HELPDESK_HTTPS and bool(_proxy_ssl_header)
+)
+# Load balancers probe the health checks over plain HTTP; a redirect would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
+# HSTS: browsers use HTTPS only for this long once they saw the header (sent on HTTPS
+# responses only). Preloading is a promise about the whole domain: the operator's to make.
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600 if HELPDESK_HTTPS else 0))
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HELPDESK_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+X_FRAME_OPTIONS = "DENY"  # Django's default, said here beside frame-ancestors below
+
 # The reports' covering indexes (INCLUDE) are plain indexes on SQLite, which is all it needs.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
@@ -54,6 +81,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "corsheaders",
+    "csp",  # its checks catch settings of django-csp 3 left behind
     "conversations",
     "agents",
     "reports",
@@ -63,8 +91,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe /healthz and /readyz by an address, over plain HTTP, with
+    # no session. Answered before the host check, the HTTPS redirect and everything else.
+    "helpdesk.health.HealthCheckMiddleware",
+    # Every log line of a request carries its id and path (helpdesk/logs.py).
+    "helpdesk.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # pages only: WhiteNoise has answered for static files
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as its docs require
@@ -310,6 +344,8 @@ HELPDESK_WS_MAX_PER_AGENT = int(os.environ.get("HELPDESK_WS_MAX_PER_AGENT", "20"
 # How many proxies in front of the helpdesk append to X-Forwarded-For; 0: the header is
 # ignored and the peer's address is the client's (conversations/throttling.py client_ip).
 HELPDESK_TRUSTED_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
+# Seconds /readyz waits for the database and Redis before it answers 503 (helpdesk/health.py).
+HELPDESK_HEALTH_TIMEOUT = float(os.environ.get("HELPDESK_HEALTH_TIMEOUT", "2"))
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Email continuity (docs/email.md): replies to offline customers, inbound replies.
@@ -344,9 +380,54 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Content-Security-Policy (django-csp) on every page -----------------------------------------
+# Scripts and styles come from the helpdesk's own static files only: no inline code, no
+# eval. The widget's websocket goes to the helpdesk's own host, named for the browsers whose
+# 'self' does not cover ws(s):. The widget on a customer's site lives under that site's CSP.
+_public = urlsplit(HELPDESK_PUBLIC_URL)
+HELPDESK_SOCKET_ORIGIN = "{}://{}".format(
+    "wss" if _public.scheme == "https" else "ws", _public.netloc
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", HELPDESK_SOCKET_ORIGIN],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- Logs: readable text, or one JSON object per line (LOG_FORMAT=json) ------------------------
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("Set LOG_FORMAT to text or json.")
+LOGGING_CONFIG = "helpdesk.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "helpdesk.logs.RequestContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "helpdesk.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+if LOG_FORMAT == "json":
+    # uvicorn's own lines (start-up, errors, access) as JSON too, through the same handler.
+    LOGGING["loggers"] = {
+        name: {"handlers": ["console"], "propagate": False}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    }

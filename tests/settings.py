@@ -14,6 +14,8 @@ os.environ.setdefault("CHANNELS_PREFIX", "helpdesk-test")
 os.environ.setdefault("SECRET_KEY", "test-suite-only")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("HELPDESK_IDENTITY_SECRET", "test-identity-secret")
+# The test servers speak plain HTTP: cookies marked Secure would not come back from a browser.
+os.environ.setdefault("HELPDESK_HTTPS", "false")
 
 from helpdesk.settings import *  # noqa: E402,F403
 

@@ -38,7 +38,7 @@ def test_the_workspace_search_shows_ranked_escaped_highlights(
     page.fill("#inbox-filters input[name=q]", "invoice")
     rows = page.locator("#conversation-list .conv")
     page.wait_for_function(
-        "document.querySelectorAll('#conversation-list .conv').length === 2", timeout=10_000
+        "() => document.querySelectorAll('#conversation-list .conv').length === 2", timeout=10_000
     )
     assert "Emre Often" in rows.nth(0).inner_text()  # two matching messages rank first
     assert "Elif Once" in rows.nth(1).inner_text()

@@ -127,7 +127,7 @@ def test_the_page_draws_its_charts_and_follows_new_resolutions(
     page.fill("#id_password", "boss-password")
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server_url}/reports/")
-    page.wait_for_function("window.hdReports && window.hdReports.state.refreshCount > 0")
+    page.wait_for_function("() => window.hdReports && window.hdReports.state.refreshCount > 0")
 
     # Headline numbers, human-friendly, from the API.
     assert resolved_card(page) == "3"
@@ -161,7 +161,7 @@ def test_the_page_draws_its_charts_and_follows_new_resolutions(
 
     on_the_server(new_resolution("by-socket"))
     page.wait_for_function(
-        "document.querySelector('[data-kpi=\"resolved\"] .value').textContent === '4'",
+        "() => document.querySelector('[data-kpi=\"resolved\"] .value').textContent === '4'",
         timeout=10_000,
     )
     assert page.evaluate("window.hdReports.state.socketEvents") >= 1
@@ -226,12 +226,12 @@ def test_the_page_exports_a_csv_through_a_celery_worker(
     page.fill("#id_username", "boss@example.com")
     page.fill("#id_password", "boss-password")
     page.click("input[type=submit]")
-    page.wait_for_function("window.hdReports && window.hdReports.state.refreshCount > 0")
+    page.wait_for_function("() => window.hdReports && window.hdReports.state.refreshCount > 0")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     # The shared client, fetched once (modulepreload and import); this page's clock is real.
     assert shared_client_loads(page) == [f"{live_server_url}/static/helpdesk/client.js"]
     page.select_option("select[name=team]", label='Billing, "VIP"')
-    page.wait_for_function("window.hdReports.state.refreshCount > 1")
+    page.wait_for_function("() => window.hdReports.state.refreshCount > 1")
 
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         page.click("#export-button")

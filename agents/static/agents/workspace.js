@@ -1009,6 +1009,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
 
   const filters = $("inbox-filters");
   let searchTimer = null;
+  filters.addEventListener("submit", (event) => event.preventDefault()); // Enter in the search
   filters.addEventListener("change", (event) => {
     if (event.target.name === "q") return;
     readFilters();

@@ -20,6 +20,7 @@ import { errorText, liveConnection, socketUrl, staffApi } from "../helpdesk/clie
   const REFRESH_MS = 30000;
   const DEBOUNCE_MS = 1000;
   const form = document.getElementById("filters");
+  form.addEventListener("submit", (event) => event.preventDefault()); // filters apply as they change
   const params = new URLSearchParams(location.search);
   const TZ = params.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   const SERIES = [

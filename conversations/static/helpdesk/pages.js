@@ -1,0 +1,41 @@
+// The helpdesk's own pages that host the widget (the demo shop, an email's resume link).
+// A classic script, loaded before widget.js: the Content-Security-Policy allows no inline code.
+(function () {
+  "use strict";
+
+  // Resume link: hand the customer's session to the widget exactly as widget.js stores it:
+  // its state in localStorage under "helpdesk-widget:<origin>", the tab's open conversation
+  // in sessionStorage under that key + ":tab". widget.js (loaded next) then opens it.
+  var data = document.getElementById("helpdesk-resume");
+  if (data) {
+    var resume = JSON.parse(data.textContent);
+    try {
+      var store = {};
+      try {
+        store = JSON.parse(localStorage.getItem(resume.storeKey) || "null") || {};
+      } catch (error) {
+        store = {};
+      }
+      if (store.token !== resume.token) {
+        store = { cursor: null, rated: {}, read: {} }; // another customer's state: not theirs
+      }
+      store.token = resume.token;
+      store.customer = resume.customer;
+      store.identifier = null;
+      localStorage.setItem(resume.storeKey, JSON.stringify(store));
+      sessionStorage.setItem(
+        resume.tabKey,
+        JSON.stringify({ open: true, current: resume.conversation })
+      );
+    } catch (error) {
+      /* storage blocked: the widget still opens, as a new visitor */
+    }
+  }
+
+  // Buttons that open the chat, as a site calls the widget's API from its own script.
+  document.querySelectorAll("[data-open-chat]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      if (window.HelpdeskWidget) window.HelpdeskWidget.open();
+    });
+  });
+})();
