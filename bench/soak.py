@@ -964,6 +964,7 @@ def main() -> None:
         HELPDESK_RATE_WIDGET_CONVERSATIONS=many,
         HELPDESK_RATE_WIDGET_MESSAGES=many,
         HELPDESK_RATE_WIDGET_AVAILABILITY=many,
+        HELPDESK_RATE_SOCKET_CONNECT=many,
     )
     os.environ.update(env)  # this process seeds the agents
     servers = Servers(env, directory, redis)
