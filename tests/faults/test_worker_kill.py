@@ -2,6 +2,7 @@
 the reports hold exactly the numbers a rebuild from the event log gives."""
 
 import re
+import time
 
 import psycopg
 import pytest
@@ -56,15 +57,26 @@ def test_a_report_update_killed_midway_leaves_exact_numbers(healthy):
     assert report_lag(stack) > 0
 
     log_before = len(stack.worker.log())
-    stack.worker.start()
-    eventually(
-        lambda: "update_reports[" in stack.worker.log()[log_before:], 60, "an update starting"
-    )
-    stack.worker.kill()  # mid-update: its transaction never commits
+    with psycopg.connect(stack.postgres.url("helpdesk")) as lock:
+        lock.execute(
+            "INSERT INTO reports_reportcursor (id, cursor, updated_at) VALUES (1, 0, now())"
+            " ON CONFLICT (id) DO NOTHING"
+        )
+        lock.commit()
+        # Holding the cursor row makes the update wait inside its transaction: the kill
+        # comes mid-run for certain, not by luck of timing.
+        lock.execute("SELECT cursor FROM reports_reportcursor WHERE id = 1 FOR UPDATE")
+        stack.worker.start()
+        eventually(
+            lambda: "update_reports[" in stack.worker.log()[log_before:], 60, "an update starting"
+        )
+        time.sleep(1)
+        stack.worker.kill()
+        lock.rollback()
     new_lines = stack.worker.log()[log_before:]
     received = re.findall(r"update_reports\[([0-9a-f-]+)\] received", new_lines)
     assert received, new_lines
-    assert f"{received[0]}] succeeded" not in new_lines, "the kill came too late"
+    assert f"{received[0]}] succeeded" not in new_lines, "the update finished before the kill"
 
     stack.worker.start()
     eventually(lambda: report_lag(stack) == 0, 90, "reports catching up after the kill")
