@@ -317,8 +317,7 @@ server_loop: asyncio.AbstractEventLoop | None = None
 
 
 def broadcast(events: list[ConversationEvent]) -> None:
-    layer = get_channel_layer()
-    if layer is None or not events:
+    if not events:
         return
     # One wake-up per batch for every server process; each process's log tail takes the new
     # events once and wakes its own sockets (live/tail.py). A small batch travels with the
@@ -333,7 +332,15 @@ def broadcast(events: list[ConversationEvent]) -> None:
             [event.cursor, groups_for(event, newest[event.conversation_id]), envelope(event)]
             for event in ordered
         ]
-    batch = [(["log"], wake)]
+    send_to_groups([(["log"], wake)])
+
+
+def send_to_groups(batch: list[tuple[list[str], dict[str, Any]]]) -> None:
+    """Send each message to its groups, best effort: from a request thread through the
+    server's loop (the request answers at once), else right here."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
     loop = server_loop
     if loop is not None and loop.is_running() and not _on_loop_thread(loop):
         future = asyncio.run_coroutine_threadsafe(_send_all(layer, batch), loop)
@@ -342,7 +349,7 @@ def broadcast(events: list[ConversationEvent]) -> None:
     try:
         async_to_sync(_send_all)(layer, batch)
     except Exception:  # live delivery is best effort; clients catch up from their cursor
-        logger.exception("broadcast failed; clients will catch up on resume")
+        logger.exception("sending to the channel layer failed; clients will catch up")
 
 
 def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
@@ -354,7 +361,10 @@ def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
 
 def _log_failure(future: "concurrent.futures.Future[None]") -> None:
     if not future.cancelled() and future.exception() is not None:
-        logger.error("broadcast failed; clients will catch up", exc_info=future.exception())
+        logger.error(
+            "sending to the channel layer failed; clients will catch up",
+            exc_info=future.exception(),
+        )
 
 
 async def _send_all(layer: Any, batch: list[tuple[list[str], dict[str, Any]]]) -> None:

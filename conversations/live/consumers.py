@@ -22,6 +22,7 @@ import redis
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 from django.dispatch import Signal
 from django.utils import timezone
@@ -33,6 +34,7 @@ from ..models import Customer, Team
 from ..serializers import customer_event, user_name
 from ..throttling import hit_scope, scope_ip
 from . import caps, presence
+from .access import user_group
 from .delivery import EventStream, database_sync_to_async
 from .tail import log_tail
 
@@ -42,6 +44,7 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 64 * 1024  # inbound frames; clients only send small control messages
 MAX_SUBSCRIPTIONS = 50
 TARGET_CACHE_SECONDS = 30.0  # how long a typing permission check is reused
+ACCESS_CHECK_SECONDS = 60.0  # a staff socket's ping checks its user's access this often
 HEARTBEAT_WRITE_SECONDS = 20.0  # at most one presence write per socket per this interval
 MAX_CURSOR = 2**63 - 1
 
@@ -85,7 +88,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.authenticated = False
-        self.joined: set[str] = set()
+        self.joined: set[str] = set()  # groups whose logged events the client hears
+        self.listening: set[str] = set()  # channel-layer only: typing, access changes
         self.stream = EventStream(
             send=self.send_json,
             visible_after=self.visible_after,
@@ -130,6 +134,14 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     def accepts(self, event: dict[str, Any]) -> bool:
         """A last check on what reaches this client."""
         return True
+
+    async def may_hear(self, event: dict[str, Any]) -> bool:
+        """A last check on an event without a cursor (typing, presence)."""
+        return True
+
+    def listened_groups(self) -> list[str]:
+        """Channel-layer groups the client listens to besides its logged events' groups."""
+        return []
 
     def shown(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event as this client sees it."""
@@ -195,6 +207,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         # Groups and presence before the handshake completes: once the client's socket is
         # open, nothing published from then on can miss it.
         await self.join(await self.client_groups())
+        for group in self.listened_groups():
+            await self.listen(group)
         await self.opened()
         await self.accept()
 
@@ -207,10 +221,11 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await self.give_back_slot()
         log_tail().unregister(self)
-        for group in list(self.joined):
+        for group in self.joined | self.listening:
             with contextlib.suppress(Exception):  # a dead Redis forgot the membership anyway
                 await self.channel_layer.group_discard(group, self.channel_name)
         self.joined.clear()
+        self.listening.clear()
         if self.authenticated:
             self.authenticated = False
             await self.closed()
@@ -248,6 +263,24 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_add(group, self.channel_name)  # typing, presence
                 await log_tail().register(self, group)  # logged events
                 self.joined.add(group)
+
+    async def regroup(self, groups: list[str]) -> None:
+        """Leave the groups the client may no longer hear, join the new ones."""
+        for group in self.joined - set(groups):
+            self.joined.discard(group)
+            log_tail().unregister(self, group)
+            if group not in self.listening:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        await self.join(groups)
+
+    async def listen(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.listening.add(group)
+
+    async def stop_listening(self, group: str) -> None:
+        self.listening.discard(group)
+        if group not in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     def query_param(self, name: str) -> str | None:
         values = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get(name)
@@ -331,7 +364,8 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         ):
             return
         if event.get("cursor") is None:
-            await self.send_uncursored(event)
+            if await self.may_hear(event):
+                await self.send_uncursored(event)
         else:
             await self.stream.heard(event)
 
@@ -485,6 +519,37 @@ class StaffConsumer(EventStreamConsumer):
     def socket_owner(self) -> tuple[str, int]:
         return f"user-{self.user.pk}", settings.HELPDESK_WS_MAX_PER_AGENT
 
+    # --- Access that changes while the socket is open (access.py) ----------------------------
+
+    last_access_check = 0.0
+
+    def listened_groups(self) -> list[str]:
+        return [user_group(self.user.pk)]
+
+    async def access_changed(self, message: dict[str, Any]) -> None:
+        """`access.changed`: a team membership or a flag of the user changed."""
+        if self.authenticated:
+            await self.check_access()
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        if time.monotonic() - self.last_access_check >= ACCESS_CHECK_SECONDS:
+            await self.check_access()  # in case the channel layer lost an access.changed
+            if not self.authenticated:
+                return
+        await super().on_ping(content)
+
+    async def check_access(self) -> None:
+        """Close the socket of a user who is no longer active staff; else hear what the
+        user may hear now."""
+        self.last_access_check = time.monotonic()
+        user = await database_sync_to_async(fresh_user)(self.user.pk)
+        if not is_staff(user):
+            self.authenticated = False  # nothing more goes out, whatever is queued
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.user = user
+        await self.regroup(await self.client_groups())
+
 
 class AgentConsumer(StaffConsumer):
     """`/ws/agent/`: agents hear their teams, their assignments and the team-less inbox;
@@ -498,9 +563,9 @@ class AgentConsumer(StaffConsumer):
 
     async def client_groups(self) -> list[str]:
         if self.user.is_superuser:
-            return [f"agent.{self.user.pk}", "admins"]  # admins hears every event
+            return [user_group(self.user.pk), "admins"]  # admins hears every event
         team_ids = await database_sync_to_async(team_ids_of)(self.user)
-        return [f"agent.{self.user.pk}", "inbox", *(f"team.{pk}" for pk in team_ids)]
+        return [user_group(self.user.pk), "inbox", *(f"team.{pk}" for pk in team_ids)]
 
     def visible_after(self, cursor: int, limit: int) -> list[Any]:
         return selectors.agent_events_after(self.user, cursor, limit=limit)
@@ -537,7 +602,7 @@ class AgentConsumer(StaffConsumer):
                 raise BadRequest(_("Too many subscriptions; unsubscribe from one first."))
             if await self.cached_target(conversation_id) is None:
                 raise BadRequest(_("No such conversation."), code="not_found")
-            await self.join([group])
+            await self.listen(group)  # typing only: logged events come through its teams
             self.subscriptions.add(group)
         await self.send_json({"type": "subscribed", "conversation": conversation_id})
 
@@ -546,10 +611,31 @@ class AgentConsumer(StaffConsumer):
         group = f"conversation.{conversation_id}"
         if group in self.subscriptions:
             self.subscriptions.discard(group)
-            self.joined.discard(group)
-            log_tail().unregister(self, group)
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await self.stop_listening(group)
         await self.send_json({"type": "unsubscribed", "conversation": conversation_id})
+
+    def accepts(self, event: dict[str, Any]) -> bool:
+        if event.get("change", {}).keys() & {"team", "assignee"}:
+            # Who may see the conversation changed: typing checks ask the database again.
+            self.targets.pop(event.get("conversation"), None)
+        return True
+
+    async def may_hear(self, event: dict[str, Any]) -> bool:
+        """Typing through a subscription: only while the conversation is still visible."""
+        conversation_id = event.get("conversation")
+        return not isinstance(conversation_id, int) or (
+            await self.cached_target(conversation_id) is not None
+        )
+
+    async def check_access(self) -> None:
+        await super().check_access()
+        if not self.authenticated:
+            return
+        self.targets.clear()
+        for group in list(self.subscriptions):
+            if await self.cached_target(int(group.rpartition(".")[2])) is None:
+                self.subscriptions.discard(group)
+                await self.stop_listening(group)
 
     # Presence: the agents app counts open sockets (agents/presence.py).
 
@@ -589,6 +675,10 @@ def is_staff(user: Any) -> bool:
         and user.is_active
         and user.is_staff
     )
+
+
+def fresh_user(pk: int) -> Any:
+    return get_user_model().objects.filter(pk=pk).first()
 
 
 def team_ids_of(user: Any) -> list[int]:

@@ -5,6 +5,7 @@ What a client notices: who gets in, what a resume replays, what arrives live and
 does, typing, and the replies to bad input.
 """
 
+import asyncio
 import json
 from contextlib import asynccontextmanager
 from typing import Any
@@ -539,6 +540,98 @@ async def test_an_agent_subscribes_to_a_visible_conversation_only(
         assert typing["data"]["author"]["id"] == colleague.pk
         await ws.send_json_to({"type": "unsubscribe", "conversation": visible.pk})
         assert await receive(ws) == {"type": "unsubscribed", "conversation": visible.pk}
+
+
+async def test_a_subscription_hears_nothing_once_the_conversation_left_the_agents_teams(
+    make_team, make_agent, start_conversation
+):
+    """`subscribe` is for typing: a transfer away ends what the agent may hear, notes and
+    typing included, though the subscription was never dropped."""
+    from conversations.services import conversation_update
+
+    support, billing = await db(make_team)(), await db(make_team)()
+    agent = await db(make_agent)(teams=[support])
+    biller = await db(make_agent)(teams=[billing])
+    conversation = await db(start_conversation)(team=support)
+    async with (
+        socket(await db(agent_path)(agent)) as ws,
+        socket(await db(agent_path)(biller)) as biller_ws,
+    ):
+        await resume(ws, None)
+        await ws.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+        assert (await receive(ws))["type"] == "subscribed"
+        await db(conversation_update)(conversation=conversation, team=billing)
+        assert (await receive(ws))["change"]["team"] == [support.pk, billing.pk]
+        await db(agent_reply)(conversation, biller, "billing only", private=True)
+        await db(post)(conversation, "a customer message")
+        await biller_ws.send_json_to(
+            {"type": "typing", "conversation": conversation.pk, "is_typing": True, "private": True}
+        )
+        await assert_silent(ws, seconds=1.0)
+
+
+async def test_an_agent_taken_out_of_a_team_stops_hearing_it_without_reconnecting(
+    make_team, make_agent, start_conversation
+):
+    support, billing = await db(make_team)(), await db(make_team)()
+    agent = await db(make_agent)(teams=[support])
+    conversation = await db(start_conversation)(team=support)
+    billing_conversation = await db(start_conversation)(team=billing)
+    async with socket(await db(agent_path)(agent)) as ws:
+        await resume(ws, None)
+        await db(support.members.remove)(agent)
+        await db(billing.members.add)(agent)
+        await asyncio.sleep(1.0)  # the access change travels through the channel layer
+        await db(post)(conversation, "support's secret")
+        await db(post)(billing_conversation, "for billing")
+        assert bodies(await receive_events(ws, 1)) == ["for billing"]
+        await assert_silent(ws)
+
+
+async def test_an_agent_whose_staff_access_ends_is_disconnected(make_agent):
+    agent = await db(make_agent)()
+    async with socket(await db(agent_path)(agent)) as ws:
+        await resume(ws, None)
+        await db(deactivate)(agent.pk)
+        assert await close_code(ws) == consumers.CLOSE_UNAUTHORIZED
+
+
+async def test_access_is_checked_again_on_a_ping_when_the_news_was_lost(
+    make_team, make_agent, start_conversation, monkeypatch
+):
+    """Redis may lose the news of a membership change: pings check again now and then."""
+    monkeypatch.setattr(consumers, "ACCESS_CHECK_SECONDS", 0.0)
+    support = await db(make_team)()
+    agent = await db(make_agent)(teams=[support])
+    conversation = await db(start_conversation)(team=support)
+    async with socket(await db(agent_path)(agent)) as ws:
+        await resume(ws, None)
+        await db(broadcasts_muted_membership_removal)(support, agent)
+        await ws.send_json_to({"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}
+        await db(post)(conversation, "support's secret")
+        await assert_silent(ws)
+
+
+def deactivate(user_id: int) -> None:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=user_id)
+    user.is_active = False
+    user.save()
+
+
+def broadcasts_muted_membership_removal(team, agent) -> None:
+    """Take `agent` out of `team` without telling any socket (a lost channel-layer message)."""
+    from django.db import connection
+
+    from conversations.models import TeamMembership
+
+    with connection.cursor() as cursor:  # raw SQL: no model signals
+        cursor.execute(
+            f"DELETE FROM {TeamMembership._meta.db_table} WHERE team_id = %s AND user_id = %s",
+            [team.pk, agent.pk],
+        )
 
 
 async def test_ping_and_bad_input_keep_the_socket_open(make_customer):
