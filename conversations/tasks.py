@@ -73,16 +73,18 @@ def send_reply_email(conversation_id: int) -> str:
     return outcome
 
 
-# A reply is missed once its email is this much overdue; older replies are left alone (a
-# customer back after a day finds them in the widget, and the query stays on recent rows).
-MISSED_EMAIL_GRACE = timedelta(minutes=2)
+# A reply is missed once its email is HELPDESK_EMAIL_MISSED_GRACE_SECONDS overdue; replies
+# older than this window are left alone (a customer back after a day finds them in the
+# widget, and the query stays on recent rows).
 MISSED_EMAIL_WINDOW = timedelta(days=1)
 
 
 @shared_task(acks_late=True)
 def send_missed_reply_emails() -> int:
     """The sweep behind schedule_reply_email: runs the reply emails whose task was lost."""
-    overdue = timedelta(seconds=settings.HELPDESK_EMAIL_DELAY_SECONDS) + MISSED_EMAIL_GRACE
+    overdue = timedelta(
+        seconds=settings.HELPDESK_EMAIL_DELAY_SECONDS + settings.HELPDESK_EMAIL_MISSED_GRACE_SECONDS
+    )
     missed = outbound.conversations_with_missed_replies(
         older_than=overdue, within=MISSED_EMAIL_WINDOW
     )

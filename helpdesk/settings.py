@@ -350,6 +350,14 @@ HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
 HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Email continuity (docs/email.md): replies to offline customers, inbound replies.
 HELPDESK_EMAIL_DELAY_SECONDS = int(os.environ.get("HELPDESK_EMAIL_DELAY_SECONDS", "60"))
+# A worker that died mid-send holds its replies this long; then another attempt takes them.
+HELPDESK_EMAIL_CLAIM_LEASE_SECONDS = int(
+    os.environ.get("HELPDESK_EMAIL_CLAIM_LEASE_SECONDS", "900")
+)
+# How overdue (beyond the delay) a reply's email must be before the sweep sends it instead.
+HELPDESK_EMAIL_MISSED_GRACE_SECONDS = int(
+    os.environ.get("HELPDESK_EMAIL_MISSED_GRACE_SECONDS", "120")
+)
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
 HELPDESK_INBOUND_DOMAIN = os.environ.get("HELPDESK_INBOUND_DOMAIN", "")

@@ -51,7 +51,12 @@ from ..models import (
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=15)  # longer than any SMTP conversation; then it is abandoned
+
+def claim_lease() -> timedelta:
+    """Longer than any SMTP conversation; then a claim is abandoned (its worker died)."""
+    return timedelta(seconds=settings.HELPDESK_EMAIL_CLAIM_LEASE_SECONDS)
+
+
 MAX_REPLIES_PER_EMAIL = 50  # the rest goes in the next email, scheduled right after
 REFERENCES_KEPT = 10  # earlier Message-IDs named in References, for threading in mail clients
 RESUME_SALT = "helpdesk.resume"
@@ -268,7 +273,7 @@ def claim_unsent_replies(conversation_id: int) -> "Claim | str":
     """The unsent replies, now ours to send; or the Outcome saying why there are none."""
     now = timezone.now()
     notice = _locked_notice(conversation_id)
-    if notice.claimed_at and notice.claimed_at > now - CLAIM_LEASE:
+    if notice.claimed_at and notice.claimed_at > now - claim_lease():
         return Outcome.BUSY
     conversation = Conversation.objects.select_related("customer", "team").get(pk=conversation_id)
     if not conversation.customer.email:
