@@ -284,7 +284,7 @@ def asgi_server(name: str, port: int, env: dict[str, str], log_dir: Path) -> Pro
             sys.executable, "-m", "uvicorn", "helpdesk.asgi:application",
             "--host", "127.0.0.1", "--port", str(port),
             "--ws-max-size", str(settings.HELPDESK_WS_MAX_BYTES),
-            "--no-access-log", "--timeout-graceful-shutdown", "2",
+            "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "2",
         ],
         env,
         log_dir,

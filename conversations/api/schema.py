@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
 
 from ..ids import MAX_ID
 
@@ -72,7 +73,21 @@ def _answers_every_operation_can_give(path: str, operation: dict[str, Any]) -> d
     if "requestBody" in operation:
         answers["413"] = _("The request body is too large.")
         answers["415"] = _("A content type this operation does not read.")
+    answers["503"] = _("The database is out of reach for now: try again after `Retry-After`.")
     return answers
+
+
+class HelpdeskAutoSchema(AutoSchema):
+    """drf-spectacular's, plus the answers that follow from the view itself: 429 when it is
+    rate limited."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and self.view.get_throttles():
+            operation.setdefault("responses", {}).setdefault(
+                "429", _error_response(_("Too many requests: try again after `Retry-After`."))
+            )
+        return operation
 
 
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
