@@ -27,6 +27,7 @@ import logging
 import time
 import weakref
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,7 +42,12 @@ logger = logging.getLogger(__name__)
 
 LOG_GROUP = "log"
 READ_BATCH = 1000
-WINDOW = 20_000  # events held; older ones are dropped half a window at a time
+WINDOW = 20_000  # events held at most; older ones are dropped half a window at a time
+# ... and for about this long: a socket that was away longer reads the database on resume
+# anyway, and a busy desk logs thousands of events an hour, which a count alone would keep
+# until the window is full (bench/soak.py saw that as a server's memory growing for 30 min).
+WINDOW_SECONDS = 120.0
+FORGET_EVERY_SECONDS = 10.0  # old events go in batches, not one by one
 # How long a gap may wait for the wake-up that fills it before the log is read. Under load
 # many wake-ups overtook an earlier one (bench/RESULTS.md), and each such read cost a query and held
 # up the wake-ups behind it.
@@ -70,6 +76,7 @@ class LogTail:
         self.events: dict[int, dict[str, Any]] = {}
         self.groups_of: dict[int, tuple[str, ...]] = {}
         self.order: list[int] = []
+        self.added: deque[tuple[float, int]] = deque()  # (when, last cursor) of each batch
         self.by_group: dict[str, list[int]] = {}
         self.lock = asyncio.Lock()
         self.read_at = 0.0
@@ -264,12 +271,28 @@ class LogTail:
             for group in groups:
                 self.by_group.setdefault(group, []).append(cursor)
             self.end = cursor
+        if rows:
+            self.added.append((time.monotonic(), self.end))
         if len(self.order) > WINDOW:
             self._forget(self.order[WINDOW // 2])
+        self._forget_old()
+
+    def _forget_old(self) -> None:
+        """Drop the events added more than WINDOW_SECONDS ago, FORGET_EVERY_SECONDS at a time."""
+        now = time.monotonic()
+        if not self.added or self.added[0][0] > now - WINDOW_SECONDS - FORGET_EVERY_SECONDS:
+            return
+        upto = None
+        while self.added and self.added[0][0] <= now - WINDOW_SECONDS:
+            upto = self.added.popleft()[1]
+        if upto is not None:
+            self._forget(upto)
 
     def _forget(self, upto: int) -> None:
         """Drop events at or below `upto`."""
         self.start = upto
+        while self.added and self.added[0][1] <= upto:
+            self.added.popleft()
         cut = bisect_right(self.order, upto)
         for cursor in self.order[:cut]:
             del self.events[cursor]
