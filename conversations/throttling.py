@@ -207,6 +207,12 @@ class WidgetMessagesThrottle(PerCustomerThrottle):
     scope = "widget_messages"
 
 
+class WidgetCustomerThrottle(PerCustomerThrottle):
+    """Every call of a widget customer: a generous budget that only a loop meets."""
+
+    scope = "widget_customer"
+
+
 class InboundEmailThrottle(PerIPThrottle):
     """The inbound email webhook; counted before the secret is checked, so guessing is too."""
 

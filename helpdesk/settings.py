@@ -265,6 +265,8 @@ REST_FRAMEWORK = {
         "widget_availability": os.environ.get("HELPDESK_RATE_WIDGET_AVAILABILITY", "120/min"),
         "widget_conversations": os.environ.get("HELPDESK_RATE_WIDGET_CONVERSATIONS", "20/min"),
         "widget_messages": os.environ.get("HELPDESK_RATE_WIDGET_MESSAGES", "60/min"),
+        # Every call of a widget customer, reads included (a stolen token polling in a loop).
+        "widget_customer": os.environ.get("HELPDESK_RATE_WIDGET_CUSTOMER", "300/min"),
         # Per IP: a mail provider posts every inbound email from a few addresses.
         "inbound_email": os.environ.get("HELPDESK_RATE_INBOUND_EMAIL", "120/min"),
         # Per agent, on every agent and report API call: generous, so only a runaway script

@@ -39,6 +39,7 @@ from ..serializers import (
 from ..throttling import (
     RateLimitedMixin,
     WidgetConversationsThrottle,
+    WidgetCustomerThrottle,
     WidgetMessagesThrottle,
     WidgetSessionsThrottle,
 )
@@ -110,7 +111,7 @@ class WidgetView(RateLimitedMixin, APIView):
 
     authentication_classes = [CustomerTokenAuthentication]
     permission_classes = [IsWidgetCustomer]
-    throttle_classes: list = []
+    throttle_classes = [WidgetCustomerThrottle]
 
     @property
     def customer(self) -> Customer:

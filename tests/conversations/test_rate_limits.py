@@ -148,3 +148,25 @@ def test_the_agent_api_is_limited_per_agent(settings, make_agent):
     assert int(refused["Retry-After"]) > 0
     assert flooding.get("/api/v1/reports/summary").status_code == 429
     assert client_of(second).get("/api/v1/agents/me").status_code == 200
+
+
+# --- Widget reads ----------------------------------------------------------------------------
+
+
+def test_every_widget_call_of_a_customer_counts_reads_included(settings, make_customer):
+    limit(settings, widget_customer="3/min")
+    flooding, other = make_customer(), make_customer()
+
+    def client_of(customer) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {customer.token}")
+        return client
+
+    polling = client_of(flooding)
+    statuses = [polling.get("/api/v1/widget/conversations").status_code for _ in range(3)]
+    refused = polling.get("/api/v1/widget/conversations")
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused["Retry-After"]) > 0
+    assert client_of(other).get("/api/v1/widget/conversations").status_code == 200
