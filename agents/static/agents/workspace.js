@@ -497,7 +497,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   }
 
   input.addEventListener("keydown", (event) => {
-    if (pickerOpen() && handlePickerKey(event)) return;
+    if (slashLine() && handlePickerKey(event)) return;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       sendMessage();
@@ -505,9 +505,9 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   });
   input.addEventListener("input", () => {
     autoGrow();
-    const value = input.value;
-    if (value.startsWith("/") && !value.includes("\n")) openPicker();
+    if (slashLine()) openPicker();
     else closePicker();
+    const value = input.value;
     if (value.trim() && !value.startsWith("/")) sendTyping(true);
     else sendTyping(false);
   });
@@ -522,11 +522,17 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   });
 
   // Canned responses: "/" at the start opens the picker; type to filter, ↑↓ and Enter.
+  // While the reply is such a "/" line, Enter never sends: it picks the highlighted response
+  // or does nothing (the list may still be loading, or match nothing).
   let pickerItems = [];
   let pickerIndex = 0;
 
   function pickerOpen() {
     return !$("canned-picker").hidden;
+  }
+
+  function slashLine() {
+    return input.value.startsWith("/") && !input.value.includes("\n");
   }
 
   let cannedRequest = null;
@@ -544,7 +550,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   async function openPicker() {
     if (state.canned === null) await loadCanned();
     const value = input.value; // what is typed now, not when the list was asked for
-    if (!value.startsWith("/") || value.includes("\n")) return closePicker();
+    if (!slashLine()) return closePicker();
     const needle = value.slice(1).trim().toLowerCase();
     pickerItems = (state.canned || []).filter(
       (item) => !needle || item.shortcut.toLowerCase().includes(needle) || item.body.toLowerCase().includes(needle),
@@ -583,12 +589,13 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
 
   function closePicker() {
     $("canned-picker").hidden = true;
+    pickerItems = [];
     pickerIndex = 0;
     input.removeAttribute("aria-activedescendant");
   }
 
   function handlePickerKey(event) {
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    if (pickerOpen() && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
       event.preventDefault();
       const step = event.key === "ArrowDown" ? 1 : -1;
       pickerIndex = (pickerIndex + step + pickerItems.length) % Math.max(pickerItems.length, 1);
@@ -600,7 +607,11 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
       pickCanned(pickerItems[pickerIndex]);
       return true;
     }
-    if (event.key === "Escape") {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault(); // nothing to pick (yet): a "/" line is never sent by Enter
+      return true;
+    }
+    if (event.key === "Escape" && pickerOpen()) {
       event.preventDefault();
       closePicker();
       return true;
