@@ -299,6 +299,63 @@ def test_slash_then_enter_never_sends_the_slash(browser, live_server_url, billin
 
 
 @pytest.mark.timeout(120)
+def test_an_over_long_reply_is_kept_with_a_counter_and_a_refusal_offers_no_retry(
+    browser, live_server_url, billing, make_customer, settings
+):
+    """Issue 15, defect 9: the composer was cleared and a Retry offered for a reply the
+    server refuses (400), which could only fail again."""
+    from playwright.sync_api import expect
+
+    from conversations.models import Message
+    from conversations.services import conversation_start
+
+    team, _agent = billing
+    conversation, _message = on_the_server(
+        conversation_start,
+        customer=make_customer(name="Deniz Kaya"),
+        body="Hello?",
+        client_id="c-1",
+        team=team,
+    )
+    context, page, errors = open_workspace(browser, live_server_url)
+    row(page, "Deniz Kaya").locator("a").click()
+    reply = page.locator("#composer-input")
+    counter = page.locator("#composer-count")
+    error = page.locator("#composer-error")
+    expect(counter).to_be_hidden()
+    reply.fill("y" * 20_000)
+    expect(counter).to_have_text("20,000 / 10,000 characters")
+    reply.press("Enter")
+    expect(error).to_have_text(
+        "Too long to send: 20,000 characters, the limit is 10,000. Shorten it or send it in parts."
+    )
+    expect(reply).to_have_value("y" * 20_000)
+    shoot(page, "workspace-8-too-long")
+
+    settings.HELPDESK_MAX_MESSAGE_LENGTH = 100  # the server now refuses what the page allows
+    refused = "Let me explain the whole procedure in detail. " * 4
+    reply.fill(refused)
+    expect(error).to_be_hidden()
+    reply.press("Enter")
+    expect(error).to_have_text("Messages are limited to 100 characters.")
+    expect(reply).to_have_value(refused.strip())
+    thread = page.locator("#thread")
+    expect(thread.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(thread.locator(".msg-agent")).to_have_count(0)
+    shoot(page, "workspace-9-refused")
+
+    reply.fill("Here is the short version.")
+    expect(error).to_be_hidden()
+    reply.press("Enter")
+    expect(thread.locator(".msg-agent .body")).to_have_text(["Here is the short version."])
+    agent_bodies = Message.objects.filter(conversation=conversation, author_kind="agent")
+    sent = eventually(lambda: list(agent_bodies.values_list("body", flat=True)))
+    assert sent == ["Here is the short version."]
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.timeout(120)
 def test_a_colleagues_assignment_takes_a_conversation_out_of_unassigned_and_narrow_screens(
     browser, live_server_url, billing, make_agent
 ):

@@ -20,6 +20,8 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   const API = root.dataset.api;
   const ME = JSON.parse(document.getElementById("workspace-me").textContent);
   const T = JSON.parse(document.getElementById("workspace-strings").textContent);
+  const MAX_MESSAGE_LENGTH = Number(root.dataset.maxMessageLength) || 10000; // HELPDESK_MAX_MESSAGE_LENGTH
+  const COUNT_SHOWN_FROM = 0.8; // the counter shows from this share of the limit
   const PAGE_SIZE = 50;
   const POLL_EVERY_MS = 15000;
   const TYPING_SHOWN_MS = 6000;
@@ -404,6 +406,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
     if (message.state === "failed") {
       item.append(h("span", { class: "failed" }, t("failed"), h("button", { type: "button", text: t("retry"), onclick: () => deliver(message) })));
     }
+    if (message.state === "refused") item.append(h("span", { class: "failed", role: "alert" }, `${t("failed")} ${message.error}`));
     return item;
   }
 
@@ -448,9 +451,42 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   const input = $("composer-input");
   const privateToggle = $("private-toggle");
 
+  /** Characters as the server counts them (code points: an emoji is one). */
+  function characters(text) {
+    return [...text].length;
+  }
+
+  function showComposerError(text) {
+    $("composer-error").textContent = text;
+    $("composer-error").hidden = !text;
+  }
+
+  const numberFormat = new Intl.NumberFormat(document.documentElement.lang || undefined);
+
+  /** The counter near the reply box, from 80 % of the limit. A changed text also clears an
+   * earlier refusal, unless it is still over the limit. */
+  function updateCount() {
+    const count = characters(input.value.trim());
+    const over = count > MAX_MESSAGE_LENGTH;
+    const numbers = { count: numberFormat.format(count), limit: numberFormat.format(MAX_MESSAGE_LENGTH) };
+    const counter = $("composer-count");
+    counter.hidden = count < MAX_MESSAGE_LENGTH * COUNT_SHOWN_FROM;
+    counter.classList.toggle("over", over);
+    counter.textContent = t("count", numbers);
+    if (!over) showComposerError("");
+    return { over, numbers };
+  }
+
   function sendMessage() {
     const body = input.value.trim();
     if (!body || !state.currentId) return;
+    const { over, numbers } = updateCount();
+    if (over) {
+      // Refused here, with the text kept: the server would refuse it (400 too_long).
+      showComposerError(t("too_long", numbers));
+      return;
+    }
+    showComposerError("");
     const message = {
       id: null,
       conversation: state.currentId,
@@ -463,6 +499,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
     };
     state.messages.set(messageKey(message), message);
     input.value = "";
+    updateCount();
     autoGrow();
     sendTyping(false);
     renderConversation({ scroll: "bottom" });
@@ -485,10 +522,32 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
         markRead();
       }
     } catch (error) {
-      message.state = "failed";
+      if (error instanceof ApiError && !error.retryable) return refused(message, error);
+      message.state = "failed"; // a network or server failure: Retry may work
       renderConversation();
       toast(errorText(error), "error");
     }
+  }
+
+  /** The server refused the message (4xx): trying again would fail again, so the text goes
+   * back into an empty reply box, with the reason next to it; otherwise the message stays
+   * in the thread, marked with the reason. */
+  function refused(message, error) {
+    const here = message.conversation === state.currentId;
+    if (here && !input.value.trim()) {
+      state.messages.delete(messageKey(message));
+      input.value = message.body;
+      privateToggle.checked = message.private;
+      $("composer").dataset.private = String(message.private);
+      autoGrow();
+      updateCount();
+      showComposerError(errorText(error));
+      input.focus();
+    } else {
+      message.state = "refused";
+      message.error = errorText(error);
+    }
+    renderConversation();
   }
 
   function autoGrow() {
@@ -505,6 +564,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   });
   input.addEventListener("input", () => {
     autoGrow();
+    updateCount();
     if (slashLine()) openPicker();
     else closePicker();
     const value = input.value;
