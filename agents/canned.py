@@ -43,6 +43,45 @@ def render_canned(body: str, *, conversation: Conversation, agent_user: Any) -> 
     return PLACEHOLDER.sub(fill, body)
 
 
+# The demo's canned responses (`seed_demo`), in English and in Turkish: demo content, like
+# the demo conversations, not interface text.
+DEMO_CANNED_RESPONSES = {
+    "hello": "Hi {{customer.first_name}}, thanks for getting in touch! I'm "
+    "{{agent.first_name}} and I'll help you with this.",
+    "order": "Could you send me your order number? I'll check where your parcel is right away.",
+    "refund": "Your refund is on its way: it reaches your card within 5 to 10 business days, "
+    "depending on your bank.",
+    "invoice": "I've sent a corrected invoice to {{customer.email}}. Let me know if anything "
+    "else looks wrong.",
+    "password": "You can reset your password on the sign-in page with “Forgot password?”. "
+    "The link in the email works for an hour.",
+    "bye": "Glad I could help! If anything else comes up, just reply here. Have a great day, "
+    "{{customer.first_name}}.",
+    "merhaba": "Merhaba {{customer.first_name}}, bize yazdığınız için teşekkürler! Ben "
+    "{{agent.first_name}}, bu konuda size yardımcı olacağım.",
+    "siparis": "Sipariş numaranızı paylaşır mısınız? Kargonuzun nerede olduğuna hemen bakayım.",
+    "iade": "İadeniz yola çıktı: bankanıza bağlı olarak 5 ila 10 iş günü içinde kartınıza yansır.",
+    "fatura": "Düzeltilmiş faturanızı {{customer.email}} adresine gönderdim. Başka bir "
+    "yanlışlık görürseniz lütfen yazın.",
+    "sifre": "Şifrenizi giriş sayfasındaki “Şifremi unuttum” bağlantısıyla sıfırlayabilirsiniz. "
+    "E-postadaki bağlantı bir saat geçerlidir.",
+    "gorusuruz": "Yardımcı olabildiğime sevindim! Başka bir sorunuz olursa buraya yazmanız "
+    "yeterli. İyi günler {{customer.first_name}}.",
+}
+
+
+def demo_canned_responses_ensure() -> int:
+    """The demo's canned responses, shared by every team; shortcuts already taken are left as
+    they are (running the demo again adds nothing). Returns how many were created."""
+    created = 0
+    for shortcut, body in DEMO_CANNED_RESPONSES.items():
+        _response, new = CannedResponse.objects.get_or_create(
+            shortcut=shortcut, defaults={"body": body}
+        )
+        created += new
+    return created
+
+
 @transaction.atomic
 def canned_response_create(*, shortcut: str, body: str, team: Team | None = None) -> CannedResponse:
     if not body.strip():

@@ -6,6 +6,7 @@
   to `open` or moves to another team may need an agent.
 - A customer message while the conversation's team is outside its business hours gets the
   automatic "we are back on …" reply (services.auto_reply_when_closed).
+- `seed_demo` (`demo_seeded`): the demo's canned responses, in English and Turkish.
 - Agent rows (model signals, so admin edits count too): an agent coming online, getting more
   capacity or joining a team may take queued conversations. These run after commit.
 
@@ -22,8 +23,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from conversations.events import event_published
+from conversations.history.demo import demo_seeded
 from conversations.models import AuthorKind, ConversationEvent, EventType, Status, TeamMembership
 
+from .canned import demo_canned_responses_ensure
 from .models import Agent, BusinessHours
 from .routing import drain_for_agent, drain_team, drain_teams, route_reopened
 from .selectors import forget_teams_with_hours
@@ -65,6 +68,11 @@ def auto_reply_on_customer_message(
         auto_reply_when_closed(message=message)
     except Exception:  # the customer's message is stored; a missing auto-reply is no failure
         logger.exception("could not auto-reply to message %s", event.message_id)
+
+
+@receiver(demo_seeded, dispatch_uid="agents.canned.demo")
+def demo_canned_responses(**kwargs: Any) -> None:
+    demo_canned_responses_ensure()
 
 
 @receiver(post_save, sender=BusinessHours, dispatch_uid="agents.business_hours.saved")

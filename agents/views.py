@@ -6,6 +6,7 @@ and agents (presence, capacity, teams, canned responses), and `agents` may depen
 comes from the REST API and the agent websocket, through agents/static/agents/workspace.js.
 """
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -37,6 +38,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "channels": channel_choices(),
         "labels": list(Label.objects.order_by("name").values_list("name", flat=True)),
         "strings": page_strings(),
+        "max_message_length": settings.HELPDESK_MAX_MESSAGE_LENGTH,
     }
     return render(request, "agent/workspace.html", context)
 
@@ -53,6 +55,11 @@ def page_strings() -> dict[str, str]:
         "you": _("You"),
         "sending": _("Sending…"),
         "failed": _("Not sent."),
+        "count": _("%(count)s / %(limit)s characters"),
+        "too_long": _(
+            "Too long to send: %(count)s characters, the limit is %(limit)s. "
+            "Shorten it or send it in parts."
+        ),
         "retry": _("Retry"),
         "typing": _("%(name)s is typing…"),
         "customer_typing": _("The customer is typing…"),

@@ -65,6 +65,10 @@ class PostMessage:
     body: str
     private: bool = False
     agent: Agent = None  # the author, for agent messages
+    # A live reply: a public agent message to an unassigned conversation assigns it to its
+    # author, capacity or not (they chose to answer). An import leaves it False: the
+    # history names its own assignments.
+    claim: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,8 @@ def apply(state: State, step: Step) -> tuple[State, list[Event]]:
 def _post_message(state: State, step: PostMessage, events: list[Event]) -> State:
     check_private_note(step.author_kind, step.private)
     at = step.at
+    if _claims(state, step):
+        state = _assign(state, Assign(at, step.agent, by=step.agent), events)
     waiting_since = state.waiting_since
     if step.author_kind == CUSTOMER:
         state = _wake_for_customer(state, at, events)
@@ -180,6 +186,12 @@ def _post_message(state: State, step: PostMessage, events: list[Event]) -> State
     agent = step.agent if step.author_kind == AGENT else None
     events.append(Event(MESSAGE_CREATED, at, state, agent, public=not step.private, message=True))
     return state
+
+
+def _claims(state: State, step: PostMessage) -> bool:
+    """Whether the message makes its author the assignee: see PostMessage.claim."""
+    replies = step.author_kind == AGENT and not step.private and step.agent is not None
+    return step.claim and replies and state.assignee is None
 
 
 def _wake_for_customer(state: State, at: datetime, events: list[Event]) -> State:

@@ -204,7 +204,8 @@ def ranked_matches(
       guesses of their number);
     - a common term: walking the newest rows until the window is full (the scope's
       conversations newest first, through an index of the list; or, for an unfiltered
-      scope, the newest messages by id), which stops early because matches are dense.
+      scope, the newest messages by time, through their created_at index: an imported
+      history's ids need not follow time), which stops early because matches are dense.
     The scope is joined as a derived table, which PostgreSQL flattens into the query.
     """
     common_words, common_names = common_terms(words_query, names_query)
@@ -235,7 +236,7 @@ def ranked_matches(
             SELECT * FROM (
                 SELECT m.conversation_id, ts_rank(m.search_vector, %s::tsquery), m.id
                 FROM conversations_message m WHERE m.search_vector @@ %s::tsquery
-                ORDER BY m.id DESC LIMIT %s
+                ORDER BY m.created_at DESC, m.id DESC LIMIT %s
             ) AS message_hits""")
         params += [words_query, words_query, SEARCH_WINDOW]
     elif words_query:

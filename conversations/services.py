@@ -332,12 +332,15 @@ def message_post(
     private: bool = False,
     at: datetime | None = None,
     within: QuerySet[Conversation] | None = None,
+    claim: bool = True,
 ) -> tuple[Message, bool]:
     """Post a message. Returns (message, created); a repeated client_id returns the first one.
 
     A customer message turns a pending or snoozed conversation back to open and reopens a
-    resolved one (a new cycle). A public agent reply answers the waiting customer. With
-    `within`, a conversation outside those raises Conversation.DoesNotExist (see _locked).
+    resolved one (a new cycle). A public agent reply answers the waiting customer and, with
+    `claim` (live use; a replayed history passes False), assigns an unassigned conversation
+    to its author. With `within`, a conversation outside those raises
+    Conversation.DoesNotExist (see _locked).
     """
     check_body(body)
     check_client_id(client_id)
@@ -364,8 +367,10 @@ def message_post(
         written.append(message)
         return message
 
-    step = lifecycle.PostMessage(at, author.kind, body, private, agent.pk if agent else None)
-    _take_step(conversation, step, write_message=write_message)
+    step = lifecycle.PostMessage(
+        at, author.kind, body, private, agent.pk if agent else None, claim=claim
+    )
+    _take_step(conversation, step, write_message=write_message, assignee=agent)
     return written[0], True
 
 

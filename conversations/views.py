@@ -114,7 +114,8 @@ def private_page(response: HttpResponse) -> HttpResponse:
 @method_decorator(cache_control(public=True, max_age=3600), name="dispatch")
 class WidgetStringsView(JSONCatalog):
     """The widget's text in the visitor's language: Django's JSON catalog of the djangojs
-    domain, plus the language it is in (picked by LocaleMiddleware from Accept-Language).
+    domain, plus the language it is in (picked by LocaleMiddleware from Accept-Language) and
+    the longest message the helpdesk takes (the widget counts towards it).
 
     Served under /api/v1/widget/ so that the embedding sites' origins get CORS headers.
     """
@@ -123,5 +124,10 @@ class WidgetStringsView(JSONCatalog):
 
     def render_to_response(self, context: dict, **response_kwargs) -> HttpResponse:
         return super().render_to_response(
-            {**context, "language": get_language()}, **response_kwargs
+            {
+                **context,
+                "language": get_language(),
+                "max_message_length": settings.HELPDESK_MAX_MESSAGE_LENGTH,
+            },
+            **response_kwargs,
         )

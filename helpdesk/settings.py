@@ -7,11 +7,12 @@ PostgreSQL, channels-redis and a real Celery broker.
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk.public_url import DEFAULT_PUBLIC_URL, derived_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -349,7 +350,9 @@ HELPDESK_TRUSTED_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
 # Seconds /readyz waits for the database and Redis before it answers 503 (helpdesk/health.py).
 HELPDESK_HEALTH_TIMEOUT = float(os.environ.get("HELPDESK_HEALTH_TIMEOUT", "2"))
 HELPDESK_IDENTITY_SECRET = os.environ.get("HELPDESK_IDENTITY_SECRET", "")
-HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
+# The base of links (resume links in emails). Unset, `manage.py serve` puts the address it
+# serves on, else DEFAULT_PUBLIC_URL (helpdesk/public_url.py).
+HELPDESK_PUBLIC_URL = os.environ.get("HELPDESK_PUBLIC_URL") or DEFAULT_PUBLIC_URL
 # Email continuity (docs/email.md): replies to offline customers, inbound replies.
 HELPDESK_EMAIL_DELAY_SECONDS = int(os.environ.get("HELPDESK_EMAIL_DELAY_SECONDS", "60"))
 # A worker that died mid-send holds its replies this long; then another attempt takes them.
@@ -364,13 +367,12 @@ HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
 HELPDESK_INBOUND_DOMAIN = os.environ.get("HELPDESK_INBOUND_DOMAIN", "")
 # Sites that embed the widget (CORS and the customer websocket); by default the helpdesk's own.
-HELPDESK_WIDGET_ORIGINS = env_list("HELPDESK_WIDGET_ORIGINS") or [
-    "{0.scheme}://{0.netloc}".format(urlsplit(HELPDESK_PUBLIC_URL))
-]
+_public = derived_settings(HELPDESK_PUBLIC_URL, env_list("HELPDESK_WIDGET_ORIGINS"))
+HELPDESK_WIDGET_ORIGINS = _public["HELPDESK_WIDGET_ORIGINS"]
 
 # CORS (django-cors-headers) only for the widget API, only for the embedding sites.
 CORS_URLS_REGEX = r"^/api/v1/widget/"
-CORS_ALLOWED_ORIGINS = HELPDESK_WIDGET_ORIGINS
+CORS_ALLOWED_ORIGINS = _public["CORS_ALLOWED_ORIGINS"]
 CORS_ALLOW_CREDENTIALS = False  # the widget sends a Bearer token, never cookies
 
 # Cache: rate-limit counters. Redis when REDIS_URL is set (shared by all processes).
@@ -394,10 +396,7 @@ else:
 # Scripts and styles come from the helpdesk's own static files only: no inline code, no
 # eval. The widget's websocket goes to the helpdesk's own host, named for the browsers whose
 # 'self' does not cover ws(s):. The widget on a customer's site lives under that site's CSP.
-_public = urlsplit(HELPDESK_PUBLIC_URL)
-HELPDESK_SOCKET_ORIGIN = "{}://{}".format(
-    "wss" if _public.scheme == "https" else "ws", _public.netloc
-)
+HELPDESK_SOCKET_ORIGIN = _public["HELPDESK_SOCKET_ORIGIN"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

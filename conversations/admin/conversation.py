@@ -50,6 +50,23 @@ def thread_entries(conversation: Conversation) -> list[dict[str, Any]]:
     return entries
 
 
+def draft_reply_form(draft: dict[str, Any] | None) -> ReplyForm:
+    """The reply form: empty, or a refused reply's text back with the refusal on its field."""
+    draft = draft or {}
+    initial = {
+        "client_id": str(uuid.uuid4()),
+        "body": draft.get("body", ""),
+        "private": draft.get("private", False),
+    }
+    if not draft.get("errors"):
+        return ReplyForm(initial=initial)
+    form = ReplyForm(data={**initial, "private": "on" if initial["private"] else ""})
+    form.is_valid()
+    for field, message in draft["errors"].items():
+        form.add_error(field if field in form.fields else "body", message)
+    return form
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     form = ConversationAdminForm
@@ -285,13 +302,7 @@ class ConversationAdmin(admin.ModelAdmin):
         draft = drafts.pop(str(conversation.pk), None)
         if draft is not None:
             request.session[REPLY_DRAFT_SESSION_KEY] = drafts
-        reply_form = ReplyForm(
-            initial={
-                "client_id": str(uuid.uuid4()),
-                "body": (draft or {}).get("body", ""),
-                "private": (draft or {}).get("private", False),
-            }
-        )
+        reply_form = draft_reply_form(draft)
         customer = conversation.customer
         return {
             "title": str(conversation),
@@ -342,10 +353,12 @@ class ConversationAdmin(admin.ModelAdmin):
                 private=private,
             )
         except HelpdeskError as error:
+            # Back to the form with the text kept and the refusal next to its field (the page
+            # opens at the form, so a message at the top would go unseen).
             drafts = request.session.get(REPLY_DRAFT_SESSION_KEY, {})
-            drafts[str(conversation.pk)] = {"body": body, "private": private}
+            errors = error.fields or {"body": error.message}
+            drafts[str(conversation.pk)] = {"body": body, "private": private, "errors": errors}
             request.session[REPLY_DRAFT_SESSION_KEY] = drafts
-            self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(change_url + "#reply")
         done = gettext("Private note added.") if private else gettext("Reply sent.")
         self.message_user(request, done, messages.SUCCESS)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.dispatch import Signal
 from django.utils import timezone
 
 from ..models import Team
@@ -37,6 +38,10 @@ AGENTS = (
     DemoAgent("zeynep@example.com", "Zeynep Kaya", ("Sales", "Support"), 2),
 )
 DAYS = 30
+
+# Sent by `seed_demo` once its history is in: higher apps add their demo data (the agents
+# app: canned responses), which the core cannot name.
+demo_seeded = Signal()
 
 CUSTOMER_NAMES = {
     "en": [

@@ -185,6 +185,7 @@ def _apply(conversation: Conversation, step: Step, directory: "_Directory", team
             client_id=data["client_id"],
             private=data["private"],
             at=at,
+            claim=False,  # the history names its own assignments
         )
     elif step.kind == "assigned":
         conversation_assign(conversation=conversation, assignee=agent, at=at)

@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
 
-from agents.models import Agent
+from agents.canned import render_canned
+from agents.models import Agent, CannedResponse
 from conversations.models import (
     Conversation,
     ConversationEvent,
@@ -102,7 +103,17 @@ def seed(conversations: int = 40) -> str:
 
 
 def table_counts() -> list[int]:
-    models = (Conversation, Customer, Message, ConversationEvent, Rating, User, Team, Agent)
+    models = (
+        Conversation,
+        Customer,
+        Message,
+        ConversationEvent,
+        Rating,
+        User,
+        Team,
+        Agent,
+        CannedResponse,
+    )
     return [model.objects.count() for model in models]
 
 
@@ -129,3 +140,24 @@ def test_seed_demo_creates_varied_history_and_running_it_again_adds_nothing():
     again = seed(60)
     assert "0 conversations created, 60 already there" in again
     assert table_counts() == before
+
+
+def test_seed_demo_ships_canned_responses_in_english_and_turkish_that_render(
+    make_customer, start_conversation
+):
+    """Issue 15, defect 2: the demo had no canned responses, so "/" found nothing."""
+    seed(0)
+    shortcuts = set(CannedResponse.objects.values_list("shortcut", flat=True))
+    assert {"hello", "refund", "merhaba", "iade"} <= shortcuts and len(shortcuts) >= 10
+    conversation = start_conversation(customer=make_customer(name="Elif Şahin"))
+    ayse = User.objects.get(email="ayse@example.com")
+    hello = CannedResponse.objects.get(shortcut="merhaba")
+    rendered = render_canned(hello.body, conversation=conversation, agent_user=ayse)
+    assert rendered.startswith("Merhaba Elif, bize yazdığınız için teşekkürler! Ben Ayşe")
+    assert "{{" not in "".join(
+        render_canned(body, conversation=conversation, agent_user=ayse)
+        for body in CannedResponse.objects.values_list("body", flat=True)
+    )
+    CannedResponse.objects.filter(shortcut="hello").update(body="Our own greeting")
+    seed(0)
+    assert CannedResponse.objects.get(shortcut="hello").body == "Our own greeting"  # kept

@@ -239,6 +239,123 @@ def _customer(name: str):
 
 
 @pytest.mark.timeout(120)
+def test_slash_then_enter_never_sends_the_slash(browser, live_server_url, billing, make_customer):
+    """Issue 15, defect 2: "/" then Enter sent "/" to the customer (the picker was not open
+    yet while the canned responses loaded); Enter on a picker with no match sent the text."""
+    from playwright.sync_api import expect
+
+    from conversations.models import Message
+    from conversations.services import conversation_start
+
+    team, _agent = billing
+    conversation, _message = on_the_server(
+        conversation_start,
+        customer=make_customer(name="Deniz Kaya"),
+        body="Hello?",
+        client_id="c-1",
+        team=team,
+    )
+    context, page, errors = open_workspace(browser, live_server_url)
+    row(page, "Deniz Kaya").locator("a").click()
+    expect(page.locator("#thread .msg-customer .body")).to_have_text(["Hello?"])
+    slow = []  # the canned responses answer late, as on a slow network
+
+    def hold(route):
+        slow.append(route)
+
+    page.route("**/api/v1/canned-responses", hold)
+    reply = page.locator("#composer-input")
+    reply.click()
+    reply.press("/")
+    reply.press("Enter")  # before the list has come: nothing is sent, the "/" stays
+    expect(reply).to_have_value("/")
+    assert eventually(lambda: slow, timeout=5)
+    slow[0].continue_()
+    page.unroute("**/api/v1/canned-responses")
+    picker = page.locator("#canned-picker")
+    expect(picker.locator("[role=option]")).to_have_count(2)
+
+    reply.press_sequentially("nothing-like-it")  # no match: Enter does nothing
+    expect(picker.locator(".none")).to_have_text("No canned response matches.")
+    reply.press("Enter")
+    expect(reply).to_have_value("/nothing-like-it")
+    reply.press("Escape")  # a closed picker on a "/" line still sends nothing
+    expect(picker).to_be_hidden()
+    reply.press("Enter")
+    expect(reply).to_have_value("/nothing-like-it")
+
+    reply.fill("")
+    reply.press_sequentially("/ref")  # a match: Enter picks it, the next Enter sends it
+    expect(picker.locator("[role=option]")).to_have_count(1)
+    reply.press("Enter")
+    expect(reply).to_have_value("Your refund is on its way.")
+    reply.press("Enter")
+    expect(page.locator("#thread .msg-agent .body")).to_have_text(["Your refund is on its way."])
+    agent_bodies = Message.objects.filter(conversation=conversation, author_kind="agent")
+    sent = eventually(lambda: list(agent_bodies.values_list("body", flat=True)))
+    assert sent == ["Your refund is on its way."]  # and nothing before it
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.timeout(120)
+def test_an_over_long_reply_is_kept_with_a_counter_and_a_refusal_offers_no_retry(
+    browser, live_server_url, billing, make_customer, settings
+):
+    """Issue 15, defect 9: the composer was cleared and a Retry offered for a reply the
+    server refuses (400), which could only fail again."""
+    from playwright.sync_api import expect
+
+    from conversations.models import Message
+    from conversations.services import conversation_start
+
+    team, _agent = billing
+    conversation, _message = on_the_server(
+        conversation_start,
+        customer=make_customer(name="Deniz Kaya"),
+        body="Hello?",
+        client_id="c-1",
+        team=team,
+    )
+    context, page, errors = open_workspace(browser, live_server_url)
+    row(page, "Deniz Kaya").locator("a").click()
+    reply = page.locator("#composer-input")
+    counter = page.locator("#composer-count")
+    error = page.locator("#composer-error")
+    expect(counter).to_be_hidden()
+    reply.fill("y" * 20_000)
+    expect(counter).to_have_text("20,000 / 10,000 characters")
+    reply.press("Enter")
+    expect(error).to_have_text(
+        "Too long to send: 20,000 characters, the limit is 10,000. Shorten it or send it in parts."
+    )
+    expect(reply).to_have_value("y" * 20_000)
+    shoot(page, "workspace-8-too-long")
+
+    settings.HELPDESK_MAX_MESSAGE_LENGTH = 100  # the server now refuses what the page allows
+    refused = "Let me explain the whole procedure in detail. " * 4
+    reply.fill(refused)
+    expect(error).to_be_hidden()
+    reply.press("Enter")
+    expect(error).to_have_text("Messages are limited to 100 characters.")
+    expect(reply).to_have_value(refused.strip())
+    thread = page.locator("#thread")
+    expect(thread.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(thread.locator(".msg-agent")).to_have_count(0)
+    shoot(page, "workspace-9-refused")
+
+    reply.fill("Here is the short version.")
+    expect(error).to_be_hidden()
+    reply.press("Enter")
+    expect(thread.locator(".msg-agent .body")).to_have_text(["Here is the short version."])
+    agent_bodies = Message.objects.filter(conversation=conversation, author_kind="agent")
+    sent = eventually(lambda: list(agent_bodies.values_list("body", flat=True)))
+    assert sent == ["Here is the short version."]
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.timeout(120)
 def test_a_colleagues_assignment_takes_a_conversation_out_of_unassigned_and_narrow_screens(
     browser, live_server_url, billing, make_agent
 ):

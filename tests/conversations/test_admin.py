@@ -404,7 +404,13 @@ def test_private_note_from_the_change_page(staff_client, staff, start_conversati
     assert "Customer is a VIP" in response.content.decode()
 
 
-def test_an_empty_reply_is_refused_with_a_message(staff_client, start_conversation):
+def reply_form_html(page: str) -> str:
+    """The reply form of a change page: where the agent is, as the page opens at #reply."""
+    start = page.index('<form id="reply"')
+    return page[start : page.index("</form>", start)]
+
+
+def test_an_empty_reply_is_refused_next_to_the_field(staff_client, start_conversation):
     conversation = start_conversation()
 
     response = staff_client.post(
@@ -412,9 +418,33 @@ def test_an_empty_reply_is_refused_with_a_message(staff_client, start_conversati
     )
 
     assert response.status_code == 200
-    assert "Write a message first." in flash(response)
+    assert "This field is required." in reply_form_html(response.content.decode())
     assert conversation.messages.count() == 1
     assert staff_client.get(reply_url(conversation)).status_code == 405
+
+
+def test_an_over_long_reply_keeps_its_text_with_the_error_next_to_it(
+    staff_client, start_conversation, settings
+):
+    """Issue 15, defect 9: the error showed at the top while the page opened at the form."""
+    settings.HELPDESK_MAX_MESSAGE_LENGTH = 50
+    conversation = start_conversation()
+    body = "A long answer. " * 5
+
+    response = staff_client.post(
+        reply_url(conversation), {"body": body, "private": "on", "client_id": "x"}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0].endswith("#reply")
+    form = reply_form_html(response.content.decode())
+    assert 'id="reply-error" role="alert"' in form
+    assert "Messages are limited to 50 characters." in form
+    assert f">\n{body}</textarea>" in form and 'aria-invalid="true"' in form
+    assert 'name="private" id="id_private" checked' in form
+    assert flash(response) == []  # not at the top of the page, out of sight
+    assert conversation.messages.count() == 1
+    again = staff_client.get(response.redirect_chain[-1][0]).content.decode()
+    assert "Messages are limited" not in again  # shown once, with its draft
 
 
 def triage_form(conversation, **changes) -> dict:

@@ -289,6 +289,21 @@ def test_a_non_agent_cannot_be_assigned(alice_client, start_conversation):
     assert response.status_code == 400
 
 
+def test_a_reply_through_the_api_assigns_an_unassigned_conversation(
+    alice, alice_client, start_conversation
+):
+    conversation = start_conversation()
+    messages = url(conversation, "/messages")
+    note = {"body": "Checking the order", "client_id": "n1", "private": True}
+    assert alice_client.post(messages, note, format="json").status_code == 201
+    assert alice_client.get(url(conversation)).json()["assignee"] is None
+    reply = {"body": "It ships today", "client_id": "r1"}
+    assert alice_client.post(messages, reply, format="json").status_code == 201
+    assert alice_client.get(url(conversation)).json()["assignee"]["id"] == alice.pk
+    mine = alice_client.get(LIST, {"assignee": "me"})
+    assert ids(mine) == [conversation.pk]
+
+
 def test_agent_replies_are_idempotent_and_notes_stay_private(
     alice, alice_client, start_conversation
 ):

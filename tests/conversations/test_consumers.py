@@ -194,7 +194,13 @@ async def test_resume_replays_the_customers_own_public_events_oldest_first(
         events, cursor = await resume(ws, before)
 
     assert bodies(events) == ["first question", "public answer", "second question"]
-    assert [e["conversation"] for e in events] == [first.pk] * 3 + [second.pk] * 2
+    assert [e["conversation"] for e in events] == [first.pk] * 4 + [second.pk] * 2
+    assert [e["type"] for e in events if e["conversation"] == first.pk] == [
+        "conversation.created",
+        "message.created",
+        "conversation.assigned",  # the reply took the unassigned conversation
+        "message.created",
+    ]
     cursors = [e["cursor"] for e in events]
     assert cursors == sorted(cursors) and len(set(cursors)) == len(cursors)
     assert cursor == await db(last_cursor)()
@@ -252,6 +258,8 @@ async def test_live_replies_reach_the_customer_but_never_private_notes(
         await db(agent_reply)(mine, agent, "internal note", private=True)
         await db(agent_reply)(theirs, agent, "for the other customer")
         await db(agent_reply)(mine, agent, "Here is your answer")
+        assigned = await receive(ws)  # replying took the unassigned conversation
+        assert assigned["type"] == "conversation.assigned"
         event = await receive(ws)
         assert event["type"] == "message.created"
         assert event["data"]["body"] == "Here is your answer"

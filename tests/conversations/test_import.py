@@ -105,6 +105,15 @@ def test_import_keeps_original_timestamps_and_prints_counts(tmp_path):
     assert second.status == Status.OPEN
 
 
+def test_an_imported_reply_assigns_nothing_the_history_does_not_say(tmp_path):
+    """Live, a reply to an unassigned conversation assigns it to the replier; a history names
+    its own assignments, so its replies keep the assignee it gives (none here)."""
+    run_import(tmp_path, conversation_line("c-1", events=[]))
+    conversation = Conversation.objects.get(external_id="c-1")
+    assert conversation.assignee is None
+    assert EventType.CONVERSATION_ASSIGNED not in [event for event, _ in history(conversation)]
+
+
 def test_importing_the_same_file_twice_creates_nothing_new(tmp_path):
     lines = [conversation_line("c-1"), conversation_line("c-2")]
     run_import(tmp_path, *lines)

@@ -48,6 +48,10 @@ reply = PostMessage(at(0), "agent", "  It ships\ntoday. ", agent="bob")
 note = PostMessage(at(0), "agent", "Check the warehouse", private=True, agent="bob")
 bot = PostMessage(at(0), "bot", "Try our help pages")
 notice = PostMessage(at(0), "system", "We are closed now")
+live_reply = PostMessage(at(0), "agent", "It ships today.", agent="bob", claim=True)
+live_note = PostMessage(
+    at(0), "agent", "Check the warehouse", private=True, agent="bob", claim=True
+)
 
 # (name, state, step, the new state's changed fields, [(event type, change)] in order)
 TABLE = [
@@ -141,6 +145,33 @@ TABLE = [
         RESOLVED,
         reply,
         dict(preview="It ships today.", last_activity_at=at(0)),
+        [(MESSAGE_CREATED, {})],
+    ),
+    # A live reply claims an unassigned conversation (an import's replies do not: above)
+    (
+        "a live reply assigns an unassigned conversation to its author, then answers",
+        WAITING,
+        live_reply,
+        dict(
+            assignee="bob",
+            waiting_since=None,
+            preview="It ships today.",
+            last_activity_at=at(0),
+        ),
+        [(ASSIGNED, {"assignee": [None, "bob"], "by": "bob"}), (MESSAGE_CREATED, {})],
+    ),
+    (
+        "a live reply leaves a colleague's conversation with them",
+        ASSIGNED_ALICE,
+        live_reply,
+        dict(waiting_since=None, preview="It ships today.", last_activity_at=at(0)),
+        [(MESSAGE_CREATED, {})],
+    ),
+    (
+        "a private note claims nothing",
+        WAITING,
+        live_note,
+        dict(last_activity_at=at(0)),
         [(MESSAGE_CREATED, {})],
     ),
     # Assignment

@@ -111,10 +111,12 @@ def test_messages_arrive_live_both_ways(
         assert customer_ws.receive()["data"]["body"] == "Is my order shipped?"  # other tabs
 
         post(conversation, "Yes, this morning.", Author.of_agent(agent))
-        event = customer_ws.receive()
+        assigned, event = customer_ws.events(2)  # replying took the unassigned conversation
+        assert assigned["type"] == "conversation.assigned"
+        assert assigned["data"]["assignee"]["id"] == agent.pk
         assert event["data"]["body"] == "Yes, this morning."
         assert event["data"]["author"] == {"kind": "agent", "id": agent.pk, "name": agent.email}
-        assert bodies([agent_ws.receive()]) == ["Yes, this morning."]
+        assert bodies(agent_ws.events(2)) == ["Yes, this morning."]
 
 
 def test_a_reconnecting_customer_gets_exactly_what_they_missed(
@@ -126,8 +128,8 @@ def test_a_reconnecting_customer_gets_exactly_what_they_missed(
     other = start_conversation()
     with open_socket(live_server_url, customer_path(customer)) as ws:
         ws.resume(None)
-        post(conversation, "before the tab closed", Author.of_agent(agent))
-        cursor = ws.receive()["cursor"]
+        post(conversation, "before the tab closed", Author.of_agent(agent))  # assigns too
+        cursor = ws.events(2)[-1]["cursor"]
 
     post(conversation, "reply one", Author.of_agent(agent))
     post(conversation, "a private note", Author.of_agent(agent), private=True)
@@ -285,7 +287,7 @@ def test_an_idle_socket_still_hears_the_next_reply(
         ws.resume(None)
         time.sleep(6.5)
         post(conversation, "Sorry for the wait!", Author.of_agent(agent))
-        assert bodies([ws.receive()]) == ["Sorry for the wait!"]
+        assert bodies(ws.events(2)) == ["Sorry for the wait!"]  # after its assignment
 
 
 def test_an_open_customer_socket_counts_as_online(live_server_url, make_customer):

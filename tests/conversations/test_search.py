@@ -1,9 +1,12 @@
 """Full-text search of the agents' list (`q=`): ranking, highlights, languages, visibility,
 input that must never fail, the SQLite fallback, and a list whose cost does not grow."""
 
+import io
+import json
 import re
 
 import pytest
+from django.core.management import call_command
 
 from conversations import pagination, search
 from conversations.models import Conversation
@@ -200,6 +203,40 @@ def test_search_combines_with_filters_and_an_explicit_order(alice_client, start_
     assert found_ids(alice_client, "coupon", ordering="created_at") == [first.pk, second.pk]
 
 
+def imported(external_id: str, at: str, body: str) -> dict:
+    """A line of an imported history: one customer message at `at` (5 January 2026)."""
+    sent_at = f"2026-01-05T{at}:00+00:00"
+    return {
+        "external_id": external_id,
+        "channel": "web",
+        "customer": {"external_id": f"u-{external_id}", "name": "Deniz Aksoy"},
+        "messages": [{"author_kind": "customer", "body": body, "sent_at": sent_at}],
+    }
+
+
+@pytest.mark.parametrize("who", ["alice", "admin"])
+def test_ordering_by_time_follows_the_times_not_the_ids_of_an_imported_history(
+    who, alice_client, logged_in, make_agent, tmp_path, monkeypatch
+):
+    """An import need not come in time order: the evening's conversation gets the lowest ids.
+    Ordered by time, a search lists it first, and the window of newest matches is newest
+    in time, not in ids (a window of two here, so three matches overflow it)."""
+    lines = [
+        imported("late", "23:39", "Where is my refund?"),
+        imported("early", "09:02", "Refund status please"),
+        imported("afternoon", "15:17", "A refund for order 12"),
+    ]
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    call_command("import_history", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    ids = dict(Conversation.objects.values_list("external_id", "pk"))
+    assert ids["late"] < ids["early"] < ids["afternoon"]  # ids do not follow time
+    monkeypatch.setattr(search, "SEARCH_WINDOW", 2)
+    client = alice_client if who == "alice" else logged_in(make_agent(is_superuser=True))
+    for ordering in ("-created_at", "-last_activity_at"):
+        assert found_ids(client, "refund", ordering=ordering) == [ids["late"], ids["afternoon"]]
+
+
 # --- SQLite fallback (plain ORM: it runs on PostgreSQL too) ----------------------------------
 
 
@@ -236,14 +273,14 @@ def test_the_list_costs_the_same_queries_whatever_the_page_size(
         conversation = start_conversation(body=f"help with order {n}")
         conversation_update(conversation=conversation, labels=["vip", f"l{n}"])
         if n % 2:
-            say(conversation, "help again", agent=alice)
+            say(conversation, "help again", agent=alice)  # her reply assigns it to her
     # session, user, count, page, labels
     with django_assert_num_queries(5):
         assert len(alice_client.get(LIST, {"page_size": 3}).json()["results"]) == 3
     with django_assert_num_queries(5):
         assert (
             len(alice_client.get(LIST, {"page_size": 12, "assignee": "none"}).json()["results"])
-            == 12
+            == 6
         )
     # session, user, query terms, first look (common?), ranking (which also counts), page,
     # labels, highlights

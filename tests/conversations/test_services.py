@@ -108,6 +108,40 @@ def test_agent_reply_answers_the_waiting_customer(start_conversation, make_agent
     assert conversation.waiting_since is None
 
 
+def test_a_public_reply_assigns_an_unassigned_conversation_to_the_replier(
+    start_conversation, make_agent
+):
+    conversation = start_conversation()
+    agent = make_agent()
+    say(conversation, "Is this the VIP?", author=Author.of_agent(agent), private=True)
+    conversation.refresh_from_db()
+    assert conversation.assignee is None, "a private note claims nothing"
+    reply = say(conversation, "Here you go", author=Author.of_agent(agent))
+    conversation.refresh_from_db()
+    assert conversation.assignee == agent
+    assigned, posted = conversation.events.order_by("id")[3:]
+    assert (assigned.type, assigned.agent_id) == (EventType.CONVERSATION_ASSIGNED, agent.pk)
+    assert assigned.change == {"assignee": [None, agent.pk], "by": agent.pk}
+    assert assigned.data["assignee"]["id"] == agent.pk  # live views show who has it now
+    assert (posted.type, posted.message) == (EventType.MESSAGE_CREATED, reply)
+
+
+def test_a_reply_assigns_even_beyond_capacity_and_leaves_a_colleagues_conversation(
+    start_conversation, make_agent
+):
+    replier, colleague = make_agent(capacity=1), make_agent()
+    conversation_assign(conversation=start_conversation(), assignee=replier)  # full
+    theirs = start_conversation()
+    conversation_assign(conversation=theirs, assignee=colleague)
+    unassigned = start_conversation()
+    say(theirs, "Let me add something", author=Author.of_agent(replier))
+    say(unassigned, "I can help", author=Author.of_agent(replier))
+    theirs.refresh_from_db()
+    unassigned.refresh_from_db()
+    assert theirs.assignee == colleague
+    assert unassigned.assignee == replier  # they chose to answer: over capacity, so be it
+
+
 def test_private_notes_are_agents_only_and_not_public_events(start_conversation, make_agent):
     conversation = start_conversation()
     with pytest.raises(InvalidInput):

@@ -295,6 +295,58 @@ def test_with_no_agent_online_the_widget_says_so_and_still_takes_a_message(
     context.close()
 
 
+def test_an_over_long_message_is_kept_and_counted_never_cut_or_sent(
+    browser, live_server_url, billing, settings
+):
+    """Issue 15, defect 9: 20,000 characters were cut to 10,000 and sent; a message the
+    helpdesk refuses (400) offered a Retry that could only fail again."""
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation
+
+    assert settings.HELPDESK_MAX_MESSAGE_LENGTH == 10_000
+    context, page, dialogs = open_demo(browser, live_server_url)
+    page.get_by_role("button", name="Open chat").click()
+    composer = page.get_by_role("textbox", name="Message")
+    counter = page.locator(".hd-count")
+    error = page.locator("#hd-composer-error")
+    composer.fill("Hello. " * 1_000)  # 7,000 characters: no counter yet
+    expect(counter).to_be_hidden()
+    composer.fill("x" * 8_500)
+    expect(counter).to_have_text("8,500 / 10,000 characters")
+    long = ("My order arrived broken, here is the whole story. " * 400)[:20_000]
+    composer.fill(long)
+    expect(counter).to_have_text("20,000 / 10,000 characters")
+    expect(counter).to_have_class("hd-count is-over")
+    composer.press("Enter")
+    expect(error).to_have_text(
+        "Too long to send: 20,000 characters, the limit is 10,000. Shorten it or send it in parts."
+    )
+    assert len(composer.input_value()) == 20_000  # kept whole: not cut, not cleared
+    screenshot(page, "7-too-long")
+    composer.fill(long[:9_000])  # within the limit: the error goes
+    expect(error).to_be_hidden()
+
+    # The helpdesk refuses what the page let through (its limit changed since the page
+    # loaded): the text comes back with the reason, and no Retry that would fail again.
+    settings.HELPDESK_MAX_MESSAGE_LENGTH = 100
+    composer.press("Enter")
+    expect(error).to_have_text("Messages are limited to 100 characters.")
+    expect(composer).to_have_value(long[:9_000])
+    thread = page.locator(".hd-thread")
+    expect(thread.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(thread.locator(".hd-msg--customer")).to_have_count(0)
+    assert not Conversation.objects.exists()
+
+    composer.fill("My order arrived broken.")
+    expect(error).to_be_hidden()
+    composer.press("Enter")
+    expect(thread.get_by_text("My order arrived broken.")).to_be_visible()
+    assert eventually(lambda: Conversation.objects.filter(team=billing[0]).exists())
+    assert dialogs == []
+    context.close()
+
+
 def test_the_widget_speaks_turkish(browser, live_server_url, billing):
     from playwright.sync_api import expect
 

@@ -134,3 +134,10 @@ def test_every_page_talks_to_the_helpdesk_through_the_shared_client(path):
     assert 'type: "resume"' not in script  # resuming from the cursor is client.js's
     shared = static_text("helpdesk/client.js")
     assert "new WebSocket" in shared and 'type: "resume"' in shared and "class ApiError" in shared
+
+
+def test_the_strings_carry_the_message_limit_the_widget_counts_towards(client, settings):
+    settings.HELPDESK_MAX_MESSAGE_LENGTH = 5_000
+    strings = client.get("/api/v1/widget/strings", HTTP_ACCEPT_LANGUAGE="tr").json()
+    assert strings["max_message_length"] == 5_000
+    assert strings["catalog"]["{count} / {limit} characters"] == "{count} / {limit} karakter"

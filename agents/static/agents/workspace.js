@@ -20,6 +20,8 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   const API = root.dataset.api;
   const ME = JSON.parse(document.getElementById("workspace-me").textContent);
   const T = JSON.parse(document.getElementById("workspace-strings").textContent);
+  const MAX_MESSAGE_LENGTH = Number(root.dataset.maxMessageLength) || 10000; // HELPDESK_MAX_MESSAGE_LENGTH
+  const COUNT_SHOWN_FROM = 0.8; // the counter shows from this share of the limit
   const PAGE_SIZE = 50;
   const POLL_EVERY_MS = 15000;
   const TYPING_SHOWN_MS = 6000;
@@ -404,6 +406,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
     if (message.state === "failed") {
       item.append(h("span", { class: "failed" }, t("failed"), h("button", { type: "button", text: t("retry"), onclick: () => deliver(message) })));
     }
+    if (message.state === "refused") item.append(h("span", { class: "failed", role: "alert" }, `${t("failed")} ${message.error}`));
     return item;
   }
 
@@ -448,9 +451,42 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   const input = $("composer-input");
   const privateToggle = $("private-toggle");
 
+  /** Characters as the server counts them (code points: an emoji is one). */
+  function characters(text) {
+    return [...text].length;
+  }
+
+  function showComposerError(text) {
+    $("composer-error").textContent = text;
+    $("composer-error").hidden = !text;
+  }
+
+  const numberFormat = new Intl.NumberFormat(document.documentElement.lang || undefined);
+
+  /** The counter near the reply box, from 80 % of the limit. A changed text also clears an
+   * earlier refusal, unless it is still over the limit. */
+  function updateCount() {
+    const count = characters(input.value.trim());
+    const over = count > MAX_MESSAGE_LENGTH;
+    const numbers = { count: numberFormat.format(count), limit: numberFormat.format(MAX_MESSAGE_LENGTH) };
+    const counter = $("composer-count");
+    counter.hidden = count < MAX_MESSAGE_LENGTH * COUNT_SHOWN_FROM;
+    counter.classList.toggle("over", over);
+    counter.textContent = t("count", numbers);
+    if (!over) showComposerError("");
+    return { over, numbers };
+  }
+
   function sendMessage() {
     const body = input.value.trim();
     if (!body || !state.currentId) return;
+    const { over, numbers } = updateCount();
+    if (over) {
+      // Refused here, with the text kept: the server would refuse it (400 too_long).
+      showComposerError(t("too_long", numbers));
+      return;
+    }
+    showComposerError("");
     const message = {
       id: null,
       conversation: state.currentId,
@@ -463,6 +499,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
     };
     state.messages.set(messageKey(message), message);
     input.value = "";
+    updateCount();
     autoGrow();
     sendTyping(false);
     renderConversation({ scroll: "bottom" });
@@ -485,10 +522,32 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
         markRead();
       }
     } catch (error) {
-      message.state = "failed";
+      if (error instanceof ApiError && !error.retryable) return refused(message, error);
+      message.state = "failed"; // a network or server failure: Retry may work
       renderConversation();
       toast(errorText(error), "error");
     }
+  }
+
+  /** The server refused the message (4xx): trying again would fail again, so the text goes
+   * back into an empty reply box, with the reason next to it; otherwise the message stays
+   * in the thread, marked with the reason. */
+  function refused(message, error) {
+    const here = message.conversation === state.currentId;
+    if (here && !input.value.trim()) {
+      state.messages.delete(messageKey(message));
+      input.value = message.body;
+      privateToggle.checked = message.private;
+      $("composer").dataset.private = String(message.private);
+      autoGrow();
+      updateCount();
+      showComposerError(errorText(error));
+      input.focus();
+    } else {
+      message.state = "refused";
+      message.error = errorText(error);
+    }
+    renderConversation();
   }
 
   function autoGrow() {
@@ -497,7 +556,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   }
 
   input.addEventListener("keydown", (event) => {
-    if (pickerOpen() && handlePickerKey(event)) return;
+    if (slashLine() && handlePickerKey(event)) return;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       sendMessage();
@@ -505,9 +564,10 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   });
   input.addEventListener("input", () => {
     autoGrow();
-    const value = input.value;
-    if (value.startsWith("/") && !value.includes("\n")) openPicker();
+    updateCount();
+    if (slashLine()) openPicker();
     else closePicker();
+    const value = input.value;
     if (value.trim() && !value.startsWith("/")) sendTyping(true);
     else sendTyping(false);
   });
@@ -522,11 +582,17 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   });
 
   // Canned responses: "/" at the start opens the picker; type to filter, ↑↓ and Enter.
+  // While the reply is such a "/" line, Enter never sends: it picks the highlighted response
+  // or does nothing (the list may still be loading, or match nothing).
   let pickerItems = [];
   let pickerIndex = 0;
 
   function pickerOpen() {
     return !$("canned-picker").hidden;
+  }
+
+  function slashLine() {
+    return input.value.startsWith("/") && !input.value.includes("\n");
   }
 
   let cannedRequest = null;
@@ -544,7 +610,7 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
   async function openPicker() {
     if (state.canned === null) await loadCanned();
     const value = input.value; // what is typed now, not when the list was asked for
-    if (!value.startsWith("/") || value.includes("\n")) return closePicker();
+    if (!slashLine()) return closePicker();
     const needle = value.slice(1).trim().toLowerCase();
     pickerItems = (state.canned || []).filter(
       (item) => !needle || item.shortcut.toLowerCase().includes(needle) || item.body.toLowerCase().includes(needle),
@@ -583,12 +649,13 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
 
   function closePicker() {
     $("canned-picker").hidden = true;
+    pickerItems = [];
     pickerIndex = 0;
     input.removeAttribute("aria-activedescendant");
   }
 
   function handlePickerKey(event) {
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    if (pickerOpen() && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
       event.preventDefault();
       const step = event.key === "ArrowDown" ? 1 : -1;
       pickerIndex = (pickerIndex + step + pickerItems.length) % Math.max(pickerItems.length, 1);
@@ -600,7 +667,11 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
       pickCanned(pickerItems[pickerIndex]);
       return true;
     }
-    if (event.key === "Escape") {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault(); // nothing to pick (yet): a "/" line is never sent by Enter
+      return true;
+    }
+    if (event.key === "Escape" && pickerOpen()) {
       event.preventDefault();
       closePicker();
       return true;

@@ -14,7 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
-from conversations.history.demo import AGENTS, demo_records, ensure_agents, ensure_teams
+from conversations.history.demo import (
+    AGENTS,
+    demo_records,
+    demo_seeded,
+    ensure_agents,
+    ensure_teams,
+)
 from conversations.history.replay import import_lines
 
 from ..base import TranslatedCommand
@@ -59,6 +65,7 @@ class Command(TranslatedCommand):
                 )
 
             result = import_lines(lines, on_reject=report)
+        demo_seeded.send(sender=self.__class__)
         self.stdout.write(
             _(
                 "Demo data: %(created)d conversations created, %(skipped)d already there; "

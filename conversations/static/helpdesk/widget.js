@@ -93,6 +93,10 @@
     send: gettext("Send"),
     sending: gettext("Sending…"),
     notSent: gettext("Not sent."),
+    charCount: gettext("{count} / {limit} characters"),
+    tooLong: gettext(
+      "Too long to send: {count} characters, the limit is {limit}. Shorten it or send it in parts.",
+    ),
     retry: gettext("Retry"),
     you: gettext("You"),
     agent: gettext("Support agent"),
@@ -129,6 +133,8 @@
 
   let LANG = "en";
   let CATALOG = {};
+  let MAX_LENGTH = 10000; // HELPDESK_MAX_MESSAGE_LENGTH, sent along with the strings
+  const COUNT_SHOWN_FROM = 0.8; // the counter shows from this share of the limit
 
   async function loadStrings() {
     const headers = { Accept: "application/json" };
@@ -139,6 +145,7 @@
       const body = await response.json();
       CATALOG = body.catalog || {};
       LANG = body.language || LANG;
+      MAX_LENGTH = body.max_message_length || MAX_LENGTH;
     } catch {
       // The helpdesk is unreachable: English now, the API calls will say the rest.
     }
@@ -576,10 +583,30 @@
         }
       }
     } catch (error) {
-      message.status = "failed";
+      if (!error.retryable && error.status !== 401) return refused(message, error);
+      message.status = "failed"; // the network or the helpdesk failed: Retry may work
       message.error = error.message;
       renderSoon();
     }
+  }
+
+  /** The helpdesk refused the message (400 and the like): sending it again would fail again.
+   * Its text goes back into an empty message box with the reason under it; otherwise it
+   * stays in the thread, marked with the reason, without a Retry. */
+  function refused(message, error) {
+    const threadId = message.conversation ?? NEW;
+    if (state.current === threadId && !dom.input.value.trim()) {
+      thread(threadId).messages.delete(messageKey(message));
+      dom.input.value = message.body;
+      autoGrow();
+      updateSendButton();
+      updateCount();
+      showComposerError(error.message);
+    } else {
+      message.status = "refused";
+      message.error = error.message;
+    }
+    renderSoon();
   }
 
   async function startConversation(message) {
@@ -1074,10 +1101,11 @@
       rows: "1",
       placeholder: t("placeholder"),
       "aria-label": t("messageLabel"),
-      maxlength: "10000",
+      "aria-describedby": "hd-count hd-composer-error",
       oninput: () => {
         autoGrow();
         updateSendButton();
+        updateCount();
         sendTyping(Boolean(dom.input.value.trim()));
       },
       onkeydown: (event) => {
@@ -1093,6 +1121,13 @@
       icon("send"),
     );
     dom.resolvedNote = h("p", { class: "hd-composer__note", hidden: true });
+    dom.count = h("p", { class: "hd-count", id: "hd-count", hidden: true });
+    dom.composerError = h("p", {
+      class: "hd-field-error",
+      id: "hd-composer-error",
+      role: "alert",
+      hidden: true,
+    });
     return h(
       "form",
       {
@@ -1105,7 +1140,31 @@
       dom.resolvedNote,
       dom.emailRow,
       h("div", { class: "hd-composer__row" }, dom.input, dom.send),
+      dom.count,
+      dom.composerError,
     );
+  }
+
+  /** Characters as the helpdesk counts them (code points: an emoji is one). */
+  function characters(text) {
+    return [...text].length;
+  }
+
+  function showComposerError(text) {
+    dom.composerError.textContent = text;
+    dom.composerError.hidden = !text;
+  }
+
+  /** The counter under the message box, from 80 % of the limit; over it, in red. */
+  function updateCount() {
+    const count = characters(dom.input.value);
+    const over = count > MAX_LENGTH;
+    const numbers = { count: count.toLocaleString(LANG), limit: MAX_LENGTH.toLocaleString(LANG) };
+    dom.count.hidden = count < MAX_LENGTH * COUNT_SHOWN_FROM;
+    dom.count.classList.toggle("is-over", over);
+    dom.count.textContent = t("charCount", numbers);
+    if (!over) showComposerError(""); // the text changed: an earlier refusal no longer applies
+    return { over, numbers };
   }
 
   function autoGrow() {
@@ -1120,6 +1179,13 @@
   function submitComposer() {
     const body = dom.input.value;
     if (!body.trim()) return;
+    const { over, numbers } = updateCount();
+    if (over) {
+      // Kept, and not sent: the helpdesk would refuse it (400 too_long).
+      showComposerError(t("tooLong", numbers));
+      return;
+    }
+    showComposerError("");
     if (!dom.emailRow.hidden && state.emailDraft && !dom.email.checkValidity()) {
       state.emailError = t("emailInvalid");
       dom.emailError.textContent = state.emailError;
@@ -1130,6 +1196,7 @@
     dom.input.value = "";
     autoGrow();
     updateSendButton();
+    updateCount();
     sendMessage(body);
     dom.input.focus();
   }
@@ -1486,7 +1553,7 @@
         const side = mine ? "customer" : kind === "system" ? "system" : "agent";
         const classes = ["hd-msg", "hd-msg--" + side];
         if (message.status === "sending") classes.push("is-sending");
-        if (message.status === "failed") classes.push("is-failed");
+        if (message.status === "failed" || message.status === "refused") classes.push("is-failed");
         if (!lastOfGroup) classes.push("is-grouped");
         const author =
           !mine && kind !== "system" && firstOfGroup
@@ -1502,6 +1569,10 @@
   }
 
   function messageMeta(message, lastOfGroup) {
+    if (message.status === "refused") {
+      const text = t("notSent") + " " + message.error;
+      return h("div", { class: "hd-msg__meta hd-msg__meta--failed", role: "alert", text });
+    }
     if (message.status === "failed") {
       return h(
         "div",

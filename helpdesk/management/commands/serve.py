@@ -23,6 +23,7 @@ from agents.services import agent_save
 from conversations.management.base import TranslatedCommand
 from conversations.management.commands.seed_demo import DEFAULT_CONVERSATIONS
 from conversations.models import Conversation
+from helpdesk.public_url import follow_server
 
 ADMIN_EMAIL = "admin@example.com"
 
@@ -66,7 +67,9 @@ class Command(TranslatedCommand):
             )
         password = secrets.token_urlsafe(12)
         agent_save(email=ADMIN_EMAIL, admin=True, password=password)
-        self.print_welcome(self.base_url(host, port), password)
+        base_url = self.base_url(host, port)
+        follow_server(base_url)  # links name this port and host, unless HELPDESK_PUBLIC_URL is set
+        self.print_welcome(base_url, password)
         self.serve(host, port)
 
     def check_port_free(self, host: str, port: int) -> None:
