@@ -219,16 +219,26 @@ class EventStreamConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
-        await self.give_back_slot()
         log_tail().unregister(self)
+        was_open, self.authenticated = self.authenticated, False
         for group in self.joined | self.listening:
             with contextlib.suppress(Exception):  # a dead Redis forgot the membership anyway
                 await self.channel_layer.group_discard(group, self.channel_name)
         self.joined.clear()
         self.listening.clear()
-        if self.authenticated:
-            self.authenticated = False
-            await self.closed()
+        self.stream.close()
+        await self.best_effort(self.give_back_slot)
+        if was_open:
+            await self.best_effort(self.closed)
+
+    @staticmethod
+    async def best_effort(step: Callable[[], Awaitable[None]]) -> None:
+        """With Redis or PostgreSQL away, a closed socket's slot and presence expire by
+        themselves; a failure must not keep the consumer from ending."""
+        try:
+            await step()
+        except Exception:
+            logger.warning("closing a socket: %s failed", step.__name__, exc_info=True)
 
     # --- The cap on open sockets per owner (caps.py) -----------------------------------------
 

@@ -124,11 +124,7 @@ class LogTail:
                 if not joined.done():
                     joined.set_result(None)
                 while True:
-                    try:
-                        message = await asyncio.wait_for(layer.receive(channel), IDLE_CHECK_SECONDS)
-                    except TimeoutError:
-                        await self._catch_up()
-                        continue
+                    message = await self._receive_or_catch_up(layer, channel)
                     cursor = message.get("cursor")
                     if isinstance(cursor, int):
                         await self._wake_sockets(cursor, message.get("events") or [])
@@ -144,6 +140,21 @@ class LogTail:
                 if channel is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.shield(layer.group_discard(LOG_GROUP, channel))
+
+    async def _receive_or_catch_up(self, layer: Any, channel: str) -> dict[str, Any]:
+        """The next wake-up; while none comes, catch up every IDLE_CHECK_SECONDS.
+
+        The receive is never cancelled: the Redis Pub/Sub layer takes a cancelled receive for
+        the consumer leaving, unsubscribes the channel and drops what the group sends until
+        the next receive subscribes it again."""
+        receiving = asyncio.ensure_future(layer.receive(channel))
+        try:
+            while not (await asyncio.wait({receiving}, timeout=IDLE_CHECK_SECONDS))[0]:
+                await self._catch_up()
+        except BaseException:
+            receiving.cancel()
+            raise
+        return receiving.result()
 
     async def _catch_up(self) -> None:
         """No wake-up for a while. Redis may have lost some (Pub/Sub delivers at most once,
