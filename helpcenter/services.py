@@ -52,6 +52,7 @@ def article_save(*, article: Article, **fields: Any) -> Article:
         setattr(article, name, value)
     if not article.slug:
         article.slug = unique_slug(article.title, language=article.language, exclude=article.pk)
+    check_taken(article)
     try:
         article.full_clean()
     except ValidationError as error:
@@ -60,6 +61,21 @@ def article_save(*, article: Article, **fields: Any) -> Article:
     article.updated_at = timezone.now()
     article.save()
     return article
+
+
+def check_taken(article: Article) -> None:
+    """The unique rules, refused naming the field at fault (the model's constraints would
+    name none)."""
+    others = Article.objects.filter(language=article.language).exclude(pk=article.pk)
+    if others.filter(slug=article.slug).exists():
+        message = _("Another article in this language has this slug.")
+        raise InvalidInput(message, fields={"slug": message})
+    if (
+        article.translation_of_id
+        and others.filter(translation_of_id=article.translation_of_id).exists()
+    ):
+        message = _("That article already has a translation in this language.")
+        raise InvalidInput(message, fields={"translation_of": message})
 
 
 @transaction.atomic
