@@ -18,7 +18,7 @@ from .rendering import plain_text, render_markdown
 
 # Crawlers, link previews and monitors: their reads are not a customer's.
 BOT_AGENT = re.compile(
-    r"bot|crawl|spider|slurp|preview|facebookexternalhit|monitor|headless|curl|wget|python-",
+    r"bot|crawl|spider|slurp|preview|facebookexternalhit|monitor|curl|wget|python-",
     re.IGNORECASE,
 )
 TURKISH_ASCII = str.maketrans("çğıöşüÇĞİÖŞÜ", "cgiosuCGIOSU")
