@@ -36,7 +36,7 @@ from .models import Article, Language
 from .rendering import summarize
 
 CONFIGURATIONS = {Language.ENGLISH: "english", Language.TURKISH: "turkish"}
-CANDIDATES = 1000  # matching rows ranked per search
+CANDIDATES = 500  # matching rows ranked per search
 TYPING_CANDIDATES = 200  # … and per suggestion
 MIN_TYPED_PREFIX = 3  # a word being typed matches as a prefix from this many letters
 MAX_TYPED_WORDS = 12  # a long first message: its first words carry its topic
