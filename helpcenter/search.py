@@ -75,11 +75,14 @@ def search_articles(
         return substring_search(text, language=language, limit=limit, as_you_type=as_you_type)
     config = CONFIGURATIONS[language]
     folded = fold(text, language)
-    query = typed_query(folded, config) if as_you_type else search_query(folded, config)
-    if not query:
-        return []
+    if as_you_type:
+        query_sql, query_params = typed_query(folded, config)
+    else:
+        query_sql, query_params = "websearch_to_tsquery(%s::regconfig, %s)", [config, folded]
     candidates = TYPING_CANDIDATES if as_you_type else CANDIDATES
-    return ranked_hits(query, config=config, language=language, limit=limit, cap=candidates)
+    return ranked_hits(
+        query_sql, query_params, config=config, language=language, limit=limit, cap=candidates
+    )
 
 
 def featured_hit(article: Article) -> ArticleHit:
@@ -96,57 +99,46 @@ def best_articles(text: str, *, language: str, limit: int = 3) -> list[ArticleHi
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
-def search_query(folded: str, config: str) -> str:
-    """websearch_to_tsquery's reading (text form): any input is valid; '' when only stop
-    words or punctuation remain."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT websearch_to_tsquery(%s::regconfig, %s)::text", [config, folded])
-        return cursor.fetchone()[0]
-
-
-def typed_query(folded: str, config: str) -> str:
-    """Any of the words, stemmed; the word being typed (no space after it yet) as a prefix."""
+def typed_query(folded: str, config: str) -> tuple[str, list[str]]:
+    """SQL of a tsquery (and its parameters): any of the words, stemmed; the word being
+    typed (no space after it yet) as a prefix. Built in the database, inside the search's
+    own statement: one round trip per suggestion."""
     words = WORD.findall(folded)[:MAX_TYPED_WORDS]
-    typing = words and not folded[-1:].isspace() and folded.rstrip()[-1:].isalnum()
+    typing = bool(words) and folded.rstrip() == folded and folded[-1:].isalnum()
     done, last = (words[:-1], words[-1]) if typing else (words, "")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s)),"
-            " tsvector_to_array(to_tsvector(%s::regconfig, %s))",
-            [config, " ".join(done), config, last],
-        )
-        done_lexemes, last_lexemes = cursor.fetchone()
-    terms = dict.fromkeys(quoted(lexeme) for lexeme in done_lexemes)
-    for lexeme in last_lexemes:  # a stem is a prefix of its forms ("kargo" of "kargolar")
-        prefix = ":*" if len(lexeme) >= MIN_TYPED_PREFIX else ""
-        terms.pop(quoted(lexeme), None)
-        terms[quoted(lexeme) + prefix] = None
-    return " | ".join(terms)
-
-
-def quoted(lexeme: str) -> str:
-    return "'" + lexeme.replace("'", "''") + "'"
+    sql = f"""(SELECT string_agg(term, ' | ')::tsquery FROM (
+        SELECT quote_literal(lexeme) AS term
+        FROM unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AS lexeme
+        UNION
+        SELECT quote_literal(lexeme)
+            || CASE WHEN length(lexeme) >= {MIN_TYPED_PREFIX} THEN ':*' ELSE '' END
+        FROM unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AS lexeme
+    ) AS terms)"""
+    return sql, [config, " ".join(done), config, last]
 
 
 def ranked_hits(
-    query: str, *, config: str, language: str, limit: int, cap: int
+    query_sql: str, query_params: list, *, config: str, language: str, limit: int, cap: int
 ) -> list[ArticleHit]:
-    """At most `cap` matching rows ranked, the best `limit` with their headline, one query."""
+    """At most `cap` matching rows ranked, the best `limit` with their headline: one
+    statement. `query_sql` computes the tsquery (NULL or empty: nothing matches)."""
     sql = f"""
-        WITH matched AS MATERIALIZED (
+        WITH query AS MATERIALIZED (SELECT {query_sql} AS q),
+        matched AS MATERIALIZED (
             SELECT id, search_vector FROM helpcenter_article
-            WHERE published AND language = %s AND search_vector @@ %s::tsquery
+            WHERE published AND language = %s AND search_vector @@ (SELECT q FROM query)
             LIMIT %s
         ), best AS (
-            SELECT id, ts_rank(search_vector, %s::tsquery) AS rank FROM matched
+            SELECT id, ts_rank(search_vector, (SELECT q FROM query)) AS rank FROM matched
             ORDER BY rank DESC, id LIMIT %s
         )
-        SELECT a.id, a.slug, a.title, best.rank,
-               ts_headline(%s::regconfig, {ESCAPED.format("a.body_text")}, %s::tsquery, %s)
+        SELECT a.id, a.slug, a.title, best.rank, ts_headline(
+            %s::regconfig, {ESCAPED.format("a.body_text")}, (SELECT q FROM query), %s
+        )
         FROM best JOIN helpcenter_article a ON a.id = best.id
         ORDER BY best.rank DESC, a.id
     """
-    params = [language, query, cap, query, limit, config, query, HEADLINE]
+    params = [*query_params, language, cap, limit, config, HEADLINE]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
