@@ -172,3 +172,24 @@ def test_the_help_center_pages_search_and_take_a_vote(
     expect(page.locator("html")).to_have_attribute("lang", other)
     assert f"/help/{other}/articles/" in page.url
     context.close()
+
+
+@pytest.mark.timeout(120)
+def test_the_admin_previews_the_body_as_it_is_typed(browser, live_server_url, make_agent):
+    from playwright.sync_api import expect
+
+    make_agent("lead@example.com", is_superuser=True)
+    page = browser.new_context(locale="en-US", viewport=WIDE).new_page()
+    page.goto(f"{live_server_url}/admin/helpcenter/article/add/")
+    page.fill("#id_username", "lead@example.com")
+    page.fill("#id_password", "pw-for-tests")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/helpcenter/article/add/")
+
+    page.fill("#id_title", "Kargo ücreti")
+    page.locator("#id_body").press_sequentially("Free over **750** <script>window.ran=1</script>")
+    preview = page.locator(".hc-preview")
+    expect(preview.locator("strong")).to_have_text("750")
+    expect(preview).to_contain_text("<script>window.ran=1</script>")  # as text
+    assert page.evaluate("window.ran") is None
+    screenshot(page, "admin-preview")

@@ -20,7 +20,7 @@
  * - Text from the server is only ever inserted with textContent, so a message like
  *   <img src=x onerror=alert(1)> is shown as text. The one exception is a help article (its
  *   body and search snippets): HTML the server has sanitized, which safeFragment() still
- *   copies element by element through an allow-list, never through innerHTML.
+ *   copies element by element through an allow-list: never inserted as markup.
  */
 (function () {
   "use strict";

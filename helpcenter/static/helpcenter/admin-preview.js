@@ -1,6 +1,7 @@
 // The article form's live preview: the body's Markdown rendered by the server exactly as a
 // save would render it (sanitized), shortly after the author stops typing.
-(function () {
+// The admin loads form media in <head>: start once the form is there.
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   const preview = document.querySelector(".hc-preview[data-preview-url]");
   const body = document.getElementById("id_body");
@@ -28,4 +29,4 @@
     clearTimeout(timer);
     timer = setTimeout(() => refresh().catch(() => {}), 400);
   });
-})();
+});
