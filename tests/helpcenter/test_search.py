@@ -99,3 +99,17 @@ def test_any_text_is_a_valid_query(make_article):
         assert isinstance(search.search_articles(text, language="en"), list)
         assert isinstance(search.best_articles(text, language="en"), list)
     assert search.search_articles("order", language="de") == []
+
+
+def test_the_embedded_modes_fallback_matches_substrings_titles_first(make_article):
+    """search.substring_search is what SQLite runs; its ORM lookups run here too."""
+    make_article("Shipping costs", "Delivery is free over 750.")
+    make_article("Delivery times", "We ship <b>twice</b> a week; delivery takes 1-3 days.")
+
+    hits = search.substring_search("delivery", language="en", limit=10, as_you_type=False)
+    typed = search.substring_search("where is my deliv", language="en", limit=3, as_you_type=True)
+
+    assert titles(hits) == ["Delivery times", "Shipping costs"]  # the title match first
+    assert hits[1].snippet == "<mark>Delivery</mark> is free over 750."
+    assert "&lt;b&gt;twice&lt;/b&gt;" in hits[0].snippet
+    assert set(titles(typed)) == {"Delivery times", "Shipping costs"}
