@@ -10,7 +10,7 @@ Two kinds of query:
 - a search (the help center's search box, the API's `q`): the words as typed, web search
   syntax (quotes, or, -word), all of them required;
 - as you type (suggestions while a customer writes their first message): any of the words,
-  the last one as a prefix unless the text ends with a space ("karg" finds "kargo").
+  the last one as a prefix, since it may be unfinished ("karg" finds "kargo").
 
 Speed: a word found in most articles must not cost a ts_rank of every one of them. At most
 CANDIDATES matching rows are read from the index (fewer while typing), ranked with ts_rank,
@@ -39,7 +39,7 @@ CONFIGURATIONS = {Language.ENGLISH: "english", Language.TURKISH: "turkish"}
 CANDIDATES = 500  # matching rows ranked per search
 TYPING_CANDIDATES = 200  # … and per suggestion
 MIN_TYPED_PREFIX = 3  # a word being typed matches as a prefix from this many letters
-MAX_TYPED_WORDS = 12  # a long first message: its first words carry its topic
+MAX_TYPED_WORDS = 12  # a long first message: its first words carry its topic (+ the last)
 HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=28, MinWords=12, MaxFragments=1"
 WORD = re.compile(r"\w+")
 
@@ -102,16 +102,15 @@ def best_articles(text: str, *, language: str, limit: int = 3) -> list[ArticleHi
 
 
 def typed_query(folded: str, config: str) -> tuple[str, list[str]]:
-    """SQL of a tsquery (and its parameters): any of the words, stemmed; the word being
-    typed (no space after it yet) as a prefix.
+    """SQL of a tsquery (and its parameters): any of the words, stemmed; the last one, which
+    may be unfinished, as a prefix.
 
     The words are stemmed first, in a query of their own, so that the search's statement
     holds the tsquery as a constant: the planner then sees how common its words are and
     reads the first rows of a table full of matches instead of every match in the index
     (built inside the statement, it cost 2–3 times as much at 10,000 articles)."""
-    words = WORD.findall(folded)[:MAX_TYPED_WORDS]
-    typing = bool(words) and folded.rstrip() == folded and folded[-1:].isalnum()
-    done, last = (words[:-1], words[-1]) if typing else (words, "")
+    words = WORD.findall(folded) or [""]
+    done, last = words[:-1][: MAX_TYPED_WORDS - 1], words[-1]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s)),"
