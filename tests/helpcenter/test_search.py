@@ -113,3 +113,10 @@ def test_the_embedded_modes_fallback_matches_substrings_titles_first(make_articl
     assert hits[1].snippet == "<mark>Delivery</mark> is free over 750."
     assert "&lt;b&gt;twice&lt;/b&gt;" in hits[0].snippet
     assert set(titles(typed)) == {"Delivery times", "Shipping costs"}
+
+
+def test_a_long_first_message_still_matches_the_word_being_typed(make_article):
+    make_article("Where is my parcel?", "Track it with the number in your email.")
+    message = "hello there I wrote to you yesterday and the day before about my lost parc"
+
+    assert titles(search.best_articles(message, language="en")) == ["Where is my parcel?"]
