@@ -32,6 +32,7 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
     ["table", "strikethrough"]
 )
 _HEADING = re.compile(r"<(/?)h([1-5])>")
+_INLINE_TAG = re.compile(r"</?(?:strong|em|s|del|code|a)(?:\s[^>]*)?>")  # inside a word run
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -50,8 +51,9 @@ def render_markdown(source: str) -> str:
 
 
 def plain_text(body_html: str) -> str:
-    """The words of rendered HTML, one space between them (blocks stay apart)."""
-    spaced = _TAG.sub(" ", body_html)
+    """The words of rendered HTML, one space between them (blocks stay apart, inline
+    formatting leaves no gap: "the **number**." is "the number.")."""
+    spaced = _TAG.sub(" ", _INLINE_TAG.sub("", body_html))
     return _SPACE.sub(" ", html.unescape(spaced)).strip()
 
 

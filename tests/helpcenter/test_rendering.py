@@ -74,6 +74,9 @@ def test_the_service_caches_the_rendered_body_and_its_plain_text(make_article):
     assert "<script>" not in article.body_html
     assert article.body_text == "Send it back within <14> days. <script>x()</script>"
     assert plain_text("<p>a</p><p>b &amp; c</p>") == "a b & c"
+    assert plain_text('<p>the <strong>number</strong>, <a href="x">here</a>.</p>') == (
+        "the number, here."
+    )
 
 
 def test_a_changed_body_is_rendered_again(make_article):
