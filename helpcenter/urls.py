@@ -11,6 +11,7 @@ SLUG = r"(?P<slug>[-a-zA-Z0-9_]+)"
 
 urlpatterns = [
     path("", views.help_root, name="root"),
+    path("sitemap.xml", views.sitemap, name="sitemap"),
     re_path(rf"^{LANGUAGE}/$", views.home, name="home"),
     re_path(rf"^{LANGUAGE}/search/$", views.search_page, name="search"),
     re_path(rf"^{LANGUAGE}/categories/{SLUG}/$", views.category, name="category"),

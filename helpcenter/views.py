@@ -129,6 +129,16 @@ def article_feedback(request: HttpRequest, language: str, slug: str) -> HttpResp
     return redirect(found.get_absolute_url() + "?voted=" + answer + "#feedback")
 
 
+def sitemap(request: HttpRequest) -> HttpResponse:
+    """/help/sitemap.xml: every page search engines should read, with its last change."""
+    articles = selectors.published_articles().only("slug", "language", "updated_at")
+    pages = [(reverse("helpcenter:home", args=[code]), None) for code in Language.values]
+    pages += [(category.get_absolute_url(), None) for category in Category.objects.all()]
+    pages += [(item.get_absolute_url(), item.updated_at) for item in articles.order_by("pk")]
+    urls = [(request.build_absolute_uri(path), changed) for path, changed in pages]
+    return render(request, "helpcenter/sitemap.xml", {"urls": urls}, content_type="application/xml")
+
+
 def search_page(request: HttpRequest, language: str) -> HttpResponse:
     text = clean_search_text(request.GET.get("q", ""))[:MAX_QUERY_LENGTH]
     hits = search.search_articles(text, language=language, limit=SEARCH_RESULTS) if text else []

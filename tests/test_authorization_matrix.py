@@ -301,6 +301,7 @@ ROWS: list[Row] = [
     row("GET",   "/widget/resume/forged-link/",                    400,   400,   400,   400,   400,   400,   400),
     # The help center's pages are public; /help/ sends each visitor to their language.
     row("GET",   "/help/",                                         MOVED, MOVED, MOVED, MOVED, MOVED, MOVED, MOVED),
+    row("GET",   "/help/sitemap.xml",                              OK,    OK,    OK,    OK,    OK,    OK,    OK),
     row("GET",   "/help/en/",                                      OK,    OK,    OK,    OK,    OK,    OK,    OK),
     row("GET",   "/help/en/search/?q=matrix",                      OK,    OK,    OK,    OK,    OK,    OK,    OK),
     row("GET",   "/help/en/categories/{category_slug}/",           OK,    OK,    OK,    OK,    OK,    OK,    OK),

@@ -145,3 +145,22 @@ def test_the_search_page_in_turkish_finds_kargo_for_kargom(client, translated):
 
     assert "Kargom nerede?" in html
     assert "Arama sonuçları" in html
+
+
+def test_the_sitemap_lists_every_published_page(client, translated, make_article):
+    make_article("Draft", "text", published=False)
+
+    response = client.get("/help/sitemap.xml")
+
+    assert response["Content-Type"] == "application/xml"
+    xml = response.content.decode()
+    locations = re.findall(r"<loc>([^<]+)</loc>", xml)
+    assert locations == [
+        "http://testserver/help/en/",
+        "http://testserver/help/tr/",
+        "http://testserver/help/en/categories/shipping/",
+        "http://testserver/help/tr/categories/kargo/",
+        "http://testserver/help/en/articles/where-is-my-order/",
+        "http://testserver/help/tr/articles/kargom-nerede/",
+    ]
+    assert xml.count("<lastmod>") == 2
