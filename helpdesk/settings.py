@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "conversations",
     "agents",
     "reports",
+    "helpcenter",
     # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
     # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
     "helpdesk",
@@ -268,6 +269,10 @@ REST_FRAMEWORK = {
         "widget_messages": os.environ.get("HELPDESK_RATE_WIDGET_MESSAGES", "60/min"),
         # Every call of a widget customer, reads included (a stolen token polling in a loop).
         "widget_customer": os.environ.get("HELPDESK_RATE_WIDGET_CUSTOMER", "300/min"),
+        # Help center articles, per IP: reads and searches (the widget's suggestions ask as the
+        # customer types, debounced), and "was this helpful?" votes (per customer or IP).
+        "widget_articles": os.environ.get("HELPDESK_RATE_WIDGET_ARTICLES", "120/min"),
+        "widget_feedback": os.environ.get("HELPDESK_RATE_WIDGET_FEEDBACK", "30/min"),
         # Per IP: a mail provider posts every inbound email from a few addresses.
         "inbound_email": os.environ.get("HELPDESK_RATE_INBOUND_EMAIL", "120/min"),
         # Per agent, on every agent and report API call: generous, so only a runaway script

@@ -14,10 +14,12 @@ urlpatterns = [
     path("widget/", include("conversations.urls")),
     path("reports/", include("reports.urls")),
     path("agent/", include("agents.urls")),
+    path("help/", include("helpcenter.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/", include("conversations.api_urls")),
     path("api/v1/", include("agents.api_urls")),
     path("api/v1/", include("reports.api_urls")),
+    path("api/v1/", include("helpcenter.api_urls")),
 ]
 
 # Under /api/, what Django answers itself takes the API's error shape too.

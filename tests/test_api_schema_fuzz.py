@@ -87,6 +87,9 @@ DEPENDS_ON_DATA = {
     "from": "an address that parses as one (RFC 5322)",
     "text": "an email with some text, or some html",
     "shortcut": "a canned response shortcut not taken yet",
+    "category": "a help center category by that id, in the article's language",
+    "translation_of": "an article by that id, in the other language, without that translation",
+    "slug": "an article slug not taken in that language",
 }
 ACCEPTS = {"2xx", "3xx", "401", "403", "404", "409", "429"}
 

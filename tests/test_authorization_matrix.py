@@ -51,6 +51,8 @@ from conversations.services import (
     customer_create,
     message_post,
 )
+from helpcenter.models import Article, ArticleFeedback, Category
+from helpcenter.services import article_save
 from helpdesk.asgi import application
 from reports.export import export_create
 from reports.models import ExportStatus, ReportExport
@@ -190,6 +192,8 @@ EMAIL = {"from": "a@example.com", "text": "hi"}
 TRANSFER = {"team": "Billing", "note": "Billing question"}
 CANNED = {"shortcut": "matrix", "body": "Hi", "team": "Support"}
 RENDER = "/api/v1/canned-responses/{canned_x}/render?conversation={conv_a}"
+ARTICLE = {"title": "Matrix article two", "body": "Text", "language": "en", "published": True}
+HELP_ARTICLE = "/help/en/articles/{article_slug}/"
 EXPORT = "/api/v1/reports/exports/{export_in}"
 
 # fmt: off
@@ -214,6 +218,15 @@ ROWS: list[Row] = [
         body=MESSAGE, check=about("conv_a")),
     row("POST",  "/api/v1/widget/conversations/{conv_a}/rating",   401,   OK,    404,   401,   401,   401,   401,
         body={"score": 5}, prepare=resolve_a, check=has("score")),
+    # The help center: published articles are public (the widget asks before a session
+    # exists); a vote carries the customer's token when there is one.
+    row("GET",   "/api/v1/widget/articles?q=matrix&lang=en",       OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        check=has("results")),
+    row("GET",   "/api/v1/widget/articles/{article}",              OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        check=is_object("article")),
+    row("GET",   "/api/v1/widget/articles/{draft}",                404,   404,   404,   404,   404,   404,   404),
+    row("POST",  "/api/v1/widget/articles/{article}/feedback",     OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        body={"helpful": True}, check=about("article", key="article")),
     # Mail providers hold the inbound secret, no role does: a Bearer token that is not the
     # secret is a wrong secret (403), any other scheme no secret at all (401).
     row("POST",  "/api/v1/inbound/email",                          401,   403,   403,   401,   401,   401,   401,
@@ -251,6 +264,16 @@ ROWS: list[Row] = [
         body=CANNED, check=has("shortcut")),
     row("GET",   RENDER,                                           401,   401,   401,   OK,    404,   OK,    403,
         check=rendered_for_a),
+    # Help center articles: agents read them (drafts too), admins write them.
+    row("GET",   "/api/v1/articles",                               401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("results")),
+    row("POST",  "/api/v1/articles",                               401,   401,   401,   403,   403,   OK,    403,
+        body=ARTICLE, check=has("slug")),
+    row("GET",   "/api/v1/articles/{draft}",                       401,   401,   401,   OK,    OK,    OK,    403,
+        check=is_object("draft")),
+    row("PATCH", "/api/v1/articles/{article}",                     401,   401,   401,   403,   403,   OK,    403,
+        body={"featured": True}, check=is_object("article", featured=True)),
+    row("DELETE", "/api/v1/articles/{article}",                    401,   401,   401,   403,   403,   OK,    403),
     # Reports: every agent reads them (docs/reports.md: "Agents read reports").
     row("GET",   "/api/v1/reports/summary",                        401,   401,   401,   OK,    OK,    OK,    403,
         check=has("conversations")),
@@ -276,6 +299,16 @@ ROWS: list[Row] = [
     # The emailed link is the credential: whoever holds it opens A's conversation.
     row("GET",   "/widget/resume/{resume_a}/",                     OK,    OK,    OK,    OK,    OK,    OK,    OK),
     row("GET",   "/widget/resume/forged-link/",                    400,   400,   400,   400,   400,   400,   400),
+    # The help center's pages are public; /help/ sends each visitor to their language.
+    row("GET",   "/help/",                                         MOVED, MOVED, MOVED, MOVED, MOVED, MOVED, MOVED),
+    row("GET",   "/help/sitemap.xml",                              OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   "/help/en/",                                      OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   "/help/en/search/?q=matrix",                      OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   "/help/en/categories/{category_slug}/",           OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   HELP_ARTICLE,                                     OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   "/help/en/articles/{draft_slug}/",                404,   404,   404,   404,   404,   404,   404),
+    row("POST",  HELP_ARTICLE + "feedback",                        MOVED, MOVED, MOVED, MOVED, MOVED, MOVED, MOVED,
+        body={"helpful": "yes"}),
     row("GET",   "/agent/",                                        LOGIN, LOGIN, LOGIN, OK,    OK,    OK,    LOGIN),
     row("GET",   "/reports/",                                      LOGIN, LOGIN, LOGIN, OK,    OK,    OK,    LOGIN),
     # The admin: Django's permission checks. Agents are staff without model permissions
@@ -297,6 +330,9 @@ ROWS: list[Row] = [
                                                                    LOGIN, LOGIN, LOGIN, 403,   403,   MOVED, LOGIN,
         body={"body": "From the admin"}),
     row("GET",   "/admin/auth/user/{agent_in}/password/",          LOGIN, LOGIN, LOGIN, 403,   403,   OK,    LOGIN),
+    # The article form's live preview renders for those who may see articles.
+    row("POST",  "/admin/helpcenter/article/preview/",             LOGIN, LOGIN, LOGIN, 403,   403,   OK,    LOGIN,
+        body={"body": "*preview*"}),
 ]
 # fmt: on
 
@@ -330,6 +366,10 @@ ROWS += [
     *admin_model("auth/user", "agent_in"),
     *admin_model("auth/group", "group"),
     *admin_model("authtoken/tokenproxy", "agent_in"),
+    *admin_model("helpcenter/article", "article"),
+    *admin_model("helpcenter/category", "category"),
+    # Votes come from readers only.
+    *admin_model("helpcenter/articlefeedback", "feedback", add=False),
 ]
 
 
@@ -388,15 +428,34 @@ def build_world() -> SimpleNamespace:
         "export_in": export,
         "label": Label.objects.create(name="vip"),
         "group": Group.objects.create(name="Leads"),
+        **help_center(),
     }
     ids = {name: obj.pk for name, obj in objects.items()}
     ids["ct_conversation"] = ContentType.objects.get_for_model(conv_a).pk
     ids["resume_a"] = resume_token(customer_a.pk, conv_a.pk)
+    ids |= {
+        "article_slug": objects["article"].slug,
+        "draft_slug": objects["draft"].slug,
+        "category_slug": objects["category"].slug,
+    }
     users = {"agent_in": agent_in, "agent_out": agent_out, "admin": admin, "non_staff": non_staff}
     keys = {role: Token.objects.create(user=user).key for role, user in users.items()}
     return SimpleNamespace(
         **{**objects, **users}, ids=ids, keys=keys, note=note, customer_b=customer_b
     )
+
+
+def help_center() -> dict[str, Any]:
+    """A category with a published article (voted on once) and a draft."""
+    category = Category.objects.create(name="Matrix topic", slug="matrix-topic", language="en")
+    article = article_save(
+        article=Article(), title="Matrix article", body="matrix", language="en", published=True
+    )
+    article.category = category
+    article.save()
+    draft = article_save(article=Article(), title="Matrix draft", body="matrix", language="en")
+    feedback = ArticleFeedback.objects.create(article=article, helpful=True, source="page")
+    return {"category": category, "article": article, "draft": draft, "feedback": feedback}
 
 
 def start(customer: Any, team: Team) -> Any:

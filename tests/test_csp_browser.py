@@ -126,6 +126,26 @@ def test_the_pages_run_under_the_policy_without_a_violation(desk, live_server_ur
     expect(page.locator(".hd-thread").get_by_text("My invoice is wrong")).to_be_visible()
     agent.assert_clean("admin change form")
 
+    # The help center: its pages, and the article form's live preview (a script of its own).
+    page.goto(f"{live_server_url}/admin/helpcenter/article/add/")
+    page.locator("#id_body").press_sequentially("**Free** returns")
+    expect(page.locator(".hc-preview strong")).to_have_text("Free")
+    agent.assert_clean("admin article form")
+    page.goto(f"{live_server_url}/help/en/articles/{help_article().slug}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Returns")
+    page.get_by_role("button", name="Yes", exact=True).click()
+    expect(page.locator("#feedback [role=status]")).to_be_visible()
+    agent.assert_clean("help center article")
+
+
+def help_article():
+    from helpcenter.models import Article
+    from helpcenter.services import article_save
+
+    return article_save(
+        article=Article(), title="Returns", body="Free *returns*.", language="en", published=True
+    )
+
 
 def settings_public_url() -> str:
     from django.conf import settings

@@ -17,8 +17,10 @@
  *   (helpdesk/client.js's liveConnection).
  * - Every message carries a client_id (crypto.randomUUID): retries are idempotent and the
  *   optimistic bubble is reconciled with the server's copy by that id.
- * - Text from the server is only ever inserted with textContent; this file never parses an
- *   HTML string, so a message like <img src=x onerror=alert(1)> is shown as text.
+ * - Text from the server is only ever inserted with textContent, so a message like
+ *   <img src=x onerror=alert(1)> is shown as text. The one exception is a help article (its
+ *   body and search snippets): HTML the server has sanitized, which safeFragment() still
+ *   copies element by element through an allow-list: never inserted as markup.
  */
 (function () {
   "use strict";
@@ -56,6 +58,10 @@
   const TYPING_IDLE_MS = 4000;
   const TYPING_SHOWN_MS = 7000; // an agent's typing event fades unless repeated
   const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
+  const HELP_SEARCH_AFTER_MS = 300; // the help search box searches as the customer pauses
+  const SUGGEST_AFTER_MS = 400; // suggestions for a first message, once typing pauses
+  const SUGGEST_MIN_CHARS = 3;
+  const MAX_QUERY_CHARS = 200; // the articles endpoint's limit for q
 
   // --- Strings: English source text; other languages come from the helpdesk's catalog ---------
   //
@@ -129,6 +135,28 @@
     unreadMany: gettext("{n} unread messages"),
     offlineShort: gettext("We'll reply here and by email"),
     loading: gettext("Loading…"),
+    searchHelp: gettext("Search help"),
+    searchHelpHint: gettext("Find answers in our help articles"),
+    quickAnswer: gettext("Looking for a quick answer?"),
+    helpTitle: gettext("Help articles"),
+    backToConversations: gettext("Back"),
+    backToArticles: gettext("Back to the articles"),
+    backToMessage: gettext("Back to your message"),
+    searchLabel: gettext("Search help articles"),
+    searchPlaceholder: gettext("For example: where is my order?"),
+    search: gettext("Search"),
+    popularArticles: gettext("Popular articles"),
+    resultsOne: gettext("1 article found"),
+    resultsMany: gettext("{n} articles found"),
+    noResults: gettext("No articles match your search. Try other words, or write to us."),
+    suggestionsTitle: gettext("These articles might answer your question"),
+    answered: gettext("Did this answer your question?"),
+    yes: gettext("Yes"),
+    no: gettext("No"),
+    votedYes: gettext("Thank you! Glad it helped."),
+    votedNo: gettext("Sorry it did not help. Write to us and we will answer."),
+    openInHelpCenter: gettext("Open in the help center"),
+    writeToUs: gettext("Write to us"),
   };
 
   let LANG = "en";
@@ -233,6 +261,11 @@
     ratingDraft: new Map(), // conversation id -> {score, comment, error, busy}
     emailDraft: "",
     emailError: "",
+    help: { query: "", searchedFor: null, results: null, loading: false, error: "" },
+    article: null, // the help article being read: {id, …} as GET /articles/{id} answers
+    articleFrom: "help", // where Back goes from an article: "help" or "thread"
+    votes: new Map(), // article id -> helpful (answered during this visit)
+    suggestions: [], // up to three articles for the first message being typed
   };
   let sequence = 0; // local order of messages that have no server id yet
 
@@ -696,6 +729,107 @@
     );
   }
 
+  // --- Help articles ---------------------------------------------------------------------------
+
+  let helpRequest = 0;
+  let helpTimer = null;
+
+  /** The help search box: ranked matches for `query`, or the featured articles without one. */
+  async function searchHelp(query) {
+    const number = ++helpRequest;
+    state.help.loading = true;
+    renderSoon();
+    const params = new URLSearchParams({ lang: LANG });
+    if (query) params.set("q", query.slice(0, MAX_QUERY_CHARS));
+    try {
+      const answer = await api("GET", "/articles?" + params);
+      if (number !== helpRequest) return; // a newer search has been asked for
+      state.help.results = answer.results || [];
+      state.help.searchedFor = query;
+      state.help.error = "";
+    } catch (error) {
+      if (number === helpRequest) state.help.error = error.message;
+    } finally {
+      if (number === helpRequest) {
+        state.help.loading = false;
+        renderSoon();
+      }
+    }
+  }
+
+  function searchHelpSoon(query) {
+    clearTimeout(helpTimer);
+    state.help.query = query;
+    helpTimer = setTimeout(() => searchHelp(query.trim()), HELP_SEARCH_AFTER_MS);
+  }
+
+  async function openArticle(id, from) {
+    sendTyping(false);
+    state.view = "article";
+    state.articleFrom = from;
+    state.article = { id, loading: true };
+    renderSoon({ focus: true });
+    try {
+      const article = await api("GET", "/articles/" + id);
+      if (state.article?.id === id) state.article = article;
+    } catch (error) {
+      if (state.article?.id === id) state.article = { id, error: error.message };
+    }
+    renderSoon({ focus: true });
+  }
+
+  async function voteArticle(article, helpful) {
+    state.votes.set(article.id, helpful);
+    renderSoon();
+    try {
+      await api("POST", "/articles/" + article.id + "/feedback", { helpful });
+    } catch {
+      /* a vote lost to the network is not worth an error on the customer's screen */
+    }
+  }
+
+  let suggestTimer = null;
+  let suggestRequest = 0;
+
+  /** Suggestions belong to a first message: a new thread nothing has been sent in yet. */
+  function wantsSuggestions() {
+    return state.view === "thread" && state.current === NEW && thread(NEW).messages.size === 0;
+  }
+
+  function suggestSoon() {
+    clearTimeout(suggestTimer);
+    const text = dom.input.value.trim();
+    if (!wantsSuggestions() || text.length < SUGGEST_MIN_CHARS) {
+      suggestRequest++; // an answer on its way is no longer wanted
+      if (state.suggestions.length) {
+        state.suggestions = [];
+        renderSoon();
+      }
+      return;
+    }
+    suggestTimer = setTimeout(() => loadSuggestions(dom.input.value), SUGGEST_AFTER_MS);
+  }
+
+  async function loadSuggestions(text) {
+    const number = ++suggestRequest;
+    const query = text.trimStart().slice(0, MAX_QUERY_CHARS);
+    const params = new URLSearchParams({ q: query, lang: LANG, suggest: "true" });
+    try {
+      const answer = await api("GET", "/articles?" + params);
+      if (number !== suggestRequest || !wantsSuggestions()) return;
+      state.suggestions = (answer.results || []).slice(0, 3);
+    } catch {
+      if (number === suggestRequest) state.suggestions = [];
+    }
+    renderSoon();
+  }
+
+  function clearSuggestions() {
+    clearTimeout(suggestTimer);
+    suggestRequest++;
+    state.suggestions = [];
+  }
+
   // --- Websocket -------------------------------------------------------------------------------
 
   // The live connection of helpdesk/client.js: resume from store.cursor, drop events seen,
@@ -865,6 +999,26 @@
     dom.launcher.focus();
   }
 
+  function showHelp() {
+    sendTyping(false);
+    state.view = "help";
+    if (state.help.results === null) searchHelp("");
+    renderSoon({ focus: true });
+  }
+
+  /** Back from an article to where it was opened; from anywhere else, home. */
+  function goBack() {
+    if (state.view === "article" && state.articleFrom === "thread" && state.current != null) {
+      state.view = "thread";
+      renderSoon({ focus: true });
+    } else if (state.view === "article") {
+      state.view = "help";
+      renderSoon({ focus: true });
+    } else {
+      showHome();
+    }
+  }
+
   function showHome() {
     sendTyping(false);
     state.view = "home";
@@ -898,6 +1052,8 @@
     plus: "M12 5v14M5 12h14",
     star: "m12 2 3.1 6.3 6.9 1-5 4.9 1.2 6.8-6.2-3.2L5.8 21 7 14.2 2 9.3l6.9-1z",
     chevron: "m9 18 6-6-6-6",
+    search: "m21 21-4.3-4.3M11 18a7 7 0 1 1 0-14 7 7 0 0 1 0 14z",
+    book: "M4 19.5A2.5 2.5 0 0 1 6.5 17H20M4 19.5A2.5 2.5 0 0 0 6.5 22H20V2H6.5A2.5 2.5 0 0 0 4 4.5z",
   };
 
   function icon(name, extraClass) {
@@ -1017,7 +1173,7 @@
         class: "hd-iconbutton hd-back",
         type: "button",
         "aria-label": t("back"),
-        onclick: showHome,
+        onclick: goBack,
       },
       icon("back"),
     );
@@ -1107,6 +1263,7 @@
         updateSendButton();
         updateCount();
         sendTyping(Boolean(dom.input.value.trim()));
+        suggestSoon();
       },
       onkeydown: (event) => {
         if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -1128,6 +1285,9 @@
       role: "alert",
       hidden: true,
     });
+    // A live region that stays in place (only its content changes), so screen readers hear
+    // suggestions as they arrive.
+    dom.suggestions = h("div", { class: "hd-suggest", "aria-live": "polite" });
     return h(
       "form",
       {
@@ -1137,6 +1297,7 @@
           submitComposer();
         },
       },
+      dom.suggestions,
       dom.resolvedNote,
       dom.emailRow,
       h("div", { class: "hd-composer__row" }, dom.input, dom.send),
@@ -1197,6 +1358,7 @@
     autoGrow();
     updateSendButton();
     updateCount();
+    clearSuggestions();
     sendMessage(body);
     dom.input.focus();
   }
@@ -1229,7 +1391,10 @@
     if (state.open) {
       renderHeader();
       if (state.view === "thread") renderThread();
+      else if (state.view === "help") renderHelp();
+      else if (state.view === "article") renderArticle();
       else renderHome();
+      renderSuggestions();
       renderTyping();
       dom.composer.hidden = state.view !== "thread";
       if (state.view === "thread" && (wishes.scrollToEnd || nearEnd)) {
@@ -1244,6 +1409,10 @@
     if (window.matchMedia?.("(pointer: coarse)").matches) return;
     if (state.view === "thread") {
       dom.input.focus({ preventScroll: true });
+    } else if (state.view === "help") {
+      dom.helpInput.focus({ preventScroll: true });
+    } else if (state.view === "article") {
+      dom.body.querySelector(".hd-article__title")?.focus({ preventScroll: true });
     } else {
       dom.body.querySelector(".hd-start")?.focus({ preventScroll: true });
     }
@@ -1276,11 +1445,17 @@
   function renderHeader() {
     const conversation = state.conversations.get(state.current);
     const inThread = state.view === "thread";
-    const canGoBack = inThread && (state.conversations.size > 0 || state.current !== NEW);
+    const inHelp = state.view === "help" || state.view === "article";
+    const canGoBack =
+      inHelp || (inThread && (state.conversations.size > 0 || state.current !== NEW));
     dom.back.hidden = !canGoBack;
+    dom.back.setAttribute("aria-label", backLabel());
     dom.header.classList.toggle("has-back", canGoBack);
     dom.root.classList.toggle("is-thread", inThread);
-    if (inThread && conversation) {
+    if (inHelp) {
+      dom.title.textContent = t("helpTitle");
+      dom.subtitle.textContent = attrs.title || t("title");
+    } else if (inThread && conversation) {
       dom.title.textContent = conversation.assignee?.name || attrs.title || t("title");
       dom.subtitle.textContent =
         conversation.status !== "open"
@@ -1300,6 +1475,13 @@
       "is-online",
       online && (!conversation || conversation.status === "open"),
     );
+  }
+
+  function backLabel() {
+    if (state.view === "article") {
+      return state.articleFrom === "thread" ? t("backToMessage") : t("backToArticles");
+    }
+    return state.view === "help" ? t("backToConversations") : t("back");
   }
 
   /** Only when nobody can chat live; otherwise the header says "online" and the wait. */
@@ -1350,6 +1532,22 @@
               h("span", { text: t("newConversationHint") }),
             ),
             h("span", { class: "hd-start__icon" }, icon("send")),
+          ),
+      },
+      {
+        key: "help",
+        sig: "help",
+        build: () =>
+          h(
+            "button",
+            { class: "hd-start hd-start--help", type: "button", onclick: showHelp },
+            h(
+              "span",
+              { class: "hd-start__text" },
+              h("strong", { text: t("searchHelp") }),
+              h("span", { text: t("searchHelpHint") }),
+            ),
+            h("span", { class: "hd-start__icon" }, icon("search")),
           ),
       },
     ];
@@ -1466,6 +1664,17 @@
         key: "availability",
         sig: JSON.stringify(state.availability),
         build: () => availabilityNotice() || h("div", { hidden: true }),
+      });
+      items.push({
+        key: "quick-answer",
+        sig: "quick-answer",
+        build: () =>
+          h(
+            "p",
+            { class: "hd-quick" },
+            h("span", { text: t("quickAnswer") + " " }),
+            h("button", { class: "hd-link", type: "button", text: t("searchHelp"), onclick: showHelp }),
+          ),
       });
     }
     if (id === NEW || thread(id).loaded || messages.length) {
@@ -1656,6 +1865,243 @@
         );
       },
     };
+  }
+
+  // --- Help articles (views) -----------------------------------------------------------------
+
+  // What an article body may hold (the server's allow-list: helpcenter/rendering.py), and
+  // what a search snippet may (<mark> only). Anything else is dropped, keeping its text.
+  const ARTICLE_TAGS = new Set(
+    "H2 H3 H4 H5 H6 P BR HR STRONG EM S DEL CODE PRE BLOCKQUOTE UL OL LI A IMG TABLE THEAD TBODY TR TH TD".split(" "),
+  );
+  const SNIPPET_TAGS = new Set(["MARK"]);
+  const DROPPED_WITH_CONTENT = new Set(["SCRIPT", "STYLE", "TEMPLATE", "IFRAME", "OBJECT", "SVG"]);
+  const SAFE_URL = /^(https?:|mailto:|tel:)/i;
+
+  /** Sanitized HTML from the server, copied through an allow-list: an inert parse
+   * (DOMParser runs no script and loads nothing), then new elements with only safe links. */
+  function safeFragment(html, allowed) {
+    const parsed = new DOMParser().parseFromString(String(html || ""), "text/html");
+    const copy = (source) => {
+      const fragment = document.createDocumentFragment();
+      for (const node of source.childNodes) {
+        if (node.nodeType === Node.TEXT_NODE) {
+          fragment.append(node.data);
+        } else if (node.nodeType === Node.ELEMENT_NODE && !DROPPED_WITH_CONTENT.has(node.tagName)) {
+          if (!allowed.has(node.tagName)) {
+            fragment.append(copy(node));
+            continue;
+          }
+          const element = document.createElement(node.tagName.toLowerCase());
+          const url = (name) => {
+            const value = node.getAttribute(name);
+            if (!value) return null;
+            const absolute = new URL(value, BASE).href;
+            return SAFE_URL.test(absolute) ? absolute : null;
+          };
+          if (node.tagName === "A" && url("href")) {
+            element.href = url("href");
+            element.target = "_blank";
+            element.rel = "noopener nofollow";
+          }
+          if (node.tagName === "IMG") {
+            if (!url("src")) continue;
+            element.src = url("src");
+            element.alt = node.getAttribute("alt") || "";
+          }
+          element.append(copy(node));
+          fragment.append(element);
+        }
+      }
+      return fragment;
+    };
+    return copy(parsed.body);
+  }
+
+  function buildHelpSearch() {
+    dom.helpInput = h("input", {
+      class: "hd-search__input",
+      type: "search",
+      id: "hd-help-q",
+      maxlength: String(MAX_QUERY_CHARS),
+      autocomplete: "off",
+      placeholder: t("searchPlaceholder"),
+      oninput: () => searchHelpSoon(dom.helpInput.value),
+    });
+    dom.helpStatus = h("p", { class: "hd-search__status", role: "status" });
+    return h(
+      "form",
+      {
+        class: "hd-search",
+        role: "search",
+        onsubmit: (event) => {
+          event.preventDefault();
+          clearTimeout(helpTimer);
+          searchHelp(dom.helpInput.value.trim());
+        },
+      },
+      h("label", { class: "hd-search__label", for: "hd-help-q", text: t("searchLabel") }),
+      h(
+        "div",
+        { class: "hd-search__row" },
+        dom.helpInput,
+        h("button", { class: "hd-send", type: "submit", "aria-label": t("search") }, icon("search")),
+      ),
+      dom.helpStatus,
+    );
+  }
+
+  function articleButton(article, from) {
+    return h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          class: "hd-row hd-article-row",
+          type: "button",
+          onclick: () => openArticle(article.id, from),
+        },
+        h(
+          "span",
+          { class: "hd-row__main" },
+          h("span", { class: "hd-row__who", text: article.title }),
+          h("span", { class: "hd-row__preview" }, safeFragment(article.snippet, SNIPPET_TAGS)),
+        ),
+        icon("chevron", "hd-row__chevron"),
+      ),
+    );
+  }
+
+  function renderHelp() {
+    const help = state.help;
+    if (!dom.helpForm) dom.helpForm = buildHelpSearch();
+    const results = help.results || [];
+    const searched = Boolean(help.searchedFor);
+    const items = [{ key: "search", sig: "search", build: () => dom.helpForm }];
+    if (results.length) {
+      items.push({
+        key: "results",
+        sig: JSON.stringify([help.searchedFor, results.map((article) => article.id)]),
+        build: () =>
+          h(
+            "section",
+            { class: "hd-list" },
+            searched
+              ? null
+              : h("h3", { class: "hd-list__title", text: t("popularArticles") }),
+            h(
+              "ul",
+              { class: "hd-list__items" },
+              results.map((article) => articleButton(article, "help")),
+            ),
+          ),
+      });
+    }
+    reconcile(dom.body, items);
+    let status = "";
+    if (help.error) status = help.error;
+    else if (help.loading && help.results === null) status = t("loading");
+    else if (searched && !results.length) status = t("noResults");
+    else if (searched) {
+      status = results.length === 1 ? t("resultsOne") : t("resultsMany", { n: results.length });
+    }
+    if (dom.helpStatus.textContent !== status) dom.helpStatus.textContent = status;
+  }
+
+  function renderArticle() {
+    const article = state.article || {};
+    const vote = state.votes.get(article.id);
+    const sig = JSON.stringify([article.id, article.updated_at, article.error, vote]);
+    reconcile(dom.body, [{ key: "article", sig, build: () => articleView(article, vote) }]);
+  }
+
+  function articleView(article, vote) {
+    if (article.loading) return h("p", { class: "hd-loading", text: t("loading") });
+    if (article.error) return h("p", { class: "hd-field-error", role: "alert", text: article.error });
+    const writeToUs = h("button", {
+      class: "hd-button",
+      type: "button",
+      text: t("writeToUs"),
+      onclick: () => openThread(state.articleFrom === "thread" ? state.current ?? NEW : NEW),
+    });
+    const feedback =
+      vote === undefined
+        ? h(
+            "div",
+            { class: "hd-card hd-answered", role: "group", "aria-labelledby": "hd-answered" },
+            h("p", { class: "hd-rating__title", id: "hd-answered", text: t("answered") }),
+            h(
+              "div",
+              { class: "hd-answered__buttons" },
+              h("button", {
+                class: "hd-button",
+                type: "button",
+                text: t("yes"),
+                onclick: () => voteArticle(article, true),
+              }),
+              h("button", {
+                class: "hd-button hd-button--quiet",
+                type: "button",
+                text: t("no"),
+                onclick: () => voteArticle(article, false),
+              }),
+            ),
+          )
+        : h(
+            "div",
+            { class: "hd-card hd-answered", role: "status" },
+            h("p", { text: vote ? t("votedYes") : t("votedNo") }),
+            vote ? null : writeToUs,
+          );
+    return h(
+      "article",
+      { class: "hd-article", lang: article.language || LANG },
+      h("h3", { class: "hd-article__title", tabindex: "-1", text: article.title }),
+      h("div", { class: "hd-article__body" }, safeFragment(article.body_html, ARTICLE_TAGS)),
+      h("a", {
+        class: "hd-article__link",
+        href: article.url,
+        target: "_blank",
+        rel: "noopener",
+        text: t("openInHelpCenter"),
+      }),
+      feedback,
+    );
+  }
+
+  function renderSuggestions() {
+    const shown = wantsSuggestions() ? state.suggestions : [];
+    const sig = shown.map((article) => article.id).join(",");
+    if (dom.suggestions.dataset.sig === sig) return;
+    dom.suggestions.dataset.sig = sig;
+    if (!shown.length) {
+      dom.suggestions.replaceChildren();
+      return;
+    }
+    dom.suggestions.replaceChildren(
+      h("p", { class: "hd-suggest__title", id: "hd-suggest-title", text: t("suggestionsTitle") }),
+      h(
+        "ul",
+        { class: "hd-suggest__list", "aria-labelledby": "hd-suggest-title" },
+        shown.map((article) =>
+          h(
+            "li",
+            {},
+            h(
+              "button",
+              {
+                class: "hd-suggest__item",
+                type: "button",
+                onclick: () => openArticle(article.id, "thread"),
+              },
+              icon("book"),
+              h("span", { text: article.title }),
+            ),
+          ),
+        ),
+      ),
+    );
   }
 
   function renderTyping() {

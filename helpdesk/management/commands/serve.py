@@ -23,6 +23,7 @@ from agents.services import agent_save
 from conversations.management.base import TranslatedCommand
 from conversations.management.commands.seed_demo import DEFAULT_CONVERSATIONS
 from conversations.models import Conversation
+from helpcenter.models import Article
 from helpdesk.public_url import follow_server
 
 ADMIN_EMAIL = "admin@example.com"
@@ -33,6 +34,7 @@ LINKS = [
     (gettext_lazy("Agent workspace"), "/agent/"),
     (gettext_lazy("Reports"), "/reports/"),
     (gettext_lazy("Widget demo page"), "/widget/demo/"),
+    (gettext_lazy("Help center"), "/help/"),
     (gettext_lazy("API schema (OpenAPI)"), "/api/schema/"),
 ]
 
@@ -65,6 +67,8 @@ class Command(TranslatedCommand):
             call_command(
                 "seed_demo", conversations=options["demo_conversations"], stdout=self.stdout
             )
+        if options["demo_conversations"] > 0 and not Article.objects.exists():
+            call_command("seed_help", stdout=self.stdout)  # the demo help center
         password = secrets.token_urlsafe(12)
         agent_save(email=ADMIN_EMAIL, admin=True, password=password)
         base_url = self.base_url(host, port)
