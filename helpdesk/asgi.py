@@ -109,9 +109,24 @@ gc.freeze()
 # cut the p99 latency (bench/live.py; figures in bench/RESULTS.md). Cycles are still
 # collected, in fewer and larger passes.
 gc.set_threshold(20_000, 20, 20)
+# ... so rarely that a closed websocket's server side (a cycle in the websockets library,
+# holding its compression buffers outside Python's heap) waited for a full pass for many
+# minutes: bench/soak.py saw a server grow by a quarter in half an hour. A full pass of the
+# unfrozen heap takes milliseconds; once a minute frees them all.
+FULL_COLLECTION_SECONDS = 60.0
+
+
+async def collect_garbage_regularly() -> None:
+    while True:
+        await asyncio.sleep(FULL_COLLECTION_SECONDS)
+        gc.collect()
 
 
 async def application(scope, receive, send):  # type: ignore[no-untyped-def]
-    """The router, remembering the server's event loop for broadcasts from request threads."""
-    events.server_loop = asyncio.get_running_loop()
+    """The router. On the server's event loop's first call it remembers the loop (for
+    broadcasts from request threads) and starts the regular full collections."""
+    loop = asyncio.get_running_loop()
+    if events.server_loop is not loop:
+        events.server_loop = loop
+        loop.create_task(collect_garbage_regularly())
     return await router(scope, receive, send)

@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
 
+from conversations import events
 from conversations.events import broadcasts_muted, envelope, groups_for, publish_pending_events
 from conversations.live import consumers, delivery, tail
 from conversations.live.tail import read_after
@@ -824,3 +825,27 @@ async def test_a_closed_socket_is_freed_at_once_not_at_the_next_full_collection(
         assert len(opened) == 0
     finally:
         gc.enable()
+
+
+async def test_a_server_runs_a_full_collection_regularly(make_customer, monkeypatch):
+    """What only the cyclic collector frees (a closed socket's server side, in the websockets
+    library) must not wait for the rare full passes that helpdesk/asgi.py's thresholds leave."""
+    from helpdesk import asgi
+
+    full_passes = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_passes.append(info)
+
+    monkeypatch.setattr(asgi, "FULL_COLLECTION_SECONDS", 0.05)
+    monkeypatch.setattr(events, "server_loop", None)  # as in a new server process
+    gc.callbacks.append(count)
+    try:
+        async with socket(customer_path(await db(make_customer)())) as ws:
+            await ws.send_json_to({"type": "ping"})
+            assert await receive(ws) == {"type": "pong"}
+            await asyncio.sleep(0.3)
+    finally:
+        gc.callbacks.remove(count)
+    assert len(full_passes) >= 2
