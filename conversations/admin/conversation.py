@@ -50,6 +50,11 @@ def thread_entries(conversation: Conversation) -> list[dict[str, Any]]:
     return entries
 
 
+def cut_with_title(text: str) -> str:
+    """A name cut to its column's width (admin.css), whole in its title."""
+    return format_html('<span class="hd-ellipsis" title="{0}">{0}</span>', text)
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     form = ConversationAdminForm
@@ -59,7 +64,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "status_badge",
         "waiting",
         "priority_display",
-        "team",
+        "team_display",
         "assignee_display",
         "channel_display",
         "preview",
@@ -147,7 +152,7 @@ class ConversationAdmin(admin.ModelAdmin):
                 customer.email,
                 customer.email,
             )
-        return format_html('<span class="hd-ellipsis" title="{0}">{0}</span>', customer)
+        return cut_with_title(str(customer))
 
     @admin.display(description=_("status"), ordering=STATUS_RANK)
     def status_badge(self, conversation: Conversation) -> str:
@@ -165,9 +170,13 @@ class ConversationAdmin(admin.ModelAdmin):
             gettext("Call back"),
         )
 
+    @admin.display(description=_("team"), ordering="team__name")
+    def team_display(self, conversation: Conversation) -> str | None:
+        return cut_with_title(conversation.team.name) if conversation.team else None
+
     @admin.display(description=_("assignee"), ordering="assignee__first_name")
     def assignee_display(self, conversation: Conversation) -> str | None:
-        return user_name(conversation.assignee) if conversation.assignee else None
+        return cut_with_title(user_name(conversation.assignee)) if conversation.assignee else None
 
     @admin.display(description=_("channel"), ordering="channel")
     def channel_display(self, conversation: Conversation) -> str:
