@@ -42,7 +42,21 @@ from .services import agent_for, agent_set_presence
 class AvailabilityOutput(serializers.Serializer):
     agents_online = serializers.IntegerField()
     can_chat_live = serializers.BooleanField()
-    estimated_wait_seconds = serializers.IntegerField(allow_null=True)
+    estimated_wait_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "While nobody can chat live but someone is online: about how long a new "
+            "conversation waits. Null without enough recent history, or when it would be "
+            "over two hours."
+        ),
+    )
+    typical_reply_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "How long the team's customers waited for a first reply lately (the median of "
+            "the last 14 days); null with fewer than three answered conversations."
+        ),
+    )
     open_now = serializers.BooleanField(
         help_text=gettext_lazy("Whether the team is within its business hours now.")
     )

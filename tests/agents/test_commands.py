@@ -129,3 +129,27 @@ def test_seed_demo_creates_varied_history_and_running_it_again_adds_nothing():
     again = seed(60)
     assert "0 conversations created, 60 already there" in again
     assert table_counts() == before
+
+
+def test_the_admin_that_serve_creates_answers_in_the_demo_teams(settings):
+    """Defect 5 of issue 15: the admin that `serve` creates was in no team, so the widget
+    said "No agent is available" while they answered from the workspace."""
+    from agents.selectors import availability
+    from helpdesk.management.commands.serve import ADMIN_EMAIL, prepare_admin
+
+    seed(3)
+    prepare_admin(password="a-long-demo-password")
+    admin = User.objects.get(email=ADMIN_EMAIL)
+    assert admin.is_superuser
+    assert set(admin.teams.values_list("name", flat=True)) == {"Support", "Billing", "Sales"}
+
+    Agent.objects.filter(user__is_superuser=False).update(presence="offline")
+    Agent.objects.filter(pk=admin.pk).update(presence="online", capacity=50)
+    support = Team.objects.get(name="Support")
+    assert availability(support).agents_online == 1
+    assert availability(support).can_chat_live is True
+
+    # Every start sets a password; teams the admin was given since are kept.
+    admin.teams.set([support])
+    prepare_admin(password="another-long-password")
+    assert list(admin.teams.values_list("name", flat=True)) == ["Support"]

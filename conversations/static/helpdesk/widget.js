@@ -78,11 +78,17 @@
     offline: gettext(
       "No agent is available right now — leave a message and we'll reply here and by email",
     ),
+    busy: gettext(
+      "All our agents are busy right now — leave a message and we'll reply here and by email",
+    ),
     waitUnderMinute: gettext("Estimated wait: less than a minute"),
     waitMinutes: gettext("Estimated wait: about {n} min"),
     waitHours: gettext("Estimated wait: about {n} h"),
     newConversation: gettext("New conversation"),
     newConversationHint: gettext("We usually reply within minutes"),
+    replyWithinHour: gettext("We usually reply within an hour"),
+    replyWithinHours: gettext("We usually reply within a few hours"),
+    replyWithinDay: gettext("We usually reply within a day"),
     yourConversations: gettext("Your conversations"),
     noConversations: gettext("No conversations yet."),
     conversationTitle: gettext("Conversation #{id}"),
@@ -945,6 +951,26 @@
     return count === 1 ? t("unreadOne") : t("unreadMany", { n: count });
   }
 
+  /** "We usually reply within …", from the team's recent first replies (the same history as
+   * the wait estimate, so the two agree); nothing of the kind without that history. While an
+   * estimate shows, it alone speaks of time. */
+  function usualReplyText() {
+    const availability = state.availability;
+    const typical = availability?.typical_reply_seconds;
+    if (typical == null || availability.estimated_wait_seconds != null) return t("offlineShort");
+    if (typical < 15 * 60) return t("newConversationHint");
+    if (typical < 60 * 60) return t("replyWithinHour");
+    if (typical < 8 * 3600) return t("replyWithinHours");
+    return t("replyWithinDay");
+  }
+
+  /** Nobody can chat live: because nobody is there, or because everyone is busy. */
+  function unavailableText() {
+    return state.availability?.agents_online > 0 && state.availability.open_now !== false
+      ? t("busy")
+      : t("offline");
+  }
+
   function waitText(seconds) {
     if (seconds == null) return "";
     if (seconds < 60) return t("waitUnderMinute");
@@ -1202,7 +1228,7 @@
   function availabilityText() {
     const availability = state.availability;
     if (!availability) return "";
-    if (!availability.can_chat_live) return t("offline");
+    if (!availability.can_chat_live) return unavailableText();
     return waitText(availability.estimated_wait_seconds) || t("online");
   }
 
@@ -1243,7 +1269,7 @@
     return h(
       "div",
       { class: "hd-notice hd-notice--offline", role: "note" },
-      h("span", { text: t("offline") }),
+      h("span", { text: unavailableText() }),
       wait ? h("span", { class: "hd-notice__wait", text: wait }) : null,
     );
   }
@@ -1271,7 +1297,7 @@
       },
       {
         key: "start",
-        sig: "start",
+        sig: "start:" + usualReplyText(),
         build: () =>
           h(
             "button",
@@ -1280,7 +1306,7 @@
               "span",
               { class: "hd-start__text" },
               h("strong", { text: t("newConversation") }),
-              h("span", { text: t("newConversationHint") }),
+              h("span", { text: usualReplyText() }),
             ),
             h("span", { class: "hd-start__icon" }, icon("send")),
           ),

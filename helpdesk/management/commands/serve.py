@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from agents.services import agent_save
 from conversations.management.base import TranslatedCommand
 from conversations.management.commands.seed_demo import DEFAULT_CONVERSATIONS
-from conversations.models import Conversation
+from conversations.models import Conversation, Team
 
 ADMIN_EMAIL = "admin@example.com"
 
@@ -34,6 +34,16 @@ LINKS = [
     (gettext_lazy("Widget demo page"), "/widget/demo/"),
     (gettext_lazy("API schema (OpenAPI)"), "/api/schema/"),
 ]
+
+
+def prepare_admin(*, password: str) -> None:
+    """The superuser one logs in as, with a new password. On its first start it joins every
+    team (the demo's): routing and the widget's availability count only the online agents of
+    a conversation's team, so an admin in no team would answer while the widget said nobody
+    was there. Teams it was given since are kept."""
+    agent, _created = agent_save(email=ADMIN_EMAIL, admin=True, password=password)
+    if not agent.teams.exists():
+        agent_save(email=ADMIN_EMAIL, team_names=list(Team.objects.values_list("name", flat=True)))
 
 
 class Command(TranslatedCommand):
@@ -65,7 +75,7 @@ class Command(TranslatedCommand):
                 "seed_demo", conversations=options["demo_conversations"], stdout=self.stdout
             )
         password = secrets.token_urlsafe(12)
-        agent_save(email=ADMIN_EMAIL, admin=True, password=password)
+        prepare_admin(password=password)
         self.print_welcome(self.base_url(host, port), password)
         self.serve(host, port)
 
