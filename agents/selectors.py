@@ -41,7 +41,7 @@ def team_by_name(name: str | None) -> Team | None:
 
 def agents_with_load() -> QuerySet[Agent]:
     """Agents annotated with `open_assigned`: open conversations assigned to them now."""
-    return Agent.objects.select_related("user").annotate(
+    return Agent.objects.select_related("user__public_profile").annotate(
         open_assigned=Count(
             "user__assigned_conversations",
             filter=Q(user__assigned_conversations__status__in=CAPACITY_STATUSES),

@@ -14,8 +14,8 @@ from django.utils.translation import pgettext
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from conversations.models import Label, Priority, Status
+from conversations.people import avatar, display_name, public_name
 from conversations.selectors import channel_choices
-from conversations.serializers import user_name
 
 from .services import agent_for
 
@@ -27,7 +27,9 @@ def workspace(request: HttpRequest) -> HttpResponse:
     context = {
         "me": {
             "id": request.user.pk,
-            "name": user_name(request.user),
+            "name": public_name(request.user),
+            "display_name": display_name(request.user),
+            "avatar": avatar(request.user),
             "email": request.user.email,
             "is_admin": request.user.is_superuser,
             "presence": agent.presence,

@@ -25,8 +25,8 @@ from django.views.decorators.http import require_POST
 from ..errors import HelpdeskError
 from ..models import STATUS_RANK, AuthorKind, Channel, Conversation, Status
 from ..pagination import CappedCountPaginator
+from ..people import authors_with_profiles, user_name
 from ..search import clean_search_text, search_conversations
-from ..serializers import user_name
 from ..services import Author, conversation_change, message_post
 from .actions import BULK_ACTIONS, as_admin_action, forced_message
 from .display import LONG_WAIT, PRIORITY_RANK, NullsLast, ago, exact_time
@@ -39,7 +39,9 @@ REPLY_DRAFT_SESSION_KEY = "helpdesk_reply_drafts"
 def thread_entries(conversation: Conversation) -> list[dict[str, Any]]:
     """Every message, oldest first, with the name to show for its author."""
     entries = []
-    for message in conversation.messages.select_related("agent").order_by("created_at", "id"):
+    for message in conversation.messages.prefetch_related(authors_with_profiles()).order_by(
+        "created_at", "id"
+    ):
         if message.author_kind == AuthorKind.CUSTOMER:
             author = str(conversation.customer)
         elif message.author_kind == AuthorKind.AGENT and message.agent is not None:
@@ -71,7 +73,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "activity",
     ]
     list_display_links = ["id", "customer_display"]
-    list_select_related = ["customer", "team", "assignee"]
+    list_select_related = ["customer", "team", "assignee__public_profile"]
     list_filter = [
         "status",
         "team",

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Conversation, Priority, Status, Team
-from ..serializers import user_name
+from ..people import user_name
 
 User = get_user_model()
 

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from agents.canned import render_canned
 from agents.models import Agent, CannedResponse, Presence
+from conversations.people import AVATAR_COLORS, avatar_color
 from conversations.services import (
     Author,
     conversation_assign,
@@ -45,6 +46,9 @@ def test_me_shows_the_agent_with_capacity_and_open_assignments(
     assert response.json() == {
         "id": alice.pk,
         "name": "Alice",
+        "display_name": "",
+        "public_name": "Alice",
+        "avatar": {"initials": "A", "color": avatar_color(alice.pk)},
         "email": "alice@example.com",
         "teams": [{"id": support.pk, "name": "Support"}],
         "presence": "offline",
@@ -61,6 +65,26 @@ def test_me_changes_presence(logged_in, alice):
 
     bad = client.patch(ME, {"presence": "busy"}, format="json")
     assert bad.status_code == 400 and "presence" in bad.json()["error"]["fields"]
+
+
+def test_an_agent_sets_the_name_customers_see(logged_in, alice, start_conversation):
+    """Issue 15, agent profile: a display name, shown to customers; never an email."""
+    client = logged_in(alice)
+    response = client.patch(ME, {"display_name": "  Alice   from Support "}, format="json")
+    assert response.status_code == 200, response.content
+    me = response.json()
+    assert me["display_name"] == "Alice from Support" and me["public_name"] == me["display_name"]
+    assert me["avatar"] == {"initials": "AF", "color": avatar_color(alice.pk)}
+    assert me["avatar"]["color"] in AVATAR_COLORS
+    assert client.get(ME).json()["display_name"] == "Alice from Support"
+
+    for bad in ["alice@example.com", "x" * 81, 5]:
+        refused = client.patch(ME, {"display_name": bad}, format="json")
+        assert refused.status_code == 400, bad
+        assert "display_name" in refused.json()["error"]["fields"]
+
+    cleared = client.patch(ME, {"display_name": ""}, format="json").json()
+    assert cleared["display_name"] == "" and cleared["public_name"] == "Alice"  # first name
 
 
 def test_a_staff_user_without_a_profile_gets_one_and_others_are_refused(logged_in):

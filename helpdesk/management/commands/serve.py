@@ -23,8 +23,11 @@ from agents.services import agent_save
 from conversations.management.base import TranslatedCommand
 from conversations.management.commands.seed_demo import DEFAULT_CONVERSATIONS
 from conversations.models import Conversation, Team
+from conversations.people import display_name
+from conversations.services import public_profile_save
 
 ADMIN_EMAIL = "admin@example.com"
+ADMIN_DISPLAY_NAME = "Ada Korkmaz"  # what the demo's customers see (agents change it)
 
 # (label, path) of the pages worth opening; later features add theirs here.
 LINKS = [
@@ -40,10 +43,13 @@ def prepare_admin(*, password: str) -> None:
     """The superuser one logs in as, with a new password. On its first start it joins every
     team (the demo's): routing and the widget's availability count only the online agents of
     a conversation's team, so an admin in no team would answer while the widget said nobody
-    was there. Teams it was given since are kept."""
+    was there. It gets a name for customers to see (never its address). What it was given
+    since (teams, another name) is kept."""
     agent, _created = agent_save(email=ADMIN_EMAIL, admin=True, password=password)
     if not agent.teams.exists():
         agent_save(email=ADMIN_EMAIL, team_names=list(Team.objects.values_list("name", flat=True)))
+    if not display_name(agent.user):
+        public_profile_save(user=agent.user, display_name=ADMIN_DISPLAY_NAME)
 
 
 class Command(TranslatedCommand):
