@@ -47,6 +47,7 @@ def page_strings() -> dict[str, str]:
     """What workspace.js writes itself, translated here (the script has no gettext)."""
     return {
         "customer": _("Customer"),
+        "profile_saved": _("Customers now see you as %(name)s."),
         "customer_n": _("Customer #%(id)s"),
         "conversation_n": _("Conversation #%(id)s"),
         "private_note": _("Private note"),

@@ -136,6 +136,20 @@ export function h(tag, props, ...children) {
   return element;
 }
 
+/** An agent's avatar: the initials and colour the server gives every agent (conversations/
+ * people.py decides both), else `fallback` initials on the page's own colours. Decorative:
+ * the name is always written beside it. The colour goes through the CSSOM, which the pages'
+ * Content-Security-Policy allows (a style attribute it would block). */
+export function avatar(person, fallback, className) {
+  const shown = person?.avatar;
+  const element = h("span", { class: className, "aria-hidden": "true", text: shown?.initials || fallback });
+  if (shown?.color) {
+    element.style.backgroundColor = shown.color;
+    element.style.color = "#fff";
+  }
+  return element;
+}
+
 // --- The live socket -------------------------------------------------------------------------------
 
 const PING_EVERY_MS = 25000;

@@ -41,7 +41,7 @@
   // start() fetches the string catalog.
   const CLIENT_URL = new URL("client.js", SCRIPT_URL).href;
   const clientModule = import(CLIENT_URL);
-  let api, uuid, h, connection; // from it, set by start()
+  let api, uuid, h, avatar, connection; // from it, set by start()
   const TEAM = (attrs.team || "").trim();
   const IDENTIFIER = (attrs.identifier || "").trim() || null;
   const IDENTIFIER_HASH = (attrs.identifierHash || "").trim();
@@ -1358,7 +1358,7 @@
           type: "button",
           onclick: () => openThread(conversation.id),
         },
-        h("span", { class: "hd-avatar", "aria-hidden": "true", text: initials(who) }),
+        avatar(conversation.assignee, initials(who), "hd-avatar"),
         h(
           "span",
           { class: "hd-row__main" },
@@ -1514,9 +1514,17 @@
         if (message.status === "sending") classes.push("is-sending");
         if (message.status === "failed") classes.push("is-failed");
         if (!lastOfGroup) classes.push("is-grouped");
+        const name = message.author?.name || t("agent");
         const author =
           !mine && kind !== "system" && firstOfGroup
-            ? h("div", { class: "hd-msg__author", text: message.author?.name || t("agent") })
+            ? h(
+                "div",
+                { class: "hd-msg__author" },
+                kind === "agent"
+                  ? avatar(message.author, initials(name), "hd-avatar hd-avatar--small")
+                  : null,
+                h("span", { text: name }),
+              )
             : null;
         // The body is text, always: textContent, never markup.
         const bubble = h("div", { class: "hd-msg__bubble" });
@@ -1632,7 +1640,7 @@
 
   async function start() {
     const [client] = await Promise.all([clientModule, loadStrings()]);
-    ({ uuid, h } = client);
+    ({ uuid, h, avatar } = client);
     api = makeApi(client);
     connection = makeConnection(client);
     makeFormats();
