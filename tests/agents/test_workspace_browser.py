@@ -417,3 +417,31 @@ def test_an_agent_names_themselves_and_the_customer_sees_that_name(
     assert errors == []
     widget_context.close()
     context.close()
+
+
+# Each tab and filter of the inbox: inside the inbox pane, and its own text not cut.
+INBOX_FITS = """() => {
+  const pane = document.querySelector('.inbox').getBoundingClientRect();
+  const controls = [...document.querySelectorAll('.tabs [role=tab], #inbox-filters select, #inbox-filters input')];
+  return controls
+    .map((el) => {
+      const box = el.getBoundingClientRect();
+      return { name: el.textContent.trim() || el.name, left: box.left, right: box.right,
+               cut: el.scrollWidth > el.clientWidth + 1 };
+    })
+    .filter((c) => c.left < pane.left - 0.5 || c.right > pane.right + 0.5 || c.cut);
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 1100])
+def test_the_turkish_inbox_fits_at_1280_px_and_narrower(browser, live_server_url, billing, width):
+    """Defect 6 of issue 15: in Turkish the "Tümü" tab and the filters were clipped."""
+    context, page, errors = open_workspace(
+        browser, live_server_url, viewport={"width": width, "height": 800}, locale="tr-TR"
+    )
+    page.wait_for_selector(".tabs [role=tab]")
+    shoot(page, f"workspace-inbox-tr-{width}")
+    assert page.evaluate(INBOX_FITS) == []
+    assert page.get_by_role("tab", name="Tümü").is_visible()
+    assert errors == []
+    context.close()

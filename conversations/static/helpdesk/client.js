@@ -115,6 +115,16 @@ export function uuid() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+// --- Numbers ----------------------------------------------------------------------------------------
+
+/** Percentages as the language writes them: "24.6%" in English, "%24,6" in Turkish, "24,6 %"
+ * in French (Intl knows where the sign goes). The formatter takes percent (0–100), as the API
+ * gives them; every page shows percentages through it. */
+export function percentFormat(lang, maximumFractionDigits = 1) {
+  const format = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits });
+  return (value) => format.format(value / 100);
+}
+
 // --- DOM ------------------------------------------------------------------------------------------
 
 /** An element: props are attributes, except class, text (textContent, never HTML), dataset
