@@ -589,11 +589,14 @@ class AgentConsumer(StaffConsumer):
     async def authenticate(self) -> bool:
         if not await super().authenticate():
             return False
-        # The typing indicator shows the agent as customers see them (people.py), read once.
+        await self.read_shown_as()
+        return True
+
+    async def read_shown_as(self) -> None:
+        """The typing indicator shows the agent as customers see them (people.py)."""
         self.shown_as = await database_sync_to_async(author_shape)(
             AuthorKind.AGENT, agent=self.user
         )
-        return True
 
     def author(self) -> dict[str, Any]:
         return self.shown_as or {"kind": "agent", "id": self.user.pk, "name": ""}
@@ -642,6 +645,7 @@ class AgentConsumer(StaffConsumer):
         await super().check_access()
         if not self.authenticated:
             return
+        await self.read_shown_as()  # a name changed since shows within the minute
         self.targets.clear()
         for group in list(self.subscriptions):
             if await self.cached_target(int(group.rpartition(".")[2])) is None:
