@@ -21,7 +21,10 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Status, Team
+from conversations.errors import HelpdeskError
+from conversations.models import PublicProfile, Status, Team
+from conversations.people import display_name
+from conversations.services import check_display_name, public_profile_save
 
 from .models import Agent, BusinessHours, CannedResponse
 from .selectors import CAPACITY_STATUSES, next_opening, team_open_at
@@ -99,8 +102,15 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 class AgentForm(forms.ModelForm):
-    """The profile plus its user's teams: membership is the core's, not a field of Agent."""
+    """The profile plus its user's teams and display name: both are the core's (membership,
+    PublicProfile), not fields of Agent."""
 
+    display_name = forms.CharField(
+        label=_("display name"),
+        required=False,
+        max_length=PublicProfile._meta.get_field("display_name").max_length,
+        help_text=PublicProfile._meta.get_field("display_name").help_text,
+    )
     teams = forms.ModelMultipleChoiceField(
         queryset=Team.objects.all(),
         required=False,
@@ -116,26 +126,43 @@ class AgentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["teams"].initial = self.instance.teams.all()
+            self.fields["display_name"].initial = display_name(self.instance.user)
+
+    def clean_display_name(self) -> str:
+        try:
+            return check_display_name(self.cleaned_data["display_name"])
+        except HelpdeskError as error:
+            raise forms.ValidationError(error.message) from error
 
     def _save_m2m(self) -> None:
         """Runs once the profile is saved, with or without commit (admin forms and inlines)."""
         super()._save_m2m()
         if "teams" in self.cleaned_data:
             self.instance.teams.set(self.cleaned_data["teams"])
+        if "display_name" in self.changed_data:
+            public_profile_save(
+                user=self.instance.user, display_name=self.cleaned_data["display_name"]
+            )
 
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     form = AgentForm
-    list_display = ["display_name", "email", "team_names", "capacity", "presence", "open_assigned"]
+    list_display = ["agent_name", "email", "team_names", "capacity", "presence", "open_assigned"]
     list_filter = ["presence", "user__teams"]
-    search_fields = ["user__first_name", "user__last_name", "user__email", "user__username"]
+    search_fields = [
+        "user__public_profile__display_name",
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+        "user__username",
+    ]
     autocomplete_fields = ["user"]
     readonly_fields = ["presence", "presence_changed_at", "last_assigned_at"]
     ordering = ["user__first_name", "user__email"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["user", "teams", "capacity", *self.readonly_fields]
+        return ["user", "display_name", "teams", "capacity", *self.readonly_fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The profile's primary key is the user: it cannot move to another user.
@@ -145,13 +172,13 @@ class AgentAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("user")
+            .select_related("user__public_profile")
             .prefetch_related("user__teams")
             .annotate(open_total=open_assigned_count())
         )
 
     @admin.display(description=_("name"), ordering="user__first_name")
-    def display_name(self, agent: Agent) -> str:
+    def agent_name(self, agent: Agent) -> str:
         return agent.display_name
 
     @admin.display(description=_("email"), ordering="user__email")
@@ -170,7 +197,7 @@ class AgentAdmin(admin.ModelAdmin):
 class AgentInline(admin.StackedInline):
     model = Agent
     form = AgentForm
-    fields = ["teams", "capacity", "presence", "presence_changed_at"]
+    fields = ["display_name", "teams", "capacity", "presence", "presence_changed_at"]
     readonly_fields = ["presence", "presence_changed_at"]
     can_delete = False
     verbose_name = _("agent profile")

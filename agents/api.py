@@ -6,7 +6,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -23,12 +28,14 @@ from conversations.api.base import (
 from conversations.api.schema import ID as ID_SCHEMA
 from conversations.errors import InvalidInput
 from conversations.ids import parse_id
+from conversations.people import avatar, display_name, public_name, user_name
 from conversations.serializers import (
+    AvatarOutput,
     StrictCharField,
     StrictSlugField,
     TeamRefOutput,
-    user_name,
 )
+from conversations.services import public_profile_save
 from conversations.throttling import RateLimitedMixin, WidgetAvailabilityThrottle
 
 from . import selectors
@@ -42,7 +49,21 @@ from .services import agent_for, agent_set_presence
 class AvailabilityOutput(serializers.Serializer):
     agents_online = serializers.IntegerField()
     can_chat_live = serializers.BooleanField()
-    estimated_wait_seconds = serializers.IntegerField(allow_null=True)
+    estimated_wait_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "While nobody can chat live but someone is online: about how long a new "
+            "conversation waits. Null without enough recent history, or when it would be "
+            "over two hours."
+        ),
+    )
+    typical_reply_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "How long the team's customers waited for a first reply lately (the median of "
+            "the last 14 days); null with fewer than three answered conversations."
+        ),
+    )
     open_now = serializers.BooleanField(
         help_text=gettext_lazy("Whether the team is within its business hours now.")
     )
@@ -83,7 +104,16 @@ class WidgetAvailabilityView(RateLimitedMixin, APIView):
 
 class AgentOutput(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
-    name = serializers.SerializerMethodField()
+    name = serializers.SerializerMethodField(
+        help_text=gettext_lazy("As colleagues see the agent (the email when nameless).")
+    )
+    display_name = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The name the agent chose to show customers, or empty.")
+    )
+    public_name = serializers.SerializerMethodField(
+        help_text=gettext_lazy("What customers see: never the email address.")
+    )
+    avatar = serializers.SerializerMethodField()
     email = serializers.EmailField(source="user.email")
     teams = TeamRefOutput(many=True, source="teams.all")
     presence = serializers.CharField()
@@ -93,12 +123,32 @@ class AgentOutput(serializers.Serializer):
     def get_name(self, agent: Agent) -> str:
         return user_name(agent.user)
 
+    def get_display_name(self, agent: Agent) -> str:
+        return display_name(agent.user)
+
+    def get_public_name(self, agent: Agent) -> str:
+        return public_name(agent.user)
+
+    @extend_schema_field(AvatarOutput)
+    def get_avatar(self, agent: Agent) -> dict[str, str]:
+        return avatar(agent.user)
+
     def get_open_assigned(self, agent: Agent) -> int:
         return selectors.open_assigned_count(agent.user)
 
 
-class PresenceInput(serializers.Serializer):
+class AgentMeInput(serializers.Serializer):
     presence = serializers.ChoiceField(choices=Presence.choices, required=False)
+    display_name = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        checked_by_service=True,
+        max_length_hint=lambda: 80,
+        help_text=gettext_lazy(
+            "The name customers see; empty: the first and last name, else “Support agent”."
+        ),
+    )
 
 
 @extend_schema(tags=["agents"])
@@ -111,11 +161,13 @@ class AgentMeView(AgentView):
         return Response(AgentOutput(self.agent()).data)
 
     @extend_schema(
-        request=PresenceInput, responses={200: AgentOutput, **error_responses(400, 401, 403)}
+        request=AgentMeInput, responses={200: AgentOutput, **error_responses(400, 401, 403)}
     )
     def patch(self, request: Request) -> Response:
-        data = validated(PresenceInput, request.data)
+        data = validated(AgentMeInput, request.data)
         agent = self.agent()
+        if "display_name" in data:
+            public_profile_save(user=agent.user, display_name=data["display_name"])
         if "presence" in data:
             agent = agent_set_presence(agent=agent, presence=data["presence"])
         return Response(AgentOutput(agent).data)

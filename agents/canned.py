@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from conversations.errors import InvalidInput
 from conversations.models import Conversation, Team
-from conversations.serializers import user_name
+from conversations.people import public_name
 
 from .models import CannedResponse
 
@@ -22,8 +22,9 @@ def placeholder_values(conversation: Conversation, agent_user: Any) -> dict[str,
         "customer.name": customer.name,
         "customer.first_name": customer.name.split(" ")[0] if customer.name else "",
         "customer.email": customer.email,
-        "agent.name": user_name(agent_user),
-        "agent.first_name": agent_user.first_name or user_name(agent_user),
+        # The customer reads these: the name they see on the agent's messages.
+        "agent.name": public_name(agent_user),
+        "agent.first_name": public_name(agent_user).split(" ")[0],
         "agent.email": agent_user.email,
         "conversation.id": str(conversation.pk),
         "team.name": conversation.team.name if conversation.team else "",

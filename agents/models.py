@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Team
+from conversations.people import user_name
 
 
 def default_capacity() -> int:
@@ -109,7 +110,8 @@ class Agent(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.user.get_full_name() or self.user.email or self.user.get_username()
+        """As colleagues see the agent (conversations.people decides)."""
+        return user_name(self.user)
 
 
 class CannedResponse(models.Model):

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -23,6 +24,12 @@ CAPACITY_STATUSES = (Status.OPEN,)
 # How far back the first-response history behind a wait estimate goes, and how much of it.
 WAIT_HISTORY = timedelta(days=14)
 WAIT_HISTORY_LIMIT = 200
+# Fewer answered conversations than this say nothing about the next one.
+WAIT_SAMPLES_NEEDED = 3
+# An estimate above this is a guess nobody would believe: the widget then says none.
+LONGEST_WAIT_ESTIMATE = timedelta(hours=2)
+# Each process re-reads a team's typical wait at most this often (every widget asks each minute).
+TYPICAL_WAIT_CACHE_SECONDS = 60
 
 
 def team_by_name(name: str | None) -> Team | None:
@@ -34,7 +41,7 @@ def team_by_name(name: str | None) -> Team | None:
 
 def agents_with_load() -> QuerySet[Agent]:
     """Agents annotated with `open_assigned`: open conversations assigned to them now."""
-    return Agent.objects.select_related("user").annotate(
+    return Agent.objects.select_related("user__public_profile").annotate(
         open_assigned=Count(
             "user__assigned_conversations",
             filter=Q(user__assigned_conversations__status__in=CAPACITY_STATUSES),
@@ -100,8 +107,22 @@ def free_places(loads: list[tuple[int, int]]) -> int:
     return sum(max(capacity - open_assigned, 0) for open_assigned, capacity in loads)
 
 
+def typical_wait_seconds(team: Team | None) -> int | None:
+    """How long the team's customers recently waited for a first reply (the median), or None
+    with too little history. Cached for a minute: every open widget asks every minute."""
+    key = f"agents:typical-wait:{team.pk if team else 'none'}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached["seconds"]
+    seconds = median_first_response_seconds(team)
+    typical = None if seconds is None else round(seconds)
+    cache.set(key, {"seconds": typical}, TYPICAL_WAIT_CACHE_SECONDS)
+    return typical
+
+
 def median_first_response_seconds(team: Team | None) -> float | None:
-    """The median first response of the team's recent conversations, or None without history."""
+    """The median first response of the team's recent conversations, or None without enough
+    history (WAIT_SAMPLES_NEEDED)."""
     since = timezone.now() - WAIT_HISTORY
     firsts = (
         Conversation.objects.filter(team=team, created_at__gte=since)
@@ -118,7 +139,17 @@ def median_first_response_seconds(team: Team | None) -> float | None:
     )
     seconds = [(answered - asked).total_seconds() for asked, answered in firsts]
     seconds = [value for value in seconds if value >= 0]
-    return statistics.median(seconds) if seconds else None
+    return statistics.median(seconds) if len(seconds) >= WAIT_SAMPLES_NEEDED else None
+
+
+def wait_estimate(typical: int | None, *, queue_ahead: int, agents_online: int) -> int | None:
+    """The typical wait once for each "round" of the queue ahead that the online agents must
+    get through; None when nobody is online (nobody knows when someone comes), without a
+    typical wait, or beyond LONGEST_WAIT_ESTIMATE (a long queue: no absurd figure)."""
+    if typical is None or agents_online == 0:
+        return None
+    estimate = typical * math.ceil((queue_ahead + 1) / agents_online)
+    return estimate if estimate <= LONGEST_WAIT_ESTIMATE.total_seconds() else None
 
 
 # --- Business hours ----------------------------------------------------------------------------
@@ -209,6 +240,7 @@ class Availability:
     agents_online: int
     can_chat_live: bool
     estimated_wait_seconds: int | None
+    typical_reply_seconds: int | None = None
     open_now: bool = True
     opens_at: datetime | None = None
 
@@ -217,27 +249,27 @@ def availability(team: Team | None) -> Availability:
     """What the widget tells a customer before they write.
 
     Live when the team is within its business hours and routing would assign a new
-    conversation at once: the team's online agents have
-    more free places than the queue ahead holds (a conversation without a team is never routed,
-    so it is never live). Otherwise the estimate is the recent median
-    first response, once for each "round" of the queue ahead of the customer that the online
-    agents must get through (all of it when nobody is online); null without history.
+    conversation at once: the team's online agents (the very agents routing picks from) have
+    more free places than the queue ahead holds (a conversation without a team is never
+    routed, so it is never live). Otherwise, while the team is open and someone is online,
+    a wait estimate (`wait_estimate`). The typical wait is what "we usually reply within…"
+    says, so the two never disagree.
     """
     now = timezone.now()
     open_now = team is None or team_open_at(team, now)
     opens_at = None if open_now or team is None else next_opening(team, now)
     loads = [(agent.open_assigned, agent.capacity) for agent in online_agents(team)]
-    can_chat_live = team is not None and open_now and free_places(loads) > team_queue_length(team)
+    queue_ahead = team_queue_length(team)
+    can_chat_live = team is not None and open_now and free_places(loads) > queue_ahead
+    typical = typical_wait_seconds(team)
     estimate = None
-    if not can_chat_live:
-        median = median_first_response_seconds(team)
-        if median is not None:
-            rounds = math.ceil((team_queue_length(team) + 1) / max(len(loads), 1))
-            estimate = round(median * rounds)
+    if open_now and not can_chat_live:
+        estimate = wait_estimate(typical, queue_ahead=queue_ahead, agents_online=len(loads))
     return Availability(
         agents_online=len(loads),
         can_chat_live=can_chat_live,
         estimated_wait_seconds=estimate,
+        typical_reply_seconds=typical,
         open_now=open_now,
         opens_at=opens_at,
     )

@@ -15,8 +15,8 @@ from django.utils.translation import pgettext
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from conversations.models import Label, Priority, Status
+from conversations.people import avatar, display_name, public_name
 from conversations.selectors import channel_choices
-from conversations.serializers import user_name
 
 from .services import agent_for
 
@@ -28,7 +28,9 @@ def workspace(request: HttpRequest) -> HttpResponse:
     context = {
         "me": {
             "id": request.user.pk,
-            "name": user_name(request.user),
+            "name": public_name(request.user),
+            "display_name": display_name(request.user),
+            "avatar": avatar(request.user),
             "email": request.user.email,
             "is_admin": request.user.is_superuser,
             "presence": agent.presence,
@@ -47,6 +49,7 @@ def page_strings() -> dict[str, str]:
     """What workspace.js writes itself, translated here (the script has no gettext)."""
     return {
         "customer": _("Customer"),
+        "profile_saved": _("Customers now see you as %(name)s."),
         "customer_n": _("Customer #%(id)s"),
         "conversation_n": _("Conversation #%(id)s"),
         "private_note": _("Private note"),

@@ -141,6 +141,39 @@ class TeamMembership(models.Model):
         return f"{self.user} ∈ {self.team}"
 
 
+class PublicProfile(models.Model):
+    """How a staff user appears to customers: in the widget, live events and emails.
+
+    It is the core's because every message shape carries its author's name; people.py is the
+    one place that turns it (or, without it, the user's first and last name) into that name
+    and an avatar. Agents set it in the workspace, admins in the admin.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="public_profile",
+        verbose_name=_("user"),
+    )
+    display_name = models.CharField(
+        _("display name"),
+        max_length=80,
+        blank=True,
+        help_text=_(
+            "The name customers see in the widget and in emails. Empty: the first and last "
+            "name, else “Support agent”; never the email address."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("public profile")
+        verbose_name_plural = _("public profiles")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
 class Status(models.TextChoices):
     OPEN = lifecycle.OPEN, _("Open")
     PENDING = lifecycle.PENDING, _("Pending")

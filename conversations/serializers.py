@@ -16,12 +16,9 @@ from rest_framework import serializers
 
 from .ids import parse_id
 from .models import AuthorKind, Conversation, Customer, Message, Priority, Status
+from .people import avatar, public_name, user_name
 
 User = get_user_model()
-
-
-def user_name(user: Any) -> str:
-    return user.get_full_name() or user.email or user.get_username()
 
 
 class CustomerOutput(serializers.ModelSerializer):
@@ -30,15 +27,22 @@ class CustomerOutput(serializers.ModelSerializer):
         fields = ["id", "name", "email"]
 
 
+class AvatarOutput(serializers.Serializer):
+    initials = serializers.CharField()
+    color = serializers.CharField(help_text=_("A CSS colour (#rrggbb); white initials read on it."))
+
+
 class PersonOutput(serializers.Serializer):
-    """An agent as others see it: {"id", "name", "email"}."""
+    """An agent as others see it: {"id", "name", "email", "avatar"}; `name` is what customers
+    see (people.public_name), never the email."""
 
     id = serializers.IntegerField()
     name = serializers.SerializerMethodField()
     email = serializers.EmailField()
+    avatar = AvatarOutput()
 
     def get_name(self, user: Any) -> str:
-        return user_name(user)
+        return public_name(user)
 
 
 class TeamRefOutput(serializers.Serializer):
@@ -124,6 +128,18 @@ def with_unread_count(payload: dict[str, Any], conversation: Conversation) -> di
     return {**payload, "unread": unread} if unread is not None else payload
 
 
+class AuthorOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AuthorKind.choices)
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField(
+        help_text=_(
+            "An agent's display name, else first and last name, else “Support agent”: "
+            "never an email address."
+        )
+    )
+    avatar = AvatarOutput(required=False, help_text=_("Agents only: initials and a colour."))
+
+
 class MessageOutput(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
 
@@ -131,6 +147,7 @@ class MessageOutput(serializers.ModelSerializer):
         model = Message
         fields = ["id", "conversation", "client_id", "author", "body", "private", "created_at"]
 
+    @extend_schema_field(AuthorOutput)
     def get_author(self, message: Message) -> dict[str, Any]:
         return message_author(message)
 
@@ -150,7 +167,7 @@ def author_shape(kind: str, *, customer: Any = None, agent: Any = None) -> dict[
     if kind == AuthorKind.CUSTOMER:
         return {"kind": kind, "id": customer.pk, "name": customer.name}
     if kind == AuthorKind.AGENT and agent is not None:
-        return {"kind": kind, "id": agent.pk, "name": user_name(agent)}
+        return {"kind": kind, "id": agent.pk, "name": public_name(agent), "avatar": avatar(agent)}
     return {"kind": kind, "id": None, "name": str(AuthorKind(kind).label)}  # JSON, not lazy
 
 
@@ -168,7 +185,9 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def person_payload(user: Any) -> dict[str, Any] | None:
-    return {"id": user.pk, "name": user_name(user), "email": user.email} if user else None
+    if not user:
+        return None
+    return {"id": user.pk, "name": public_name(user), "email": user.email, "avatar": avatar(user)}
 
 
 def conversation_payload(conversation: Conversation) -> dict[str, Any]:

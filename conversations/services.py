@@ -33,6 +33,7 @@ from .models import (
     Label,
     Message,
     Priority,
+    PublicProfile,
     Rating,
     ReadMarker,
     Status,
@@ -161,6 +162,36 @@ def customer_identify(
         except IntegrityError:
             customer = Customer.objects.get(identifier=identifier)
     return customer_update_profile(customer=customer, name=name, email=email)
+
+
+# --- How an agent appears to customers (people.py reads it) ----------------------------------
+
+
+def check_display_name(name: Any) -> str:
+    """A display name is a name: some text (or none), without an email address in it."""
+    if not isinstance(name, str):
+        message = _("Must be a string.")
+        raise InvalidInput(message, fields={"display_name": message})
+    name = " ".join(name.split())  # one line: it heads messages and emails
+    limit = PublicProfile._meta.get_field("display_name").max_length
+    if len(name) > limit:
+        message = _("At most %(limit)d characters.") % {"limit": limit}
+        raise InvalidInput(message, fields={"display_name": message})
+    if "@" in name:
+        message = _("Customers see this name: write a name, not an email address.")
+        raise InvalidInput(message, fields={"display_name": message})
+    return name
+
+
+def public_profile_save(*, user: Any, display_name: Any) -> PublicProfile:
+    """Set the name customers see for this agent ("" goes back to the first and last name).
+
+    Every later read shows it; live events already sent keep the name they carried."""
+    profile, _created = PublicProfile.objects.update_or_create(
+        user=user, defaults={"display_name": check_display_name(display_name)}
+    )
+    user.public_profile = profile  # a user object read before sees the new name too
+    return profile
 
 
 # --- Conversations ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.utils import timezone
 
 from conversations.models import Conversation, Status
+from conversations.people import user_name
 
 from .buckets import EVERY_CHANNEL, EVERY_ID, day_of, hour_of, rollup_amount
 from .metrics import Metric
@@ -506,7 +507,7 @@ def agent_table(since: datetime, until: datetime, slice_: Slice) -> list[dict[st
             entry.count += 1
             entry.total += rollup_amount(metric, value)
             entry.positive += int(metric == Metric.CSAT and value >= 4)
-    users = get_user_model().objects.in_bulk(list(per_agent))
+    users = get_user_model().objects.select_related("public_profile").in_bulk(list(per_agent))
     rows = [_agent_row(agent_id, users.get(agent_id), sums) for agent_id, sums in per_agent.items()]
     rows.sort(key=_busiest_first)
     return rows
@@ -517,7 +518,7 @@ def _agent_row(agent_id: int, user: Any, sums: dict[str, Totals]) -> dict[str, A
     return {
         "agent": {
             "id": agent_id,
-            "name": (user.get_full_name() or user.email or user.get_username()) if user else "",
+            "name": user_name(user) if user else "",
             "email": user.email if user else "",
         },
         "resolved": sums[Metric.RESOLVED].count,

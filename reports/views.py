@@ -29,7 +29,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def agent_choices() -> list[dict[str, Any]]:
-    agents = Agent.objects.select_related("user").filter(user__is_active=True)
+    agents = Agent.objects.select_related("user__public_profile").filter(user__is_active=True)
     choices = [{"id": agent.pk, "name": agent.display_name} for agent in agents]
     return sorted(choices, key=lambda choice: choice["name"].lower())
 

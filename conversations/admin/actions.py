@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..errors import HelpdeskError
 from ..models import Conversation, Priority, Status
-from ..serializers import user_name
+from ..people import user_name
 from ..services import (
     conversation_change,
     conversation_reopen,

@@ -25,8 +25,8 @@ from django.views.decorators.http import require_POST
 from ..errors import HelpdeskError
 from ..models import STATUS_RANK, AuthorKind, Channel, Conversation, Status
 from ..pagination import CappedCountPaginator
+from ..people import authors_with_profiles, user_name
 from ..search import clean_search_text, search_conversations
-from ..serializers import user_name
 from ..services import Author, conversation_change, message_post
 from .actions import BULK_ACTIONS, as_admin_action, forced_message
 from .display import LONG_WAIT, PRIORITY_RANK, NullsLast, ago, exact_time
@@ -39,7 +39,9 @@ REPLY_DRAFT_SESSION_KEY = "helpdesk_reply_drafts"
 def thread_entries(conversation: Conversation) -> list[dict[str, Any]]:
     """Every message, oldest first, with the name to show for its author."""
     entries = []
-    for message in conversation.messages.select_related("agent").order_by("created_at", "id"):
+    for message in conversation.messages.prefetch_related(authors_with_profiles()).order_by(
+        "created_at", "id"
+    ):
         if message.author_kind == AuthorKind.CUSTOMER:
             author = str(conversation.customer)
         elif message.author_kind == AuthorKind.AGENT and message.agent is not None:
@@ -67,6 +69,11 @@ def draft_reply_form(draft: dict[str, Any] | None) -> ReplyForm:
     return form
 
 
+def cut_with_title(text: str) -> str:
+    """A name cut to its column's width (admin.css), whole in its title."""
+    return format_html('<span class="hd-ellipsis" title="{0}">{0}</span>', text)
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     form = ConversationAdminForm
@@ -76,14 +83,14 @@ class ConversationAdmin(admin.ModelAdmin):
         "status_badge",
         "waiting",
         "priority_display",
-        "team",
+        "team_display",
         "assignee_display",
         "channel_display",
         "preview",
         "activity",
     ]
     list_display_links = ["id", "customer_display"]
-    list_select_related = ["customer", "team", "assignee"]
+    list_select_related = ["customer", "team", "assignee__public_profile"]
     list_filter = [
         "status",
         "team",
@@ -164,7 +171,7 @@ class ConversationAdmin(admin.ModelAdmin):
                 customer.email,
                 customer.email,
             )
-        return format_html('<span class="hd-ellipsis" title="{0}">{0}</span>', customer)
+        return cut_with_title(str(customer))
 
     @admin.display(description=_("status"), ordering=STATUS_RANK)
     def status_badge(self, conversation: Conversation) -> str:
@@ -182,9 +189,13 @@ class ConversationAdmin(admin.ModelAdmin):
             gettext("Call back"),
         )
 
+    @admin.display(description=_("team"), ordering="team__name")
+    def team_display(self, conversation: Conversation) -> str | None:
+        return cut_with_title(conversation.team.name) if conversation.team else None
+
     @admin.display(description=_("assignee"), ordering="assignee__first_name")
     def assignee_display(self, conversation: Conversation) -> str | None:
-        return user_name(conversation.assignee) if conversation.assignee else None
+        return cut_with_title(user_name(conversation.assignee)) if conversation.assignee else None
 
     @admin.display(description=_("channel"), ordering="channel")
     def channel_display(self, conversation: Conversation) -> str:

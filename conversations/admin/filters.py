@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ..ids import parse_id
 from ..models import Channel
+from ..people import user_name
 from ..selectors import conversation_channels
-from ..serializers import user_name
 from .forms import agents_queryset
 
 

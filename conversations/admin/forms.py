@@ -10,15 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Conversation, Priority, Status, Team
-from ..serializers import user_name
+from ..people import user_name
 
 User = get_user_model()
 
 
 def agents_queryset() -> QuerySet:
-    """Who can be assigned: active staff users (every staff user is an agent)."""
-    return User.objects.filter(is_staff=True, is_active=True).order_by(
-        "first_name", "last_name", "email"
+    """Who can be assigned: active staff users (every staff user is an agent), with the
+    profile their names come from (people.user_name), in one query."""
+    return (
+        User.objects.filter(is_staff=True, is_active=True)
+        .select_related("public_profile")
+        .order_by("first_name", "last_name", "email")
     )
 
 

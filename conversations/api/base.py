@@ -23,6 +23,7 @@ from ..authentication import (
 from ..errors import InvalidInput
 from ..ids import MAX_ID
 from ..models import Conversation, Message, Team
+from ..people import authors_with_profiles
 from ..throttling import PerAgentThrottle, RateLimitedMixin
 from . import schema  # noqa: F401 - registers the schema's field extension
 
@@ -65,7 +66,7 @@ def get_or_404(queryset: QuerySet, pk: int) -> Any:
 def conversation_queryset(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Everything the conversation shape reads, in a fixed number of queries."""
     return queryset.select_related(
-        "customer", "team", "assignee", "callback_requested_by"
+        "customer", "team", "assignee__public_profile", "callback_requested_by"
     ).prefetch_related("labels")
 
 
@@ -119,6 +120,8 @@ class AgentView(RateLimitedMixin, APIView):
     def with_messages(self, pk: int) -> Conversation:
         """The conversation with every message, private notes included, oldest first, and
         the agent's `unread` count."""
-        every_message = Message.objects.select_related("agent").order_by("created_at", "id")
+        every_message = Message.objects.prefetch_related(authors_with_profiles()).order_by(
+            "created_at", "id"
+        )
         conversations = selectors.with_unread(self.visible_conversations(), self.request.user)
         return get_or_404(conversations.prefetch_related(Prefetch("messages", every_message)), pk)

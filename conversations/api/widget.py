@@ -26,6 +26,7 @@ from ..authentication import (
 )
 from ..ids import parse_id
 from ..models import Channel, Conversation, Customer, Message
+from ..people import authors_with_profiles
 from ..serializers import (
     ConversationStartInput,
     CustomerConversationOutput,
@@ -201,9 +202,9 @@ class WidgetMessagesView(WidgetView):
         conversation = self.get_conversation(pk)
         after = self.after_param(request)
         messages = list(
-            selectors.public_messages(conversation, after=after).select_related("agent")[
-                : WIDGET_MESSAGES_LIMIT + 1
-            ]
+            selectors.public_messages(conversation, after=after).prefetch_related(
+                authors_with_profiles()
+            )[: WIDGET_MESSAGES_LIMIT + 1]
         )
         has_more = len(messages) > WIDGET_MESSAGES_LIMIT
         messages = messages[:WIDGET_MESSAGES_LIMIT]

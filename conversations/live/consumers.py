@@ -30,8 +30,8 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from .. import selectors
-from ..models import Customer, Team
-from ..serializers import customer_event, user_name
+from ..models import AuthorKind, Customer, Team
+from ..serializers import author_shape, customer_event
 from ..throttling import hit_scope, scope_ip
 from . import caps, presence
 from .access import user_group
@@ -594,8 +594,22 @@ class AgentConsumer(StaffConsumer):
             groups.append(f"customer.{target['customer_id']}")
         return groups
 
+    shown_as: dict[str, Any] | None = None
+
+    async def authenticate(self) -> bool:
+        if not await super().authenticate():
+            return False
+        await self.read_shown_as()
+        return True
+
+    async def read_shown_as(self) -> None:
+        """The typing indicator shows the agent as customers see them (people.py)."""
+        self.shown_as = await database_sync_to_async(author_shape)(
+            AuthorKind.AGENT, agent=self.user
+        )
+
     def author(self) -> dict[str, Any]:
-        return {"kind": "agent", "id": self.user.pk, "name": user_name(self.user)}
+        return self.shown_as or {"kind": "agent", "id": self.user.pk, "name": ""}
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
         return {
@@ -641,6 +655,7 @@ class AgentConsumer(StaffConsumer):
         await super().check_access()
         if not self.authenticated:
             return
+        await self.read_shown_as()  # a name changed since shows within the minute
         self.targets.clear()
         for group in list(self.subscriptions):
             if await self.cached_target(int(group.rpartition(".")[2])) is None:

@@ -48,6 +48,7 @@ from ..models import (
     Message,
     SentEmail,
 )
+from ..people import authors_with_profiles, public_name
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ def unsent_replies(conversation: Conversation, *, after: int) -> Any:
             private=False,
             id__gt=max(after, last_from_customer or 0),
         )
-        .select_related("agent")
+        .prefetch_related(authors_with_profiles())
         .order_by("id")
     )
 
@@ -328,9 +329,8 @@ def release_claim(claim: Claim, error: Exception) -> None:
 
 
 def sender_name(message: Message) -> str:
-    """An agent's name as customers see it; never their address."""
-    agent = message.agent
-    return (agent.get_full_name() if agent else "") or gettext("Support agent")
+    """An agent's name as customers see it (people.public_name): never their address."""
+    return public_name(message.agent) if message.agent else gettext("Support agent")
 
 
 def from_whom(conversation: Conversation) -> str:

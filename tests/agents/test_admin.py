@@ -124,3 +124,27 @@ def test_canned_responses_can_be_created_and_searched(staff_client, make_team):
 
     found = staff_client.get(reverse("admin:agents_cannedresponse_changelist"), {"q": "on its way"})
     assert [response.shortcut for response in found.context["cl"].result_list] == ["refund"]
+
+
+def test_admins_set_the_name_customers_see(staff_client, make_agent, make_team):
+    """Issue 15, agent profile: admins set an agent's display name on the agent's page."""
+    from conversations.people import public_name
+
+    team = make_team()
+    agent = make_agent("nameless@example.com", teams=[team])
+    url = reverse("admin:agents_agent_change", args=[agent.pk])
+    page = staff_client.get(url).content.decode()
+    assert 'name="display_name"' in page
+
+    refused = staff_client.post(
+        url, {"display_name": "nameless@example.com", "teams": [team.pk], "capacity": 3}
+    )
+    assert refused.status_code == 200 and "not an email address" in refused.content.decode()
+    saved = staff_client.post(
+        url, {"display_name": "Sam from Support", "teams": [team.pk], "capacity": 3}
+    )
+    assert saved.status_code == 302
+    agent.refresh_from_db()
+    assert public_name(agent) == "Sam from Support"
+    listed = staff_client.get(reverse("admin:agents_agent_changelist")).content.decode()
+    assert "Sam from Support" in listed

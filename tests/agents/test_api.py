@@ -4,11 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agents.canned import render_canned
 from agents.models import Agent, CannedResponse, Presence
+from conversations.people import AVATAR_COLORS, avatar_color
 from conversations.services import (
     Author,
     conversation_assign,
@@ -44,6 +46,9 @@ def test_me_shows_the_agent_with_capacity_and_open_assignments(
     assert response.json() == {
         "id": alice.pk,
         "name": "Alice",
+        "display_name": "",
+        "public_name": "Alice",
+        "avatar": {"initials": "A", "color": avatar_color(alice.pk)},
         "email": "alice@example.com",
         "teams": [{"id": support.pk, "name": "Support"}],
         "presence": "offline",
@@ -60,6 +65,26 @@ def test_me_changes_presence(logged_in, alice):
 
     bad = client.patch(ME, {"presence": "busy"}, format="json")
     assert bad.status_code == 400 and "presence" in bad.json()["error"]["fields"]
+
+
+def test_an_agent_sets_the_name_customers_see(logged_in, alice, start_conversation):
+    """Issue 15, agent profile: a display name, shown to customers; never an email."""
+    client = logged_in(alice)
+    response = client.patch(ME, {"display_name": "  Alice   from Support "}, format="json")
+    assert response.status_code == 200, response.content
+    me = response.json()
+    assert me["display_name"] == "Alice from Support" and me["public_name"] == me["display_name"]
+    assert me["avatar"] == {"initials": "AF", "color": avatar_color(alice.pk)}
+    assert me["avatar"]["color"] in AVATAR_COLORS
+    assert client.get(ME).json()["display_name"] == "Alice from Support"
+
+    for bad in ["alice@example.com", "x" * 81, 5]:
+        refused = client.patch(ME, {"display_name": bad}, format="json")
+        assert refused.status_code == 400, bad
+        assert "display_name" in refused.json()["error"]["fields"]
+
+    cleared = client.patch(ME, {"display_name": ""}, format="json").json()
+    assert cleared["display_name"] == "" and cleared["public_name"] == "Alice"  # first name
 
 
 def test_a_staff_user_without_a_profile_gets_one_and_others_are_refused(logged_in):
@@ -142,6 +167,7 @@ def test_availability_of_the_default_team(alice, make_agent, support, start_conv
         "agents_online": 0,
         "can_chat_live": False,
         "estimated_wait_seconds": None,  # no history to estimate from
+        "typical_reply_seconds": None,
         "open_now": True,  # no business hours: always open
         "opens_at": None,
     }
@@ -152,12 +178,14 @@ def test_availability_of_the_default_team(alice, make_agent, support, start_conv
         "agents_online": 1,
         "can_chat_live": True,
         "estimated_wait_seconds": None,
+        "typical_reply_seconds": None,
         "open_now": True,
         "opens_at": None,
     }
 
-    # Alice is full (capacity 2); one answered conversation gives a 10-minute history.
+    # Alice is full (capacity 2); three answered conversations give a 10-minute history.
     now = timezone.now()
+    answered_elsewhere(support, waits_minutes=[10])
     for n in range(2):
         conversation, _ = conversation_start(
             customer=_customer(n), body="help", client_id="c", at=now - timedelta(minutes=30)
@@ -171,6 +199,7 @@ def test_availability_of_the_default_team(alice, make_agent, support, start_conv
             at=now - timedelta(minutes=20),
         )
     start_conversation()  # waiting in the queue, unassigned
+    cache.clear()  # the typical wait is kept for a minute
     busy = APIClient().get(AVAILABILITY).json()
     assert busy["agents_online"] == 1 and busy["can_chat_live"] is False
     assert busy["estimated_wait_seconds"] == 2 * 600  # the queue ahead, then you
@@ -180,6 +209,74 @@ def _customer(n: int):
     from conversations.services import customer_create
 
     return customer_create(name=f"c{n}")
+
+
+def answered_elsewhere(team, *, waits_minutes: list[float]) -> None:
+    """Resolved conversations of `team` from the last days, each answered after a wait."""
+    from conversations.services import customer_create
+
+    users = get_user_model().objects
+    replier = users.create_user(f"past-{users.count()}@example.com", is_staff=True)
+    now = timezone.now()
+    for n, minutes in enumerate(waits_minutes):
+        asked = now - timedelta(days=1, hours=n)
+        conversation, _ = conversation_start(
+            customer=customer_create(name=f"past {n}"),
+            body="help",
+            client_id="c",
+            team=team,
+            at=asked,
+        )
+        message_post(
+            conversation=conversation,
+            author=Author.of_agent(replier),
+            body="hello",
+            client_id="r",
+            at=asked + timedelta(minutes=minutes),
+        )
+        conversation_resolve(conversation=conversation, at=asked + timedelta(minutes=minutes + 1))
+
+
+def test_the_wait_estimate_needs_enough_history_and_is_never_absurd(
+    alice, support, start_conversation
+):
+    """Defect 5 of issue 15: "Estimated wait: about 3 h" next to "We usually reply within
+    minutes", while an agent was answering. An estimate is a recent typical wait times the
+    rounds of the queue ahead; without enough history, with nobody online, or beyond what
+    anyone would believe, there is none."""
+    Agent.objects.filter(pk=alice.pk).update(presence=Presence.ONLINE, capacity=1)
+    conversation_assign(conversation=start_conversation(), assignee=alice)  # Alice is full
+    start_conversation()  # one waits ahead
+
+    answered_elsewhere(support, waits_minutes=[5])
+    few = APIClient().get(AVAILABILITY).json()
+    assert few["can_chat_live"] is False and few["agents_online"] == 1
+    assert few["estimated_wait_seconds"] is None  # one conversation says nothing
+    assert few["typical_reply_seconds"] is None
+
+    answered_elsewhere(support, waits_minutes=[4, 6])  # now 4, 5 and 6 minutes
+    cache.clear()  # the typical wait is kept for a minute
+    enough = APIClient().get(AVAILABILITY).json()
+    assert enough["typical_reply_seconds"] == 5 * 60
+    assert enough["estimated_wait_seconds"] == 2 * 5 * 60  # the one ahead, then you
+
+    for _ in range(30):
+        start_conversation()  # a queue of 31 ahead of one agent: 2.6 hours is no estimate
+    long = APIClient().get(AVAILABILITY).json()
+    assert long["estimated_wait_seconds"] is None
+    assert long["typical_reply_seconds"] == 5 * 60  # what "we usually reply within" says
+
+    Agent.objects.filter(pk=alice.pk).update(presence=Presence.OFFLINE)
+    nobody = APIClient().get(AVAILABILITY).json()
+    assert nobody["agents_online"] == 0 and nobody["estimated_wait_seconds"] is None
+
+
+def test_the_typical_wait_leaves_out_conversations_older_than_the_history(support):
+    answered_elsewhere(support, waits_minutes=[3, 3, 3])
+    from conversations.models import Conversation
+
+    Conversation.objects.update(created_at=timezone.now() - timedelta(days=60))
+    assert APIClient().get(AVAILABILITY).json()["typical_reply_seconds"] is None
 
 
 def test_availability_by_team_name_and_unknown_team(make_team, make_agent):

@@ -161,3 +161,32 @@ def test_seed_demo_ships_canned_responses_in_english_and_turkish_that_render(
     CannedResponse.objects.filter(shortcut="hello").update(body="Our own greeting")
     seed(0)
     assert CannedResponse.objects.get(shortcut="hello").body == "Our own greeting"  # kept
+
+
+def test_the_admin_that_serve_creates_answers_in_the_demo_teams(settings):
+    """Defect 5 of issue 15: the admin that `serve` creates was in no team, so the widget
+    said "No agent is available" while they answered from the workspace."""
+    from agents.selectors import availability
+    from conversations.people import public_name
+    from conversations.services import public_profile_save
+    from helpdesk.management.commands.serve import ADMIN_EMAIL, prepare_admin
+
+    seed(3)
+    prepare_admin(password="a-long-demo-password")
+    admin = User.objects.get(email=ADMIN_EMAIL)
+    assert admin.is_superuser
+    assert set(admin.teams.values_list("name", flat=True)) == {"Support", "Billing", "Sales"}
+    assert public_name(admin) == "Ada Korkmaz"  # issue 15, defect 3: not admin@example.com
+
+    Agent.objects.filter(user__is_superuser=False).update(presence="offline")
+    Agent.objects.filter(pk=admin.pk).update(presence="online", capacity=50)
+    support = Team.objects.get(name="Support")
+    assert availability(support).agents_online == 1
+    assert availability(support).can_chat_live is True
+
+    # Every start sets a password; teams and a name the admin was given since are kept.
+    admin.teams.set([support])
+    public_profile_save(user=admin, display_name="Sam")
+    prepare_admin(password="another-long-password")
+    assert list(admin.teams.values_list("name", flat=True)) == ["Support"]
+    assert public_name(User.objects.get(pk=admin.pk)) == "Sam"

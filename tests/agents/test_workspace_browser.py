@@ -467,3 +467,98 @@ def test_the_agent_transfers_a_conversation_with_a_note_and_flags_a_call_back(
     assert conversation.messages.filter(private=True, body__startswith="Upgrades").exists()
     assert errors == []
     context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "tr-TR"])
+def test_an_agent_names_themselves_and_the_customer_sees_that_name(
+    browser, live_server_url, billing, locale
+):
+    """Defect 3 of issue 15 and the agent profile: the agent sets the name customers see in
+    a small dialog; the widget shows it with the agent's initials, never the email."""
+    from playwright.sync_api import expect
+
+    from conversations.models import Conversation
+    from conversations.people import avatar_color
+    from conversations.services import Author, message_post
+
+    team, agent = billing
+    turkish = locale == "tr-TR"
+    context, page, errors = open_workspace(browser, live_server_url, locale=locale)
+    button = page.locator("#profile-button")
+    expect(button).to_contain_text("Ayşe Demir")
+    button.click()
+    dialog = page.get_by_role("dialog")
+    field = dialog.get_by_label("Müşterilere görünen ad" if turkish else "Name shown to customers")
+    expect(field).to_be_focused()
+    field.fill("ayse@example.com")
+    field.press("Enter")
+    expect(dialog.locator("#profile-error")).to_contain_text(
+        "e-posta adresi değil" if turkish else "not an email address"
+    )
+    field.fill("Ayşe from Billing")
+    shoot(page, f"workspace-profile-dialog-{locale}")
+    field.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(button).to_contain_text("Ayşe from Billing")
+    expect(page.locator("#profile-avatar")).to_have_text("AF")
+
+    widget_context, widget = open_widget(browser, live_server_url)
+    composer = widget.get_by_role("textbox", name="Message")
+    composer.fill("Is my order on its way?")
+    composer.press("Enter")
+    conversation = eventually(lambda: Conversation.objects.filter(team=team).first())
+    on_the_server(
+        message_post,
+        conversation=conversation,
+        author=Author.of_agent(agent),
+        body="It left the roastery this morning.",
+        client_id="profile-reply",
+    )
+    reply = widget.locator(".hd-msg--agent").filter(has_text="It left the roastery")
+    expect(reply).to_be_visible(timeout=10_000)
+    author = reply.locator(".hd-msg__author")
+    expect(author).to_have_text("AFAyşe from Billing")  # the initials, then the name
+    colour = author.locator(".hd-avatar").evaluate("(el) => getComputedStyle(el).backgroundColor")
+    red, green, blue = (int(avatar_color(agent.pk)[i : i + 2], 16) for i in (1, 3, 5))
+    assert colour == f"rgb({red}, {green}, {blue})"
+    assert "ayse@example.com" not in widget.locator("helpdesk-widget").inner_text()
+    shoot(widget, f"widget-agent-name-{locale}")
+
+    # Narrow: the top bar keeps the avatar (the name hides), the dialog still opens.
+    page.set_viewport_size(NARROW)
+    expect(page.locator("#profile-avatar")).to_be_visible()
+    button.click()
+    shoot(page, f"workspace-profile-dialog-narrow-{locale}")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert errors == []
+    widget_context.close()
+    context.close()
+
+
+# Each tab and filter of the inbox: inside the inbox pane, and its own text not cut.
+INBOX_FITS = """() => {
+  const pane = document.querySelector('.inbox').getBoundingClientRect();
+  const controls = [...document.querySelectorAll('.tabs [role=tab], #inbox-filters select, #inbox-filters input')];
+  return controls
+    .map((el) => {
+      const box = el.getBoundingClientRect();
+      return { name: el.textContent.trim() || el.name, left: box.left, right: box.right,
+               cut: el.scrollWidth > el.clientWidth + 1 };
+    })
+    .filter((c) => c.left < pane.left - 0.5 || c.right > pane.right + 0.5 || c.cut);
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 1100])
+def test_the_turkish_inbox_fits_at_1280_px_and_narrower(browser, live_server_url, billing, width):
+    """Defect 6 of issue 15: in Turkish the "Tümü" tab and the filters were clipped."""
+    context, page, errors = open_workspace(
+        browser, live_server_url, viewport={"width": width, "height": 800}, locale="tr-TR"
+    )
+    page.wait_for_selector(".tabs [role=tab]")
+    shoot(page, f"workspace-inbox-tr-{width}")
+    assert page.evaluate(INBOX_FITS) == []
+    assert page.get_by_role("tab", name="Tümü").is_visible()
+    assert errors == []
+    context.close()

@@ -593,3 +593,21 @@ def test_customers_are_searchable_and_read_only(staff_client, start_conversation
     )
     customer.refresh_from_db()
     assert customer.name == "Deniz Ak"
+
+
+def test_the_assignee_filter_reads_every_agents_name_in_one_query(
+    staff_client, make_agent, django_assert_max_num_queries
+):
+    """Agents' names come with their display names (people.py): no query per agent."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conversations.services import public_profile_save
+
+    with CaptureQueriesContext(connection) as few:
+        staff_client.get(CHANGELIST)
+    for n in range(5):
+        public_profile_save(user=make_agent(), display_name=f"Agent {n}")
+    with django_assert_max_num_queries(len(few)):
+        page = staff_client.get(CHANGELIST).content.decode()
+    assert "Agent 4" in page

@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conversations.models import ConversationEvent, EventType, Status
+from conversations.people import avatar_color
 from conversations.services import (
     Author,
     conversation_assign,
@@ -311,7 +312,12 @@ def test_agent_replies_are_idempotent_and_notes_stay_private(
     reply = {"body": "<b>On it</b>", "client_id": "r1"}
     first = alice_client.post(url(conversation, "/messages"), reply, format="json")
     assert first.status_code == 201
-    assert first.json()["author"] == {"kind": "agent", "id": alice.pk, "name": "Alice"}
+    assert first.json()["author"] == {
+        "kind": "agent",
+        "id": alice.pk,
+        "name": "Alice",
+        "avatar": {"initials": "A", "color": avatar_color(alice.pk)},
+    }
     assert first.json()["body"] == "<b>On it</b>"
     again = alice_client.post(url(conversation, "/messages"), reply, format="json")
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]

@@ -23,6 +23,7 @@ from conversations.events import broadcasts_muted, envelope, groups_for, publish
 from conversations.live import consumers, delivery, tail
 from conversations.live.tail import read_after
 from conversations.models import ConversationEvent, EventType
+from conversations.people import avatar_color
 from conversations.selectors import last_cursor
 from conversations.services import Author, conversation_assign
 from helpdesk.asgi import application
@@ -498,7 +499,12 @@ async def test_typing_goes_to_the_other_side_and_not_back_to_its_author(
             {"type": "typing", "conversation": conversation.pk, "is_typing": False}
         )
         typing = await receive(customer_ws)
-        assert typing["data"]["author"] == {"kind": "agent", "id": agent.pk, "name": "Deniz Kaya"}
+        assert typing["data"]["author"] == {
+            "kind": "agent",
+            "id": agent.pk,
+            "name": "Deniz Kaya",
+            "avatar": {"initials": "DK", "color": avatar_color(agent.pk)},
+        }
         assert typing["data"]["is_typing"] is False
         await assert_silent(agent_ws, 0.3)
 

@@ -251,6 +251,28 @@ def test_the_html_email_escapes_what_the_agent_wrote(thread, billing, eager_task
     assert XSS in email.body  # plain text stays as written
 
 
+def test_the_email_names_the_agent_as_the_widget_does(thread, billing, eager_tasks, make_agent):
+    """Defect 3 of issue 15: the widget showed an email address where the email said
+    "Support agent". Both show the display name, else the name, else "Support agent"."""
+    from conversations.services import public_profile_save
+
+    _team, deniz = billing
+    public_profile_save(user=deniz, display_name="Deniz from Billing")
+    reply(thread, deniz, "Your refund is on its way.")
+    assert "Deniz from Billing" in mail.outbox[0].body and "Deniz from Billing" in html_of(
+        mail.outbox[0]
+    )
+    widget = APIClient()
+    widget.credentials(HTTP_AUTHORIZATION=f"Bearer {thread.customer.token}")
+    listed = widget.get(f"/api/v1/widget/conversations/{thread.pk}/messages").json()["results"]
+    assert listed[-1]["author"]["name"] == "Deniz from Billing"
+
+    nameless = make_agent("admin@example.com")
+    reply(thread, nameless, "Anything else?")
+    last = mail.outbox[-1]
+    assert "Support agent" in last.body and "admin@example.com" not in last.body + html_of(last)
+
+
 def test_the_email_speaks_the_customers_language(thread, billing, eager_tasks):
     client = APIClient()
     answer = client.post(

@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from conversations.models import Message
+from conversations.people import avatar_color
 from conversations.selectors import last_cursor
 from conversations.services import Author
 
@@ -115,7 +116,13 @@ def test_messages_arrive_live_both_ways(
         assert assigned["type"] == "conversation.assigned"
         assert assigned["data"]["assignee"]["id"] == agent.pk
         assert event["data"]["body"] == "Yes, this morning."
-        assert event["data"]["author"] == {"kind": "agent", "id": agent.pk, "name": agent.email}
+        # An agent without a name reaches the customer as "Support agent", never by address.
+        assert event["data"]["author"] == {
+            "kind": "agent",
+            "id": agent.pk,
+            "name": "Support agent",
+            "avatar": {"initials": "SA", "color": avatar_color(agent.pk)},
+        }
         assert bodies(agent_ws.events(2)) == ["Yes, this morning."]
 
 

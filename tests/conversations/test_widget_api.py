@@ -434,3 +434,40 @@ def test_customers_do_not_see_agent_emails_or_triage_labels(make_customer, make_
     for event in conversation.events.exclude(type="message.created"):
         sent = customer_event(envelope(event))
         assert "secret.agent" not in str(sent) and "angry" not in str(sent)
+
+
+def test_customers_see_the_agents_display_name_never_the_email(customer_client, make_agent):
+    """Defect 3 of issue 15: customers saw the agent as "admin@example.com"."""
+    from conversations.events import envelope
+    from conversations.models import Conversation
+    from conversations.serializers import customer_event
+    from conversations.services import conversation_assign, public_profile_save
+
+    client, _ = customer_client
+    nameless = make_agent("admin@example.com")  # no first, last or display name
+    named = make_agent("ayse.agent@example.com", first_name="Ayşe", last_name="Yılmaz")
+    public_profile_save(user=named, display_name="Ayşe from Lale Coffee")
+    created = start(client).json()
+    conversation = Conversation.objects.get(pk=created["id"])
+    conversation_assign(conversation=conversation, assignee=named)
+    for agent, client_id in [(nameless, "r1"), (named, "r2")]:
+        message_post(
+            conversation=conversation, author=Author.of_agent(agent), body="Hi", client_id=client_id
+        )
+
+    listed = client.get(messages_url(created["id"])).json()["results"]
+    authors = [m["author"] for m in listed[1:]]
+    assert [a["name"] for a in authors] == ["Support agent", "Ayşe from Lale Coffee"]
+    assert authors[1]["avatar"]["initials"] == "AF"
+    assert authors[0]["avatar"]["color"].startswith("#")
+    shown = client.get(f"{CONVERSATIONS}/{created['id']}").json()
+    assert shown["assignee"]["name"] == "Ayşe from Lale Coffee"
+    assert shown["assignee"]["avatar"]["initials"] == "AF"
+
+    # The websocket envelopes a customer receives say the same, in Turkish too.
+    sent = [customer_event(envelope(event)) for event in conversation.events.order_by("id")]
+    assert "Ayşe from Lale Coffee" in str(sent)
+    everything = str(sent) + str(listed) + str(shown)
+    assert "admin@example.com" not in everything and "ayse.agent@" not in everything
+    turkish = client.get(messages_url(created["id"]), HTTP_ACCEPT_LANGUAGE="tr").json()
+    assert turkish["results"][1]["author"]["name"] == "Destek temsilcisi"

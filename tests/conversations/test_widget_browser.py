@@ -344,6 +344,87 @@ def test_an_over_long_message_is_kept_and_counted_never_cut_or_sent(
     expect(thread.get_by_text("My order arrived broken.")).to_be_visible()
     assert eventually(lambda: Conversation.objects.filter(team=billing[0]).exists())
     assert dialogs == []
+
+
+def answered_lately(team, agent, *, waits_minutes: list[float]) -> None:
+    """Resolved conversations of `team` from yesterday, each answered after a wait."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.services import (
+        Author,
+        conversation_resolve,
+        conversation_start,
+        customer_create,
+        message_post,
+    )
+
+    for n, minutes in enumerate(waits_minutes):
+        asked = timezone.now() - timedelta(days=1, hours=n)
+        conversation, _ = as_agent_request(
+            conversation_start,
+            customer=customer_create(name=f"past {n}"),
+            body="help",
+            client_id="c",
+            team=team,
+            at=asked,
+        )
+        answered = asked + timedelta(minutes=minutes)
+        as_agent_request(
+            message_post,
+            conversation=conversation,
+            author=Author.of_agent(agent),
+            body="hello",
+            client_id="r",
+            at=answered,
+        )
+        as_agent_request(conversation_resolve, conversation=conversation, at=answered)
+
+
+def test_the_widget_says_how_long_replies_take_without_contradicting_itself(
+    browser, live_server_url, billing, start_conversation
+):
+    """Defect 5 of issue 15: with an agent online and answering, the widget said "No agent is
+    available right now … Estimated wait: about 3 h" next to "We usually reply within
+    minutes"."""
+    from django.core.cache import cache
+    from playwright.sync_api import expect
+
+    from agents.models import Agent
+    from conversations.models import Conversation
+
+    team, ayse = billing
+    answered_lately(team, ayse, waits_minutes=[170, 180, 190])  # replies lately took hours
+    context, page, _ = open_demo(browser, live_server_url)
+    page.get_by_role("button", name="Open chat").click()
+    widget = page.locator("helpdesk-widget")
+    expect(widget.get_by_text("We're online")).to_be_visible()  # Ayşe has room
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Do you ship to Izmir?")
+    composer.press("Enter")
+    expect(page.locator(".hd-thread").get_by_text("Do you ship to Izmir?")).to_be_visible()
+    page.get_by_role("button", name="Back to your conversations").click()
+    expect(widget.get_by_text("We usually reply within a few hours")).to_be_visible()
+    expect(widget.get_by_text("We usually reply within minutes")).to_have_count(0)
+    expect(widget.get_by_text("No agent is available", exact=False)).to_have_count(0)
+    screenshot(page, "6-usual-reply")
+    context.close()
+
+    # Ayşe is busy with one conversation (capacity 1) and another waits: she is there, busy.
+    Agent.objects.filter(pk=ayse.pk).update(capacity=1)
+    answered_lately(team, ayse, waits_minutes=[4, 5, 6, 5, 5, 5])  # lately 5 minutes
+    cache.clear()  # the typical wait is kept for a minute
+    assert Conversation.objects.filter(assignee=ayse, status="open").exists()  # Izmir
+    as_agent_request(start_conversation, team=team)  # waits in the queue
+    context, page, _ = open_demo(browser, live_server_url)
+    page.get_by_role("button", name="Open chat").click()
+    widget = page.locator("helpdesk-widget")
+    expect(widget.get_by_text("All our agents are busy right now", exact=False)).to_be_visible()
+    expect(widget.get_by_text("No agent is available", exact=False)).to_have_count(0)
+    expect(widget.get_by_text("Estimated wait: about 10 min")).to_have_count(1)
+    expect(widget.get_by_text("We usually reply within", exact=False)).to_have_count(0)
+    screenshot(page, "7-busy")
     context.close()
 
 

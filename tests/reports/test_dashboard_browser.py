@@ -133,7 +133,7 @@ def test_the_page_draws_its_charts_and_follows_new_resolutions(
     assert resolved_card(page) == "3"
     assert page.inner_text('[data-kpi="escalated"] .value') == "1"
     assert page.inner_text('[data-kpi="first_response_time"] .value') == "4\u00a0min 12\u00a0s"
-    assert page.inner_text('[data-kpi="csat"] .value') == "66.7\u00a0%"
+    assert page.inner_text('[data-kpi="csat"] .value') == "66.7%"
     assert page.inner_text("#agent-table tbody tr:first-child .agent-name") == "Ayşe Yılmaz"
     # Every chart is a Chart.js instance and has pixels on its canvas.
     page.wait_for_timeout(600)  # the first draw animates
@@ -247,3 +247,39 @@ def test_the_page_exports_a_csv_through_a_celery_worker(
     assert 'Team,"Billing, ""VIP"""' in text
     assert "Conversations resolved,1," in text
     page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(120)
+def test_percentages_follow_the_language(
+    browser, live_server_url, django_user_model, make_team, make_agent, make_customer
+):
+    """Defect 6 of issue 15: Turkish writes "%66,7", not "66,7 %"."""
+    django_user_model.objects.create_superuser(
+        "patron@example.com", email="patron@example.com", password="boss-password"
+    )
+    team = make_team(name="fatura")
+    agent = make_agent("ayse@example.com", first_name="Ayşe", last_name="Yılmaz", teams=[team])
+
+    def history() -> None:
+        now = timezone.now()
+        for day, score in ((3, 5), (2, 4), (1, 2)):
+            resolve_one(
+                make_customer(), agent, team, now - timedelta(days=day), score=score, key=day
+            )
+        publish_pending_events()
+        process_new_events()
+
+    on_the_server(history)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="tr-TR")
+    page = context.new_page()
+    page.goto(f"{live_server_url}/admin/login/?next=/reports/")
+    page.fill("#id_username", "patron@example.com")
+    page.fill("#id_password", "boss-password")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server_url}/reports/")
+    page.wait_for_function("() => window.hdReports && window.hdReports.state.refreshCount > 0")
+    assert page.inner_text('[data-kpi="csat"] .value') == "%66,7"
+    assert "%66,7" in page.inner_text("#agent-table")
+    assert "66,7 %" not in page.inner_text("body") and "66,7\u00a0%" not in page.inner_text("body")
+    context.close()

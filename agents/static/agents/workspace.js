@@ -11,7 +11,7 @@
  * HTML ever inserted is a search result's `search.highlight`, reduced to text and <mark>.
  * window.hdWorkspace exposes the state to the browser tests. An ES module (type="module").
  */
-import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
+import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
 
 (function () {
   "use strict";
@@ -901,6 +901,52 @@ import { ApiError, errorText as apiErrorText, h, liveConnection, socketUrl, staf
       renderMe();
     });
   }
+
+  // --- My profile: the name customers see (PATCH agents/me {display_name}) -------------------------
+
+  function initialsOf(name) {
+    return name.split(/\s+/).filter(Boolean).slice(0, 2).map((word) => word[0]).join("").toLocaleUpperCase(document.documentElement.lang);
+  }
+
+  /** The top bar's button and the dialog's preview: my avatar and the name customers see. */
+  function renderProfile(me) {
+    const shown = me.public_name || me.name;
+    $("profile-name").textContent = shown;
+    for (const id of ["profile-avatar", "profile-preview-avatar"]) {
+      const large = id === "profile-preview-avatar" ? " large" : "";
+      const fresh = avatar(me, initialsOf(shown), "profile-avatar" + large);
+      fresh.id = id;
+      $(id).replaceWith(fresh);
+    }
+    $("profile-preview-name").textContent = shown;
+  }
+
+  const profileDialog = $("profile-dialog");
+  $("profile-button").addEventListener("click", () => {
+    const me = state.agent || ME;
+    $("profile-display-name").value = me.display_name || "";
+    $("profile-error").hidden = true;
+    renderProfile(me);
+    profileDialog.showModal();
+    $("profile-display-name").focus();
+  });
+  $("profile-cancel").addEventListener("click", () => profileDialog.close());
+  $("profile-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = $("profile-error");
+    try {
+      state.agent = await api("PATCH", "agents/me", { display_name: $("profile-display-name").value });
+    } catch (failure) {
+      error.textContent = failure instanceof ApiError && failure.fields.display_name ? failure.fields.display_name : errorText(failure);
+      error.hidden = false;
+      $("profile-display-name").focus();
+      return;
+    }
+    renderProfile(state.agent);
+    profileDialog.close();
+    toast(t("profile_saved", { name: state.agent.public_name }));
+  });
+  renderProfile(ME);
 
   async function loadPeople() {
     try {

@@ -115,6 +115,16 @@ export function uuid() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+// --- Numbers ----------------------------------------------------------------------------------------
+
+/** Percentages as the language writes them: "24.6%" in English, "%24,6" in Turkish, "24,6 %"
+ * in French (Intl knows where the sign goes). The formatter takes percent (0–100), as the API
+ * gives them; every page shows percentages through it. */
+export function percentFormat(lang, maximumFractionDigits = 1) {
+  const format = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits });
+  return (value) => format.format(value / 100);
+}
+
 // --- DOM ------------------------------------------------------------------------------------------
 
 /** An element: props are attributes, except class, text (textContent, never HTML), dataset
@@ -132,6 +142,20 @@ export function h(tag, props, ...children) {
   for (const child of children.flat()) {
     if (child == null || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+/** An agent's avatar: the initials and colour the server gives every agent (conversations/
+ * people.py decides both), else `fallback` initials on the page's own colours. Decorative:
+ * the name is always written beside it. The colour goes through the CSSOM, which the pages'
+ * Content-Security-Policy allows (a style attribute it would block). */
+export function avatar(person, fallback, className) {
+  const shown = person?.avatar;
+  const element = h("span", { class: className, "aria-hidden": "true", text: shown?.initials || fallback });
+  if (shown?.color) {
+    element.style.backgroundColor = shown.color;
+    element.style.color = "#fff";
   }
   return element;
 }

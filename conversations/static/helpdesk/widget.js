@@ -43,7 +43,7 @@
   // start() fetches the string catalog.
   const CLIENT_URL = new URL("client.js", SCRIPT_URL).href;
   const clientModule = import(CLIENT_URL);
-  let api, uuid, h, connection; // from it, set by start()
+  let api, uuid, h, avatar, connection; // from it, set by start()
   const TEAM = (attrs.team || "").trim();
   const IDENTIFIER = (attrs.identifier || "").trim() || null;
   const IDENTIFIER_HASH = (attrs.identifierHash || "").trim();
@@ -84,11 +84,17 @@
     offline: gettext(
       "No agent is available right now — leave a message and we'll reply here and by email",
     ),
+    busy: gettext(
+      "All our agents are busy right now — leave a message and we'll reply here and by email",
+    ),
     waitUnderMinute: gettext("Estimated wait: less than a minute"),
     waitMinutes: gettext("Estimated wait: about {n} min"),
     waitHours: gettext("Estimated wait: about {n} h"),
     newConversation: gettext("New conversation"),
     newConversationHint: gettext("We usually reply within minutes"),
+    replyWithinHour: gettext("We usually reply within an hour"),
+    replyWithinHours: gettext("We usually reply within a few hours"),
+    replyWithinDay: gettext("We usually reply within a day"),
     yourConversations: gettext("Your conversations"),
     noConversations: gettext("No conversations yet."),
     conversationTitle: gettext("Conversation #{id}"),
@@ -1128,6 +1134,26 @@
     return count === 1 ? t("unreadOne") : t("unreadMany", { n: count });
   }
 
+  /** "We usually reply within …", from the team's recent first replies (the same history as
+   * the wait estimate, so the two agree); nothing of the kind without that history. While an
+   * estimate shows, it alone speaks of time. */
+  function usualReplyText() {
+    const availability = state.availability;
+    const typical = availability?.typical_reply_seconds;
+    if (typical == null || availability.estimated_wait_seconds != null) return t("offlineShort");
+    if (typical < 15 * 60) return t("newConversationHint");
+    if (typical < 60 * 60) return t("replyWithinHour");
+    if (typical < 8 * 3600) return t("replyWithinHours");
+    return t("replyWithinDay");
+  }
+
+  /** Nobody can chat live: because nobody is there, or because everyone is busy. */
+  function unavailableText() {
+    return state.availability?.agents_online > 0 && state.availability.open_now !== false
+      ? t("busy")
+      : t("offline");
+  }
+
   function waitText(seconds) {
     if (seconds == null) return "";
     if (seconds < 60) return t("waitUnderMinute");
@@ -1438,7 +1464,7 @@
   function availabilityText() {
     const availability = state.availability;
     if (!availability) return "";
-    if (!availability.can_chat_live) return t("offline");
+    if (!availability.can_chat_live) return unavailableText();
     return waitText(availability.estimated_wait_seconds) || t("online");
   }
 
@@ -1492,7 +1518,7 @@
     return h(
       "div",
       { class: "hd-notice hd-notice--offline", role: "note" },
-      h("span", { text: t("offline") }),
+      h("span", { text: unavailableText() }),
       wait ? h("span", { class: "hd-notice__wait", text: wait }) : null,
     );
   }
@@ -1520,7 +1546,7 @@
       },
       {
         key: "start",
-        sig: "start",
+        sig: "start:" + usualReplyText(),
         build: () =>
           h(
             "button",
@@ -1529,7 +1555,7 @@
               "span",
               { class: "hd-start__text" },
               h("strong", { text: t("newConversation") }),
-              h("span", { text: t("newConversationHint") }),
+              h("span", { text: usualReplyText() }),
             ),
             h("span", { class: "hd-start__icon" }, icon("send")),
           ),
@@ -1597,7 +1623,7 @@
           type: "button",
           onclick: () => openThread(conversation.id),
         },
-        h("span", { class: "hd-avatar", "aria-hidden": "true", text: initials(who) }),
+        avatar(conversation.assignee, initials(who), "hd-avatar"),
         h(
           "span",
           { class: "hd-row__main" },
@@ -1764,9 +1790,17 @@
         if (message.status === "sending") classes.push("is-sending");
         if (message.status === "failed" || message.status === "refused") classes.push("is-failed");
         if (!lastOfGroup) classes.push("is-grouped");
+        const name = message.author?.name || t("agent");
         const author =
           !mine && kind !== "system" && firstOfGroup
-            ? h("div", { class: "hd-msg__author", text: message.author?.name || t("agent") })
+            ? h(
+                "div",
+                { class: "hd-msg__author" },
+                kind === "agent"
+                  ? avatar(message.author, initials(name), "hd-avatar hd-avatar--small")
+                  : null,
+                h("span", { text: name }),
+              )
             : null;
         // The body is text, always: textContent, never markup.
         const bubble = h("div", { class: "hd-msg__bubble" });
@@ -2123,7 +2157,7 @@
 
   async function start() {
     const [client] = await Promise.all([clientModule, loadStrings()]);
-    ({ uuid, h } = client);
+    ({ uuid, h, avatar } = client);
     api = makeApi(client);
     connection = makeConnection(client);
     makeFormats();

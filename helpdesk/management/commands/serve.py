@@ -22,11 +22,14 @@ from django.utils.translation import gettext_lazy
 from agents.services import agent_save
 from conversations.management.base import TranslatedCommand
 from conversations.management.commands.seed_demo import DEFAULT_CONVERSATIONS
-from conversations.models import Conversation
+from conversations.models import Conversation, Team
+from conversations.people import display_name
+from conversations.services import public_profile_save
 from helpcenter.models import Article
 from helpdesk.public_url import follow_server
 
 ADMIN_EMAIL = "admin@example.com"
+ADMIN_DISPLAY_NAME = "Ada Korkmaz"  # what the demo's customers see (agents change it)
 
 # (label, path) of the pages worth opening; later features add theirs here.
 LINKS = [
@@ -37,6 +40,19 @@ LINKS = [
     (gettext_lazy("Help center"), "/help/"),
     (gettext_lazy("API schema (OpenAPI)"), "/api/schema/"),
 ]
+
+
+def prepare_admin(*, password: str) -> None:
+    """The superuser one logs in as, with a new password. On its first start it joins every
+    team (the demo's): routing and the widget's availability count only the online agents of
+    a conversation's team, so an admin in no team would answer while the widget said nobody
+    was there. It gets a name for customers to see (never its address). What it was given
+    since (teams, another name) is kept."""
+    agent, _created = agent_save(email=ADMIN_EMAIL, admin=True, password=password)
+    if not agent.teams.exists():
+        agent_save(email=ADMIN_EMAIL, team_names=list(Team.objects.values_list("name", flat=True)))
+    if not display_name(agent.user):
+        public_profile_save(user=agent.user, display_name=ADMIN_DISPLAY_NAME)
 
 
 class Command(TranslatedCommand):
@@ -70,7 +86,7 @@ class Command(TranslatedCommand):
         if options["demo_conversations"] > 0 and not Article.objects.exists():
             call_command("seed_help", stdout=self.stdout)  # the demo help center
         password = secrets.token_urlsafe(12)
-        agent_save(email=ADMIN_EMAIL, admin=True, password=password)
+        prepare_admin(password=password)
         base_url = self.base_url(host, port)
         follow_server(base_url)  # links name this port and host, unless HELPDESK_PUBLIC_URL is set
         self.print_welcome(base_url, password)

@@ -8,7 +8,7 @@
  * (an ES module, as this file is). window.hdReports exposes refresh(), the charts and the
  * socket (the browser tests use them).
  */
-import { errorText, liveConnection, socketUrl, staffApi } from "../helpdesk/client.js";
+import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from "../helpdesk/client.js";
 
 (function () {
   "use strict";
@@ -33,6 +33,8 @@ import { errorText, liveConnection, socketUrl, staffApi } from "../helpdesk/clie
 
   const number = new Intl.NumberFormat(LANG);
   const decimal = new Intl.NumberFormat(LANG, { maximumFractionDigits: 1 });
+  const percentOf = percentFormat(LANG);
+  const wholePercent = percentFormat(LANG, 0);
   const charts = {};
   const state = {
     period: params.get("period") || "7d",
@@ -71,7 +73,7 @@ import { errorText, liveConnection, socketUrl, staffApi } from "../helpdesk/clie
   }
 
   function percent(value) {
-    return value === null || value === undefined ? "–" : `${decimal.format(value)}\u00a0%`;
+    return value === null || value === undefined ? "–" : percentOf(value);
   }
 
   function count(value) {
@@ -258,8 +260,8 @@ import { errorText, liveConnection, socketUrl, staffApi } from "../helpdesk/clie
     } else if (Math.abs(change) < 0.05) {
       chip.textContent = `■ ${T.no_change}`;
     } else {
-      const amount = decimal.format(Math.abs(change));
-      chip.textContent = `${change > 0 ? "▲" : "▼"} ${amount}${card.points ? ` ${T.points}` : " %"}`;
+      const amount = card.points ? `${decimal.format(Math.abs(change))} ${T.points}` : percentOf(Math.abs(change));
+      chip.textContent = `${change > 0 ? "▲" : "▼"} ${amount}`;
       if (card.better) chip.className = `chip ${Math.sign(change) === card.better ? "good" : "bad"}`;
     }
     element.append(chip, note);
@@ -492,7 +494,7 @@ import { errorText, liveConnection, socketUrl, staffApi } from "../helpdesk/clie
 
   async function followExport(job) {
     while (job.status === "queued" || job.status === "running") {
-      showExport(job.status === "queued" ? T.export_queued : fill(T.export_running, { progress: `${job.progress} %` }), job.progress);
+      showExport(job.status === "queued" ? T.export_queued : fill(T.export_running, { progress: wholePercent(job.progress) }), job.progress);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       job = await getJSON(`exports/${job.id}`, {});
     }
