@@ -214,6 +214,11 @@ ROWS: list[Row] = [
         body=MESSAGE, check=about("conv_a")),
     row("POST",  "/api/v1/widget/conversations/{conv_a}/rating",   401,   OK,    404,   401,   401,   401,   401,
         body={"score": 5}, prepare=resolve_a, check=has("score")),
+    # The NPS question is the customer's own (another's conversation: tests/conversations/test_nps_api.py).
+    row("GET",   "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
+        check=has("ask", "ask_again_at")),
+    row("POST",  "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
+        body={"score": 9}, check=has("score")),
     # Mail providers hold the inbound secret, no role does: a Bearer token that is not the
     # secret is a wrong secret (403), any other scheme no secret at all (401).
     row("POST",  "/api/v1/inbound/email",                          401,   403,   403,   401,   401,   401,   401,
