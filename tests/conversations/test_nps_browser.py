@@ -1,6 +1,6 @@
-"""The NPS question in the widget, in a real browser against a real server: asked after the
-CSAT question of a resolved conversation, answered (201, thanks) or declined ("Not now"),
-in English and Turkish, wide and narrow.
+"""The NPS question in the widget, in a real browser against a real server: asked once the
+CSAT question of a resolved conversation is answered or declined, then answered (201,
+thanks) or declined ("Not now"), in English and Turkish, wide and narrow.
 
 Set WIDGET_SCREENSHOTS=/some/dir to keep screenshots of what the customer sees.
 """
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def resolved_and_rated(page, team, agent, *, rate: str, send: str, first_message: str):
     """In the open widget: the customer writes, the agent answers and resolves, the customer
-    rates (the labels in the page's language)."""
+    rates (`rate`: a star's label, or "Not now" in the page's language to skip it)."""
     from playwright.sync_api import expect
 
     from conversations.models import Conversation
@@ -42,7 +42,8 @@ def resolved_and_rated(page, team, agent, *, rate: str, send: str, first_message
     expect(rating).to_be_visible(timeout=5000)
     assert page.locator(".hd-nps").count() == 0  # the CSAT question comes first
     rating.get_by_role("button", name=rate).click()
-    rating.get_by_role("button", name=send).click()
+    if send:
+        rating.get_by_role("button", name=send).click()
     return conversation
 
 
@@ -109,19 +110,15 @@ def test_the_customer_answers_the_nps_question_after_rating(browser, live_server
 def test_not_now_declines_in_turkish_on_a_phone(browser, live_server_url, billing):  # noqa: F811
     from playwright.sync_api import expect
 
-    from conversations.models import NpsResponse
+    from conversations.models import NpsResponse, Rating
 
     team, agent = billing
     context, page, _ = open_demo(browser, live_server_url, locale="tr-TR", viewport=PHONE)
     page.get_by_role("button", name="Sohbeti aç").click()
-    resolved_and_rated(
-        page,
-        team,
-        agent,
-        rate="5 yıldız",
-        send="Değerlendirmeyi gönder",
-        first_message="Kargom nerede?",
+    resolved_and_rated(  # the CSAT question declined: the NPS question follows all the same
+        page, team, agent, rate="Şimdi değil", send="", first_message="Kargom nerede?"
     )
+    expect(page.locator(".hd-rating")).to_have_count(0)
     question = page.get_by_role("form", name="Bizi tavsiye etme olasılığınız nedir?")
     expect(question).to_be_visible(timeout=5000)
     expect(question.get_by_role("radio")).to_have_count(11)
@@ -140,4 +137,5 @@ def test_not_now_declines_in_turkish_on_a_phone(browser, live_server_url, billin
     page.wait_for_timeout(500)
     expect(page.locator(".hd-nps")).to_have_count(0)  # declined for this conversation
     assert not NpsResponse.objects.exists()
+    assert not Rating.objects.exists()  # "Not now" is no rating either
     context.close()

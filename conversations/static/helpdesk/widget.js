@@ -121,7 +121,7 @@
     npsLowest: gettext("0 — not at all likely"),
     npsHighest: gettext("10 — extremely likely"),
     npsComment: gettext("What is the main reason for your score? (optional)"),
-    npsLater: gettext("Not now"),
+    notNow: gettext("Not now"),
     npsChoose: gettext("Choose a number from 0 to 10."),
     npsThanks: gettext("Thank you! Your answer helps us improve."),
     thanks: gettext("Thank you for your feedback!"),
@@ -670,10 +670,18 @@
     renderSoon();
   }
 
+  /** "Not now" under the rating: not asked again for this cycle (the NPS question may follow). */
+  function skipRating(conversation) {
+    store.ratingSkipped = { ...store.ratingSkipped, [conversation.id]: conversation.cycle ?? 1 };
+    saveStore();
+    renderSoon();
+  }
+
   function wantsRating(conversation) {
     return (
       conversation.status === "resolved" &&
       store.rated[conversation.id] !== (conversation.cycle ?? 1) &&
+      store.ratingSkipped?.[conversation.id] !== (conversation.cycle ?? 1) &&
       lastServerId(conversation.id) > 0
     );
   }
@@ -799,12 +807,12 @@
           nps.error ? h("p", { class: "hd-field-error", role: "alert", text: nps.error }) : null,
           h(
             "div",
-            { class: "hd-nps__actions" },
+            { class: "hd-card__actions" },
             h("button", { class: "hd-button", type: "submit", disabled: nps.busy, text: t("send") }),
             h("button", {
               class: "hd-link",
               type: "button",
-              text: t("npsLater"),
+              text: t("notNow"),
               onclick: () => skipNps(conversation),
             }),
           ),
@@ -1760,12 +1768,22 @@
           draft.error
             ? h("p", { class: "hd-field-error", role: "alert", text: draft.error })
             : null,
-          h("button", {
-            class: "hd-button",
-            type: "submit",
-            disabled: draft.busy,
-            text: t("rateSend"),
-          }),
+          h(
+            "div",
+            { class: "hd-card__actions" },
+            h("button", {
+              class: "hd-button",
+              type: "submit",
+              disabled: draft.busy,
+              text: t("rateSend"),
+            }),
+            h("button", {
+              class: "hd-link",
+              type: "button",
+              text: t("notNow"),
+              onclick: () => skipRating(conversation),
+            }),
+          ),
         );
       },
     };
