@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conversations.errors import NotAllowed
 from conversations.models import Conversation, ConversationEvent, EventType, NpsResponse
 from conversations.services import conversation_resolve, customer_answer_nps
 
@@ -116,3 +117,24 @@ def test_the_nps_calls_need_a_customer_token():
     refused = APIClient().post(NPS, {"score": 9}, format="json")
     assert refused.status_code == 401
     assert "error" in refused.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answers_sent_at_once_count_once(make_customer):
+    """Eight answers of one customer at the same moment, each on its own connection: the
+    customer's row lock lets exactly one through; the others meet the interval."""
+    from tests.agents.test_routing import run_in_threads
+
+    customer = make_customer()
+    outcomes: list[str] = []
+
+    def answer(index: int) -> None:
+        try:
+            customer_answer_nps(customer=customer, score=index)
+            outcomes.append("created")
+        except NotAllowed as error:
+            outcomes.append(error.code)
+
+    assert run_in_threads(8, answer) == []
+    assert sorted(outcomes) == ["already_answered"] * 7 + ["created"]
+    assert NpsResponse.objects.filter(customer=customer).count() == 1
