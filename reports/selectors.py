@@ -19,13 +19,16 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models.functions import TruncDay, TruncHour, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from conversations.models import Conversation, NpsResponse, Status
 
 from .buckets import (
+    DETRACTOR,
     EVERY_CHANNEL,
     EVERY_ID,
+    PROMOTER,
     day_of,
     favourable,
     hour_of,
@@ -121,6 +124,12 @@ class Totals:
         self.positive += favourable(metric, value)
         self.negative += unfavourable(metric, value)
 
+    def merge(self, other: "Totals") -> None:
+        self.count += other.count
+        self.total += other.total
+        self.positive += other.positive
+        self.negative += other.negative
+
 
 ROLLUP_SUMS = {
     "count": Sum("count"),
@@ -151,21 +160,35 @@ def totals(since: datetime, until: datetime, slice_: Slice) -> dict[str, Totals]
         for metric, value in spans[0].union(*spans[1:], all=True):
             result[metric].add(metric, value)
     if slice_ == Slice():
-        for _at, score in nps_without_conversation(since, until):
-            result[Metric.NPS].add(Metric.NPS, score)
+        result[Metric.NPS].merge(
+            _nps_totals(nps_without_conversation(since, until).aggregate(**NPS_SUMS))
+        )
     return result
 
 
-def nps_without_conversation(since: datetime, until: datetime) -> QuerySet:
-    """(time, score) of the NPS answers in [since, until) that followed no conversation.
+def nps_without_conversation(since: datetime, until: datetime) -> QuerySet[NpsResponse]:
+    """The NPS answers in [since, until) that followed no conversation.
 
     They have no event log to become facts from (the log is per conversation), so the
-    reports read them here, from an index of their own; having no team, agent or channel,
-    they count only in a report of everything.
+    reports count them here, in SQL over an index of their own; having no team, agent or
+    channel, they count only in a report of everything.
     """
     return NpsResponse.objects.filter(
         conversation__isnull=True, created_at__gte=since, created_at__lt=until
-    ).values_list("created_at", "score")
+    )
+
+
+# What those answers add to Totals: buckets.favourable and unfavourable in SQL.
+NPS_SUMS = {
+    "count": Count("pk"),
+    "total": Sum("score"),
+    "positive": Count("pk", filter=Q(score__gte=PROMOTER)),
+    "negative": Count("pk", filter=Q(score__lte=DETRACTOR)),
+}
+
+
+def _nps_totals(row: dict[str, Any]) -> Totals:
+    return Totals(row["count"], row["total"] or 0, row["positive"], row["negative"])
 
 
 def mean_of(metric: str, entry: Totals) -> float | None:
@@ -422,6 +445,7 @@ def waiting_now(slice_: Slice) -> dict[str, Any]:
 # --- Time series -----------------------------------------------------------------------------
 
 INTERVALS = ("hour", "day", "week", "month")
+TRUNCATE = {"hour": TruncHour, "day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 METRICS = (*Metric.DURATIONS, Metric.CSAT, Metric.NPS, *Metric.COUNTS)
 
 
@@ -472,8 +496,10 @@ def timeseries(
     ):
         points[interval_start(at, interval, tz)].add(metric, value)
     if metric == Metric.NPS and slice_ == Slice():
-        for at, score in nps_without_conversation(since, until):
-            points[interval_start(at, interval, tz)].add(metric, score)
+        truncate = TRUNCATE[interval]("created_at", tzinfo=tz)
+        answers = nps_without_conversation(since, until).annotate(start=truncate)
+        for row in answers.values("start").annotate(**NPS_SUMS).order_by():
+            points[interval_start(row["start"], interval, tz)].merge(_nps_totals(row))
     return {
         "metric": metric,
         "interval": interval,

@@ -117,6 +117,10 @@ def test_nps_is_a_timeseries_metric(answers):
     ]
     hourly = timeseries("nps", "hour", ZoneInfo("UTC"), at(-60), at(60), Slice())
     assert [p["count"] for p in hourly["points"]] == [0, 6]
+    weekly = timeseries("nps", "week", ZoneInfo("Europe/Istanbul"), at(-60), at(60 * 48), Slice())
+    assert [(p["start"], p["count"]) for p in weekly["points"]] == [
+        ("2026-03-02T00:00:00+03:00", 7)
+    ]
     billing = answers[0]
     by_team = timeseries("nps", "day", ZoneInfo("UTC"), at(-60), at(600), Slice(team=billing.pk))
     assert [(p["count"], p["value"]) for p in by_team["points"]] == [(4, 25.0)]
