@@ -169,7 +169,9 @@ class _Walk:
 
     def nps(self, at: datetime, score: int) -> None:
         """Credited like CSAT to the agent who resolved; before any resolution, the assignee."""
-        self.emit(Metric.NPS, at, score, self.resolver if self.resolver else self.assignee)
+        self.emit(
+            Metric.NPS, at, score, self.resolver if self.resolver is not None else self.assignee
+        )
 
     def escalate(self, at: datetime, agent: int | None) -> None:
         """Counted when requested, credited to the agent who asked (else the assignee)."""
