@@ -476,7 +476,7 @@ import { errorText, liveConnection, socketUrl, staffApi } from "../helpdesk/clie
         cell(duration(row.handle_time.mean), "num"),
         cell(percent(row.csat.score_percent), "num"),
         cell(count(row.csat.responses), "num hide-small"),
-        cell(npsScore(row.nps.score), "num"),
+        cell(npsScore(row.nps.score), "num hide-small"),
         cell(duration(row.first_response_time.mean), "num hide-small"),
         cell(count(row.replies), "num hide-small"),
       );
