@@ -78,7 +78,10 @@ def test_another_customer_has_their_own_interval(customer_client):  # noqa: F811
     assert client.post(NPS, {"score": 10}, format="json").status_code == 201
     other = widget(new_session()["customer_token"])
     assert other.get(NPS).json()["ask"] is True
-    assert other.post(NPS, {"score": 0}, format="json").status_code == 201
+    answered = other.post(NPS, {"score": 0, "conversation": None}, format="json")
+    assert answered.status_code == 201
+    assert answered.json()["conversation"] is None  # an answer that followed no conversation
+    assert not ConversationEvent.objects.filter(type=EventType.CONVERSATION_NPS_ANSWERED).exists()
 
 
 @pytest.mark.parametrize("score", [11, -1, 7.5, "seven", None, True, [9]])
