@@ -33,6 +33,7 @@ CREATED = "conversation.created"
 UPDATED = "conversation.updated"  # status, team, priority, labels, snooze, call-back
 ASSIGNED = "conversation.assigned"
 RATED = "conversation.rated"
+NPS_ANSWERED = "conversation.nps_answered"  # a recommendation score given after it
 MESSAGE_CREATED = "message.created"
 
 Agent: TypeAlias = Hashable | None

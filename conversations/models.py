@@ -408,11 +408,60 @@ class Rating(models.Model):
         return f"{self.score}/5"
 
 
+class NpsResponse(models.Model):
+    """A customer's answer to "How likely are you to recommend us?" (0 to 10).
+
+    At most one per customer per HELPDESK_NPS_INTERVAL_DAYS (services.customer_answer_nps).
+    `conversation` is the one the question followed, if any: reports credit its team and
+    agent; an answer without one counts only in the unsliced reports.
+    """
+
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="nps_responses",
+        verbose_name=_("customer"),
+    )
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,  # as its ratings: the reports forget it with the conversation
+        null=True,
+        blank=True,
+        related_name="nps_responses",
+        verbose_name=_("conversation"),
+    )
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("NPS answer")
+        verbose_name_plural = _("NPS answers")
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="nps_customer_latest"),
+            # Reports read the answers without a conversation straight from here (no event
+            # log to replay them from): by time, index only.
+            models.Index(
+                fields=["created_at"],
+                include=["score"],
+                condition=Q(conversation__isnull=True),
+                name="nps_without_conversation",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=10), name="nps_0_to_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/10"
+
+
 class EventType(models.TextChoices):
     CONVERSATION_CREATED = lifecycle.CREATED
     CONVERSATION_UPDATED = lifecycle.UPDATED
     CONVERSATION_ASSIGNED = lifecycle.ASSIGNED
     CONVERSATION_RATED = lifecycle.RATED
+    CONVERSATION_NPS_ANSWERED = lifecycle.NPS_ANSWERED
     MESSAGE_CREATED = lifecycle.MESSAGE_CREATED
 
 

@@ -1,7 +1,9 @@
 """Read queries for conversations and the event log."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -13,6 +15,7 @@ from .models import (
     ConversationEvent,
     Customer,
     Message,
+    NpsResponse,
     ReadMarker,
     Team,
 )
@@ -56,6 +59,18 @@ def with_unread(conversations: QuerySet[Conversation], user: Any) -> QuerySet[Co
 
 def customer_conversations(customer: Customer) -> QuerySet[Conversation]:
     return Conversation.objects.filter(customer=customer).order_by("-last_activity_at", "-id")
+
+
+def nps_asked_again_at(customer: Customer) -> datetime | None:
+    """When the customer may answer the NPS question again: their last answer plus
+    HELPDESK_NPS_INTERVAL_DAYS; None if they never answered."""
+    last = (
+        NpsResponse.objects.filter(customer=customer)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return last + timedelta(days=settings.HELPDESK_NPS_INTERVAL_DAYS) if last else None
 
 
 def public_messages(conversation: Conversation, *, after: int | None = None) -> QuerySet[Message]:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .ids import parse_id
+from .ids import MAX_ID, parse_id
 from .models import AuthorKind, Conversation, Customer, Message, Priority, Status
 from .people import avatar, public_name, user_name
 
@@ -463,6 +463,38 @@ class RatingInput(serializers.Serializer):
 class RatingOutput(serializers.Serializer):
     score = serializers.IntegerField()
     comment = serializers.CharField()
+
+
+class NpsInput(serializers.Serializer):
+    score = serializers.IntegerField(
+        min_value=0, max_value=10, help_text=_("How likely the customer is to recommend you.")
+    )
+    comment = StrictCharField(required=False, allow_blank=True, max_length=2000)
+    conversation = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_ID,
+        help_text=_("The customer's conversation the question followed (its team and agent)."),
+    )
+
+
+class NpsOutput(serializers.Serializer):
+    score = serializers.IntegerField()
+    comment = serializers.CharField()
+    conversation = serializers.IntegerField(source="conversation_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class NpsStateOutput(serializers.Serializer):
+    """Whether the widget should ask the NPS question now."""
+
+    ask = serializers.BooleanField(
+        help_text=_("True unless the customer answered within HELPDESK_NPS_INTERVAL_DAYS.")
+    )
+    ask_again_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the customer may answer again; null: now.")
+    )
 
 
 class ConversationPatchInput(serializers.Serializer):

@@ -21,8 +21,8 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import lifecycle
-from .errors import InvalidInput
+from . import lifecycle, selectors
+from .errors import InvalidInput, NotAllowed
 from .events import record_event
 from .models import (
     AuthorKind,
@@ -32,6 +32,7 @@ from .models import (
     EventType,
     Label,
     Message,
+    NpsResponse,
     Priority,
     PublicProfile,
     Rating,
@@ -570,6 +571,51 @@ def conversation_rate(
         comment=comment or "",
         created_at=at,
     )
+
+
+# --- NPS: "How likely are you to recommend us?" ---------------------------------------------
+
+
+def check_nps_score(score: Any) -> int:
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
+        raise InvalidInput(
+            _("Answer from 0 to 10."), fields={"score": _("A whole number from 0 to 10.")}
+        )
+    return score
+
+
+@transaction.atomic
+def customer_answer_nps(
+    *,
+    customer: Customer,
+    score: Any,
+    comment: str = "",
+    conversation: Conversation | None = None,
+    at: datetime | None = None,
+) -> NpsResponse:
+    """The customer answers the NPS question: at most once per HELPDESK_NPS_INTERVAL_DAYS.
+
+    With `conversation` (one of theirs, else Conversation.DoesNotExist) the answer is also an
+    event of its log, from which the reports credit its team and agent.
+    """
+    score = check_nps_score(score)
+    at = at or timezone.now()
+    if conversation is not None:  # the conversation's lock first, as message_post takes them
+        conversation = _locked(conversation, within=Conversation.objects.filter(customer=customer))
+    # The customer's row lock: two answers sent at once are checked one after the other.
+    Customer.objects.select_for_update().filter(pk=customer.pk).exists()
+    asked_again_at = selectors.nps_asked_again_at(customer)
+    if asked_again_at is not None and at < asked_again_at:
+        raise NotAllowed(
+            _("You have already answered this question. Thank you!"), code="already_answered"
+        )
+    response = NpsResponse.objects.create(
+        customer=customer, conversation=conversation, score=score, comment=comment, created_at=at
+    )
+    if conversation is not None:
+        change = {"nps": {"score": score}}
+        record_event(conversation, EventType.CONVERSATION_NPS_ANSWERED, at=at, change=change)
+    return response
 
 
 @transaction.atomic

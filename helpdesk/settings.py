@@ -368,6 +368,9 @@ HELPDESK_EMAIL_CLAIM_LEASE_SECONDS = int(
 HELPDESK_EMAIL_MISSED_GRACE_SECONDS = int(
     os.environ.get("HELPDESK_EMAIL_MISSED_GRACE_SECONDS", "120")
 )
+# A customer is asked "How likely are you to recommend us?" at most once in this many days
+# (docs/widget.md "Satisfaction questions"); answering again sooner is refused (409).
+HELPDESK_NPS_INTERVAL_DAYS = int(os.environ.get("HELPDESK_NPS_INTERVAL_DAYS", "90"))
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
 HELPDESK_INBOUND_DOMAIN = os.environ.get("HELPDESK_INBOUND_DOMAIN", "")

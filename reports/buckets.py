@@ -26,6 +26,21 @@ def rollup_amount(metric: str, value: float) -> int:
     return round(value * 1_000_000) if metric in Metric.DURATIONS else round(value)
 
 
+PROMOTER, DETRACTOR = 9, 6  # NPS: promoters answer 9 or 10, detractors 0 to 6
+
+
+def favourable(metric: str, value: float) -> int:
+    """1 for a CSAT rating of 4 or 5 or an NPS promoter: what a rollup's `positive` counts."""
+    return int(
+        (metric == Metric.CSAT and value >= 4) or (metric == Metric.NPS and value >= PROMOTER)
+    )
+
+
+def unfavourable(metric: str, value: float) -> int:
+    """1 for an NPS detractor: what a rollup's `negative` counts."""
+    return int(metric == Metric.NPS and value <= DETRACTOR)
+
+
 def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 

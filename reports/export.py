@@ -34,6 +34,7 @@ SERIES_METRICS = (
     Metric.ESCALATED,
     *Metric.DURATIONS,
     Metric.CSAT,
+    Metric.NPS,
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # spreadsheets run cells that start so
 
@@ -231,6 +232,15 @@ def _summary_rows(current: dict[str, Any], previous: dict[str, Any]) -> list[lis
             _("CSAT response rate %"), rate(csat["response_rate"]), rate(was_csat["response_rate"])
         ),
     ]
+    nps, was_nps = current["nps"], previous["nps"]
+    labels = {
+        "score": _("NPS (% promoters − % detractors)"),
+        "responses": _("NPS answers"),
+        "promoters": _("NPS promoters (9–10)"),
+        "passives": _("NPS passives (7–8)"),
+        "detractors": _("NPS detractors (0–6)"),
+    }
+    rows += [row(label, nps[key], was_nps[key]) for key, label in labels.items()]
     return rows
 
 
@@ -245,6 +255,7 @@ def _series_rows(series: dict[str, list[dict[str, Any]]]) -> list[list[Any]]:
         Metric.HANDLE: _("Handle, mean (s)"),
         Metric.RESOLUTION: _("Resolution, mean (s)"),
         Metric.CSAT: _("CSAT %"),
+        Metric.NPS: _("NPS"),
     }
     starts = [point["start"] for point in series[Metric.CREATED]]
     values = {
@@ -273,6 +284,8 @@ def _agent_rows(agents: list[dict[str, Any]]) -> list[list[Any]]:
             _("CSAT %"),
             _("CSAT mean score"),
             _("CSAT ratings"),
+            _("NPS"),
+            _("NPS answers"),
         ],
     ]
     for row in agents:
@@ -287,6 +300,8 @@ def _agent_rows(agents: list[dict[str, Any]]) -> list[list[Any]]:
                 row["csat"]["score_percent"],
                 row["csat"]["mean"],
                 row["csat"]["responses"],
+                row["nps"]["score"],
+                row["nps"]["responses"],
             ]
         )
     return rows

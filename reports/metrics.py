@@ -17,6 +17,7 @@ class Metric:
     HANDLE = "handle_time"
     RESOLUTION = "resolution_time"
     CSAT = "csat"
+    NPS = "nps"  # a 0–10 "would you recommend us?" answer after the conversation
     CREATED = "created"
     RESOLVED = "resolved"
     REOPENED = "reopened"
@@ -40,6 +41,7 @@ class Step:
     RESOLVE = "resolve"
     REOPEN = "reopen"
     RATE = "rate"
+    NPS = "nps"  # the customer answered the NPS question after this conversation
     TEAM = "team"
     ESCALATE = "escalate"  # a call back by phone was requested (agent: who asked)
 
@@ -165,6 +167,12 @@ class _Walk:
     def rate(self, at: datetime, score: int) -> None:
         self.emit(Metric.CSAT, at, score, self.resolver)
 
+    def nps(self, at: datetime, score: int) -> None:
+        """Credited like CSAT to the agent who resolved; before any resolution, the assignee."""
+        self.emit(
+            Metric.NPS, at, score, self.resolver if self.resolver is not None else self.assignee
+        )
+
     def escalate(self, at: datetime, agent: int | None) -> None:
         """Counted when requested, credited to the agent who asked (else the assignee)."""
         self.emit(Metric.ESCALATED, at, 1, agent if agent is not None else self.assignee)
@@ -190,6 +198,8 @@ def facts_for(steps: Iterable[HistoryStep]) -> list[Fact]:
             walk.reopen(step.at)
         elif kind == Step.RATE:
             walk.rate(step.at, step.score or 0)
+        elif kind == Step.NPS:
+            walk.nps(step.at, step.score or 0)
         elif kind == Step.TEAM:
             walk.team = step.team
         elif kind == Step.ESCALATE:
@@ -216,6 +226,8 @@ def steps_from_events(events: Iterable[tuple[Any, ...]]) -> Iterator[HistoryStep
             yield from _steps_from_update(at, agent_id, change)
         elif type_ == "conversation.rated":
             yield HistoryStep(at, Step.RATE, score=change["rating"]["score"])
+        elif type_ == "conversation.nps_answered":
+            yield HistoryStep(at, Step.NPS, score=change["nps"]["score"])
 
 
 def _steps_from_update(

@@ -1,8 +1,8 @@
 """What reports read: one row per measured value, and rollups of those rows.
 
 - MetricFact: every value facts_for() produced, with the moment it completes and its slices.
-- MetricRollup: count / sum / positive ratings per hour and per UTC day and slice, so means,
-  counts and CSAT over any range are a small sum.
+- MetricRollup: count / sum / favourable and unfavourable answers per hour and per UTC day
+  and slice, so means, counts, CSAT and NPS over any range are a small sum.
 - MetricHistogram: per UTC day and slice, how many duration values fall in each value bucket,
   so an exact median or p90 needs only the facts of one bucket (see reports/selectors.py).
   Each value also counts in its team's row and everyone's (team and agent -1, channel "*").
@@ -75,7 +75,10 @@ class MetricRollup(models.Model):
     channel = models.CharField(_("channel"), max_length=32)
     count = models.BigIntegerField(_("count"), default=0)
     total = models.FloatField(_("sum"), default=0)
-    positive = models.BigIntegerField(_("ratings of 4 or 5"), default=0)
+    # buckets.favourable / unfavourable: CSAT ratings of 4 or 5 and NPS promoters (9–10);
+    # NPS detractors (0–6).
+    positive = models.BigIntegerField(_("favourable answers"), default=0)
+    negative = models.BigIntegerField(_("unfavourable answers"), default=0)
 
     class Meta:
         verbose_name = _("metric rollup")

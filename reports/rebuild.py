@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, ConversationEvent
 
-from .buckets import EVERY_CHANNEL, EVERY_ID, LOCK_NAMESPACE, value_bucket
+from .buckets import DETRACTOR, EVERY_CHANNEL, EVERY_ID, LOCK_NAMESPACE, PROMOTER, value_bucket
 from .metrics import Metric, facts_for, steps_from_events
 from .models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
 
@@ -321,13 +321,17 @@ def _roll_up_jobs() -> list[list[Callable[[], None]]]:
         f"CASE WHEN metric IN ({durations}) THEN round(value * 1000000)::bigint "
         f"ELSE round(value)::bigint END"
     )
-    positive = f"count(*) FILTER (WHERE metric = '{Metric.CSAT}' AND value >= 4)"
+    positive = (  # buckets.favourable and unfavourable
+        f"count(*) FILTER (WHERE (metric = '{Metric.CSAT}' AND value >= 4) "
+        f"OR (metric = '{Metric.NPS}' AND value >= {PROMOTER}))"
+    )
+    negative = f"count(*) FILTER (WHERE metric = '{Metric.NPS}' AND value <= {DETRACTOR})"
     wide = (  # a team's row and everyone's row
         f"metric, CASE WHEN grouping(team_id) = 1 THEN {EVERY_ID} ELSE team_id END, "
         f"{EVERY_ID}, '{EVERY_CHANNEL}'"
     )
-    rollup_columns = f"(granularity, start, {slice_}, count, total, positive)"
-    sums = "sum(count), sum(total), sum(positive)"
+    rollup_columns = f"(granularity, start, {slice_}, count, total, positive, negative)"
+    sums = "sum(count), sum(total), sum(positive), sum(negative)"
 
     def job(*statements: str) -> Callable[[], None]:
         def run() -> None:
@@ -341,12 +345,12 @@ def _roll_up_jobs() -> list[list[Callable[[], None]]]:
     def among(metrics: tuple[str, ...]) -> str:
         return "metric IN (" + ", ".join(f"'{metric}'" for metric in metrics) + ")"
 
-    halves = ((*Metric.DURATIONS, Metric.CSAT), Metric.COUNTS)
+    halves = ((*Metric.DURATIONS, Metric.CSAT, Metric.NPS), Metric.COUNTS)
     own = [
         job(
             f"INSERT INTO {rollups} {rollup_columns} "
             f"SELECT 'hour', date_trunc('hour', at, 'UTC'), {slice_}, count(*), sum({amount}), "
-            f"{positive} FROM {facts} WHERE {among(half)} GROUP BY 2, {slice_}"
+            f"{positive}, {negative} FROM {facts} WHERE {among(half)} GROUP BY 2, {slice_}"
         )
         for half in halves
     ] + [

@@ -19,12 +19,23 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models.functions import TruncDay, TruncHour, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from conversations.models import Conversation, Status
+from conversations.models import Conversation, NpsResponse, Status
 from conversations.people import user_name
 
-from .buckets import EVERY_CHANNEL, EVERY_ID, day_of, hour_of, rollup_amount
+from .buckets import (
+    DETRACTOR,
+    EVERY_CHANNEL,
+    EVERY_ID,
+    PROMOTER,
+    day_of,
+    favourable,
+    hour_of,
+    rollup_amount,
+    unfavourable,
+)
 from .metrics import Metric
 from .models import MetricFact, MetricHistogram, MetricRollup
 
@@ -104,7 +115,29 @@ def _raw_q(segments: Segments) -> Q:
 class Totals:
     count: int = 0
     total: int = 0
-    positive: int = 0
+    positive: int = 0  # buckets.favourable: CSAT 4–5, NPS promoters
+    negative: int = 0  # buckets.unfavourable: NPS detractors
+
+    def add(self, metric: str, value: float) -> None:
+        """Count one value, as a rollup row would (services._add_fact)."""
+        self.count += 1
+        self.total += rollup_amount(metric, value)
+        self.positive += favourable(metric, value)
+        self.negative += unfavourable(metric, value)
+
+    def merge(self, other: "Totals") -> None:
+        self.count += other.count
+        self.total += other.total
+        self.positive += other.positive
+        self.negative += other.negative
+
+
+ROLLUP_SUMS = {
+    "count": Sum("count"),
+    "total": Sum("total"),
+    "positive": Sum("positive"),
+    "negative": Sum("negative"),
+}
 
 
 def totals(since: datetime, until: datetime, slice_: Slice) -> dict[str, Totals]:
@@ -113,10 +146,10 @@ def totals(since: datetime, until: datetime, slice_: Slice) -> dict[str, Totals]
     rollups = (  # naming the metrics lets PostgreSQL use the rollups' index
         MetricRollup.objects.filter(_rollup_q(segments), rows_q(slice_), metric__in=METRICS)
         .values("metric")
-        .annotate(count=Sum("count"), total=Sum("total"), positive=Sum("positive"))
+        .annotate(**ROLLUP_SUMS)
     )
     for row in rollups:
-        result[row["metric"]] = Totals(row["count"], row["total"], row["positive"])
+        result[row["metric"]] = Totals(row["count"], row["total"], row["positive"], row["negative"])
     if segments.raw:
         # A UNION ALL of one span each: index-only scans, where OR-ed spans read the heap.
         spans = [
@@ -126,11 +159,37 @@ def totals(since: datetime, until: datetime, slice_: Slice) -> dict[str, Totals]
             for start, end in segments.raw
         ]
         for metric, value in spans[0].union(*spans[1:], all=True):
-            entry = result[metric]
-            entry.count += 1
-            entry.total += rollup_amount(metric, value)
-            entry.positive += int(metric == Metric.CSAT and value >= 4)
+            result[metric].add(metric, value)
+    if slice_ == Slice():
+        result[Metric.NPS].merge(
+            _nps_totals(nps_without_conversation(since, until).aggregate(**NPS_SUMS))
+        )
     return result
+
+
+def nps_without_conversation(since: datetime, until: datetime) -> QuerySet[NpsResponse]:
+    """The NPS answers in [since, until) that followed no conversation.
+
+    They have no event log to become facts from (the log is per conversation), so the
+    reports count them here, in SQL over an index of their own; having no team, agent or
+    channel, they count only in a report of everything.
+    """
+    return NpsResponse.objects.filter(
+        conversation__isnull=True, created_at__gte=since, created_at__lt=until
+    )
+
+
+# What those answers add to Totals: buckets.favourable and unfavourable in SQL.
+NPS_SUMS = {
+    "count": Count("pk"),
+    "total": Sum("score"),
+    "positive": Count("pk", filter=Q(score__gte=PROMOTER)),
+    "negative": Count("pk", filter=Q(score__lte=DETRACTOR)),
+}
+
+
+def _nps_totals(row: dict[str, Any]) -> Totals:
+    return Totals(row["count"], row["total"] or 0, row["positive"], row["negative"])
 
 
 def mean_of(metric: str, entry: Totals) -> float | None:
@@ -340,9 +399,25 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
         "mean": mean_of(Metric.CSAT, csat),
         "response_rate": csat.count / resolved if resolved else None,
     }
+    result["nps"] = nps_of(sums[Metric.NPS])
     result["waiting_now"] = waiting_now(slice_)
     result["computed_at"] = timezone.now().isoformat()
     return result
+
+
+def nps_score(entry: Totals) -> float | None:
+    """% promoters − % detractors, from −100 to 100; None without answers."""
+    return 100 * (entry.positive - entry.negative) / entry.count if entry.count else None
+
+
+def nps_of(entry: Totals) -> dict[str, Any]:
+    return {
+        "responses": entry.count,
+        "promoters": entry.positive,
+        "passives": entry.count - entry.positive - entry.negative,
+        "detractors": entry.negative,
+        "score": nps_score(entry),
+    }
 
 
 def open_conversations(slice_: Slice) -> QuerySet[Conversation]:
@@ -371,7 +446,8 @@ def waiting_now(slice_: Slice) -> dict[str, Any]:
 # --- Time series -----------------------------------------------------------------------------
 
 INTERVALS = ("hour", "day", "week", "month")
-METRICS = (*Metric.DURATIONS, Metric.CSAT, *Metric.COUNTS)
+TRUNCATE = {"hour": TruncHour, "day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+METRICS = (*Metric.DURATIONS, Metric.CSAT, Metric.NPS, *Metric.COUNTS)
 
 
 def interval_start(moment: datetime, interval: str, tz: ZoneInfo) -> datetime:
@@ -402,13 +478,14 @@ def timeseries(
             start__lt=last_hour,
         )
         .values("start")
-        .annotate(count=Sum("count"), total=Sum("total"), positive=Sum("positive"))
+        .annotate(**ROLLUP_SUMS)
     )
     for row in hourly:
         entry = points[interval_start(row["start"], interval, tz)]
         entry.count += row["count"]
         entry.total += row["total"]
         entry.positive += row["positive"]
+        entry.negative += row["negative"]
     edges = (
         [(since, min(first_hour, until)), (max(last_hour, since), until)]
         if first_hour < last_hour
@@ -418,10 +495,12 @@ def timeseries(
     for at, value in MetricFact.objects.filter(edge_q, slice_.q(), metric=metric).values_list(
         "at", "value"
     ):
-        entry = points[interval_start(at, interval, tz)]
-        entry.count += 1
-        entry.total += rollup_amount(metric, value)
-        entry.positive += int(metric == Metric.CSAT and value >= 4)
+        points[interval_start(at, interval, tz)].add(metric, value)
+    if metric == Metric.NPS and slice_ == Slice():
+        truncate = TRUNCATE[interval]("created_at", tzinfo=tz)
+        answers = nps_without_conversation(since, until).annotate(start=truncate)
+        for row in answers.values("start").annotate(**NPS_SUMS).order_by():
+            points[interval_start(row["start"], interval, tz)].merge(_nps_totals(row))
     return {
         "metric": metric,
         "interval": interval,
@@ -440,6 +519,8 @@ def _point_value(metric: str, entry: Totals) -> float | int | None:
         return entry.count
     if metric == Metric.CSAT:
         return 100 * entry.positive / entry.count if entry.count else None
+    if metric == Metric.NPS:
+        return nps_score(entry)
     return mean_of(metric, entry)
 
 
@@ -471,6 +552,7 @@ AGENT_METRICS = (
     Metric.RESOLVED,
     Metric.HANDLE,
     Metric.CSAT,
+    Metric.NPS,
     Metric.FIRST_RESPONSE,
     Metric.MESSAGES_OUT,
 )
@@ -479,7 +561,7 @@ AGENT_METRICS = (
 def agent_table(since: datetime, until: datetime, slice_: Slice) -> list[dict[str, Any]]:
     """One row per agent credited with something in [since, until), busiest first.
 
-    Resolutions, handle time and CSAT are credited to the agent who resolved (DESIGN.md),
+    Resolutions, handle time, CSAT and NPS are credited to the agent who resolved (DESIGN.md),
     replies and first responses to the agent who wrote them. One grouped query over the
     rollups, plus the raw facts of the minutes at the range's edges.
     """
@@ -490,11 +572,11 @@ def agent_table(since: datetime, until: datetime, slice_: Slice) -> list[dict[st
             _rollup_q(segments), slice_.q(), metric__in=AGENT_METRICS, agent_id__gt=0
         )
         .values("agent_id", "metric")
-        .annotate(count=Sum("count"), total=Sum("total"), positive=Sum("positive"))
+        .annotate(**ROLLUP_SUMS)
     )
     for row in rollups:
         per_agent[row["agent_id"]][row["metric"]] = Totals(
-            row["count"], row["total"], row["positive"]
+            row["count"], row["total"], row["positive"], row["negative"]
         )
     if segments.raw:
         facts = (
@@ -503,10 +585,7 @@ def agent_table(since: datetime, until: datetime, slice_: Slice) -> list[dict[st
             .values_list("agent_id", "metric", "value")
         )
         for agent_id, metric, value in facts:
-            entry = per_agent[agent_id][metric]
-            entry.count += 1
-            entry.total += rollup_amount(metric, value)
-            entry.positive += int(metric == Metric.CSAT and value >= 4)
+            per_agent[agent_id][metric].add(metric, value)
     users = get_user_model().objects.select_related("public_profile").in_bulk(list(per_agent))
     rows = [_agent_row(agent_id, users.get(agent_id), sums) for agent_id, sums in per_agent.items()]
     rows.sort(key=_busiest_first)
@@ -536,6 +615,7 @@ def _agent_row(agent_id: int, user: Any, sums: dict[str, Totals]) -> dict[str, A
             "score_percent": 100 * csat.positive / csat.count if csat.count else None,
             "mean": mean_of(Metric.CSAT, csat),
         },
+        "nps": nps_of(sums[Metric.NPS]),
     }
 
 

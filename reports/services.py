@@ -22,8 +22,10 @@ from .buckets import (
     EVERY_ID,
     LOCK_NAMESPACE,
     day_of,
+    favourable,
     hour_of,
     rollup_amount,
+    unfavourable,
     value_bucket,
 )
 from .metrics import EVENT_FIELDS, Fact, Metric, facts_for, steps_from_events
@@ -110,7 +112,8 @@ def _apply_to_rollups(old: Iterable[MetricFact], new: Iterable[MetricFact]) -> N
 def _add_fact(rollups: Counter, histogram: Counter, fact: MetricFact, sign: int) -> None:
     slices = rows_of_slice(fact.team_id, fact.agent_id, fact.channel)
     amount = rollup_amount(fact.metric, fact.value)
-    positive = int(fact.metric == Metric.CSAT and fact.value >= 4)
+    positive = favourable(fact.metric, fact.value)
+    negative = unfavourable(fact.metric, fact.value)
     day = day_of(fact.at)
     for granularity, start in (("hour", hour_of(fact.at)), ("day", day)):
         for slice_ in slices:
@@ -118,6 +121,7 @@ def _add_fact(rollups: Counter, histogram: Counter, fact: MetricFact, sign: int)
             rollups[(key, "count")] += sign
             rollups[(key, "total")] += sign * amount
             rollups[(key, "positive")] += sign * positive
+            rollups[(key, "negative")] += sign * negative
     if fact.metric in Metric.DURATIONS:
         for slice_ in slices:
             histogram[(fact.metric, day, *slice_, fact.bucket)] += sign
@@ -139,9 +143,11 @@ def rows_of_slice(team_id: int, agent_id: int, channel: str) -> tuple[tuple[int,
 def _upsert_rollups(deltas: Counter) -> None:
     by_key: dict[RollupKey, dict[str, int]] = {}
     for (key, field), amount in deltas.items():
-        by_key.setdefault(key, {"count": 0, "total": 0, "positive": 0})[field] = amount
+        by_key.setdefault(key, {"count": 0, "total": 0, "positive": 0, "negative": 0})[field] = (
+            amount
+        )
     rows = [
-        (*key, d["count"], d["total"], d["positive"])
+        (*key, d["count"], d["total"], d["positive"], d["negative"])
         for key, d in by_key.items()
         if any(d.values())
     ]
@@ -158,9 +164,10 @@ def _upsert_rollups(deltas: Counter) -> None:
             "count",
             "total",
             "positive",
+            "negative",
         ],
         ["granularity", "metric", "start", "team_id", "agent_id", "channel"],
-        ["count", "total", "positive"],
+        ["count", "total", "positive", "negative"],
         rows,
     )
     MetricRollup.objects.filter(count=0).delete()

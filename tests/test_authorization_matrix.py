@@ -227,6 +227,11 @@ ROWS: list[Row] = [
     row("GET",   "/api/v1/widget/articles/{draft}",                404,   404,   404,   404,   404,   404,   404),
     row("POST",  "/api/v1/widget/articles/{article}/feedback",     OK,    OK,    OK,    OK,    OK,    OK,    OK,
         body={"helpful": True}, check=about("article", key="article")),
+    # The NPS question is the customer's own (another's conversation: tests/conversations/test_nps_api.py).
+    row("GET",   "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
+        check=has("ask", "ask_again_at")),
+    row("POST",  "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
+        body={"score": 9}, check=has("score")),
     # Mail providers hold the inbound secret, no role does: a Bearer token that is not the
     # secret is a wrong secret (403), any other scheme no secret at all (401).
     row("POST",  "/api/v1/inbound/email",                          401,   403,   403,   401,   401,   401,   401,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import get_language_from_request, gettext_lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -32,6 +33,9 @@ from ..serializers import (
     CustomerConversationOutput,
     CustomerMessageInput,
     MessageOutput,
+    NpsInput,
+    NpsOutput,
+    NpsStateOutput,
     RatingInput,
     RatingOutput,
     SessionInput,
@@ -254,3 +258,42 @@ class WidgetRatingView(WidgetView):
             conversation=conversation, score=data["score"], comment=data.get("comment", "")
         )
         return Response(RatingOutput(rating).data, status=status.HTTP_201_CREATED)
+
+
+class WidgetNpsView(WidgetView):
+    """The NPS question ("How likely are you to recommend us?"): whether to ask it, and the
+    answer, at most once per HELPDESK_NPS_INTERVAL_DAYS."""
+
+    @extend_schema(
+        responses={200: NpsStateOutput, **error_responses(401)},
+        operation_id="widget_nps_state",
+        tags=["widget"],
+    )
+    def get(self, request: Request) -> Response:
+        ask_again_at = selectors.nps_asked_again_at(self.customer)
+        if ask_again_at is not None and ask_again_at <= timezone.now():
+            ask_again_at = None
+        body = {"ask": ask_again_at is None, "ask_again_at": ask_again_at}
+        return Response(NpsStateOutput(body).data)
+
+    @extend_schema(
+        request=NpsInput,
+        responses={201: NpsOutput, **error_responses(400, 401, 404, 409)},
+        operation_id="widget_nps_answer",
+        tags=["widget"],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(NpsInput, request.data)
+        conversation = None
+        if data.get("conversation") is not None:
+            conversation = Conversation(pk=data["conversation"])
+        try:
+            response = services.customer_answer_nps(
+                customer=self.customer,
+                score=data["score"],
+                comment=data.get("comment", ""),
+                conversation=conversation,
+            )
+        except Conversation.DoesNotExist as error:  # not one of theirs: as if it did not exist
+            raise Http404 from error
+        return Response(NpsOutput(response).data, status=status.HTTP_201_CREATED)

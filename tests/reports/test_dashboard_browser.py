@@ -18,12 +18,21 @@ from conversations.services import (
     conversation_request_callback,
     conversation_resolve,
     conversation_start,
+    customer_answer_nps,
     message_post,
 )
 from reports.services import process_new_events
 from reports.tasks import update_reports
 
-CHARTS = ["volume", "csat", "first_response_time", "wait_time", "handle_time", "resolution_time"]
+CHARTS = [
+    "volume",
+    "csat",
+    "nps",
+    "first_response_time",
+    "wait_time",
+    "handle_time",
+    "resolution_time",
+]
 SCREENSHOTS = Path(os.environ.get("HELPDESK_SCREENSHOTS", "/tmp/helpdesk-screenshots"))
 
 
@@ -50,7 +59,7 @@ def on_the_server(work: Callable[[], object]) -> None:
         raise failures[0]
 
 
-def resolve_one(customer, agent, team, start, *, score=None, key="") -> None:
+def resolve_one(customer, agent, team, start, *, score=None, nps=None, key="") -> None:
     conversation, _ = conversation_start(
         customer=customer, body="Where is my invoice?", client_id=f"q{key}", team=team, at=start
     )
@@ -69,6 +78,13 @@ def resolve_one(customer, agent, team, start, *, score=None, key="") -> None:
     conversation_resolve(conversation=conversation, by=agent, at=start + timedelta(minutes=15))
     if score:
         conversation_rate(conversation=conversation, score=score, at=start + timedelta(minutes=16))
+    if nps is not None:
+        customer_answer_nps(
+            customer=customer,
+            conversation=conversation,
+            score=nps,
+            at=start + timedelta(minutes=17),
+        )
 
 
 def canvas_is_drawn(page, name: str) -> bool:
@@ -109,9 +125,15 @@ def test_the_page_draws_its_charts_and_follows_new_resolutions(
 
     def history() -> None:
         now = timezone.now()
-        for day, score in ((3, 5), (2, 4), (1, 2)):
+        for day, score, nps in ((3, 5, 10), (2, 4, 9), (1, 2, 4)):
             resolve_one(
-                customers[day], agent, team, now - timedelta(days=day), score=score, key=day
+                customers[day],
+                agent,
+                team,
+                now - timedelta(days=day),
+                score=score,
+                nps=nps,
+                key=day,
             )
         publish_pending_events()
         process_new_events()
@@ -134,6 +156,13 @@ def test_the_page_draws_its_charts_and_follows_new_resolutions(
     assert page.inner_text('[data-kpi="escalated"] .value') == "1"
     assert page.inner_text('[data-kpi="first_response_time"] .value') == "4\u00a0min 12\u00a0s"
     assert page.inner_text('[data-kpi="csat"] .value') == "66.7%"
+    # NPS: two promoters and a detractor of three answers
+    assert page.inner_text('[data-kpi="nps"] .value') == "+33.3"
+    assert page.inner_text('[data-kpi="nps"] .sub').startswith("2 promoters · 0 passives")
+    nps_column = page.locator("#agent-table thead th").all_inner_texts().index("NPS") + 1
+    assert page.inner_text(f"#agent-table tbody tr:first-child td:nth-child({nps_column})") == (
+        "+33.3"
+    )
     assert page.inner_text("#agent-table tbody tr:first-child .agent-name") == "Ayşe Yılmaz"
     # Every chart is a Chart.js instance and has pixels on its canvas.
     page.wait_for_timeout(600)  # the first draw animates

@@ -15,6 +15,7 @@ from conversations.services import (
     conversation_rate,
     conversation_resolve,
     conversation_start,
+    customer_answer_nps,
     message_post,
 )
 from reports.models import ExportStatus, ReportExport
@@ -39,7 +40,7 @@ def api_for(user) -> APIClient:
 @pytest.fixture
 def history(make_customer, make_team, make_agent):
     """On 2 March: two conversations of the team 'Billing, "VIP"', both resolved by an agent
-    whose name starts like a spreadsheet formula; one rated 5."""
+    whose name starts like a spreadsheet formula; one rated 5; NPS answers 9 and 3 after them."""
     team = make_team(name=TEAM_NAME)
     agent = make_agent("ayse@example.com", first_name="=Ayşe", last_name="Yılmaz", teams=[team])
     for number, (reply, resolve) in enumerate([(4, 10), (6, 30)]):
@@ -58,6 +59,12 @@ def history(make_customer, make_team, make_agent):
         conversation_resolve(conversation=conversation, by=agent, at=at(start + resolve))
         if number == 0:
             conversation_rate(conversation=conversation, score=5, at=at(start + resolve + 1))
+        customer_answer_nps(
+            customer=conversation.customer,
+            conversation=conversation,
+            score=(9, 3)[number],
+            at=at(start + resolve + 2),
+        )
     publish_pending_events()
     process_new_events()
     return team, agent
@@ -248,6 +255,13 @@ def test_the_csv_holds_summary_series_and_agents(manager, history):
     assert summary["Handle time, values"][0] == "2"
     assert summary["CSAT %"][0] == "100.0" and summary["CSAT ratings"][0] == "1"
     assert summary["CSAT response rate %"][0] == "50.0"
+    assert summary["NPS (% promoters − % detractors)"][0] == "0.0"
+    assert summary["NPS answers"][0] == "2"
+    assert [summary[f"NPS {kind}"][0] for kind in ("promoters (9–10)", "detractors (0–6)")] == [
+        "1",
+        "1",
+    ]
+    assert summary["NPS passives (7–8)"][0] == "0"
 
     series = section(rows, "Time series")
     assert series[0][:3] == ["Start", "Created", "Resolved"]
@@ -264,6 +278,8 @@ def test_the_csv_holds_summary_series_and_agents(manager, history):
     # A name starting with "=" is kept as text, never run as a spreadsheet formula.
     assert agents[1][:4] == ["'=Ayşe Yılmaz", "ayse@example.com", "2", "2"]
     assert agents[1][4] == "1200.0"  # handle: assigned and open 10 and 30 min
+    assert agents[0][-2:] == ["NPS", "NPS answers"] and agents[1][-2:] == ["0.0", "2"]
+    assert series[0][-1] == "NPS" and series[2][-1] == "0.0" and series[1][-1] == ""
 
 
 @pytest.mark.django_db

@@ -307,3 +307,43 @@ def test_escalations_agree_with_the_reference_reading():
     }
     expected = {fact for fact in reference_facts(actions) if fact[0] == "escalated"}
     assert got == expected == {("escalated", 120, 1, ALICE), ("escalated", 180, 1, BOB)}
+
+
+# --- NPS -------------------------------------------------------------------------------------
+
+
+def test_nps_is_credited_to_the_resolver_and_the_team_when_answered():
+    facts = facts_for(
+        history(
+            (0, Step.TEAM, {"team": 7}),
+            (0, C),
+            (0, Step.ASSIGN, {"agent": BOB}),
+            (1, R, {"agent": BOB}),
+            (2, Step.RESOLVE, {"agent": ALICE}),
+            (3, Step.RATE, {"score": 5}),
+            (4, Step.TEAM, {"team": 8}),
+            (5, Step.NPS, {"score": 9}),
+        )
+    )
+    [answer] = [f for f in facts if f.metric == Metric.NPS]
+    assert (answer.value, answer.agent, answer.team, answer.at) == (9, ALICE, 8, at(5))
+    assert values(facts, Metric.CSAT) == [5], "the NPS answer is not a CSAT rating"
+
+
+def test_nps_before_any_resolution_is_credited_to_the_assignee():
+    facts = facts_for(
+        history((0, C), (0, Step.ASSIGN, {"agent": BOB}), (3, Step.NPS, {"score": 0}))
+    )
+    assert [(f.value, f.agent) for f in facts if f.metric == Metric.NPS] == [(0, BOB)]
+    facts = facts_for(history((0, C), (3, Step.NPS, {"score": 7})))
+    assert [(f.value, f.agent) for f in facts if f.metric == Metric.NPS] == [(7, None)]
+
+
+def test_nps_answers_come_from_the_event_log():
+    events = [
+        ("message.created", at(0), None, "customer", True, {}),
+        ("conversation.nps_answered", at(9), None, "", True, {"nps": {"score": 10}}),
+    ]
+    steps = list(steps_from_events(events))
+    assert steps[-1] == HistoryStep(at(9), Step.NPS, score=10)
+    assert values(facts_for(steps), Metric.NPS) == [10]

@@ -19,6 +19,7 @@ from conversations.services import (
     conversation_set_status,
     conversation_start,
     conversation_update,
+    customer_answer_nps,
     message_post,
 )
 from reports.models import MetricFact, MetricHistogram, MetricRollup, ReportCursor
@@ -32,8 +33,10 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def varied_history(make_customer, make_agent, make_team, count: int = 24, seed: int = 5):
     """Conversations over several days with teams moved, notes, bots, pending spells,
-    reopens (by message and explicitly), unassigned resolutions, ratings and channels."""
+    reopens (by message and explicitly), unassigned resolutions, ratings, NPS answers (after
+    the conversation, and a few after none) and channels."""
     rng = random.Random(seed)
+    nps_rng = random.Random(seed + 1)  # its own: the rest of the history stays as it was
     teams = [make_team(), make_team()]
     agents = [make_agent(teams=[teams[n % 2]]) for n in range(4)]
     conversations = []
@@ -99,6 +102,13 @@ def varied_history(make_customer, make_agent, make_team, count: int = 24, seed: 
                 if rng.random() < 0.3:
                     conversation_reopen(conversation=conversation, at=later())
                     resolved = False
+        if nps_rng.random() < 0.6:
+            customer_answer_nps(
+                customer=conversation.customer,
+                conversation=conversation if nps_rng.random() < 0.8 else None,
+                score=nps_rng.randint(0, 10),
+                at=at + timedelta(minutes=nps_rng.uniform(1, 60)),
+            )
         conversations.append(conversation)
     publish_pending_events()
     return conversations
@@ -127,6 +137,7 @@ def test_the_rebuild_gives_the_incremental_rows_for_a_varied_history(
     varied_history(make_customer, make_agent, make_team)
     expected = incremental_from_scratch()
     assert len(expected[0]) > 200 and len(expected[1]) > 200  # a history worth comparing
+    assert {row[2] for row in expected[0]} >= {"csat", "nps"}
     for chunk_size in (1, 7, 20_000):
         assert rebuild_all(chunk_size=chunk_size) == len(expected[0])
         assert snapshot() == expected

@@ -77,6 +77,7 @@ def snapshot() -> tuple:
             "count",
             "total",
             "positive",
+            "negative",
         ),
         rows(MetricHistogram, "day", "metric", "team_id", "agent_id", "channel", "bucket", "count"),
     )

@@ -131,6 +131,15 @@
     rateComment: gettext("Anything you'd like to add? (optional)"),
     rateSend: gettext("Send rating"),
     rateChoose: gettext("Choose a rating from 1 to 5 stars."),
+    npsTitle: gettext("How likely are you to recommend us?"),
+    npsLow: gettext("Not likely"),
+    npsHigh: gettext("Very likely"),
+    npsLowest: gettext("0 — not at all likely"),
+    npsHighest: gettext("10 — extremely likely"),
+    npsComment: gettext("What is the main reason for your score? (optional)"),
+    notNow: gettext("Not now"),
+    npsChoose: gettext("Choose a number from 0 to 10."),
+    npsThanks: gettext("Thank you! Your answer helps us improve."),
     thanks: gettext("Thank you for your feedback!"),
     today: gettext("Today"),
     yesterday: gettext("Yesterday"),
@@ -727,10 +736,18 @@
     renderSoon();
   }
 
+  /** "Not now" under the rating: not asked again for this cycle (the NPS question may follow). */
+  function skipRating(conversation) {
+    store.ratingSkipped = { ...store.ratingSkipped, [conversation.id]: conversation.cycle ?? 1 };
+    saveStore();
+    renderSoon();
+  }
+
   function wantsRating(conversation) {
     return (
       conversation.status === "resolved" &&
       store.rated[conversation.id] !== (conversation.cycle ?? 1) &&
+      store.ratingSkipped?.[conversation.id] !== (conversation.cycle ?? 1) &&
       lastServerId(conversation.id) > 0
     );
   }
@@ -836,6 +853,176 @@
     state.suggestions = [];
   }
 
+  // --- NPS: "How likely are you to recommend us?" after a resolved conversation ----------------
+  //
+  // Asked below a resolved conversation once its CSAT question is answered, if the helpdesk
+  // says this customer may be asked (GET /nps: at most once per HELPDESK_NPS_INTERVAL_DAYS).
+  // "Not now" declines for this conversation's cycle (store.npsSkipped: {id: cycle}).
+
+  const nps = {
+    token: null, // whose answer `ask` is: a new session asks the helpdesk again
+    ask: null, // null: not known yet
+    loading: false,
+    score: null,
+    comment: "",
+    error: "",
+    busy: false,
+    thanksFor: null, // the conversation whose thread thanks for the answer
+  };
+
+  function npsKnown() {
+    if (nps.token !== store.token) {
+      Object.assign(nps, { token: store.token, ask: null, score: null, comment: "", error: "" });
+    }
+    if (nps.ask === null && !nps.loading && store.token) loadNpsState();
+    return nps.ask !== null;
+  }
+
+  async function loadNpsState() {
+    nps.loading = true;
+    try {
+      const answer = await api("GET", "/nps");
+      nps.ask = Boolean(answer.ask);
+      renderSoon();
+    } catch {
+      nps.ask = false; // not asked this visit: never an error shown for a question
+    } finally {
+      nps.loading = false;
+    }
+  }
+
+  function wantsNps(conversation) {
+    const cycle = conversation.cycle ?? 1;
+    return (
+      conversation.status === "resolved" &&
+      !wantsRating(conversation) &&
+      lastServerId(conversation.id) > 0 &&
+      store.npsSkipped?.[conversation.id] !== cycle &&
+      npsKnown() &&
+      nps.ask
+    );
+  }
+
+  /** The NPS question or its thanks, as thread items (none when not asked). */
+  function npsItems(conversation) {
+    if (nps.thanksFor === conversation.id) {
+      return [
+        {
+          key: "nps-thanks",
+          sig: "nps-thanks",
+          build: () =>
+            h("div", { class: "hd-card hd-thanks hd-nps-thanks", role: "status" }, h("p", { text: t("npsThanks") })),
+        },
+      ];
+    }
+    return wantsNps(conversation) ? [npsItem(conversation)] : [];
+  }
+
+  function npsItem(conversation) {
+    return {
+      key: "nps",
+      sig: [nps.error, nps.busy].join("|"), // choosing a score keeps the form (and its focus)
+      build: () => {
+        const options = Array.from({ length: 11 }, (_, score) => {
+          const input = h("input", {
+            class: "hd-nps__input",
+            type: "radio",
+            name: "hd-nps-score",
+            value: String(score),
+            "aria-label": score === 0 ? t("npsLowest") : score === 10 ? t("npsHighest") : null,
+            onchange: () => {
+              nps.score = score;
+              nps.error = "";
+              form.querySelector(".hd-field-error")?.remove();
+            },
+          });
+          input.checked = nps.score === score;
+          return h("label", { class: "hd-nps__option" }, input, h("span", { text: String(score) }));
+        });
+        const comment = h("textarea", {
+          class: "hd-rating__comment",
+          rows: "2",
+          maxlength: "2000",
+          placeholder: t("npsComment"),
+          "aria-label": t("npsComment"),
+          oninput: () => (nps.comment = comment.value),
+        });
+        comment.value = nps.comment;
+        const form = h(
+          "form",
+          {
+            class: "hd-card hd-nps",
+            "aria-labelledby": "hd-nps-title",
+            onsubmit: (event) => {
+              event.preventDefault();
+              sendNps(conversation);
+            },
+          },
+          h("p", { class: "hd-rating__title", id: "hd-nps-title", text: t("npsTitle") }),
+          h(
+            "div",
+            { class: "hd-nps__scale", role: "radiogroup", "aria-labelledby": "hd-nps-title" },
+            options,
+          ),
+          h(
+            "div",
+            { class: "hd-nps__ends", "aria-hidden": "true" },
+            h("span", { text: t("npsLow") }),
+            h("span", { text: t("npsHigh") }),
+          ),
+          comment,
+          nps.error ? h("p", { class: "hd-field-error", role: "alert", text: nps.error }) : null,
+          h(
+            "div",
+            { class: "hd-card__actions" },
+            h("button", { class: "hd-button", type: "submit", disabled: nps.busy, text: t("send") }),
+            h("button", {
+              class: "hd-link",
+              type: "button",
+              text: t("notNow"),
+              onclick: () => skipNps(conversation),
+            }),
+          ),
+        );
+        return form;
+      },
+    };
+  }
+
+  async function sendNps(conversation) {
+    if (nps.score === null) {
+      nps.error = t("npsChoose");
+      renderSoon();
+      return;
+    }
+    nps.busy = true;
+    nps.error = "";
+    renderSoon();
+    try {
+      await withRetries(() =>
+        api("POST", "/nps", {
+          score: nps.score,
+          comment: nps.comment.trim(),
+          conversation: conversation.id,
+        }),
+      );
+      nps.ask = false;
+      nps.thanksFor = conversation.id;
+    } catch (error) {
+      if (error.code === "already_answered") nps.ask = false; // answered on another device
+      else nps.error = error.message;
+    } finally {
+      nps.busy = false;
+      renderSoon({ scrollToEnd: true });
+    }
+  }
+
+  function skipNps(conversation) {
+    store.npsSkipped = { ...store.npsSkipped, [conversation.id]: conversation.cycle ?? 1 };
+    saveStore();
+    renderSoon();
+  }
+
   // --- Websocket -------------------------------------------------------------------------------
 
   // The live connection of helpdesk/client.js: resume from store.cursor, drop events seen,
@@ -918,6 +1105,10 @@
         markRated(event.conversation, cycle);
         return;
       }
+      case "conversation.nps_answered": // in another tab or device: not asked again here
+        nps.ask = false;
+        renderSoon();
+        return;
     }
   }
 
@@ -1758,6 +1949,7 @@
           ),
       });
     }
+    if (conversation) items.push(...npsItems(conversation));
     reconcile(container, items);
 
     const resolved = conversation?.status === "resolved";
@@ -1890,12 +2082,22 @@
           draft.error
             ? h("p", { class: "hd-field-error", role: "alert", text: draft.error })
             : null,
-          h("button", {
-            class: "hd-button",
-            type: "submit",
-            disabled: draft.busy,
-            text: t("rateSend"),
-          }),
+          h(
+            "div",
+            { class: "hd-card__actions" },
+            h("button", {
+              class: "hd-button",
+              type: "submit",
+              disabled: draft.busy,
+              text: t("rateSend"),
+            }),
+            h("button", {
+              class: "hd-link",
+              type: "button",
+              text: t("notNow"),
+              onclick: () => skipRating(conversation),
+            }),
+          ),
         );
       },
     };

@@ -25,10 +25,10 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
   const TZ = params.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   const SERIES = [
     "created", "resolved", "reopened",
-    "first_response_time", "wait_time", "handle_time", "resolution_time", "csat",
+    "first_response_time", "wait_time", "handle_time", "resolution_time", "csat", "nps",
   ];
   const DURATIONS = ["first_response_time", "wait_time", "handle_time", "resolution_time"];
-  const COLORS = { created: "#2563eb", resolved: "#16a34a", reopened: "#d97706", csat: "#7c3aed",
+  const COLORS = { created: "#2563eb", resolved: "#16a34a", reopened: "#d97706", csat: "#7c3aed", nps: "#ca8a04",
     first_response_time: "#0891b2", wait_time: "#db2777", handle_time: "#4f46e5", resolution_time: "#0d9488" };
 
   const number = new Intl.NumberFormat(LANG);
@@ -74,6 +74,13 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
 
   function percent(value) {
     return value === null || value === undefined ? "–" : percentOf(value);
+  }
+
+  const signed = new Intl.NumberFormat(LANG, { maximumFractionDigits: 1, signDisplay: "exceptZero" });
+
+  /** An NPS score, −100 to 100, with its sign: "+25", "−10", "0". */
+  function npsScore(value) {
+    return value === null || value === undefined ? "–" : signed.format(value);
   }
 
   function count(value) {
@@ -224,6 +231,13 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
         `${count(s.csat.responses)} ${T.ratings}`,
         `${T.response_rate} ${s.csat.response_rate === null ? "–" : percent(100 * s.csat.response_rate)}`,
       ].join(" · ") },
+    nps: { value: (s) => s.nps.score, show: npsScore, better: 1, points: true,
+      sub: (s) => [
+        `${count(s.nps.promoters)} ${T.promoters}`,
+        `${count(s.nps.passives)} ${T.passives}`,
+        `${count(s.nps.detractors)} ${T.detractors}`,
+        `${count(s.nps.responses)} ${T.answers}`,
+      ].join(" · ") },
   };
   for (const metric of DURATIONS) {
     CARDS[metric] = { value: (s) => s[metric].mean, show: duration, better: -1,
@@ -311,7 +325,7 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
   }
 
   function chartOptions(kind, legend) {
-    const show = kind === "duration" ? duration : kind === "percent" ? percent : count;
+    const show = kind === "duration" ? duration : kind === "percent" ? percent : kind === "nps" ? npsScore : count;
     return {
       responsive: true,
       maintainAspectRatio: false,
@@ -335,7 +349,8 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
         y: {
           beginAtZero: true,
           suggestedMax: kind === "percent" ? 100 : undefined,
-          max: kind === "percent" ? 100 : undefined,
+          max: kind === "percent" || kind === "nps" ? 100 : undefined,
+          min: kind === "nps" ? -100 : undefined,
           grid: { color: "#eef2f7" },
           ticks: { color: "#64748b", maxTicksLimit: 6, callback: (value) => show(value), precision: kind === "count" ? 0 : undefined },
         },
@@ -395,6 +410,7 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
       maxBarThickness: 28,
     })), "count");
     drawChart("csat", "line", labels, [line("csat", T.csat_percent, byMetric.csat)], "percent");
+    drawChart("nps", "line", labels, [line("nps", T.nps, byMetric.nps)], "nps");
     for (const metric of DURATIONS) drawChart(metric, "line", labels, [line(metric, T.mean, byMetric[metric])], "duration");
   }
 
@@ -404,6 +420,7 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
     resolved: (a, b) => b.resolved - a.resolved || nullsLast(a.handle_time.mean, b.handle_time.mean, 1),
     handle: (a, b) => nullsLast(a.handle_time.mean, b.handle_time.mean, 1) || b.resolved - a.resolved,
     csat: (a, b) => nullsLast(a.csat.score_percent, b.csat.score_percent, -1) || b.csat.responses - a.csat.responses,
+    nps: (a, b) => nullsLast(a.nps.score, b.nps.score, -1) || b.nps.responses - a.nps.responses,
   };
 
   function nullsLast(a, b, direction) {
@@ -430,7 +447,7 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
     if (!rows.length) {
       const tr = document.createElement("tr");
       const td = cell(T.no_agents, "empty");
-      td.colSpan = 8;
+      td.colSpan = 9;
       tr.append(td);
       body.replaceChildren(tr);
       return;
@@ -461,6 +478,7 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
         cell(duration(row.handle_time.mean), "num"),
         cell(percent(row.csat.score_percent), "num"),
         cell(count(row.csat.responses), "num hide-small"),
+        cell(npsScore(row.nps.score), "num hide-small"),
         cell(duration(row.first_response_time.mean), "num hide-small"),
         cell(count(row.replies), "num hide-small"),
       );
