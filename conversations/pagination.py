@@ -13,6 +13,9 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 
 from .ids import MAX_ID
 
@@ -83,3 +86,15 @@ class CappedCountPaginator(Paginator):
         ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         by_id = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)}
         return [by_id[pk] for pk in ids if pk in by_id]
+
+
+class StrictPageNumberPagination(PageNumberPagination):
+    """DRF's page numbers, without its leniencies: an empty `page` is refused rather than
+    read as the first page, and "last" is not a page number (the schema says integer)."""
+
+    last_page_strings = ()
+
+    def get_page_number(self, request: Request, paginator: Paginator) -> Any:
+        if request.query_params.get(self.page_query_param) == "":
+            raise ValidationError({self.page_query_param: [_("A whole number from 1.")]})
+        return super().get_page_number(request, paginator)

@@ -8,7 +8,6 @@ from django.utils.translation import get_language_from_request, gettext_lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +16,7 @@ from conversations.api.base import AgentView, error_responses, get_or_404, valid
 from conversations.api.schema import NO_NUL
 from conversations.authentication import CustomerTokenAuthentication, WidgetCustomer
 from conversations.errors import InvalidInput
+from conversations.pagination import StrictPageNumberPagination
 from conversations.search import MAX_QUERY_LENGTH
 from conversations.throttling import PerCustomerThrottle, PerIPThrottle, RateLimitedMixin
 
@@ -98,6 +98,7 @@ class WidgetArticlesView(PublicArticleView):
             200: inline_serializer("WidgetArticles", {"results": ArticleHitOutput(many=True)}),
             **error_responses(400, 429),
         },
+        operation_id="widget_articles_list",
         auth=[],
         tags=["widget"],
     )
@@ -204,7 +205,7 @@ class AdminsWrite(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or bool(request.user.is_superuser)
 
 
-class ArticlePagination(PageNumberPagination):
+class ArticlePagination(StrictPageNumberPagination):
     page_size = 50
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:

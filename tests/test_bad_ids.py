@@ -117,6 +117,16 @@ def test_a_page_number_too_large_for_any_page_is_a_404_in_the_error_shape(alice_
     assert response.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/conversations", "/api/v1/articles"])
+def test_an_empty_page_number_is_refused_not_read_as_the_first_page(alice_client, path):
+    """Found by the schema fuzzer: `page=` answered the first page (the schema says integer)."""
+    empty = alice_client.get(path, {"page": ""})
+    assert empty.status_code == 400, empty.content
+    assert "page" in empty.json()["error"]["fields"]
+    assert alice_client.get(path, {"page": "last"}).status_code == 404  # not DRF's shortcut
+    assert alice_client.get(path, {"page": "1"}).status_code == 200
+
+
 def test_a_search_within_a_status_filter_of_only_commas_is_no_filter(alice_client, conversation):
     """Found by the schema fuzzer: `status=,` filtered by an empty list, and the search then
     failed to build its SQL (a 500)."""

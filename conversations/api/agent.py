@@ -18,14 +18,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import search, selectors, services
 from ..ids import parse_id
 from ..models import Conversation, Status
-from ..pagination import CappedCountPaginator
+from ..pagination import CappedCountPaginator, StrictPageNumberPagination
 from ..serializers import (
     AgentMessageInput,
     ConversationDetailOutput,
@@ -221,7 +220,7 @@ LIST_FILTER_SCHEMAS = [
 ]
 
 
-class ConversationPagination(PageNumberPagination):
+class ConversationPagination(StrictPageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     django_paginator_class = CappedCountPaginator
