@@ -239,7 +239,7 @@ class RenderedCannedResponseOutput(CannedResponseOutput):
 
 class CannedResponseInput(serializers.Serializer):
     shortcut = StrictSlugField(max_length=50)
-    body = StrictCharField(max_length=10_000, trim_whitespace=False)
+    body = StrictCharField(max_length=10_000, trim_whitespace=False, needs_text=True)
     team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
 
 

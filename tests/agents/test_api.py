@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from agents.canned import render_canned
 from agents.models import Agent, CannedResponse, Presence
+from conversations.api.schema import SOME_TEXT
 from conversations.people import AVATAR_COLORS, avatar_color
 from conversations.services import (
     Author,
@@ -146,9 +147,14 @@ def test_canned_response_errors(logged_in, alice, start_conversation, make_team)
         ({"shortcut": "ok", "body": 5}, "body"),
         ({"shortcut": "ok2", "body": "x", "team": "Nowhere"}, "team"),
         ({"shortcut": "ok3", "body": "x", "team": make_team().name}, "team"),  # not her team
+        ({"shortcut": "ok4", "body": "\x85 "}, "body"),  # white space to Python, not to \s
     ]:
         response = client.post(CANNED, body, format="json")
         assert response.status_code == 400 and field in response.json()["error"]["fields"], body
+
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    body_schema = schema["components"]["schemas"]["CannedResponseInput"]["properties"]["body"]
+    assert body_schema["pattern"] == SOME_TEXT  # the fuzzer sent "\x85" as valid text
 
     render_url = f"{CANNED}/{first.json()['id']}/render"
     assert client.get(render_url).status_code == 400  # which conversation?
