@@ -10,14 +10,14 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import translation
+from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
-from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
+from django.utils.translation.trans_real import DjangoTranslation
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 from django.views.i18n import JSONCatalog
-from django.utils.translation.trans_real import DjangoTranslation
 
 from .authentication import identity_hash
 from .mail.outbound import BadResumeLink, read_resume_token
