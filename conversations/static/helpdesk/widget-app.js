@@ -406,7 +406,7 @@
       credentials: "omit", // the token is the credential; never the host page's cookies
       headers: (method, path) => {
         const headers = { "Accept-Language": LANG };
-        if (store.token && path !== "/sessions") headers.Authorization = "Bearer " + store.token;
+        if (store.token && needsToken(method, path)) headers.Authorization = "Bearer " + store.token;
         return headers;
       },
       networkError: () => t("networkError"),
@@ -415,6 +415,13 @@
         if (error.status === 401 && path !== "/sessions") resetSession();
       },
     });
+  }
+
+  // The public reads (availability, help articles) answer anyone alike: sent without the
+  // token, they are simple requests, which another site's page makes without a preflight.
+  function needsToken(method, path) {
+    if (path === "/sessions") return false;
+    return !(method === "GET" && /^\/(availability|articles)([/?]|$)/.test(path));
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
