@@ -258,6 +258,8 @@ def main() -> None:
             f"{name:<14} {row['requests']:>8} {row['kb']:>6} {row['round_trips']:>11}"
             f" {row['preflights']:>10} {row['from_cache']:>6}"
         )
+    for name, row in figures.items():
+        print(f"\n{name}, over the network:\n  " + "\n  ".join(row["sent"]))
 
 
 if __name__ == "__main__":

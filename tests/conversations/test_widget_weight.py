@@ -105,7 +105,9 @@ def test_the_loader_carries_the_strings(build):
 @pytest.mark.parametrize("encoding", ["br", "gzip"])
 def test_hashed_files_come_compressed_and_cached_for_good(build, encoding):
     _headers, script = loader(build)
-    for path in {match.group(0) for match in HASHED.finditer(script)}:
+    paths = {match.group(0) for match in HASHED.finditer(script)}
+    assert len(paths) == 3
+    for path in paths:
         status, headers, body = get(build["helpdesk"] + path, **{"Accept-Encoding": encoding})
 
         assert status == 200
