@@ -1,15 +1,22 @@
 """Server-rendered pages of the conversations app: the widget's demo host page, and the
 page an email's resume link opens."""
 
+import json
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils import translation
+from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
+from django.utils.translation.trans_real import DjangoTranslation
 from django.views.decorators.cache import cache_control
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_safe
 from django.views.i18n import JSONCatalog
 
 from .authentication import identity_hash
@@ -131,3 +138,41 @@ class WidgetStringsView(JSONCatalog):
             },
             **response_kwargs,
         )
+
+
+# --- The widget's loader: the fixed URL that sites embed ---------------------------------------
+
+
+@require_safe
+@gzip_page
+def widget_loader(request: HttpRequest) -> HttpResponse:
+    """`/static/helpdesk/widget.js`, the one URL a site pastes (docs/widget.md). A few hundred
+    bytes of code and the strings of every language, cached like the other fixed names: it
+    starts the widget's own files at once, under their hashed (year-long cached) names."""
+    boot = {
+        "bundle": static("helpdesk/widget-app.js"),
+        "client": static("helpdesk/client.js"),
+        "stylesheet": static("helpdesk/widget.css"),
+        "catalogs": {code: widget_catalog(code) for code, _name in settings.LANGUAGES},
+        "default_language": settings.LANGUAGE_CODE.split("-")[0],
+        "max_message_length": settings.HELPDESK_MAX_MESSAGE_LENGTH,
+    }
+    # JSON in a script: "<" escaped, so no string can close a tag around it.
+    body = render_to_string(
+        "widget/loader.js", {"boot": json.dumps(boot, ensure_ascii=False).replace("<", "\\u003c")}
+    )
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["Access-Control-Allow-Origin"] = "*"  # as WhiteNoise's files: no cookies read
+    patch_cache_control(response, public=True, max_age=settings.WHITENOISE_MAX_AGE)
+    set_response_etag(response)
+    return get_conditional_response(request, etag=response["ETag"], response=response)
+
+
+def widget_catalog(language: str) -> dict:
+    """The djangojs catalog of one language, as GET /api/v1/widget/strings answers it."""
+    view = WidgetStringsView()
+    with translation.override(language):
+        view.translation = DjangoTranslation(
+            language, domain=view.domain, localedirs=view.get_paths(view.packages)
+        )
+        return view.get_catalog()

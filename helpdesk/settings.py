@@ -319,9 +319,23 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files (docs/operations.md "Static files") ----------------------------------------
+# `manage.py collectstatic` writes every file to STATIC_ROOT under a name carrying a hash of
+# its content, compressed beside it (gzip and brotli), and a manifest. When that manifest is
+# there, WhiteNoise serves those files: the hashed names cached for ten years (immutable), the
+# fixed names for WHITENOISE_MAX_AGE. Without it (a fresh clone, `manage.py serve`), the apps'
+# files are served as they are, from the source tree, so an edit shows on the next reload.
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic (embedded mode)
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STATIC_MANIFEST = (STATIC_ROOT / "staticfiles.json").is_file()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "helpdesk.static_storage.HashedCompressedStorage"},
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# Fixed names (the widget's embed URL among them): browsers and CDNs reuse them this long
+# before asking again; a deploy reaches every visitor within it. Hashed names never change.
+WHITENOISE_MAX_AGE = 0 if DEBUG else 300
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

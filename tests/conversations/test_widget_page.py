@@ -55,7 +55,7 @@ def test_a_signed_in_demo_visitor_gets_a_verified_identity(client, settings):
 
 @pytest.mark.django_db
 def test_the_widget_script_is_served_as_javascript(client):
-    response = client.get("/static/helpdesk/widget.js")
+    response = client.get("/static/helpdesk/widget-app.js")
 
     assert response.status_code == 200
     assert "javascript" in response["Content-Type"]
@@ -73,10 +73,10 @@ def test_the_widget_stylesheet_is_served_as_css(client):
 
 
 def widget_strings() -> dict[str, str]:
-    """The widget's English source strings (key -> text), read from widget.js."""
+    """The widget's English source strings (key -> text), read from widget-app.js."""
     from django.contrib.staticfiles import finders
 
-    script = Path(finders.find("helpdesk/widget.js")).read_text()
+    script = Path(finders.find("helpdesk/widget-app.js")).read_text()
     block = re.search(r"\n  const STRINGS = \{\n(.*?)\n  \};", script, re.S).group(1)
     keys = re.findall(r"^    (\w+):", block, re.M)
     texts = re.findall(r'gettext\(\s*"([^"]*)",?\s*\)', block)
@@ -117,12 +117,12 @@ def test_the_shared_client_module_may_be_loaded_by_other_sites(client):
     assert "javascript" in response["Content-Type"]  # a module needs a JavaScript MIME type
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "innerHTML" not in body_of(response).decode()  # server text only ever as text
-    widget = static_text("helpdesk/widget.js")
+    widget = static_text("helpdesk/widget-app.js")
     assert 'new URL("client.js", SCRIPT_URL)' in widget and "import(CLIENT_URL)" in widget
 
 
 @pytest.mark.parametrize(
-    "path", ["helpdesk/widget.js", "agents/workspace.js", "reports/dashboard.js"]
+    "path", ["helpdesk/widget-app.js", "agents/workspace.js", "reports/dashboard.js"]
 )
 def test_every_page_talks_to_the_helpdesk_through_the_shared_client(path):
     """One socket client and one API error shape: the pages' scripts have none of their own."""

@@ -1,7 +1,8 @@
 /*!
  * Helpdesk chat widget. One tag, no build step, no dependencies but the helpdesk's own
- * helpdesk/client.js (the API call and the live socket every helpdesk page uses), which this
- * script loads from beside itself:
+ * helpdesk/client.js (the API call and the live socket every helpdesk page uses). Sites embed
+ * the loader (templates/widget/loader.js, served at the fixed URL below), which loads this
+ * file, client.js and the stylesheet under their hashed names and hands over the strings:
  *
  *   <script src="https://HELPDESK/static/helpdesk/widget.js" data-helpdesk="https://HELPDESK"
  *           data-team="billing" async></script>
@@ -26,8 +27,13 @@
   "use strict";
 
   if (window.HelpdeskWidget) return; // the tag was included twice
+  // What the loader hands over: the embedding tag, the files' URLs, the strings. Without it
+  // (this file embedded directly), the files beside this one and the strings from the API.
+  const boot = document.currentScript?.helpdeskBoot || null;
   const script =
-    document.currentScript || document.querySelector("script[data-helpdesk][src*='widget.js']");
+    boot?.script ||
+    document.currentScript ||
+    document.querySelector("script[data-helpdesk][src*='widget']");
   if (!script) return;
 
   // --- Configuration -------------------------------------------------------------------------
@@ -37,11 +43,11 @@
   const BASE = (attrs.helpdesk || SCRIPT_URL.origin).replace(/\/+$/, "");
   const API = BASE + "/api/v1/widget";
   const SOCKET_URL = BASE.replace(/^http/i, "ws") + "/ws/customer/";
-  const STYLESHEET_URL = new URL("widget.css", SCRIPT_URL).href;
+  const STYLESHEET_URL = boot?.stylesheet || new URL("widget.css", SCRIPT_URL).href;
   // The code all the helpdesk's pages share (helpdesk/client.js, an ES module beside this file;
   // how it loads on another site is said at its top): asked for at once, so it downloads while
   // start() fetches the string catalog.
-  const CLIENT_URL = new URL("client.js", SCRIPT_URL).href;
+  const CLIENT_URL = boot?.client || new URL("client.js", SCRIPT_URL).href;
   const clientModule = import(CLIENT_URL);
   let api, uuid, h, avatar, connection; // from it, set by start()
   const TEAM = (attrs.team || "").trim();
@@ -180,18 +186,32 @@
   const COUNT_SHOWN_FROM = 0.8; // the counter shows from this share of the limit
 
   async function loadStrings() {
+    if (boot) return useStrings(bootStrings(boot));
     const headers = { Accept: "application/json" };
     if (attrs.lang) headers["Accept-Language"] = attrs.lang;
     try {
       const response = await fetch(API + "/strings", { headers, credentials: "omit" });
       if (!response.ok) return;
-      const body = await response.json();
-      CATALOG = body.catalog || {};
-      LANG = body.language || LANG;
-      MAX_LENGTH = body.max_message_length || MAX_LENGTH;
+      useStrings(await response.json());
     } catch {
       // The helpdesk is unreachable: English now, the API calls will say the rest.
     }
+  }
+
+  // The loader's strings, in the language the strings endpoint would pick: data-lang, else
+  // the first of the browser's languages the helpdesk speaks, else its default.
+  function bootStrings({ catalogs, default_language, max_message_length }) {
+    const wanted = attrs.lang ? [attrs.lang] : navigator.languages || [navigator.language];
+    const language =
+      wanted.map((tag) => String(tag).toLowerCase().split("-")[0]).find((code) => code in catalogs) ||
+      default_language;
+    return { catalog: catalogs[language] || {}, language, max_message_length };
+  }
+
+  function useStrings(body) {
+    CATALOG = body.catalog || {};
+    LANG = body.language || LANG;
+    MAX_LENGTH = body.max_message_length || MAX_LENGTH;
   }
 
   function t(key, params) {
@@ -386,7 +406,7 @@
       credentials: "omit", // the token is the credential; never the host page's cookies
       headers: (method, path) => {
         const headers = { "Accept-Language": LANG };
-        if (store.token && path !== "/sessions") headers.Authorization = "Bearer " + store.token;
+        if (store.token && needsToken(method, path)) headers.Authorization = "Bearer " + store.token;
         return headers;
       },
       networkError: () => t("networkError"),
@@ -395,6 +415,13 @@
         if (error.status === 401 && path !== "/sessions") resetSession();
       },
     });
+  }
+
+  // The public reads (availability, help articles) answer anyone alike: sent without the
+  // token, they are simple requests, which another site's page makes without a preflight.
+  function needsToken(method, path) {
+    if (path === "/sessions") return false;
+    return !(method === "GET" && /^\/(availability|articles)([/?]|$)/.test(path));
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
