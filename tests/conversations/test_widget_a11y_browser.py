@@ -7,7 +7,12 @@ import re
 
 import pytest
 
-from tests.conversations.test_widget_browser import open_demo, reply_as_agent, wait_until_live
+from tests.conversations.test_widget_browser import (
+    open_demo,
+    reply_as_agent,
+    screenshot,
+    wait_until_live,
+)
 from tests.helpers import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -175,6 +180,7 @@ def test_the_focus_ring_shows_on_light_and_dark_host_pages(
     launcher.focus()
     page.wait_for_timeout(300)
     assert ring_contrast_run(page, decoder, launcher, host_background) >= 2
+    screenshot(page, f"focus-launcher-{host_background[1:]}")
 
     page.keyboard.press("Enter")
     composer = page.get_by_role("textbox", name="Message")
