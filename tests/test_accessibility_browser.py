@@ -36,12 +36,13 @@ def axe_violations(page, where: str) -> list[str]:
 
 @pytest.fixture
 def desk(make_team, make_agent, start_conversation, make_customer):
-    """A team with an agent (who can log in), a conversation with a reply, the demo help center."""
+    """A team with an agent (who can log in, and is offline: the widget shows its notice), a
+    conversation with a reply, the demo help center."""
     from django.core.management import call_command
 
     from conversations.services import Author, message_post
 
-    team = make_team("Support", is_default=True)
+    team = make_team("billing", is_default=True)  # the demo page's team; nobody online
     agent = make_agent(
         "ayse@example.com",
         teams=[team],
@@ -85,9 +86,23 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_serve
     expect(launcher).to_be_visible()
     found += axe_violations(page, "widget, closed")
     launcher.click()
-    expect(page.locator("helpdesk-widget .hd-input")).to_be_focused()
+    expect(page.locator("helpdesk-widget .hd-notice")).to_be_visible()
     page.wait_for_timeout(400)  # the panel's opening animation: axe reads colours as shown
     found += axe_violations(page, "widget, open")
+    widget = page.locator("helpdesk-widget")
+    widget.locator(".hd-quick .hd-link").click()  # "Search help"
+    expect(widget.locator(".hd-article-row").first).to_be_visible()
+    found += axe_violations(page, "widget, help search")
+    widget.locator(".hd-article-row").first.click()
+    expect(widget.locator(".hd-article__title")).to_be_visible()
+    found += axe_violations(page, "widget, help article")
+    widget.locator(".hd-back").click()
+    widget.locator(".hd-back").click()
+    widget.locator(".hd-start").first.click()  # "New conversation"
+    widget.locator(".hd-input").fill("Where is my parcel?")
+    widget.locator(".hd-input").press("Enter")
+    expect(widget.locator(".hd-msg.is-sending")).to_have_count(0)
+    found += axe_violations(page, "widget, a conversation")
 
     page.goto(f"{live_server_url}/help/{language}/")
     found += axe_violations(page, "help center home")
