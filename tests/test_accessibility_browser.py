@@ -1,5 +1,6 @@
 """An axe-core audit (WCAG 2.1 A and AA) of every page people use, in English and Turkish, in
-a real Chromium against a real server: the widget closed and open, the agent workspace with a
+a real Chromium against a real server: the widget closed and open (its "nobody online" notice,
+help search, an article, a conversation, the rating and NPS questions), the agent workspace with a
 conversation open, the reports dashboard, the help center and the admin.
 
 axe-core comes from the axe-playwright-python package (its bundled axe.min.js, MPL-2.0): no
@@ -60,7 +61,20 @@ def desk(make_team, make_agent, start_conversation, make_customer):
         client_id="reply-1",
     )
     call_command("seed_help", verbosity=0)
-    return conversation
+    return conversation, agent
+
+
+def resolve_the_widgets_conversation(agent) -> None:
+    """The agent answers and resolves what the widget started, as a request would."""
+    from conversations.models import Conversation
+    from conversations.services import conversation_resolve
+    from tests.conversations.test_widget_browser import as_agent_request, reply_as_agent
+
+    conversation = eventually(
+        lambda: Conversation.objects.exclude(customer__name="Deniz Kaya").first()
+    )
+    reply_as_agent(conversation, agent, "Sent this morning.", "agent-2")
+    as_agent_request(conversation_resolve, conversation=conversation, by=agent)
 
 
 def log_in(page, base: str, next_path: str) -> None:
@@ -74,6 +88,7 @@ def log_in(page, base: str, next_path: str) -> None:
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("locale", ["en-US", "tr-TR"])
 def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_server_url, locale):
+    conversation, agent = desk
     from playwright.sync_api import expect
 
     context = browser.new_context(locale=locale, viewport=DESKTOP)
@@ -103,6 +118,13 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_serve
     widget.locator(".hd-input").press("Enter")
     expect(widget.locator(".hd-msg.is-sending")).to_have_count(0)
     found += axe_violations(page, "widget, a conversation")
+    resolve_the_widgets_conversation(agent)
+    rating = widget.locator(".hd-rating")
+    expect(rating).to_be_visible(timeout=5000)
+    found += axe_violations(page, "widget, rating question")
+    rating.locator(".hd-card__actions .hd-link").click()  # "Not now"
+    expect(widget.locator(".hd-nps")).to_be_visible(timeout=5000)
+    found += axe_violations(page, "widget, NPS question")
 
     page.goto(f"{live_server_url}/help/{language}/")
     found += axe_violations(page, "help center home")
@@ -127,7 +149,7 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_serve
 
     page.goto(f"{live_server_url}/admin/conversations/conversation/")
     found += axe_violations(page, "admin changelist")
-    page.goto(f"{live_server_url}/admin/conversations/conversation/{desk.pk}/change/")
+    page.goto(f"{live_server_url}/admin/conversations/conversation/{conversation.pk}/change/")
     found += axe_violations(page, "admin change form")
     context.close()
 
