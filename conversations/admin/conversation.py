@@ -119,6 +119,10 @@ class ConversationAdmin(admin.ModelAdmin):
         ),
     ]
     autocomplete_fields = ["labels"]
+
+    class Media:
+        js = ["helpdesk/admin-select2-labels.js"]  # after the admin's autocomplete.js
+
     change_form_template = "admin/conversations/conversation/change_form.html"
     change_list_template = "admin/conversations/conversation/change_list.html"
     actions = [as_admin_action(action) for action in BULK_ACTIONS]

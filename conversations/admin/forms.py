@@ -89,6 +89,14 @@ class ConversationAdminForm(forms.ModelForm):
         model = Conversation
         fields = ["status", "snoozed_until", "assignee", "team", "priority", "labels"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The admin's date and time inputs have "Date:" and "Time:" beside them, not as labels.
+        split = getattr(self.fields["snoozed_until"].widget, "widgets", ())
+        labels = (_("Snoozed until: date"), _("Snoozed until: time"))
+        for widget, part in zip(split, labels, strict=False):
+            widget.attrs["aria-label"] = part
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         status = cleaned.get("status")

@@ -154,6 +154,7 @@
     networkError: gettext("The helpdesk could not be reached."),
     unreadOne: gettext("1 unread message"),
     unreadMany: gettext("{n} unread messages"),
+    newMessage: gettext("New message from {name}: {body}"),
     offlineShort: gettext("We'll reply here and by email"),
     loading: gettext("Loading…"),
     searchHelp: gettext("Search help"),
@@ -379,7 +380,24 @@
       return;
     }
     if (!state.unread.has(conversationId)) state.unread.set(conversationId, new Set());
+    if (state.unread.get(conversationId).has(message.id)) return;
     state.unread.get(conversationId).add(message.id);
+    announce(t("newMessage", { name: authorName(message), body: preview(message.body) }));
+  }
+
+  const ANNOUNCED_CHARS = 150;
+
+  function preview(body) {
+    const text = body.replace(/\s+/g, " ").trim();
+    return text.length > ANNOUNCED_CHARS ? text.slice(0, ANNOUNCED_CHARS) + "…" : text;
+  }
+
+  /** Says `text` to screen readers through a live region outside the panel, which is hidden
+   * while the chat is closed (and so is its log). */
+  function announce(text) {
+    if (!dom.announcer) return;
+    dom.announcer.textContent = "";
+    requestAnimationFrame(() => (dom.announcer.textContent = text)); // the same text again is news too
   }
 
   function markRead(conversationId) {
@@ -1293,16 +1311,27 @@
     return svg;
   }
 
-  /** Put `items` ({key, sig, build}) into `container` in order, rebuilding only what changed. */
+  /** Put `items` ({key, sig, build, update?}) into `container` in order, rebuilding only what
+   * changed. An item with `update(el)` is built once and then changed in place: in a live
+   * region a rebuilt element is read out again. */
   function reconcile(container, items) {
     const old = new Map();
-    for (const child of container.children) old.set(child.dataset.key, child);
+    const wanted = new Set(items.map((item) => item.key));
+    for (const child of [...container.children]) {
+      // Gone first: what stays is then already in order, and moving it would insert it again.
+      if (wanted.has(child.dataset.key)) old.set(child.dataset.key, child);
+      else child.remove();
+    }
     let previous = null;
     for (const item of items) {
       let el = old.get(item.key);
       old.delete(item.key);
-      if (!el || el.dataset.sig !== item.sig) {
+      if (el && el.dataset.sig !== item.sig && item.update) {
+        item.update(el);
+        el.dataset.sig = item.sig;
+      } else if (!el || el.dataset.sig !== item.sig) {
         const fresh = item.build();
+        item.update?.(fresh);
         fresh.dataset.key = item.key;
         fresh.dataset.sig = item.sig;
         if (el) el.replaceWith(fresh);
@@ -1312,7 +1341,6 @@
       if (el !== expected) container.insertBefore(el, expected);
       previous = el;
     }
-    for (const el of old.values()) el.remove();
   }
 
   // Made once the language is known (start()).
@@ -1454,12 +1482,6 @@
         role: "dialog",
         "aria-labelledby": "hd-title",
         hidden: true,
-        onkeydown: (event) => {
-          if (event.key === "Escape") {
-            event.stopPropagation();
-            closePanel();
-          }
-        },
       },
       dom.header,
       dom.connection,
@@ -1468,7 +1490,15 @@
       dom.composer,
     );
 
-    root.append(dom.panel, dom.launcher);
+    dom.announcer = h("div", { class: "hd-visually-hidden", role: "status" });
+    // Escape closes the chat from anywhere in the widget, the launcher too (closePanel()
+    // gives the launcher the focus).
+    root.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !state.open) return;
+      event.stopPropagation();
+      closePanel();
+    });
+    root.append(dom.panel, dom.launcher, dom.announcer);
     shadow.append(stylesheet, root);
     document.body.append(host);
     dom.host = host;
@@ -1482,6 +1512,7 @@
       id: "hd-email",
       autocomplete: "email",
       placeholder: t("emailPlaceholder"),
+      "aria-describedby": "hd-notice",
       oninput: () => {
         state.emailDraft = dom.email.value.trim();
         state.emailError = "";
@@ -1501,7 +1532,7 @@
       rows: "1",
       placeholder: t("placeholder"),
       "aria-label": t("messageLabel"),
-      "aria-describedby": "hd-count hd-composer-error",
+      "aria-describedby": "hd-notice hd-count hd-composer-error",
       oninput: () => {
         autoGrow();
         updateSendButton();
@@ -1652,7 +1683,9 @@
     // On phones, focusing the text box would pop the keyboard over the thread.
     if (window.matchMedia?.("(pointer: coarse)").matches) return;
     if (state.view === "thread") {
-      dom.input.focus({ preventScroll: true });
+      // Asked for (nobody can answer live), the email field comes first, above the message.
+      const field = dom.emailRow.hidden || dom.email.value ? dom.input : dom.email;
+      field.focus({ preventScroll: true });
     } else if (state.view === "help") {
       dom.helpInput.focus({ preventScroll: true });
     } else if (state.view === "article") {
@@ -1735,7 +1768,7 @@
     const wait = waitText(availability.estimated_wait_seconds);
     return h(
       "div",
-      { class: "hd-notice hd-notice--offline", role: "note" },
+      { class: "hd-notice hd-notice--offline", role: "note", id: "hd-notice" },
       h("span", { text: unavailableText() }),
       wait ? h("span", { class: "hd-notice__wait", text: wait }) : null,
     );
@@ -1988,7 +2021,12 @@
       !state.availability.can_chat_live &&
       !store.customer?.email &&
       !PROFILE.email;
+    const asking = askEmail && dom.emailRow.hidden;
     dom.emailRow.hidden = !askEmail;
+    // Asked for once the availability is known: it comes first, unless writing has begun.
+    if (asking && dom.root.getRootNode().activeElement === dom.input && !dom.input.value) {
+      dom.email.focus({ preventScroll: true });
+    }
   }
 
   function authorOf(message) {
@@ -1997,64 +2035,78 @@
   }
 
   function messageItem(message, firstOfGroup, lastOfGroup) {
-    const kind = message.author?.kind || "agent";
-    const sig = [message.id, message.status, firstOfGroup, lastOfGroup].join("|");
+    const sig = [message.id, message.status, message.error, firstOfGroup, lastOfGroup].join("|");
     return {
       key: "m:" + messageKey(message),
       sig,
-      build: () => {
-        const mine = kind === "customer";
-        const side = mine ? "customer" : kind === "system" ? "system" : "agent";
-        const classes = ["hd-msg", "hd-msg--" + side];
-        if (message.status === "sending") classes.push("is-sending");
-        if (message.status === "failed" || message.status === "refused") classes.push("is-failed");
-        if (!lastOfGroup) classes.push("is-grouped");
-        const name = message.author?.name || t("agent");
-        const author =
-          !mine && kind !== "system" && firstOfGroup
-            ? h(
-                "div",
-                { class: "hd-msg__author" },
-                kind === "agent"
-                  ? avatar(message.author, initials(name), "hd-avatar hd-avatar--small")
-                  : null,
-                h("span", { text: name }),
-              )
-            : null;
-        // The body is text, always: textContent, never markup.
-        const bubble = h("div", { class: "hd-msg__bubble" });
-        bubble.textContent = message.body;
-        const meta = messageMeta(message, lastOfGroup);
-        return h("div", { class: classes.join(" ") }, author, bubble, meta);
-      },
+      build: () => buildMessage(message),
+      update: (el) => updateMessage(el, message, firstOfGroup, lastOfGroup),
     };
   }
 
-  function messageMeta(message, lastOfGroup) {
+  function authorName(message) {
+    const kind = message.author?.kind || "agent";
+    if (kind === "customer") return t("you");
+    if (kind === "system") return attrs.title || t("title");
+    return message.author?.name || t("agent");
+  }
+
+  /** A message as the log shows it. Its author is always there for screen readers; the
+   * customer's own, the system's and the second of a group keep it visually hidden. */
+  function buildMessage(message) {
+    const kind = message.author?.kind || "agent";
+    const side = kind === "customer" ? "customer" : kind === "system" ? "system" : "agent";
+    const name = authorName(message);
+    const author = h(
+      "div",
+      { class: "hd-msg__author" },
+      kind === "agent" ? avatar(message.author, initials(name), "hd-avatar hd-avatar--small") : null,
+      h("span", { text: name }),
+    );
+    // The body is text, always: textContent, never markup.
+    const bubble = h("div", { class: "hd-msg__bubble" });
+    bubble.textContent = message.body;
+    const meta = h(
+      "div",
+      { class: "hd-msg__meta" },
+      h("span", { class: "hd-msg__sending", text: t("sending") }),
+      h("time"),
+    );
+    return h("div", { class: "hd-msg hd-msg--" + side }, author, bubble, meta);
+  }
+
+  /** What changes after a message is shown (sent, failed, grouped with the next one), changed
+   * in place: only a failure adds something, an alert. */
+  function updateMessage(el, message, firstOfGroup, lastOfGroup) {
+    const failed = message.status === "failed" || message.status === "refused";
+    el.classList.toggle("is-sending", message.status === "sending");
+    el.classList.toggle("is-failed", failed);
+    el.classList.toggle("is-grouped", !lastOfGroup);
+    el.classList.toggle("is-continued", !firstOfGroup);
+    const time = el.querySelector(".hd-msg__meta time");
+    const shown = timeFormat.format(new Date(message.created_at));
+    if (time.textContent !== shown) time.textContent = shown;
+    time.setAttribute("datetime", message.created_at);
+    el.querySelector(".hd-msg__meta--failed")?.remove();
+    if (failed) el.append(failureNote(message));
+  }
+
+  function failureNote(message) {
     if (message.status === "refused") {
       const text = t("notSent") + " " + message.error;
       return h("div", { class: "hd-msg__meta hd-msg__meta--failed", role: "alert", text });
     }
-    if (message.status === "failed") {
-      return h(
-        "div",
-        { class: "hd-msg__meta hd-msg__meta--failed", role: "alert" },
-        h("span", { text: t("notSent") + (message.error ? " " + message.error : "") }),
-        h("button", {
-          class: "hd-link",
-          type: "button",
-          text: t("retry"),
-          onclick: () => retryMessage(message),
-        }),
-      );
-    }
-    if (message.status === "sending") {
-      return h("div", { class: "hd-msg__meta", text: t("sending") });
-    }
-    if (!lastOfGroup) return null;
-    const time = timeFormat.format(new Date(message.created_at));
-    const stamp = h("time", { datetime: message.created_at, text: time });
-    return h("div", { class: "hd-msg__meta" }, stamp);
+    return h(
+      "div",
+      { class: "hd-msg__meta hd-msg__meta--failed", role: "alert" },
+      h("span", { text: t("notSent") + (message.error ? " " + message.error : "") }),
+      h("button", {
+        class: "hd-link",
+        type: "button",
+        text: t("retry"),
+        onclick: () => retryMessage(message),
+      }),
+    );
   }
 
   function ratingItem(conversation) {
