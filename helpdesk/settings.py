@@ -241,6 +241,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.update_reports",
         "schedule": SWEEP_SECONDS,
     },
+    "resolve-idle-bot-conversations": {
+        "task": "helpcenter.tasks.resolve_idle_bot_conversations",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth and API ---------------------------------------------------------------------------
@@ -371,6 +375,8 @@ HELPDESK_EMAIL_MISSED_GRACE_SECONDS = int(
 # A customer is asked "How likely are you to recommend us?" at most once in this many days
 # (docs/widget.md "Satisfaction questions"); answering again sooner is refused (409).
 HELPDESK_NPS_INTERVAL_DAYS = int(os.environ.get("HELPDESK_NPS_INTERVAL_DAYS", "90"))
+# A conversation the bot holds and the customer left this long is resolved without a human.
+HELPDESK_BOT_IDLE_MINUTES = int(os.environ.get("HELPDESK_BOT_IDLE_MINUTES", "30"))
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
 HELPDESK_INBOUND_DOMAIN = os.environ.get("HELPDESK_INBOUND_DOMAIN", "")

@@ -379,6 +379,8 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
             "resolved": sums[Metric.RESOLVED].count,
             "reopened": sums[Metric.REOPENED].count,
             "escalated": sums[Metric.ESCALATED].count,
+            "bot_resolved": sums[Metric.BOT_RESOLVED].count,
+            "handed_over": sums[Metric.HANDED_OVER].count,
             "open_now": open_conversations(slice_).count(),
         },
         "messages": {"in": sums[Metric.MESSAGES_IN].count, "out": sums[Metric.MESSAGES_OUT].count},
