@@ -130,6 +130,9 @@
     star5: gettext("5 stars — excellent"),
     rateComment: gettext("Anything you'd like to add? (optional)"),
     rateSend: gettext("Send rating"),
+    bot: gettext("Help bot"),
+    talkToPerson: gettext("Talk to a person"),
+    handedOver: gettext("A person will answer you here as soon as they can."),
     rateChoose: gettext("Choose a rating from 1 to 5 stars."),
     npsTitle: gettext("How likely are you to recommend us?"),
     npsLow: gettext("Not likely"),
@@ -273,6 +276,9 @@
     socketLive: false,
     showReconnecting: false,
     ratingThanks: new Set(), // conversation ids rated during this visit
+    handedOver: new Set(), // conversation ids handed to a person during this visit
+    handoffBusy: false,
+    handoffError: "",
     ratingDraft: new Map(), // conversation id -> {score, comment, error, busy}
     emailDraft: "",
     emailError: "",
@@ -1934,6 +1940,15 @@
       items.push(messageItem(message, firstOfGroup, lastOfGroup));
       previous = message;
     });
+    if (conversation?.with_bot && conversation.status !== "resolved" && previous?.author?.kind === "bot") {
+      items.push(handoffItem(conversation));
+    } else if (conversation && !conversation.with_bot && state.handedOver.has(conversation.id)) {
+      items.push({
+        key: "handed-over",
+        sig: "handed-over",
+        build: () => h("p", { class: "hd-handoff__note", role: "status", text: t("handedOver") }),
+      });
+    }
     if (conversation && wantsRating(conversation)) {
       items.push(ratingItem(conversation));
     } else if (conversation && state.ratingThanks.has(conversation.id)) {
@@ -1979,10 +1994,11 @@
         const mine = kind === "customer";
         const side = mine ? "customer" : kind === "system" ? "system" : "agent";
         const classes = ["hd-msg", "hd-msg--" + side];
+        if (kind === "bot") classes.push("hd-msg--bot");
         if (message.status === "sending") classes.push("is-sending");
         if (message.status === "failed" || message.status === "refused") classes.push("is-failed");
         if (!lastOfGroup) classes.push("is-grouped");
-        const name = message.author?.name || t("agent");
+        const name = kind === "bot" ? t("bot") : message.author?.name || t("agent");
         const author =
           !mine && kind !== "system" && firstOfGroup
             ? h(
@@ -1996,11 +2012,61 @@
             : null;
         // The body is text, always: textContent, never markup.
         const bubble = h("div", { class: "hd-msg__bubble" });
-        bubble.textContent = message.body;
+        if (kind === "bot") linkify(bubble, message.body);
+        else bubble.textContent = message.body;
         const meta = messageMeta(message, lastOfGroup);
         return h("div", { class: classes.join(" ") }, author, bubble, meta);
       },
     };
+  }
+
+  /** The bot's links to help articles, clickable: text nodes and <a> with textContent only. */
+  function linkify(element, text) {
+    text.split(/(https?:\/\/\S+)/).forEach((part, index) => {
+      if (index % 2 === 0) element.append(document.createTextNode(part));
+      else element.append(h("a", { href: part, target: "_blank", rel: "noopener", text: part }));
+    });
+  }
+
+  /** "Talk to a person" under the bot's answer, while the bot holds the conversation. */
+  function handoffItem(conversation) {
+    return {
+      key: "handoff",
+      sig: [state.handoffBusy, state.handoffError].join("|"),
+      build: () =>
+        h(
+          "div",
+          { class: "hd-handoff" },
+          h("button", {
+            class: "hd-button",
+            type: "button",
+            text: t("talkToPerson"),
+            disabled: state.handoffBusy,
+            onclick: () => handOff(conversation),
+          }),
+          state.handoffError
+            ? h("p", { class: "hd-msg__meta hd-msg__meta--failed", role: "alert", text: state.handoffError })
+            : null,
+        ),
+    };
+  }
+
+  async function handOff(conversation) {
+    state.handoffBusy = true;
+    state.handoffError = "";
+    renderSoon();
+    try {
+      const updated = await withRetries(() =>
+        api("POST", "/conversations/" + conversation.id + "/handoff"),
+      );
+      upsertConversation(updated);
+      state.handedOver.add(conversation.id);
+    } catch (error) {
+      if (error.code !== "no_bot") state.handoffError = error.message;
+    } finally {
+      state.handoffBusy = false;
+      renderSoon({ scrollToEnd: true });
+    }
   }
 
   function messageMeta(message, lastOfGroup) {
