@@ -1,7 +1,7 @@
 """Questions the core asks that only a higher app can answer (STYLE.md "Seams between apps").
 
 The core declares each question here as a small protocol; the app that knows the answer
-registers it in its AppConfig.ready() (agents answers the first two, helpcenter the bot's). Asking a question nobody
+registers it in its AppConfig.ready() (agents answers the first two, bot the third). Asking a question nobody
 answered raises ImproperlyConfigured, and a system check says so at start-up: an
 unanswered question is an error, never a silent yes.
 """

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "agents",
     "reports",
     "helpcenter",
+    "bot",  # stands on the core, agents and the help center (docs/bot.md)
     # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
     # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
     "helpdesk",
@@ -242,7 +243,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_SECONDS,
     },
     "resolve-idle-bot-conversations": {
-        "task": "helpcenter.tasks.resolve_idle_bot_conversations",
+        "task": "bot.tasks.resolve_idle_bot_conversations",
         "schedule": 60.0,
     },
 }

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agents.models import Presence
+from bot.services import resolve_idle_bot_conversations
 from conversations.errors import NotAllowed
 from conversations.events import publish_pending_events
 from conversations.models import AuthorKind, BotMode, Conversation, ConversationEvent
@@ -20,7 +21,6 @@ from conversations.services import (
     conversation_start,
     message_post,
 )
-from helpcenter.bot import resolve_idle_bot_conversations
 from reports.selectors import Slice, summary
 from reports.services import process_new_events
 from tests.conftest import unique

@@ -1,7 +1,7 @@
 """The bot that answers with help articles and steps aside (docs/bot.md).
 
 It plugs into the core through two seams: the core asks `bot_answers_first` (registered in
-HelpcenterConfig.ready) whether a new web conversation goes to the bot instead of the
+BotConfig.ready) whether a new web conversation goes to the bot instead of the
 team's queue; the bot hears customer messages on the event log (`event_published`,
 connected there too) and answers those of conversations it still holds:
 
@@ -40,9 +40,8 @@ from conversations.services import (
     conversation_resolve,
     message_post,
 )
-
-from .models import Language
-from .search import ArticleHit, best_articles
+from helpcenter.models import Language
+from helpcenter.search import ArticleHit, best_articles
 
 logger = logging.getLogger(__name__)
 
