@@ -66,3 +66,33 @@ def test_the_bot_answers_with_an_article_and_hands_over_to_the_agents_workspace(
     assert errors == []
     widget_context.close()
     agent_context.close()
+
+
+@pytest.mark.timeout(120)
+def test_the_bot_speaks_turkish_on_a_phone_when_nobody_is_online(
+    browser, live_server_url, make_team, make_article
+):
+    from playwright.sync_api import expect
+
+    from conversations.models import BotMode
+
+    make_team("destek", is_default=True, bot=BotMode.WHEN_UNAVAILABLE)  # nobody in it
+    make_article("Kargom nerede?", "Kargonuzu e-postadaki bağlantıyla izleyin.", language="tr")
+    context = browser.new_context(locale="tr-TR", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server_url}/widget/demo/")
+    page.get_by_role("button", name="Sohbeti aç").click()
+    composer = page.get_by_role("textbox", name="Mesaj")
+    composer.fill("Kargom nerede, hâlâ gelmedi")
+    composer.press("Enter")
+    answer = page.locator(".hd-msg--bot")
+    expect(answer.locator(".hd-msg__author")).to_have_text("Yardım botu", timeout=10_000)
+    expect(answer).to_contain_text("Sorunuzun yanıtı bu makalelerde olabilir:")
+    expect(answer.get_by_role("link")).to_have_count(1)
+    talk = page.get_by_role("button", name="Bir kişiyle konuş")
+    expect(talk).to_be_visible()
+    shoot(page, "bot-4-widget-tr-narrow")
+    talk.click()
+    expect(page.get_by_role("status").filter(has_text="Bir kişi en kısa sürede")).to_be_visible()
+    shoot(page, "bot-5-widget-tr-narrow-handed-over")
+    context.close()
