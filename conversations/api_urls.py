@@ -36,6 +36,11 @@ urlpatterns = [
         widget.WidgetHandoffView.as_view(),
         name="widget-handoff",
     ),
+    path(
+        "widget/conversations/<int:pk>/answered",
+        widget.WidgetAnsweredView.as_view(),
+        name="widget-answered",
+    ),
     path("widget/nps", widget.WidgetNpsView.as_view(), name="widget-nps"),
     # Mail providers (email continuity)
     path("inbound/email", inbound_email.InboundEmailView.as_view(), name="inbound-email"),

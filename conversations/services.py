@@ -441,6 +441,22 @@ def conversation_hand_over(
 
 
 @transaction.atomic
+def conversation_answered_by_bot(
+    *,
+    conversation: Conversation,
+    at: datetime | None = None,
+    within: QuerySet[Conversation] | None = None,
+) -> Conversation:
+    """The customer says the bot's articles answered their question: resolved without a
+    person. NotAllowed (409 `no_bot`) when no bot is answering it."""
+    conversation = _locked(conversation, within=within)
+    if not conversation.with_bot:
+        raise NotAllowed(_("No bot is answering this conversation."), code="no_bot")
+    _take_step(conversation, lifecycle.Resolve(at or timezone.now()))
+    return conversation
+
+
+@transaction.atomic
 def conversation_set_status(
     *,
     conversation: Conversation,

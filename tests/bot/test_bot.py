@@ -255,6 +255,25 @@ def test_handoff_without_a_bot_is_409_in_the_error_shape(support, make_customer,
     assert response.json()["error"]["code"] == "no_bot"
 
 
+def test_this_answered_my_question_resolves_without_a_person(
+    bot_team, alice, make_customer, shop, fresh_rate_limits
+):
+    customer = make_customer()
+    conversation = start(customer, bot_team)
+    client = widget(customer)
+    response = client.post(f"/api/v1/widget/conversations/{conversation.pk}/answered")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "resolved"
+    conversation.refresh_from_db()
+    assert conversation.assignee is None
+    conversation_hand_over(conversation=conversation)  # changed their mind: a new cycle, queued
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.cycle, conversation.with_bot) == ("open", 2, False)
+    again = client.post(f"/api/v1/widget/conversations/{conversation.pk}/answered")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "no_bot"
+
+
 def test_only_admins_set_a_teams_bot_mode(
     support, alice_client, staff, logged_in, fresh_rate_limits
 ):

@@ -132,6 +132,8 @@
     rateSend: gettext("Send rating"),
     bot: gettext("Help bot"),
     talkToPerson: gettext("Talk to a person"),
+    botAnswered: gettext("This answered my question"),
+    botThanks: gettext("Glad it helped! Write again any time."),
     handedOver: gettext("A person will answer you here as soon as they can."),
     rateChoose: gettext("Choose a rating from 1 to 5 stars."),
     npsTitle: gettext("How likely are you to recommend us?"),
@@ -752,6 +754,7 @@
   function wantsRating(conversation) {
     return (
       conversation.status === "resolved" &&
+      !conversation.with_bot && // the bot's articles answered it: no person to rate
       store.rated[conversation.id] !== (conversation.cycle ?? 1) &&
       store.ratingSkipped?.[conversation.id] !== (conversation.cycle ?? 1) &&
       lastServerId(conversation.id) > 0
@@ -1942,6 +1945,12 @@
     });
     if (conversation?.with_bot && conversation.status !== "resolved" && previous?.author?.kind === "bot") {
       items.push(handoffItem(conversation));
+    } else if (conversation?.with_bot && conversation.status === "resolved") {
+      items.push({
+        key: "bot-answered",
+        sig: "bot-answered",
+        build: () => h("p", { class: "hd-handoff__note", role: "status", text: t("botThanks") }),
+      });
     } else if (conversation && !conversation.with_bot && state.handedOver.has(conversation.id)) {
       items.push({
         key: "handed-over",
@@ -2037,13 +2046,24 @@
         h(
           "div",
           { class: "hd-handoff" },
-          h("button", {
-            class: "hd-button",
-            type: "button",
-            text: t("talkToPerson"),
-            disabled: state.handoffBusy,
-            onclick: () => handOff(conversation),
-          }),
+          h(
+            "div",
+            { class: "hd-handoff__buttons" },
+            h("button", {
+              class: "hd-button",
+              type: "button",
+              text: t("talkToPerson"),
+              disabled: state.handoffBusy,
+              onclick: () => handOff(conversation, "/handoff"),
+            }),
+            h("button", {
+              class: "hd-button hd-button--quiet",
+              type: "button",
+              text: t("botAnswered"),
+              disabled: state.handoffBusy,
+              onclick: () => handOff(conversation, "/answered"),
+            }),
+          ),
           state.handoffError
             ? h("p", { class: "hd-msg__meta hd-msg__meta--failed", role: "alert", text: state.handoffError })
             : null,
@@ -2051,16 +2071,17 @@
     };
   }
 
-  async function handOff(conversation) {
+  /** "Talk to a person" (`/handoff`) or "This answered my question" (`/answered`). */
+  async function handOff(conversation, action) {
     state.handoffBusy = true;
     state.handoffError = "";
     renderSoon();
     try {
       const updated = await withRetries(() =>
-        api("POST", "/conversations/" + conversation.id + "/handoff"),
+        api("POST", "/conversations/" + conversation.id + action),
       );
       upsertConversation(updated);
-      state.handedOver.add(conversation.id);
+      if (action === "/handoff") state.handedOver.add(conversation.id);
     } catch (error) {
       if (error.code !== "no_bot") state.handoffError = error.message;
     } finally {
