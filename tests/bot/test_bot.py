@@ -358,3 +358,18 @@ def test_rebuild_reports_gives_the_same_bot_figures(bot_history):
         figures.pop("computed_at")
     assert after == report
     assert after["conversations"]["handed_over"] == 1
+
+
+def test_self_service_counts_article_views_and_helpful_votes_of_the_period(shop, make_customer):
+    from helpcenter.models import ArticleFeedback, ArticleViews
+
+    parcel, kargo = shop
+    ArticleViews.objects.create(article=parcel, day=T0.date(), views=5)
+    ArticleViews.objects.create(article=kargo, day=T0.date(), views=2)
+    ArticleViews.objects.create(article=parcel, day=(T0 + timedelta(days=3)).date(), views=9)
+    for helpful, when in ((True, at(10)), (False, at(20)), (True, at(60 * 24 * 3))):
+        ArticleFeedback.objects.create(
+            article=parcel, helpful=helpful, source="widget", created_at=when
+        )
+    figures = summary(T0, T0 + timedelta(days=1), Slice())["self_service"]
+    assert figures == {"article_views": 7, "helpful": 1, "deflected": None}
