@@ -89,7 +89,7 @@ def bot_answer(*, message_id: int) -> Message | None:
     bot_messages = conversation.messages.filter(author_kind=AuthorKind.BOT)
     if bot_messages.filter(client_id=client_id).exists():
         return None
-    answered = bot_messages.count()
+    answered = bot_messages.filter(created_at__gte=cycle_start(conversation)).count()
     if answered >= 2:  # asked whether they want a person, and they wrote again: they do
         conversation_hand_over(conversation=conversation)
         return None
@@ -112,6 +112,12 @@ def bot_answer(*, message_id: int) -> Message | None:
         claim=False,
     )
     return reply
+
+
+def cycle_start(conversation: Conversation) -> datetime:
+    """A customer who comes back to a resolved conversation starts afresh: articles first."""
+    reopened = conversation.events.filter(change__reopened=True).order_by("-pk").first()
+    return reopened.at if reopened else conversation.created_at
 
 
 def customer_language(conversation: Conversation) -> str:

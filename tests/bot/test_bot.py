@@ -373,3 +373,13 @@ def test_self_service_counts_article_views_and_helpful_votes_of_the_period(shop,
         )
     figures = summary(T0, T0 + timedelta(days=1), Slice())["self_service"]
     assert figures == {"article_views": 7, "helpful": 1, "deflected": None}
+
+
+def test_a_customer_back_after_the_bot_resolved_gets_articles_again(bot_team, make_customer, shop):
+    conversation = start(make_customer(), bot_team)
+    resolve_idle_bot_conversations(now=timezone.now() + timedelta(days=1))
+    write(conversation, "where is my parcel now?")
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.cycle, conversation.with_bot) == ("open", 2, True)
+    first, second = bot_messages(conversation)
+    assert "Where is my parcel?" in first and "Where is my parcel?" in second
