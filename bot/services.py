@@ -67,6 +67,10 @@ def answer_on_event(
         return
     if event.author_kind != AuthorKind.CUSTOMER:
         return
+    # Routing has loaded the conversation for this event already: most messages cost
+    # nothing here. bot_answer checks again under the row's lock.
+    if not event.conversation.with_bot:
+        return
     try:
         bot_answer(message_id=event.message_id)
     except Exception:
