@@ -59,13 +59,14 @@ class TeamAdmin(admin.ModelAdmin):
         "name",
         "is_default",
         "time_zone",
+        "bot",
         "hours_now",
         "agent_count",
         "open_conversations",
     ]
-    list_filter = ["is_default"]
+    list_filter = ["is_default", "bot"]
     search_fields = ["name"]
-    fields = ["name", "is_default", "time_zone"]
+    fields = ["name", "is_default", "time_zone", "bot"]
     inlines = [BusinessHoursInline]
 
     @admin.display(description=_("now"))

@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +28,7 @@ from conversations.api.base import (
 from conversations.api.schema import ID as ID_SCHEMA
 from conversations.errors import InvalidInput
 from conversations.ids import parse_id
+from conversations.models import BotMode
 from conversations.people import avatar, display_name, public_name, user_name
 from conversations.serializers import (
     AvatarOutput,
@@ -186,6 +187,17 @@ class TeamOutput(serializers.Serializer):
     name = serializers.CharField()
     is_default = serializers.BooleanField()
     member = serializers.BooleanField(help_text=gettext_lazy("Whether you are in this team."))
+    bot = serializers.ChoiceField(
+        choices=BotMode.choices,
+        help_text=gettext_lazy(
+            "When the bot answers new conversations first: off, when no agent can take "
+            "the chat, or always (docs/bot.md)."
+        ),
+    )
+
+
+class TeamInput(serializers.Serializer):
+    bot = serializers.ChoiceField(choices=BotMode.choices)
 
 
 @extend_schema(tags=["agents"])
@@ -214,6 +226,23 @@ class TeamListView(AgentView):
         """Every team, by name; `member` says which ones are yours."""
         teams = selectors.teams_for(request.user)
         return Response({"results": TeamOutput(teams, many=True).data})
+
+
+@extend_schema(tags=["agents"])
+class TeamDetailView(AgentView):
+    @extend_schema(
+        request=TeamInput,
+        responses={200: TeamOutput, **error_responses(400, 401, 403, 404)},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        """Admins only: the team's bot mode."""
+        if not request.user.is_superuser:
+            raise PermissionDenied(_("Only admins can change a team."))
+        team = get_or_404(selectors.teams_for(request.user), pk)
+        data = validated(TeamInput, request.data)
+        team.bot = data["bot"]
+        team.save(update_fields=["bot"])
+        return Response(TeamOutput(get_or_404(selectors.teams_for(request.user), pk)).data)
 
 
 # --- Canned responses ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("agents", api.AgentListView.as_view(), name="agents"),
     path("agents/me", api.AgentMeView.as_view(), name="agent-me"),
     path("teams", api.TeamListView.as_view(), name="teams"),
+    path("teams/<int:pk>", api.TeamDetailView.as_view(), name="team"),
     path("canned-responses", api.CannedResponsesView.as_view(), name="canned-responses"),
     path(
         "canned-responses/<int:pk>/render",

@@ -65,6 +65,8 @@ def auto_reply_on_customer_message(
         return
     try:
         message = event.message
+        if message.conversation.with_bot:
+            return  # the bot answers it instead
         auto_reply_when_closed(message=message)
     except Exception:  # the customer's message is stored; a missing auto-reply is no failure
         logger.exception("could not auto-reply to message %s", event.message_id)
@@ -104,8 +106,8 @@ def _route_after_update(event: ConversationEvent, change: dict[str, Any]) -> Non
         route_reopened(conversation.pk)  # the customer came back; an agent reopening keeps it
     if before == Status.OPEN and after != Status.OPEN and conversation.assignee_id:
         drain_for_agent(conversation.assignee_id)  # pending, snoozed, resolved: a place frees
-    if after == Status.OPEN or "team" in change:
-        drain_team(conversation.team_id)  # unassigned and open again, or in a new team's queue
+    if after == Status.OPEN or "team" in change or change.get("handed_over"):
+        drain_team(conversation.team_id)  # open again, in a new team's queue, or off the bot
 
 
 # --- Agents --------------------------------------------------------------------------------

@@ -89,9 +89,10 @@ def online_agents(team: Team | None) -> QuerySet[Agent]:
 def team_queue(team_id: int | None) -> QuerySet[Conversation]:
     """The team's queue: its open conversations without an assignee, in the order they are
     served. Customers waiting for an answer first, the longest-waiting on top; then those
-    nobody waits on (an agent already answered), oldest first."""
+    nobody waits on (an agent already answered), oldest first. A conversation the bot
+    answers joins it at its handover (docs/bot.md)."""
     return Conversation.objects.filter(
-        team_id=team_id, status=Status.OPEN, assignee__isnull=True
+        team_id=team_id, status=Status.OPEN, assignee__isnull=True, with_bot=False
     ).order_by(F("waiting_since").asc(nulls_last=True), "created_at", "pk")
 
 

@@ -54,6 +54,7 @@ def page_strings() -> dict[str, str]:
         "conversation_n": _("Conversation #%(id)s"),
         "private_note": _("Private note"),
         "bot": _("Bot"),
+        "handed_over": _("Handed over by the bot: the customer asked for a person."),
         "system": _("System"),
         "you": _("You"),
         "sending": _("Sending…"),

@@ -31,6 +31,16 @@ urlpatterns = [
         widget.WidgetRatingView.as_view(),
         name="widget-rating",
     ),
+    path(
+        "widget/conversations/<int:pk>/handoff",
+        widget.WidgetHandoffView.as_view(),
+        name="widget-handoff",
+    ),
+    path(
+        "widget/conversations/<int:pk>/answered",
+        widget.WidgetAnsweredView.as_view(),
+        name="widget-answered",
+    ),
     path("widget/nps", widget.WidgetNpsView.as_view(), name="widget-nps"),
     # Mail providers (email continuity)
     path("inbound/email", inbound_email.InboundEmailView.as_view(), name="inbound-email"),

@@ -53,6 +53,7 @@ class State(NamedTuple):
     resolved_at: datetime | None = None
     last_activity_at: datetime | None = None
     preview: str = ""  # of the last public message, for inboxes
+    with_bot: bool = False  # the bot answers; no agent's queue holds it until a handover
     rated_cycle: int = 0  # the last cycle that got a rating (callers read it when rating)
 
 
@@ -107,13 +108,20 @@ class Rate:
 
 
 @dataclass(frozen=True, slots=True)
+class HandOver:
+    """The customer asks the bot for a person: the conversation joins its team's queue."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Wake:
     """A snooze's time has come (the beat task asks at `at`)."""
 
     at: datetime
 
 
-Step: TypeAlias = PostMessage | Assign | SetStatus | Resolve | Reopen | Rate | Wake
+Step: TypeAlias = PostMessage | Assign | SetStatus | Resolve | Reopen | Rate | Wake | HandOver
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +155,15 @@ def simultaneous_rank(kind: str) -> int:
 # --- Creation ---------------------------------------------------------------------------------
 
 
-def create(*, at: datetime, team: Hashable | None) -> tuple[State, list[Event]]:
-    """A new conversation, with no message yet, in `team`."""
-    state = State(last_activity_at=at)
-    return state, [Event(CREATED, at, state, change={"team": [None, team]})]
+def create(
+    *, at: datetime, team: Hashable | None, with_bot: bool = False
+) -> tuple[State, list[Event]]:
+    """A new conversation, with no message yet, in `team`; `with_bot`: the bot answers first."""
+    state = State(last_activity_at=at, with_bot=with_bot)
+    change: dict[str, Any] = {"team": [None, team]}
+    if with_bot:
+        change["bot"] = True
+    return state, [Event(CREATED, at, state, change=change)]
 
 
 # --- The steps ---------------------------------------------------------------------------------
@@ -270,6 +283,23 @@ def _wake(state: State, step: Wake, events: list[Event]) -> State:
     return state
 
 
+def _hand_over(state: State, step: HandOver, events: list[Event]) -> State:
+    """From the bot to the team's queue, like a new conversation: the customer waits from
+    now, which is where first response and wait time count from (docs/reports.md)."""
+    if not state.with_bot:
+        raise NotAllowed(_("No bot is answering this conversation."), code="no_bot")
+    at = step.at
+    state = _wake_for_customer(state, at, events)
+    state = state._replace(
+        with_bot=False,
+        waiting_since=at,
+        last_activity_at=_later(state.last_activity_at, at),
+    )
+    change: dict[str, Any] = {"handed_over": True}
+    events.append(Event(UPDATED, at, state, change=change))
+    return state
+
+
 def _start_cycle(state: State, at: datetime, by: Agent, events: list[Event]) -> State:
     cycle = state.cycle
     state = state._replace(
@@ -314,6 +344,7 @@ _RULES: dict[type, Callable[[State, Any, list[Event]], State]] = {
     Reopen: _reopen,
     Rate: _rate,
     Wake: _wake,
+    HandOver: _hand_over,
 }
 
 

@@ -72,6 +72,14 @@ def validate_time_zone(name: str) -> None:
         ) from error
 
 
+class BotMode(models.TextChoices):
+    """When a team's bot answers a new conversation before any agent (docs/bot.md)."""
+
+    OFF = "off", _("Off")
+    WHEN_UNAVAILABLE = "when_unavailable", _("When no agent can take the chat")
+    ALWAYS_FIRST = "always_first", _("Always first")
+
+
 class Team(models.Model):
     """Where conversations queue, and what access checks ask about ("is this user in it?").
 
@@ -93,6 +101,13 @@ class Team(models.Model):
         default=default_time_zone,
         validators=[validate_time_zone],
         help_text=_("The IANA name its business hours are in, e.g. Europe/Istanbul."),
+    )
+    bot = models.CharField(
+        _("bot"),
+        max_length=20,
+        choices=BotMode.choices,
+        default=BotMode.OFF,
+        help_text=_("Whether the bot answers new conversations with help articles first."),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     members = models.ManyToManyField(
@@ -260,6 +275,11 @@ class Conversation(models.Model):
         help_text=_("The customer's oldest message that no agent has answered yet."),
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    with_bot = models.BooleanField(
+        _("with the bot"),
+        default=False,
+        help_text=_("The bot answers; agents get it when the customer asks for a person."),
+    )
     last_message_preview = models.CharField(
         _("last message"), max_length=lifecycle.PREVIEW_LENGTH, blank=True
     )

@@ -1,7 +1,7 @@
 """Questions the core asks that only a higher app can answer (STYLE.md "Seams between apps").
 
 The core declares each question here as a small protocol; the app that knows the answer
-registers it in its AppConfig.ready() (agents does both today). Asking a question nobody
+registers it in its AppConfig.ready() (agents answers the first two, bot the third). Asking a question nobody
 answered raises ImproperlyConfigured, and a system check says so at start-up: an
 unanswered question is an error, never a silent yes.
 """
@@ -38,6 +38,11 @@ class AgentProvisioner(Protocol):
         existing user keeps what they have and gets an agent profile if they lack one."""
 
 
+class BotGate(Protocol):
+    def __call__(self, *, team: Team) -> bool:
+        """Does the team's bot answer a new web conversation before any agent? (docs/bot.md)"""
+
+
 class Seam(Generic[Answer]):
     """One question and the answer registered for it."""
 
@@ -65,6 +70,9 @@ ASSIGNMENT_POLICY: Seam[AssignmentPolicy] = Seam(
     "may this agent take this conversation?", "conversations.E001"
 )
 AGENT_PROVISIONER: Seam[AgentProvisioner] = Seam("make this email an agent", "conversations.E002")
+BOT_GATE: Seam[BotGate] = Seam(
+    "does the bot answer this new conversation first?", "conversations.E003"
+)
 
 
 def register_assignment_policy(policy: AssignmentPolicy) -> None:
@@ -75,6 +83,10 @@ def register_agent_provisioner(provisioner: AgentProvisioner) -> None:
     AGENT_PROVISIONER.register(provisioner)
 
 
+def register_bot_gate(gate: BotGate) -> None:
+    BOT_GATE.register(gate)
+
+
 def assignment_policy() -> AssignmentPolicy:
     return ASSIGNMENT_POLICY.get()
 
@@ -83,10 +95,14 @@ def agent_provisioner() -> AgentProvisioner:
     return AGENT_PROVISIONER.get()
 
 
+def bot_gate() -> BotGate:
+    return BOT_GATE.get()
+
+
 def check_seams_answered(**kwargs: Any) -> list[checks.CheckMessage]:
     """System check (registered in ConversationsConfig.ready): every question has an answer."""
     return [
         checks.Error(seam.missing(), id=seam.check_id)
-        for seam in (ASSIGNMENT_POLICY, AGENT_PROVISIONER)
+        for seam in (ASSIGNMENT_POLICY, AGENT_PROVISIONER, BOT_GATE)
         if seam.answer is None
     ]

@@ -111,6 +111,7 @@ class ConversationOutput(serializers.ModelSerializer):
             "created_at",
             "last_activity_at",
             "callback",
+            "with_bot",
             "unread",
             "search",
         ]
@@ -208,6 +209,7 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         created_at=conversation.created_at,
         last_activity_at=conversation.last_activity_at,
         callback=callback_payload(conversation),
+        with_bot=conversation.with_bot,
     )
 
 
@@ -236,6 +238,7 @@ def conversation_shape(
     created_at: datetime,
     last_activity_at: datetime,
     callback: dict[str, Any] | None = None,
+    with_bot: bool = False,
 ) -> dict[str, Any]:
     """The conversation shape from plain values; the bulk importer builds it without rows."""
     return {
@@ -254,6 +257,7 @@ def conversation_shape(
         "created_at": iso(created_at),
         "last_activity_at": iso(last_activity_at),
         "callback": callback,
+        "with_bot": with_bot,
     }
 
 

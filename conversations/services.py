@@ -40,7 +40,7 @@ from .models import (
     Status,
     Team,
 )
-from .seams import assignment_policy
+from .seams import assignment_policy, bot_gate
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ class Author:
     @classmethod
     def of_agent(cls, user: Any) -> "Author":
         return cls(AuthorKind.AGENT, user)
+
+    @classmethod
+    def bot(cls) -> "Author":
+        """The help-center bot: never a reply in any metric (a handover starts the clocks)."""
+        return cls(AuthorKind.BOT)
 
     @classmethod
     def system(cls) -> "Author":
@@ -227,6 +232,7 @@ STATE_COLUMNS = {
     "resolved_at": "resolved_at",
     "last_activity_at": "last_activity_at",
     "preview": "last_message_preview",
+    "with_bot": "with_bot",
 }
 
 
@@ -298,14 +304,18 @@ def conversation_create(
     team: Any = None,
     at: datetime | None = None,
     external_id: str | None = None,
+    with_bot: bool = False,
 ) -> Conversation:
     """A conversation with no message yet, in `team` or the default team.
 
     conversation_start adds the customer's first message; the history import replays
     whatever came first (an assignment at the same instant, an outbound agent message).
+    `with_bot`: the bot answers first, and no agent's queue holds it until a handover.
     """
     team = team or default_team()
-    state, (created,) = lifecycle.create(at=at or timezone.now(), team=team.pk if team else None)
+    state, (created,) = lifecycle.create(
+        at=at or timezone.now(), team=team.pk if team else None, with_bot=with_bot
+    )
     conversation = Conversation.objects.create(
         customer=customer,
         channel=channel,
@@ -313,6 +323,7 @@ def conversation_create(
         created_at=created.at,
         last_activity_at=state.last_activity_at,
         external_id=external_id,
+        with_bot=state.with_bot,
     )
     record_event(conversation, EventType(created.type), at=created.at, change=created.change)
     return conversation
@@ -344,8 +355,16 @@ def conversation_start(
     if existing:
         return existing.conversation, False
     at = at or timezone.now()
+    team = team or default_team()
+    # Only the widget has the "Talk to a person" button a bot's answer needs.
+    with_bot = channel == Channel.WEB and team is not None and bot_gate()(team=team)
     conversation = conversation_create(
-        customer=customer, channel=channel, team=team, at=at, external_id=external_id
+        customer=customer,
+        channel=channel,
+        team=team,
+        at=at,
+        external_id=external_id,
+        with_bot=with_bot,
     )
     message_post(
         conversation=conversation, author=Author.customer(), body=body, client_id=client_id, at=at
@@ -404,6 +423,37 @@ def message_post(
     )
     _take_step(conversation, step, write_message=write_message, assignee=agent)
     return written[0], True
+
+
+@transaction.atomic
+def conversation_hand_over(
+    *,
+    conversation: Conversation,
+    at: datetime | None = None,
+    within: QuerySet[Conversation] | None = None,
+) -> Conversation:
+    """The customer asks the bot for a person: the conversation joins its team's queue, and
+    routing takes it from there like a new conversation. NotAllowed (409 `no_bot`) when no
+    bot is answering it; with `within`, one outside those raises Conversation.DoesNotExist."""
+    conversation = _locked(conversation, within=within)
+    _take_step(conversation, lifecycle.HandOver(at or timezone.now()))
+    return conversation
+
+
+@transaction.atomic
+def conversation_answered_by_bot(
+    *,
+    conversation: Conversation,
+    at: datetime | None = None,
+    within: QuerySet[Conversation] | None = None,
+) -> Conversation:
+    """The customer says the bot's articles answered their question: resolved without a
+    person. NotAllowed (409 `no_bot`) when no bot is answering it."""
+    conversation = _locked(conversation, within=within)
+    if not conversation.with_bot:
+        raise NotAllowed(_("No bot is answering this conversation."), code="no_bot")
+    _take_step(conversation, lifecycle.Resolve(at or timezone.now()))
+    return conversation
 
 
 @transaction.atomic

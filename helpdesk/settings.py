@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "agents",
     "reports",
     "helpcenter",
+    "bot",  # stands on the core, agents and the help center (docs/bot.md)
     # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
     # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
     "helpdesk",
@@ -241,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.update_reports",
         "schedule": SWEEP_SECONDS,
     },
+    "resolve-idle-bot-conversations": {
+        "task": "bot.tasks.resolve_idle_bot_conversations",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth and API ---------------------------------------------------------------------------
@@ -385,6 +390,8 @@ HELPDESK_EMAIL_MISSED_GRACE_SECONDS = int(
 # A customer is asked "How likely are you to recommend us?" at most once in this many days
 # (docs/widget.md "Satisfaction questions"); answering again sooner is refused (409).
 HELPDESK_NPS_INTERVAL_DAYS = int(os.environ.get("HELPDESK_NPS_INTERVAL_DAYS", "90"))
+# A conversation the bot holds and the customer left this long is resolved without a human.
+HELPDESK_BOT_IDLE_MINUTES = int(os.environ.get("HELPDESK_BOT_IDLE_MINUTES", "30"))
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
 HELPDESK_INBOUND_DOMAIN = os.environ.get("HELPDESK_INBOUND_DOMAIN", "")

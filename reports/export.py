@@ -204,6 +204,8 @@ def _summary_rows(current: dict[str, Any], previous: dict[str, Any]) -> list[lis
         row(_("Conversations resolved"), volume["resolved"], was["resolved"]),
         row(_("Conversations reopened"), volume["reopened"], was["reopened"]),
         row(_("Escalations (call back by phone)"), volume["escalated"], was["escalated"]),
+        row(_("Resolved by the bot alone"), volume["bot_resolved"], was["bot_resolved"]),
+        row(_("Handed over by the bot"), volume["handed_over"], was["handed_over"]),
         row(_("Open now"), volume["open_now"], compare=False),
         row(_("Waiting now"), current["waiting_now"]["count"], compare=False),
         row(_("Longest wait now (s)"), current["waiting_now"]["longest_seconds"], compare=False),

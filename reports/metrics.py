@@ -24,9 +24,20 @@ class Metric:
     MESSAGES_IN = "messages_in"
     MESSAGES_OUT = "messages_out"
     ESCALATED = "escalated"  # a "call back by phone" request
+    BOT_RESOLVED = "bot_resolved"  # resolved while the bot held it: no human took part
+    HANDED_OVER = "handed_over"  # the bot passed it to the team's queue
 
     DURATIONS = (FIRST_RESPONSE, WAIT, HANDLE, RESOLUTION)
-    COUNTS = (CREATED, RESOLVED, REOPENED, MESSAGES_IN, MESSAGES_OUT, ESCALATED)
+    COUNTS = (
+        CREATED,
+        RESOLVED,
+        REOPENED,
+        MESSAGES_IN,
+        MESSAGES_OUT,
+        ESCALATED,
+        BOT_RESOLVED,
+        HANDED_OVER,
+    )
 
 
 class Step:
@@ -44,6 +55,8 @@ class Step:
     NPS = "nps"  # the customer answered the NPS question after this conversation
     TEAM = "team"
     ESCALATE = "escalate"  # a call back by phone was requested (agent: who asked)
+    BOT = "bot"  # the conversation starts with the bot answering (docs/bot.md)
+    HANDOVER = "handover"  # … which passes it to the team's queue
 
 
 # NamedTuples rather than dataclasses: a full rebuild makes tens of millions of them, and a
@@ -78,6 +91,8 @@ class _Walk:
         self.in_cycle = False
         self.cycle = 0
         self.cycle_start: datetime | None = None
+        self.reply_clock_start: datetime | None = None  # first response counts from here
+        self.with_bot = False
         self.turn_start: datetime | None = None
         self.replied = False
         self.assignee: int | None = None
@@ -107,6 +122,7 @@ class _Walk:
         self.in_cycle = True
         self.status = OPEN
         self.cycle_start = at
+        self.reply_clock_start = at
         self.turn_start = None
         self.replied = False
         self.had_assignee = self.assignee is not None  # an assignee kept from before holds
@@ -127,10 +143,11 @@ class _Walk:
         self.emit(Metric.MESSAGES_OUT, at, 1, agent)
         if not self.in_cycle:
             return  # a reply outside a cycle counts for nothing
-        assert self.cycle_start is not None
+        assert self.reply_clock_start is not None
         if not self.replied:
             self.replied = True
-            self.emit(Metric.FIRST_RESPONSE, at, (at - self.cycle_start).total_seconds(), agent)
+            first = (at - self.reply_clock_start).total_seconds()
+            self.emit(Metric.FIRST_RESPONSE, at, first, agent)
         if self.turn_start is not None:
             self.emit(Metric.WAIT, at, (at - self.turn_start).total_seconds(), agent)
             self.turn_start = None
@@ -150,6 +167,8 @@ class _Walk:
         assert self.cycle_start is not None
         credited = agent if agent is not None else self.assignee
         self.emit(Metric.RESOLVED, at, 1, credited)
+        if self.with_bot:
+            self.emit(Metric.BOT_RESOLVED, at, 1, None)
         self.emit(Metric.RESOLUTION, at, (at - self.cycle_start).total_seconds(), credited)
         if self.had_assignee:
             self.emit(Metric.HANDLE, at, self.assigned_open, credited)
@@ -159,6 +178,17 @@ class _Walk:
         self.in_cycle = False
         self.status = RESOLVED
         self.turn_start = None  # an unanswered turn is dropped at resolution
+
+    def hand_over(self, at: datetime) -> None:
+        """From the bot to a person: first response and wait count from now, as if the
+        customer had just written (resolution time still counts from the cycle's start)."""
+        if not self.with_bot:
+            return
+        self.with_bot = False
+        self.emit(Metric.HANDED_OVER, at, 1, None)
+        if self.in_cycle:
+            self.reply_clock_start = at
+            self.turn_start = at
 
     def reopen(self, at: datetime) -> None:
         if self.status == RESOLVED and self.cycle:
@@ -204,6 +234,10 @@ def facts_for(steps: Iterable[HistoryStep]) -> list[Fact]:
             walk.team = step.team
         elif kind == Step.ESCALATE:
             walk.escalate(step.at, step.agent)
+        elif kind == Step.BOT:
+            walk.with_bot = True
+        elif kind == Step.HANDOVER:
+            walk.hand_over(step.at)
     return walk.facts
 
 
@@ -235,6 +269,10 @@ def _steps_from_update(
 ) -> Iterator[HistoryStep]:
     if "team" in change:
         yield HistoryStep(at, Step.TEAM, team=change["team"][1])
+    if change.get("bot"):
+        yield HistoryStep(at, Step.BOT)
+    if change.get("handed_over"):
+        yield HistoryStep(at, Step.HANDOVER)
     before_phone, after_phone = change.get("callback_phone") or [None, None]
     if after_phone and not before_phone:  # a new request; a corrected number is not another
         yield HistoryStep(at, Step.ESCALATE, agent=agent_id)

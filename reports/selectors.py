@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation, NpsResponse, Status
 from conversations.people import user_name
+from helpcenter.models import ArticleFeedback, ArticleViews
 
 from .buckets import (
     DETRACTOR,
@@ -379,6 +380,8 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
             "resolved": sums[Metric.RESOLVED].count,
             "reopened": sums[Metric.REOPENED].count,
             "escalated": sums[Metric.ESCALATED].count,
+            "bot_resolved": sums[Metric.BOT_RESOLVED].count,
+            "handed_over": sums[Metric.HANDED_OVER].count,
             "open_now": open_conversations(slice_).count(),
         },
         "messages": {"in": sums[Metric.MESSAGES_IN].count, "out": sums[Metric.MESSAGES_OUT].count},
@@ -400,9 +403,27 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
         "response_rate": csat.count / resolved if resolved else None,
     }
     result["nps"] = nps_of(sums[Metric.NPS])
+    result["self_service"] = self_service(since, until)
     result["waiting_now"] = waiting_now(slice_)
     result["computed_at"] = timezone.now().isoformat()
     return result
+
+
+def self_service(since: datetime, until: datetime) -> dict[str, Any]:
+    """The help center's figures, for the whole helpdesk (articles belong to no team, agent
+    or channel): article views of the days the period touches (views are counted per day),
+    "helpful" votes cast in the period. `deflected`, suggestions that led to no
+    conversation, is null: the widget does not record the suggestions it shows."""
+    last_day = (until - timedelta(microseconds=1)).date()
+    views = ArticleViews.objects.filter(day__gte=since.date(), day__lte=last_day)
+    helpful = ArticleFeedback.objects.filter(
+        helpful=True, created_at__gte=since, created_at__lt=until
+    )
+    return {
+        "article_views": views.aggregate(total=Sum("views"))["total"] or 0,
+        "helpful": helpful.count(),
+        "deflected": None,
+    }
 
 
 def nps_score(entry: Totals) -> float | None:

@@ -245,6 +245,40 @@ class WidgetMessagesView(WidgetView):
         return Response(MessageOutput(message).data, status=created_status(created))
 
 
+class WidgetHandoffView(WidgetView):
+    @extend_schema(
+        request=None,
+        responses={200: CustomerConversationOutput, **error_responses(401, 404, 409)},
+        operation_id="widget_conversation_handoff",
+        tags=["widget"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """ "Talk to a person": the conversation goes from the bot to its team's queue, routed
+        like a new one. 409 `no_bot` when no bot is answering it (docs/bot.md)."""
+        conversation = self.get_conversation(pk)
+        services.conversation_hand_over(
+            conversation=conversation, within=self.changeable_conversations()
+        )
+        return Response(CustomerConversationOutput(self.get_conversation(pk)).data)
+
+
+class WidgetAnsweredView(WidgetView):
+    @extend_schema(
+        request=None,
+        responses={200: CustomerConversationOutput, **error_responses(401, 404, 409)},
+        operation_id="widget_conversation_answered",
+        tags=["widget"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """ "This answered my question" under the bot's answer: resolved without a person.
+        409 `no_bot` when no bot is answering it (docs/bot.md)."""
+        conversation = self.get_conversation(pk)
+        services.conversation_answered_by_bot(
+            conversation=conversation, within=self.changeable_conversations()
+        )
+        return Response(CustomerConversationOutput(self.get_conversation(pk)).data)
+
+
 class WidgetRatingView(WidgetView):
     @extend_schema(
         request=RatingInput,

@@ -490,6 +490,7 @@ class _RowBuilder:
                 final.last_activity_at,
                 final.waiting_since,
                 final.resolved_at,
+                final.with_bot,  # False: imported history never starts with the bot
                 final.preview,
                 record.external_id,
                 "",  # no call back asked for
@@ -637,6 +638,7 @@ CONVERSATION_COLUMNS = (
     "last_activity_at",
     "waiting_since",
     "resolved_at",
+    "with_bot",
     "last_message_preview",
     "external_id",
     "callback_phone",

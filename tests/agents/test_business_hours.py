@@ -360,6 +360,7 @@ def test_hours_are_edited_inline_on_the_team(client, make_agent, make_team):
     form = {
         "name": "Inline",
         "time_zone": ISTANBUL,
+        "bot": "off",
         "business_hours-TOTAL_FORMS": "2",
         "business_hours-INITIAL_FORMS": "0",
         "business_hours-0-weekday": "0",

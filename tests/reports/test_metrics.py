@@ -347,3 +347,43 @@ def test_nps_answers_come_from_the_event_log():
     steps = list(steps_from_events(events))
     assert steps[-1] == HistoryStep(at(9), Step.NPS, score=10)
     assert values(facts_for(steps), Metric.NPS) == [10]
+
+
+def test_a_handed_over_conversation_counts_first_response_and_wait_from_the_handover():
+    # docs/reports.md "The bot": the customer writes at 0 and 3 while the bot holds it, asks
+    # for a person at 10, and Alice replies at 12. Resolution still counts from 0.
+    facts = facts_for(
+        history(
+            (0, Step.BOT),
+            (0, C),
+            (3, C),
+            (10, Step.HANDOVER),
+            (10, Step.ASSIGN, {"agent": ALICE}),
+            (12, R, {"agent": ALICE}),
+            (20, Step.RESOLVE, {"agent": ALICE}),
+        )
+    )
+    assert minutes(facts, Metric.FIRST_RESPONSE) == [2]
+    assert minutes(facts, Metric.WAIT) == [2]
+    assert minutes(facts, Metric.RESOLUTION) == [20]
+    assert values(facts, Metric.HANDED_OVER) == [1]
+    assert values(facts, Metric.BOT_RESOLVED) == []
+
+
+def test_a_conversation_the_bot_resolved_alone_has_no_response_and_no_handle_time():
+    facts = facts_for(history((0, Step.BOT), (0, C), (30, Step.RESOLVE)))
+    assert values(facts, Metric.BOT_RESOLVED) == [1]
+    assert values(facts, Metric.RESOLVED) == [1]
+    assert values(facts, Metric.FIRST_RESPONSE) == values(facts, Metric.HANDLE) == []
+    assert values(facts, Metric.HANDED_OVER) == []
+
+
+def test_the_bot_and_its_handover_are_read_from_the_event_log():
+    events = [
+        ("conversation.created", at(0), None, None, True, {"team": [None, 1], "bot": True}),
+        ("message.created", at(0), None, "customer", True, {}),
+        ("message.created", at(1), None, "bot", True, {}),
+        ("conversation.updated", at(5), None, None, True, {"handed_over": True}),
+    ]
+    kinds = [step.kind for step in steps_from_events(events)]
+    assert kinds == [Step.TEAM, Step.BOT, C, Step.HANDOVER]

@@ -112,6 +112,8 @@ def test_a_known_history_gives_known_numbers_and_the_rebuild_agrees(
         "resolved": 1,
         "reopened": 0,
         "escalated": 2,
+        "bot_resolved": 0,
+        "handed_over": 0,
         "open_now": None,
     }
     # each request at its moment, credited to who asked (else the assignee), in its team

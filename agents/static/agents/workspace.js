@@ -379,9 +379,20 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     badge.textContent = t(`status_${conversation.status}`);
     const thread = $("thread");
     const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 60;
-    thread.replaceChildren(...sortedMessages().map(messageItem));
+    thread.replaceChildren(...threadItems());
     if (scroll === "bottom" || atBottom) thread.scrollTop = thread.scrollHeight;
     renderTyping();
+  }
+
+  /** The messages, and where the bot handed over: after its last answer (docs/bot.md). */
+  function threadItems() {
+    const messages = sortedMessages();
+    const items = messages.map(messageItem);
+    const lastBot = messages.map((message) => message.author?.kind).lastIndexOf("bot");
+    if (lastBot >= 0 && state.current && !state.current.with_bot) {
+      items.splice(lastBot + 1, 0, h("li", { class: "handover", role: "note", text: t("handed_over") }));
+    }
+    return items;
   }
 
   function authorName(message) {

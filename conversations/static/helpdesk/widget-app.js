@@ -136,6 +136,11 @@
     star5: gettext("5 stars — excellent"),
     rateComment: gettext("Anything you'd like to add? (optional)"),
     rateSend: gettext("Send rating"),
+    bot: gettext("Help bot"),
+    talkToPerson: gettext("Talk to a person"),
+    botAnswered: gettext("This answered my question"),
+    botThanks: gettext("Glad it helped! Write again any time."),
+    handedOver: gettext("A person will answer you here as soon as they can."),
     rateChoose: gettext("Choose a rating from 1 to 5 stars."),
     npsTitle: gettext("How likely are you to recommend us?"),
     npsLow: gettext("Not likely"),
@@ -294,6 +299,9 @@
     socketLive: false,
     showReconnecting: false,
     ratingThanks: new Set(), // conversation ids rated during this visit
+    handedOver: new Set(), // conversation ids handed to a person during this visit
+    handoffBusy: false,
+    handoffError: "",
     ratingDraft: new Map(), // conversation id -> {score, comment, error, busy}
     emailDraft: "",
     emailError: "",
@@ -791,6 +799,7 @@
   function wantsRating(conversation) {
     return (
       conversation.status === "resolved" &&
+      !conversation.with_bot && // the bot's articles answered it: no person to rate
       store.rated[conversation.id] !== (conversation.cycle ?? 1) &&
       store.ratingSkipped?.[conversation.id] !== (conversation.cycle ?? 1) &&
       lastServerId(conversation.id) > 0
@@ -1994,6 +2003,21 @@
       items.push(messageItem(message, firstOfGroup, lastOfGroup));
       previous = message;
     });
+    if (conversation?.with_bot && conversation.status !== "resolved" && previous?.author?.kind === "bot") {
+      items.push(handoffItem(conversation));
+    } else if (conversation?.with_bot && conversation.status === "resolved") {
+      items.push({
+        key: "bot-answered",
+        sig: "bot-answered",
+        build: () => h("p", { class: "hd-handoff__note", role: "status", text: t("botThanks") }),
+      });
+    } else if (conversation && !conversation.with_bot && state.handedOver.has(conversation.id)) {
+      items.push({
+        key: "handed-over",
+        sig: "handed-over",
+        build: () => h("p", { class: "hd-handoff__note", role: "status", text: t("handedOver") }),
+      });
+    }
     if (conversation && wantsRating(conversation)) {
       items.push(ratingItem(conversation));
     } else if (conversation && state.ratingThanks.has(conversation.id)) {
@@ -2048,6 +2072,7 @@
     const kind = message.author?.kind || "agent";
     if (kind === "customer") return t("you");
     if (kind === "system") return attrs.title || t("title");
+    if (kind === "bot") return t("bot");
     return message.author?.name || t("agent");
   }
 
@@ -2065,14 +2090,16 @@
     );
     // The body is text, always: textContent, never markup.
     const bubble = h("div", { class: "hd-msg__bubble" });
-    bubble.textContent = message.body;
+    if (kind === "bot") linkify(bubble, message.body);
+    else bubble.textContent = message.body;
     const meta = h(
       "div",
       { class: "hd-msg__meta" },
       h("span", { class: "hd-msg__sending", text: t("sending") }),
       h("time"),
     );
-    return h("div", { class: "hd-msg hd-msg--" + side }, author, bubble, meta);
+    const classes = "hd-msg hd-msg--" + side + (kind === "bot" ? " hd-msg--bot" : "");
+    return h("div", { class: classes }, author, bubble, meta);
   }
 
   /** What changes after a message is shown (sent, failed, grouped with the next one), changed
@@ -2089,6 +2116,67 @@
     time.setAttribute("datetime", message.created_at);
     el.querySelector(".hd-msg__meta--failed")?.remove();
     if (failed) el.append(failureNote(message));
+  }
+
+  /** The bot's links to help articles, clickable: text nodes and <a> with textContent only. */
+  function linkify(element, text) {
+    text.split(/(https?:\/\/\S+)/).forEach((part, index) => {
+      if (index % 2 === 0) element.append(document.createTextNode(part));
+      else element.append(h("a", { href: part, target: "_blank", rel: "noopener", text: part }));
+    });
+  }
+
+  /** "Talk to a person" under the bot's answer, while the bot holds the conversation. */
+  function handoffItem(conversation) {
+    return {
+      key: "handoff",
+      sig: [state.handoffBusy, state.handoffError].join("|"),
+      build: () =>
+        h(
+          "div",
+          { class: "hd-handoff" },
+          h(
+            "div",
+            { class: "hd-handoff__buttons" },
+            h("button", {
+              class: "hd-button",
+              type: "button",
+              text: t("talkToPerson"),
+              disabled: state.handoffBusy,
+              onclick: () => handOff(conversation, "/handoff"),
+            }),
+            h("button", {
+              class: "hd-button hd-button--quiet",
+              type: "button",
+              text: t("botAnswered"),
+              disabled: state.handoffBusy,
+              onclick: () => handOff(conversation, "/answered"),
+            }),
+          ),
+          state.handoffError
+            ? h("p", { class: "hd-msg__meta hd-msg__meta--failed", role: "alert", text: state.handoffError })
+            : null,
+        ),
+    };
+  }
+
+  /** "Talk to a person" (`/handoff`) or "This answered my question" (`/answered`). */
+  async function handOff(conversation, action) {
+    state.handoffBusy = true;
+    state.handoffError = "";
+    renderSoon();
+    try {
+      const updated = await withRetries(() =>
+        api("POST", "/conversations/" + conversation.id + action),
+      );
+      upsertConversation(updated);
+      if (action === "/handoff") state.handedOver.add(conversation.id);
+    } catch (error) {
+      if (error.code !== "no_bot") state.handoffError = error.message;
+    } finally {
+      state.handoffBusy = false;
+      renderSoon({ scrollToEnd: true });
+    }
   }
 
   function failureNote(message) {
