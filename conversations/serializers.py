@@ -433,6 +433,30 @@ class SessionInput(serializers.Serializer):
     identifier = StrictCharField(required=False, allow_blank=True, max_length=255)
     identifier_hash = StrictCharField(required=False, allow_blank=True, max_length=128)
     customer_token = StrictCharField(required=False, allow_blank=True, allow_null=True)
+    attributes = serializers.JSONField(
+        required=False,
+        help_text=_(
+            "Custom attributes from the embedding site: a flat object of strings, numbers and "
+            "booleans (null removes one), merged into what is stored."
+        ),
+    )
+
+
+class PageviewInput(serializers.Serializer):
+    url = StrictCharField(max_length=2000, help_text=_("The page's address, http(s)."))
+    title = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text=_("The page's title; kept to its first 300 characters."),
+    )
+    referrer = StrictCharField(required=False, allow_blank=True, max_length=2000)
+    time_zone = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text=_("The browser's IANA time zone, e.g. Europe/Istanbul."),
+    )
 
 
 class SessionOutput(serializers.Serializer):
