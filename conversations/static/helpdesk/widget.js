@@ -469,8 +469,49 @@
     store.customer = answer.customer;
     store.identifier = wantedIdentifier();
     saveStore();
+    reportPageview();
     connection.reconnectNow();
     if (state.open && state.view === "home") loadConversations();
+  }
+
+  // --- Visitor context: page views and identify (docs/widget.md "What agents see") -----------
+
+  let reportedUrl = null; // this page's address as last reported: each one once
+
+  /** Tell agents which page the customer is on (with a session only: an anonymous visitor
+   *  who never chatted is not followed). Agents see it; failures only cost that hint. */
+  function reportPageview() {
+    if (!hasSession() || location.href === reportedUrl) return;
+    reportedUrl = location.href;
+    const body = { url: location.href, title: document.title || "" };
+    if (document.referrer) body.referrer = document.referrer;
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) body.time_zone = zone;
+    api("POST", "/pageviews", body).catch(() => {});
+  }
+
+  /** Single-page shops change the address without loading a page: report each route. */
+  function followHistory() {
+    const later = () => setTimeout(reportPageview, 0); // after the page has set its title
+    for (const name of ["pushState", "replaceState"]) {
+      const original = history[name];
+      history[name] = function (...args) {
+        const result = original.apply(this, args);
+        later();
+        return result;
+      };
+    }
+    window.addEventListener("popstate", later);
+    window.addEventListener("hashchange", later);
+  }
+
+  /** The embedding site's custom attributes (plan, order count, …): a flat object. */
+  async function identify(attributes) {
+    if (!attributes || typeof attributes !== "object" || Array.isArray(attributes)) {
+      throw new TypeError("HelpdeskWidget.identify expects an object of attributes");
+    }
+    await ensureSession(); // one that is under way first: its answer must not overtake ours
+    await ensureSession({ attributes });
   }
 
   /** The server no longer knows our token: start over as a new visitor. */
@@ -2384,6 +2425,8 @@
 
     if (IDENTIFIER && !hasSession()) ensureSession().catch(() => {});
     else connection.connect(); // with a token only
+    followHistory();
+    reportPageview();
 
     if (typeof tab.current === "number" && store.token) {
       state.view = "thread";
@@ -2407,5 +2450,6 @@
     open: () => void started.then(openPanel),
     close: () => void started.then(closePanel),
     toggle: () => void started.then(() => (state.open ? closePanel() : openPanel())),
+    identify: (attributes) => started.then(() => identify(attributes)),
   };
 })();
