@@ -1137,6 +1137,9 @@
         touchConversation(data);
         return;
       case "conversation.created":
+        upsertConversation(data);
+        if (agentReachedOut()) openThread(data.id);
+        return;
       case "conversation.updated":
       case "conversation.assigned":
         upsertConversation(data);
@@ -1151,6 +1154,13 @@
         renderSoon();
         return;
     }
+  }
+
+  /** An agent started a conversation with us ("On the site now") while the open widget
+   *  showed an empty new conversation: show theirs instead. Our own new conversation always
+   *  has our message in the draft, and a half-written one is never taken away. */
+  function agentReachedOut() {
+    return state.open && state.current === NEW && !thread(NEW).messages.size && !dom.input?.value.trim();
   }
 
   function onTyping(frame) {
