@@ -45,14 +45,13 @@ _SYSTEMS = [
 
 
 def describe_user_agent(user_agent: str) -> str:
-    """ "Firefox on Windows", from a User-Agent header; "" when neither part is known.
+    """The browser and system names ("Firefox · Windows") from a User-Agent header; "" when
+    neither is known. Names only, in no language: agents of every language read them.
 
     Deliberately simple (no dependency): agents want a hint, not a device database."""
     browser = next((name for name, token in _BROWSERS if token in user_agent), "")
     system = next((name for name, token in _SYSTEMS if token in user_agent), "")
-    if browser and system:
-        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
-    return browser or system
+    return " · ".join(part for part in (browser, system) if part)
 
 
 def check_page_url(value: Any, *, field: str, required: bool = True) -> str:

@@ -77,7 +77,7 @@ def test_the_agent_sees_the_visitor_and_reaches_out_from_on_the_site_now(
     expect(attributes).to_contain_text("cart_items")
     expect(attributes).to_contain_text("380")
     expect(page.locator("#customer-local-time")).to_contain_text("Asia/Tokyo")
-    expect(page.locator("#customer-browser")).to_contain_text("Chrome on Linux")
+    expect(page.locator("#customer-browser")).to_contain_text("Chrome · Linux")
 
     page.locator("#note-input").fill("<b>Prefers whole beans</b>")
     page.get_by_role("button", name="Add note").click()

@@ -53,7 +53,7 @@ def test_a_page_view_is_stored_with_the_browser_and_time_zone(customer_client): 
         "https://www.example.org/",
     )
     customer.refresh_from_db()
-    assert (customer.browser, customer.time_zone) == ("Firefox on Windows", "Europe/Istanbul")
+    assert (customer.browser, customer.time_zone) == ("Firefox · Windows", "Europe/Istanbul")
     assert customer.last_seen_at == pageview.at
 
 
@@ -122,21 +122,21 @@ def test_only_the_newest_page_views_are_kept(customer_client):  # noqa: F811
 @pytest.mark.parametrize(
     ("user_agent", "expected"),
     [
-        (FIREFOX_WINDOWS, "Firefox on Windows"),
+        (FIREFOX_WINDOWS, "Firefox · Windows"),
         (
             "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/17.0 Safari/605.1.15",
-            "Safari on macOS",
+            "Safari · macOS",
         ),
         (
             "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/131.0 Mobile Safari/537.36",
-            "Chrome on Android",
+            "Chrome · Android",
         ),
         (
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/131.0 Safari/537.36 Edg/131.0",
-            "Edge on Windows",
+            "Edge · Windows",
         ),
         ("curl/8.0", ""),
     ],
