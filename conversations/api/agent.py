@@ -232,6 +232,16 @@ LIST_FILTER_SCHEMAS = [
         "customer", ID_SCHEMA, description=gettext_lazy("One customer's conversations (an id).")
     ),
     OpenApiParameter(
+        "attribute",
+        {
+            "type": "string",
+            "maxLength": 300,
+            # Empty: no filter; a name alone: any value.
+            "pattern": rf"^{_SP}({visitor_context.ATTRIBUTE_NAME[1:-1]}({_SP}|:[^\u0000]*))?$",
+        },
+        description=ConversationFilter.base_filters["attribute"].extra.get("help_text", ""),
+    ),
+    OpenApiParameter(
         "callback",
         {"type": "string", "enum": ["true", "false"]},
         description=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
