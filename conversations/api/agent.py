@@ -200,6 +200,7 @@ def _either_case(word: str) -> str:
 
 _STATUS = "(" + "|".join(Status.values) + ")"
 _SP = "[ \\t\\n\\r\\f\\v]*"  # SPACE in a pattern (a pattern's \s means more in JavaScript)
+_ORDER = "-?(last_activity_at|waiting_since|created_at|id)"
 # What the filter methods above accept, for the schema (they refuse the rest with 400).
 LIST_FILTER_SCHEMAS = [
     OpenApiParameter(
@@ -230,6 +231,12 @@ LIST_FILTER_SCHEMAS = [
     ),
     OpenApiParameter(
         "customer", ID_SCHEMA, description=gettext_lazy("One customer's conversations (an id).")
+    ),
+    # One string, as it is sent (an array's empty value and [""] read the same in a query).
+    OpenApiParameter(
+        "ordering",
+        {"type": "string", "pattern": rf"^({_ORDER}(,{_ORDER})*)?$"},
+        description=ConversationFilter.base_filters["ordering"].extra.get("help_text", ""),
     ),
     OpenApiParameter(
         "attribute",
