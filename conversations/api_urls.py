@@ -3,7 +3,7 @@
 from django.urls import path
 
 from . import views
-from .api import agent, inbound_email, widget
+from .api import agent, customers, inbound_email, widget
 
 app_name = "conversations_api"
 
@@ -41,6 +41,7 @@ urlpatterns = [
         widget.WidgetAnsweredView.as_view(),
         name="widget-answered",
     ),
+    path("widget/pageviews", widget.WidgetPageviewsView.as_view(), name="widget-pageviews"),
     path("widget/nps", widget.WidgetNpsView.as_view(), name="widget-nps"),
     # Mail providers (email continuity)
     path("inbound/email", inbound_email.InboundEmailView.as_view(), name="inbound-email"),
@@ -61,5 +62,18 @@ urlpatterns = [
         "conversations/<int:pk>/read",
         agent.ConversationReadView.as_view(),
         name="conversation-read",
+    ),
+    path("customers/<int:pk>", customers.CustomerDetailView.as_view(), name="customer"),
+    path("customers/<int:pk>/notes", customers.CustomerNotesView.as_view(), name="customer-notes"),
+    path(
+        "customers/<int:pk>/notes/<int:note_pk>",
+        customers.CustomerNoteView.as_view(),
+        name="customer-note",
+    ),
+    path("visitors", customers.VisitorsView.as_view(), name="visitors"),
+    path(
+        "visitors/<int:pk>/conversations",
+        customers.VisitorConversationsView.as_view(),
+        name="visitor-conversations",
     ),
 ]

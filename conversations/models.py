@@ -40,12 +40,21 @@ class Customer(models.Model):
         _("external id"), max_length=255, unique=True, null=True, blank=True
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True, db_index=True)
     language = models.CharField(
         _("language"),
         max_length=10,
         blank=True,
         help_text=_("The language the widget last spoke with them; emails use it."),
+    )
+    # What the widget last reported (page views): shown to agents in the context panel.
+    browser = models.CharField(_("browser"), max_length=100, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    attributes = models.JSONField(
+        _("attributes"),
+        default=dict,
+        blank=True,
+        help_text=_("Custom attributes sent by the embedding site (plan, order count, …)."),
     )
 
     class Meta:
@@ -54,6 +63,51 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.email or _("Customer #%(id)s") % {"id": self.pk}
+
+
+class PageView(models.Model):
+    """A page the customer opened with the widget on it; the last PAGEVIEWS_KEPT are kept."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="pageviews", verbose_name=_("customer")
+    )
+    url = models.CharField(_("URL"), max_length=2000)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    referrer = models.CharField(_("referrer"), max_length=2000, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("page view")
+        verbose_name_plural = _("page views")
+        indexes = [models.Index(fields=["customer", "-at"], name="pageview_customer_at")]
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+
+class CustomerNote(models.Model):
+    """A note about the customer (not about one conversation) that every agent sees."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="notes", verbose_name=_("customer")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    body = models.TextField(_("body"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer note")
+        verbose_name_plural = _("customer notes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.body[:50]
 
 
 def default_time_zone() -> str:

@@ -5,9 +5,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from .live.presence import customer_is_online
 from .models import (
     AuthorKind,
     Channel,
@@ -16,6 +18,7 @@ from .models import (
     Customer,
     Message,
     NpsResponse,
+    PageView,
     ReadMarker,
     Team,
 )
@@ -32,6 +35,51 @@ def conversations_visible_to_agent(user: Any) -> QuerySet[Conversation]:
         return conversations
     their_teams = Team.objects.filter(members=user).values("pk")
     return conversations.filter(Q(team__in=their_teams) | Q(assignee=user) | Q(team__isnull=True))
+
+
+def customers_visible_to_agent(user: Any) -> QuerySet[Customer]:
+    """The customers of conversations the agent may read, and visitors who have not written
+    yet (any agent may reach out to them); a customer of another team's conversations only
+    is not visible."""
+    customers = Customer.objects.all()
+    if user.is_superuser:
+        return customers
+    theirs = conversations_visible_to_agent(user).filter(customer=OuterRef("pk"))
+    any_conversation = Conversation.objects.filter(customer=OuterRef("pk"))
+    return customers.filter(Q(Exists(theirs)) | ~Q(Exists(any_conversation)))
+
+
+VISITOR_WINDOW = timedelta(hours=2)  # a visitor opened a page since: then ask presence
+VISITORS_LIMIT = 200
+
+
+def visitors_online(user: Any) -> list[Customer]:
+    """Customers the agent may see who have the widget open now, last page view first.
+
+    Candidates are those with a page view in the last VISITOR_WINDOW (an index read); the
+    customer socket's presence (cache) says who is still there."""
+    since = timezone.now() - VISITOR_WINDOW
+    candidates = customers_visible_to_agent(user).filter(last_seen_at__gte=since)
+    candidates = candidates.order_by("-last_seen_at", "-id")[:VISITORS_LIMIT]
+    return [customer for customer in candidates if customer_is_online(customer.pk)]
+
+
+def recent_pageviews(customers: list[Customer]) -> dict[int, list[PageView]]:
+    """Each customer's page views, newest first (at most PAGEVIEWS_KEPT are stored)."""
+    by_customer: dict[int, list[PageView]] = {customer.pk: [] for customer in customers}
+    pageviews = PageView.objects.filter(customer__in=customers).order_by("-at", "-id")
+    for pageview in pageviews:
+        by_customer[pageview.customer_id].append(pageview)
+    return by_customer
+
+
+def current_pageviews(customers: list[Customer]) -> dict[int, PageView]:
+    """Each customer's newest page view, in two queries whatever their number."""
+    newest = PageView.objects.filter(customer=OuterRef("pk")).order_by("-at", "-id").values("pk")
+    pks = Customer.objects.filter(pk__in=[customer.pk for customer in customers]).values_list(
+        Subquery(newest[:1]), flat=True
+    )
+    return {view.customer_id: view for view in PageView.objects.filter(pk__in=list(pks))}
 
 
 def with_unread(conversations: QuerySet[Conversation], user: Any) -> QuerySet[Conversation]:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from . import visitor_context
 from .ids import MAX_ID, parse_id
 from .models import AuthorKind, Conversation, Customer, Message, Priority, Status
 from .people import avatar, public_name, user_name
@@ -431,12 +432,88 @@ def client_id_field() -> StrictCharField:
     return StrictCharField(trim_whitespace=False, needs_text=True, max_length=100)
 
 
+_ATTRIBUTE_VALUE = {
+    "oneOf": [
+        {"type": "string", "maxLength": visitor_context.ATTRIBUTE_VALUE_LIMIT},
+        {"type": "number"},
+        {"type": "boolean"},
+    ],
+    "nullable": True,
+}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": visitor_context.ATTRIBUTES_MAX_KEYS,
+        "propertyNames": {"pattern": visitor_context.ATTRIBUTE_NAME},
+        "additionalProperties": _ATTRIBUTE_VALUE,
+    }
+)
+class AttributesField(serializers.JSONField):
+    """Custom attributes: visitor_context.check_attributes checks them (its errors name the
+    attribute); the schema says the same, names included (propertyNames)."""
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": visitor_context.URL_LIMIT, "pattern": visitor_context.HTTP_URL}
+)
+class HttpUrlField(serializers.CharField):
+    """An http(s) address as visitor_context.check_page_url takes it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, max_length=visitor_context.URL_LIMIT, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return visitor_context.check_page_url(data, field=self.field_name, required=False)
+
+
+class OptionalHttpUrlField(HttpUrlField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_blank=True, **kwargs)
+
+
+extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": visitor_context.URL_LIMIT,
+        "pattern": f"^$|{visitor_context.HTTP_URL}",
+    }
+)(OptionalHttpUrlField)
+
+
 class SessionInput(serializers.Serializer):
     name = StrictCharField(required=False, allow_blank=True, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     identifier = StrictCharField(required=False, allow_blank=True, max_length=255)
     identifier_hash = StrictCharField(required=False, allow_blank=True, max_length=128)
     customer_token = StrictCharField(required=False, allow_blank=True, allow_null=True)
+    attributes = AttributesField(
+        required=False,
+        help_text=_(
+            "Custom attributes from the embedding site: a flat object of strings, numbers and "
+            "booleans (null removes one), merged into what is stored."
+        ),
+    )
+
+
+class PageviewInput(serializers.Serializer):
+    url = HttpUrlField(help_text=_("The page's address, http(s)."))
+    title = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text=_("The page's title; kept to its first 300 characters."),
+    )
+    referrer = OptionalHttpUrlField()
+    time_zone = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text=_("The browser's IANA time zone, e.g. Europe/Istanbul."),
+    )
 
 
 class SessionOutput(serializers.Serializer):

@@ -21,7 +21,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import lifecycle, selectors
+from . import lifecycle, selectors, visitor_context
 from .errors import InvalidInput, NotAllowed
 from .events import record_event
 from .models import (
@@ -29,10 +29,12 @@ from .models import (
     Channel,
     Conversation,
     Customer,
+    CustomerNote,
     EventType,
     Label,
     Message,
     NpsResponse,
+    PageView,
     Priority,
     PublicProfile,
     Rating,
@@ -168,6 +170,90 @@ def customer_identify(
         except IntegrityError:
             customer = Customer.objects.get(identifier=identifier)
     return customer_update_profile(customer=customer, name=name, email=email)
+
+
+# --- What agents know about a visitor (visitor_context.py checks it) -------------------------
+
+
+@transaction.atomic
+def pageview_record(
+    *,
+    customer: Customer,
+    url: Any,
+    title: Any = "",
+    referrer: Any = "",
+    user_agent: str = "",
+    time_zone: Any = "",
+) -> PageView:
+    """Store a page the customer opened and what their browser says about itself; keeps the
+    newest PAGEVIEWS_KEPT page views of the customer (older ones go in the same write)."""
+    pageview = PageView.objects.create(
+        customer=customer,
+        url=visitor_context.check_page_url(url, field="url"),
+        title=visitor_context.clean_title(title),
+        referrer=visitor_context.check_page_url(referrer or "", field="referrer", required=False),
+    )
+    kept = customer.pageviews.order_by("-at", "-id")[: visitor_context.PAGEVIEWS_KEPT]
+    customer.pageviews.exclude(pk__in=kept.values("pk")).delete()
+    customer.browser = visitor_context.describe_user_agent(user_agent)[:100]
+    customer.time_zone = visitor_context.check_time_zone(time_zone) or customer.time_zone
+    customer.last_seen_at = pageview.at
+    customer.save(update_fields=["browser", "time_zone", "last_seen_at"])
+    return pageview
+
+
+@transaction.atomic
+def customer_set_attributes(*, customer: Customer, attributes: Any) -> Customer:
+    """Merge the embedding site's custom attributes into the customer's (null removes one)."""
+    changes = visitor_context.check_attributes(attributes)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    merged = visitor_context.merged_attributes(customer.attributes or {}, changes)
+    if merged != customer.attributes:
+        customer.attributes = merged
+        customer.save(update_fields=["attributes"])
+    return customer
+
+
+NOTE_LIMIT = 2000
+
+
+def customer_note_create(*, customer: Customer, author: Any, body: Any) -> CustomerNote:
+    """A note about the customer that every agent sees."""
+    body = check_body(body, NOTE_LIMIT)
+    return CustomerNote.objects.create(customer=customer, author=author, body=body)
+
+
+def customer_note_delete(*, note: CustomerNote, by: Any) -> None:
+    """Agents delete their own notes only."""
+    if note.author_id != by.pk:
+        raise NotAllowed(_("Only the note's author can delete it."))
+    note.delete()
+
+
+@transaction.atomic
+def conversation_start_by_agent(
+    *, customer: Customer, agent: Any, body: str, client_id: str, team: Any = None
+) -> tuple[Conversation, bool]:
+    """An agent reaches out to a visitor: a conversation assigned to the agent, whose first
+    message is the agent's. The same client_id again returns the first conversation."""
+    check_body(body)
+    check_client_id(client_id)
+    Customer.objects.select_for_update().get(pk=customer.pk)
+    existing = (
+        Message.objects.filter(conversation__customer=customer, client_id=client_id)
+        .select_related("conversation")
+        .first()
+    )
+    if existing:
+        return existing.conversation, False
+    conversation = conversation_create(customer=customer, channel=Channel.WEB, team=team)
+    check_assign(conversation=conversation, assignee=agent, by=agent)
+    conversation_assign(conversation=conversation, assignee=agent, by=agent)
+    message_post(
+        conversation=conversation, author=Author.of_agent(agent), body=body, client_id=client_id
+    )
+    conversation.refresh_from_db()
+    return conversation, True
 
 
 # --- How an agent appears to customers (people.py reads it) ----------------------------------

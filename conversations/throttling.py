@@ -207,6 +207,10 @@ class WidgetMessagesThrottle(PerCustomerThrottle):
     scope = "widget_messages"
 
 
+class WidgetPageviewsThrottle(PerCustomerThrottle):
+    scope = "widget_pageviews"
+
+
 class WidgetCustomerThrottle(PerCustomerThrottle):
     """Every call of a widget customer: a generous budget that only a loop meets."""
 

@@ -272,6 +272,8 @@ REST_FRAMEWORK = {
         "widget_availability": os.environ.get("HELPDESK_RATE_WIDGET_AVAILABILITY", "120/min"),
         "widget_conversations": os.environ.get("HELPDESK_RATE_WIDGET_CONVERSATIONS", "20/min"),
         "widget_messages": os.environ.get("HELPDESK_RATE_WIDGET_MESSAGES", "60/min"),
+        # Page views the widget reports, per customer (single-page shops report each route).
+        "widget_pageviews": os.environ.get("HELPDESK_RATE_WIDGET_PAGEVIEWS", "30/min"),
         # Every call of a widget customer, reads included (a stolen token polling in a loop).
         "widget_customer": os.environ.get("HELPDESK_RATE_WIDGET_CUSTOMER", "300/min"),
         # Help center articles, per IP: reads and searches (the widget's suggestions ask as the

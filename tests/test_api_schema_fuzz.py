@@ -90,6 +90,9 @@ DEPENDS_ON_DATA = {
     "category": "a help center category by that id, in the article's language",
     "translation_of": "an article by that id, in the other language, without that translation",
     "slug": "an article slug not taken in that language",
+    # OpenAPI 3.0 cannot restrict an object's property names (the schema says it in
+    # propertyNames, which 3.0 generators ignore): a custom attribute's name.
+    "attributes": "attribute names of letters, digits, _ . - (at most 40)",
 }
 ACCEPTS = {"2xx", "3xx", "401", "403", "404", "409", "429"}
 

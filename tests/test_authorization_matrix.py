@@ -49,6 +49,7 @@ from conversations.services import (
     conversation_resolve,
     conversation_start,
     customer_create,
+    customer_note_create,
     message_post,
 )
 from helpcenter.models import Article, ArticleFeedback, Category
@@ -76,10 +77,10 @@ Check = Callable[[SimpleNamespace, str, Any], None]
 SEES = {
     "customer_a": {"conv_a"},
     "customer_b": {"conv_b"},
-    "agent_in": {"conv_a", "canned_x", "canned_shared", "export_in"},
-    "agent_out": {"conv_b", "canned_shared"},
+    "agent_in": {"conv_a", "canned_x", "canned_shared", "export_in", "note_in"},
+    "agent_out": {"conv_b", "canned_shared", "note_in"},
     # An admin sees every team, but a report export stays its owner's (a personal download).
-    "admin": {"conv_a", "conv_b", "canned_x", "canned_shared"},
+    "admin": {"conv_a", "conv_b", "canned_x", "canned_shared", "note_in"},
 }
 
 
@@ -185,6 +186,11 @@ def resolve_a(world: SimpleNamespace) -> None:
     conversation_resolve(conversation=world.conv_a, by=world.agent_in)
 
 
+def give_capacity(world: SimpleNamespace) -> None:
+    """Starting a conversation assigns it to the agent, who needs a free place."""
+    Agent.objects.update(capacity=5)
+
+
 # --- The table --------------------------------------------------------------------------------
 
 MESSAGE = {"body": "Hello from the matrix", "client_id": "matrix-1"}
@@ -232,6 +238,9 @@ ROWS: list[Row] = [
         check=has("ask", "ask_again_at")),
     row("POST",  "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
         body={"score": 9}, check=has("score")),
+    # Page views are the customer's own: the token says whose.
+    row("POST",  "/api/v1/widget/pageviews",                       401,   OK,    OK,    401,   401,   401,   401,
+        body={"url": "https://shop.example.com/"}, check=has("url", "at")),
     # Mail providers hold the inbound secret, no role does: a Bearer token that is not the
     # secret is a wrong secret (403), any other scheme no secret at all (401).
     row("POST",  "/api/v1/inbound/email",                          401,   403,   403,   401,   401,   401,   401,
@@ -252,6 +261,24 @@ ROWS: list[Row] = [
         body=MESSAGE, check=about("conv_a")),
     row("POST",  "/api/v1/conversations/{conv_a}/read",            401,   401,   401,   OK,    404,   OK,    403,
         body={}, check=about("conv_a")),
+    # A customer's context: for agents who may read one of their conversations; a visitor
+    # who has not written yet, for every agent (any agent may reach out). Notes are deleted
+    # by their author only (409 for anyone else, admins included).
+    row("GET",   "/api/v1/customers/{customer_a}",                 401,   401,   401,   OK,    404,   OK,    403,
+        check=is_object("customer_a")),
+    row("GET",   "/api/v1/customers/{visitor}",                    401,   401,   401,   OK,    OK,    OK,    403,
+        check=is_object("visitor")),
+    row("GET",   "/api/v1/customers/{customer_a}/notes",           401,   401,   401,   OK,    404,   OK,    403,
+        check=listing("note_in")),
+    row("POST",  "/api/v1/customers/{customer_a}/notes",           401,   401,   401,   OK,    404,   OK,    403,
+        body={"body": "Prefers email"}, check=has("body", "mine")),
+    row("DELETE", "/api/v1/customers/{customer_a}/notes/{note_in}", 401,  401,   401,   OK,    404,   409,   403),
+    row("GET",   "/api/v1/visitors",                               401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("results")),
+    row("POST",  "/api/v1/visitors/{visitor}/conversations",       401,   401,   401,   OK,    OK,    OK,    403,
+        body=MESSAGE, prepare=give_capacity, check=has("assignee")),
+    row("POST",  "/api/v1/visitors/{customer_a}/conversations",    401,   401,   401,   OK,    404,   OK,    403,
+        body=MESSAGE, prepare=give_capacity, check=has("assignee")),
     # Agents: themselves, and every colleague and team (to pick whom to hand a conversation).
     row("GET",   "/api/v1/agents/me",                              401,   401,   401,   OK,    OK,    OK,    403,
         check=own_agent),
@@ -432,6 +459,8 @@ def build_world() -> SimpleNamespace:
         "canned_shared": canned_response_create(shortcut="bye", body="Bye"),
         "export_in": export,
         "label": Label.objects.create(name="vip"),
+        "visitor": customer_create(name="Vera Visitor"),
+        "note_in": customer_note_create(customer=customer_a, author=agent_in, body="Kind"),
         "group": Group.objects.create(name="Leads"),
         **help_center(),
     }

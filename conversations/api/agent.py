@@ -6,6 +6,7 @@ from typing import Any
 import django_filters
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
@@ -21,7 +22,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import search, selectors, services
+from .. import search, selectors, services, visitor_context
 from ..ids import parse_id
 from ..models import Conversation, Status
 from ..pagination import CappedCountPaginator, StrictPageNumberPagination
@@ -99,6 +100,14 @@ class ConversationFilter(django_filters.FilterSet):
         method="filter_customer",
         help_text=gettext_lazy("One customer's conversations (an id)."),
     )
+    attribute = django_filters.CharFilter(
+        method="filter_attribute",
+        max_length=300,
+        help_text=gettext_lazy(
+            "Customers with this custom attribute: “name:value” (the value compared as text, "
+            "any case: plan:gold, orders:3, vip:true), or “name” alone for any value."
+        ),
+    )
     q = django_filters.CharFilter(
         method="filter_text",
         max_length=search.MAX_QUERY_LENGTH,
@@ -120,7 +129,8 @@ class ConversationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Conversation
-        fields = ["status", "assignee", "team", "channel", "callback", "label", "customer", "q"]
+        fields = ["status", "assignee", "team", "channel", "callback", "label", "customer"]
+        fields += ["attribute", "q"]
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         statuses = [part.strip(SPACE) for part in value.split(",") if part.strip(SPACE)]
@@ -171,6 +181,15 @@ class ConversationFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(labels__name__iexact=value)  # label names are unique: no duplicates
 
+    def filter_attribute(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        key, has_value, wanted = value.strip(SPACE).partition(":")
+        if not visitor_context.ATTRIBUTE_KEY.match(key):
+            raise ValidationError({"attribute": [_("“name:value”, e.g. plan:gold.")]})
+        queryset = queryset.alias(attribute=KeyTextTransform(key, "customer__attributes"))
+        if not has_value:
+            return queryset.filter(attribute__isnull=False)
+        return queryset.filter(attribute__iexact=wanted.strip(SPACE))
+
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset  # ConversationListView searches last, over the other filters' result
 
@@ -181,6 +200,7 @@ def _either_case(word: str) -> str:
 
 _STATUS = "(" + "|".join(Status.values) + ")"
 _SP = "[ \\t\\n\\r\\f\\v]*"  # SPACE in a pattern (a pattern's \s means more in JavaScript)
+_ORDER = "-?(last_activity_at|waiting_since|created_at|id)"
 # What the filter methods above accept, for the schema (they refuse the rest with 400).
 LIST_FILTER_SCHEMAS = [
     OpenApiParameter(
@@ -211,6 +231,22 @@ LIST_FILTER_SCHEMAS = [
     ),
     OpenApiParameter(
         "customer", ID_SCHEMA, description=gettext_lazy("One customer's conversations (an id).")
+    ),
+    # One string, as it is sent (an array's empty value and [""] read the same in a query).
+    OpenApiParameter(
+        "ordering",
+        {"type": "string", "pattern": rf"^({_ORDER}(,{_ORDER})*)?$"},
+        description=ConversationFilter.base_filters["ordering"].extra.get("help_text", ""),
+    ),
+    OpenApiParameter(
+        "attribute",
+        {
+            "type": "string",
+            "maxLength": 300,
+            # Empty: no filter; a name alone: any value.
+            "pattern": rf"^{_SP}({visitor_context.ATTRIBUTE_NAME[1:-1]}({_SP}|:[^\u0000]*))?$",
+        },
+        description=ConversationFilter.base_filters["attribute"].extra.get("help_text", ""),
     ),
     OpenApiParameter(
         "callback",

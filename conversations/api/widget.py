@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, services
+from .. import selectors, services, visitor_context
 from ..authentication import (
     CustomerTokenAuthentication,
     IsWidgetCustomer,
@@ -36,16 +36,19 @@ from ..serializers import (
     NpsInput,
     NpsOutput,
     NpsStateOutput,
+    PageviewInput,
     RatingInput,
     RatingOutput,
     SessionInput,
     SessionOutput,
+    iso,
 )
 from ..throttling import (
     RateLimitedMixin,
     WidgetConversationsThrottle,
     WidgetCustomerThrottle,
     WidgetMessagesThrottle,
+    WidgetPageviewsThrottle,
     WidgetSessionsThrottle,
 )
 from .base import (
@@ -93,6 +96,8 @@ class WidgetSessionView(RateLimitedMixin, APIView):
     def post(self, request: Request) -> Response:
         data = validated(SessionInput, request.data)
         name, email = data.get("name", ""), data.get("email", "")
+        if "attributes" in data:  # refused before anyone is created
+            visitor_context.check_attributes(data["attributes"])
         # A stale or unknown token just starts a new session: the widget needs no error here.
         current = selectors.customer_by_token(data.get("customer_token"))
         if data.get("identifier"):
@@ -104,6 +109,10 @@ class WidgetSessionView(RateLimitedMixin, APIView):
             customer = services.customer_update_profile(customer=current, name=name, email=email)
         else:
             customer = services.customer_create(name=name, email=email)
+        if "attributes" in data:
+            customer = services.customer_set_attributes(
+                customer=customer, attributes=data["attributes"]
+            )
         if "HTTP_ACCEPT_LANGUAGE" in request.META:  # the widget says which language it speaks
             language = get_language_from_request(request)
             customer = services.customer_update_profile(customer=customer, language=language)
@@ -331,3 +340,37 @@ class WidgetNpsView(WidgetView):
         except Conversation.DoesNotExist as error:  # not one of theirs: as if it did not exist
             raise Http404 from error
         return Response(NpsOutput(response).data, status=status.HTTP_201_CREATED)
+
+
+class WidgetPageviewsView(WidgetView):
+    """A page the customer opened (on load, and on each route of a single-page shop)."""
+
+    post_throttle_classes = (WidgetPageviewsThrottle,)
+
+    @extend_schema(
+        request=PageviewInput,
+        responses={
+            201: inline_serializer(
+                "WidgetPageview",
+                {
+                    "url": serializers.CharField(),
+                    "title": serializers.CharField(),
+                    "at": serializers.DateTimeField(),
+                },
+            ),
+            **error_responses(400, 401, 429),
+        },
+        tags=["widget"],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(PageviewInput, request.data)
+        pageview = services.pageview_record(
+            customer=self.customer,
+            url=data["url"],
+            title=data.get("title", ""),
+            referrer=data.get("referrer", ""),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            time_zone=data.get("time_zone", ""),
+        )
+        body = {"url": pageview.url, "title": pageview.title, "at": iso(pageview.at)}
+        return Response(body, status=status.HTTP_201_CREATED)

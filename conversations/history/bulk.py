@@ -453,6 +453,7 @@ class _RowBuilder:
         }
         rows = [
             (row[0], row[1], row[2], new_customer_token(), None, row[3], self.now, None, "")
+            + ("", "", "{}")  # browser, time zone, attributes: the widget reports them later
             for row in new_rows
         ]
         return rows, [(item[0], item[1], item[2]) for item in found]
@@ -623,6 +624,9 @@ CUSTOMER_COLUMNS = (
     "created_at",
     "last_seen_at",
     "language",
+    "browser",
+    "time_zone",
+    "attributes",
 )
 CONVERSATION_COLUMNS = (
     "id",

@@ -354,6 +354,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     renderConversation({ scroll: again ? undefined : "bottom" });
     renderDetails();
     if (!again) loadEarlier(conversation);
+    if (!again) loadContext(conversation.customer.id);
     markRead();
     if (!again && !matchMedia("(max-width: 760px)").matches) $("composer-input").focus();
   }
@@ -872,6 +873,178 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     }
   }
 
+  // --- The customer's context: pages, browser, local time, attributes, notes ------------------------
+  // GET customers/{id}. Everything in it came from the customer's browser or the embedding
+  // site: shown as text, and only http(s) addresses become links (new tab, no opener).
+
+  const CONTEXT_EVERY_MS = 15000; // the current page and "online now" follow the visitor
+  const pageTimeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+  let context = null;
+
+  async function loadContext(customerId) {
+    try {
+      const loaded = await api("GET", `customers/${customerId}`);
+      if (state.current?.customer?.id !== customerId) return;
+      context = loaded;
+      renderContext();
+    } catch {
+      /* the context is a convenience; the thread still works */
+    }
+  }
+
+  function pageLink(page) {
+    const label = page.title || page.url;
+    if (!/^https?:\/\//i.test(page.url)) return h("span", { class: "page-title", text: label });
+    return h("a", { class: "page-title", href: page.url, target: "_blank", rel: "noopener noreferrer", title: page.url, text: label });
+  }
+
+  function renderContext() {
+    if (!context) return;
+    const dash = t("not_set");
+    $("customer-online").hidden = !context.online;
+    $("customer-browser").textContent = context.browser || dash;
+    renderLocalTime();
+    const pages = context.pageviews || [];
+    $("customer-pages").replaceChildren(
+      ...pages.slice(0, 10).map((page, index) =>
+        h("li", { class: index === 0 ? "current" : "" }, pageLink(page), h("span", { class: "muted small", text: index === 0 && context.online ? t("current_page") : pageTimeFormat.format(new Date(page.at)) })),
+      ),
+    );
+    if (!pages.length) $("customer-pages").append(h("li", { class: "muted", text: t("no_pages") }));
+    const attributes = Object.entries(context.attributes || {});
+    $("customer-attributes").replaceChildren(...attributes.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: String(value) })]));
+    if (!attributes.length) $("customer-attributes").append(h("dd", { class: "muted", text: t("no_attributes") }));
+    renderNotes();
+  }
+
+  function renderLocalTime() {
+    const zone = context?.time_zone;
+    let text = t("not_set");
+    if (zone) {
+      try {
+        const time = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { timeZone: zone, weekday: "short", hour: "2-digit", minute: "2-digit" }).format(new Date());
+        text = t("local_time", { time, zone });
+      } catch {
+        /* a zone this browser does not know: leave the dash */
+      }
+    }
+    $("customer-local-time").textContent = text;
+  }
+
+  function renderNotes() {
+    const notes = context.notes || [];
+    $("customer-notes").replaceChildren(
+      ...notes.map((note) =>
+        h(
+          "li",
+          {},
+          h("p", { class: "note-body", text: note.body }),
+          h("span", { class: "muted small", text: `${note.author?.name || t("not_set")} · ${when(note.created_at)}` }),
+          note.mine ? h("button", { type: "button", class: "text-button small", text: t("delete_note"), onclick: () => deleteNote(note) }) : null,
+        ),
+      ),
+    );
+    if (!notes.length) $("customer-notes").append(h("li", { class: "muted", text: t("no_notes") }));
+  }
+
+  async function addNote(event) {
+    event.preventDefault();
+    const input = $("note-input");
+    if (!context || !input.value.trim()) return;
+    try {
+      const note = await api("POST", `customers/${context.id}/notes`, { body: input.value });
+      context.notes = [note, ...(context.notes || [])];
+      input.value = "";
+      renderNotes();
+      toast(t("note_added"));
+    } catch (error) {
+      toast(errorText(error), "error");
+    }
+  }
+
+  async function deleteNote(note) {
+    try {
+      await api("DELETE", `customers/${context.id}/notes/${note.id}`);
+      context.notes = context.notes.filter((item) => item.id !== note.id);
+      renderNotes();
+    } catch (error) {
+      toast(errorText(error), "error");
+    }
+  }
+
+  $("note-form").addEventListener("submit", addNote);
+  setInterval(() => {
+    renderLocalTime();
+    if (context && state.current?.customer?.id === context.id && document.visibilityState === "visible") loadContext(context.id);
+  }, CONTEXT_EVERY_MS);
+
+  // --- On the site now: visitors with the chat open, to whom an agent can write first -------------
+
+  let visitors = [];
+
+  async function loadVisitors() {
+    try {
+      visitors = (await api("GET", "visitors")).results || [];
+    } catch {
+      return; /* kept as it was: the next round tries again */
+    }
+    renderVisitors();
+  }
+
+  function renderVisitors() {
+    $("visitors-count").textContent = String(visitors.length);
+    const list = $("visitors-list");
+    const editing = list.querySelector("textarea:focus") || (list.querySelector("textarea")?.value || "").trim();
+    if (editing) return; // never wipe a message being written
+    list.replaceChildren(...visitors.map(visitorItem));
+    if (!visitors.length) list.append(h("li", { class: "muted small", text: t("no_visitors") }));
+  }
+
+  function visitorItem(visitor) {
+    const page = visitor.current_page;
+    const form = h(
+      "form",
+      { class: "visitor-start", hidden: true, onsubmit: (event) => startWith(event, visitor) },
+      h("textarea", { rows: "2", maxlength: String(MAX_MESSAGE_LENGTH), "aria-label": t("first_message"), placeholder: t("first_message") }),
+      h("button", { type: "submit", class: "button small", text: t("send") }),
+    );
+    return h(
+      "li",
+      { class: "visitor", dataset: { customer: visitor.id } },
+      h("span", { class: "visitor-name" }, h("span", { class: "dot", "aria-hidden": "true" }), visitor.name || t("visitor_n", { id: visitor.id })),
+      page ? pageLink(page) : null,
+      h("span", { class: "muted small", text: [visitor.browser, visitor.language].filter(Boolean).join(" · ") }),
+      h("button", {
+        type: "button",
+        class: "text-button small",
+        text: t("start_conversation"),
+        onclick: () => {
+          form.hidden = false;
+          form.querySelector("textarea").focus();
+        },
+      }),
+      form,
+    );
+  }
+
+  async function startWith(event, visitor) {
+    event.preventDefault();
+    const input = event.target.querySelector("textarea");
+    if (!input.value.trim()) return;
+    try {
+      const conversation = await api("POST", `visitors/${visitor.id}/conversations`, { body: input.value, client_id: uuid() });
+      input.value = "";
+      event.target.hidden = true;
+      toast(t("conversation_started"));
+      applyConversation(conversation);
+      openConversation(conversation.id);
+    } catch (error) {
+      toast(errorText(error), "error");
+    }
+  }
+
+  setInterval(() => document.visibilityState === "visible" && loadVisitors(), CONTEXT_EVERY_MS);
+
   // --- Me: presence and "open: 2 / 3" ----------------------------------------------------------------
 
   async function loadMe() {
@@ -1184,9 +1357,10 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
   setLive(false);
   loadMe().then(() => loadInbox());
   loadPeople();
+  loadVisitors();
   connection.connect();
   const linked = /^#conversation-(\d+)$/.exec(location.hash);
   if (linked) openConversation(Number(linked[1]));
 
-  window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation };
+  window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors };
 })();

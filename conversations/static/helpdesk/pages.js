@@ -38,4 +38,30 @@
       if (window.HelpdeskWidget) window.HelpdeskWidget.open();
     });
   });
+
+  // The demo shop behaves like a single-page shop: a product opens without a page load
+  // (history.pushState, which the widget reports as a page view), and the cart is told to
+  // the helpdesk with HelpdeskWidget.identify, as a shop sends its own facts about a visitor.
+  var shopName = document.title;
+  document.querySelectorAll("a[data-product]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      var url = new URL(link.href);
+      history.pushState({}, "", url.search + "#shop");
+      document.title = link.textContent + " · " + shopName;
+    });
+  });
+  window.addEventListener("popstate", function () {
+    if (!new URL(location.href).searchParams.get("product")) document.title = shopName;
+  });
+  var cart = { items: 0, value: 0 };
+  document.querySelectorAll("[data-add-to-cart]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      cart.items += 1;
+      cart.value += Number(button.getAttribute("data-add-to-cart"));
+      if (window.HelpdeskWidget) {
+        window.HelpdeskWidget.identify({ cart_items: cart.items, cart_value_try: cart.value });
+      }
+    });
+  });
 })();

@@ -522,8 +522,49 @@
     store.customer = answer.customer;
     store.identifier = wantedIdentifier();
     saveStore();
+    reportPageview();
     connection.reconnectNow();
     if (state.open && state.view === "home") loadConversations();
+  }
+
+  // --- Visitor context: page views and identify (docs/widget.md "What agents see") -----------
+
+  let reportedUrl = null; // this page's address as last reported: each one once
+
+  /** Tell agents which page the customer is on (with a session only: an anonymous visitor
+   *  who never chatted is not followed). Agents see it; failures only cost that hint. */
+  function reportPageview() {
+    if (!hasSession() || location.href === reportedUrl) return;
+    reportedUrl = location.href;
+    const body = { url: location.href, title: document.title || "" };
+    if (document.referrer) body.referrer = document.referrer;
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) body.time_zone = zone;
+    api("POST", "/pageviews", body).catch(() => {});
+  }
+
+  /** Single-page shops change the address without loading a page: report each route. */
+  function followHistory() {
+    const later = () => setTimeout(reportPageview, 0); // after the page has set its title
+    for (const name of ["pushState", "replaceState"]) {
+      const original = history[name];
+      history[name] = function (...args) {
+        const result = original.apply(this, args);
+        later();
+        return result;
+      };
+    }
+    window.addEventListener("popstate", later);
+    window.addEventListener("hashchange", later);
+  }
+
+  /** The embedding site's custom attributes (plan, order count, …): a flat object. */
+  async function identify(attributes) {
+    if (!attributes || typeof attributes !== "object" || Array.isArray(attributes)) {
+      throw new TypeError("HelpdeskWidget.identify expects an object of attributes");
+    }
+    await ensureSession(); // one that is under way first: its answer must not overtake ours
+    await ensureSession({ attributes });
   }
 
   /** The server no longer knows our token: start over as a new visitor. */
@@ -1150,6 +1191,9 @@
         touchConversation(data);
         return;
       case "conversation.created":
+        upsertConversation(data);
+        if (agentReachedOut()) openThread(data.id);
+        return;
       case "conversation.updated":
       case "conversation.assigned":
         upsertConversation(data);
@@ -1164,6 +1208,13 @@
         renderSoon();
         return;
     }
+  }
+
+  /** An agent started a conversation with us ("On the site now") while the open widget
+   *  showed an empty new conversation: show theirs instead. Our own new conversation always
+   *  has our message in the draft, and a half-written one is never taken away. */
+  function agentReachedOut() {
+    return state.open && state.current === NEW && !thread(NEW).messages.size && !dom.input?.value.trim();
   }
 
   function onTyping(frame) {
@@ -2551,6 +2602,8 @@
 
     if (IDENTIFIER && !hasSession()) ensureSession().catch(() => {});
     else connection.connect(); // with a token only
+    followHistory();
+    reportPageview();
 
     if (typeof tab.current === "number" && store.token) {
       state.view = "thread";
@@ -2574,5 +2627,6 @@
     open: () => void started.then(openPanel),
     close: () => void started.then(closePanel),
     toggle: () => void started.then(() => (state.open ? closePanel() : openPanel())),
+    identify: (attributes) => started.then(() => identify(attributes)),
   };
 })();
