@@ -238,6 +238,10 @@ ROWS: list[Row] = [
         check=has("ask", "ask_again_at")),
     row("POST",  "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
         body={"score": 9}, check=has("score")),
+    # Handing over to a person (or saying the bot answered): the customer's own conversation;
+    # A's is held by no bot, so A hears 409 no_bot and B a 404.
+    row("POST",  "/api/v1/widget/conversations/{conv_a}/handoff",  401,   409,   404,   401,   401,   401,   401),
+    row("POST",  "/api/v1/widget/conversations/{conv_a}/answered", 401,   409,   404,   401,   401,   401,   401),
     # Page views are the customer's own: the token says whose.
     row("POST",  "/api/v1/widget/pageviews",                       401,   OK,    OK,    401,   401,   401,   401,
         body={"url": "https://shop.example.com/"}, check=has("url", "at")),
@@ -288,6 +292,9 @@ ROWS: list[Row] = [
         check=every_agent),
     row("GET",   "/api/v1/teams",                                  401,   401,   401,   OK,    OK,    OK,    403,
         check=every_team),
+    # The bot's mode is the admins' to set (a no-op body: the world stays as it is).
+    row("PATCH", "/api/v1/teams/{team_x}",                         401,   401,   401,   403,   403,   OK,    403,
+        body={"bot": "off"}),
     # Canned responses: the shared ones and those of the agent's teams (admins: all).
     row("GET",   "/api/v1/canned-responses",                       401,   401,   401,   OK,    OK,    OK,    403,
         check=listing("canned_x", "canned_shared")),
@@ -328,6 +335,8 @@ ROWS: list[Row] = [
     row("POST",  "/i18n/setlang/",                                 MOVED, MOVED, MOVED, MOVED, MOVED, MOVED, MOVED,
         body={"language": "tr"}),
     row("GET",   "/widget/demo/",                                  OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    # The widget's loader, at the fixed address shops embed.
+    row("GET",   "/static/helpdesk/widget.js",                     OK,    OK,    OK,    OK,    OK,    OK,    OK),
     # The emailed link is the credential: whoever holds it opens A's conversation.
     row("GET",   "/widget/resume/{resume_a}/",                     OK,    OK,    OK,    OK,    OK,    OK,    OK),
     row("GET",   "/widget/resume/forged-link/",                    400,   400,   400,   400,   400,   400,   400),
