@@ -1,0 +1,30 @@
+"""The delivery log: one row per attempt to send a reply out through an inbox's channel."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from conversations.models import Message
+
+
+class DeliveryAttempt(models.Model):
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.CASCADE,
+        related_name="delivery_attempts",
+        verbose_name=_("message"),
+    )
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    ok = models.BooleanField(_("went through"))
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["message", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} attempt {self.number}"
