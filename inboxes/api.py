@@ -260,6 +260,9 @@ class ChannelWebhookView(RateLimitedMixin, APIView):
             raise InvalidInput(_("The body is not a webhook this channel sends.")) from error
         return Response(services.receive(inbox, items))
 
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Signature realm="channel"'  # a bad signature is a 401, not a 403
+
 
 # --- The api channel --------------------------------------------------------------------------
 

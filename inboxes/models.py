@@ -24,7 +24,7 @@ class DeliveryAttempt(models.Model):
     class Meta:
         verbose_name = _("delivery attempt")
         verbose_name_plural = _("delivery attempts")
-        ordering = ["message", "number", "id"]
+        ordering = ["message", "id"]  # the log in the order it happened
 
     def __str__(self) -> str:
         return f"#{self.message_id} attempt {self.number}"

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'delivery attempt',
                 'verbose_name_plural': 'delivery attempts',
-                'ordering': ['message', 'number', 'id'],
+                'ordering': ['message', 'id'],
             },
         ),
     ]
