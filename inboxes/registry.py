@@ -84,7 +84,7 @@ class ChannelPlugin:
         the length."""
         if self.max_length and len(body) > self.max_length:
             message = _("%(channel)s takes messages of at most %(limit)d characters.") % {
-                "channel": conversation.get_channel_display(),
+                "channel": inbox.get_channel_display(),
                 "limit": self.max_length,
             }
             raise InvalidInput(message, code="too_long", fields={"body": message})
