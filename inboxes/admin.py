@@ -23,6 +23,13 @@ SECRET_NAMES = {"access_token", "app_secret", "verify_token", "bot_token", "secr
 
 class InboxForm(forms.ModelForm):
     channel = forms.ChoiceField(label=_("channel"))
+    webhook_url = forms.URLField(
+        label=_("webhook URL"),
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text=_("API channel: where agent replies are posted, signed with the secret."),
+    )
 
     class Meta:
         model = Inbox

@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -76,7 +81,7 @@ class AdminsOnly(permissions.BasePermission):
 
 class InboxInput(serializers.Serializer):
     channel = serializers.ChoiceField(choices=[])  # the registered channels (see __init__)
-    name = StrictCharField(max_length=100)
+    name = StrictCharField(max_length=100, needs_text=True)
     team = IdOrNameField(
         required=False, allow_null=True, help_text=gettext_lazy("A team id or name.")
     )
@@ -92,8 +97,21 @@ class InboxInput(serializers.Serializer):
         fields["channel"] = serializers.ChoiceField(choices=channels())
         for name in SETTING_NAMES:
             fields[name] = StrictCharField(
-                required=False, allow_blank=True, max_length=services.SETTING_MAX_LENGTH
+                required=False,
+                allow_blank=True,
+                max_length=services.SETTING_MAX_LENGTH,
+                help_text=gettext_lazy(
+                    "A channel setting (docs/channels.md lists each channel's)."
+                ),
             )
+        fields["api_base_url"] = serializers.URLField(
+            required=False,
+            allow_blank=True,
+            max_length=services.SETTING_MAX_LENGTH,
+            help_text=gettext_lazy(
+                "The platform's API base, version included (default: the operator's)."
+            ),
+        )
         return fields
 
 
@@ -149,7 +167,7 @@ class InboxesView(AgentView):
 
     @extend_schema(
         responses={
-            200: serializers.ListSerializer(child=InboxOutput()),
+            200: inline_serializer("InboxList", {"results": InboxOutput(many=True)}),
             **error_responses(401, 403),
         },
         tags=["channels"],
