@@ -514,11 +514,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     # Replies that leave through an inbox's channel: how far they got, and the platform's id
     # of the message (inbound ones too), which its status webhooks name.
-    # db_default: the bulk history import COPYs messages without these columns.
-    delivery = models.CharField(
-        _("delivery"), max_length=10, choices=Delivery.choices, blank=True, db_default=""
-    )
-    external_id = models.CharField(_("external id"), max_length=255, blank=True, db_default="")
+    delivery = models.CharField(_("delivery"), max_length=10, choices=Delivery.choices, blank=True)
+    external_id = models.CharField(_("external id"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("message")
