@@ -1,7 +1,10 @@
 """The workspace shows each conversation's channel and how far each reply got, live, with a
 Retry for a reply that failed (Chromium against a served build)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from conversations.models import Conversation, Delivery, Message
 from conversations.services import Author, message_post, message_set_delivery
@@ -95,5 +98,17 @@ def test_the_channel_icon_and_each_replys_delivery_live_with_a_retry(
     on_the_server(message_set_delivery, message=failed, delivery=Delivery.SENT, external_id="w2")
     page.locator("#thread .msg", has_text="Tracking: TR-1042").locator(".delivery-sent").wait_for()
 
+    # Outside WhatsApp's 24-hour window the workspace says so, and the reply stays in the box.
+    on_the_server(
+        conversation.messages.filter(author_kind="customer").update,
+        created_at=timezone.now() - timedelta(hours=25),
+    )
+    page.fill("#composer-input", "One more thing")
+    page.keyboard.press("Enter")
+    page.locator("#composer-error", has_text="24 hours").wait_for()
+    shoot(page, "channels-window-closed")
+
+    assert page.input_value("#composer-input") == "One more thing"
+    assert not Message.objects.filter(body="One more thing").exists()
     assert errors == []
     context.close()
