@@ -40,16 +40,11 @@ class InboxForm(forms.ModelForm):
         self.fields["channel"].choices = [
             (value, label) for value, label in Channel.choices if value in channels()
         ]
-        for name in SETTING_NAMES:
-            widget = forms.PasswordInput(render_value=False) if name in SECRET_NAMES else None
-            field = forms.CharField(label=name, required=False, max_length=1000, widget=widget)
-            if name in SECRET_NAMES:
-                field.help_text = _("Stored encrypted, never shown again; blank keeps it.")
-            elif self.instance.pk:
-                field.initial = self.instance.settings.get(name, "")
-            self.fields[name] = field
         if self.instance.pk:
             self.fields["channel"].disabled = True
+            for name in SETTING_NAMES:
+                if name not in SECRET_NAMES:
+                    self.fields[name].initial = self.instance.settings.get(name, "")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -65,10 +60,27 @@ class InboxForm(forms.ModelForm):
                     )
         try:
             self.stored_settings = services.check_settings(plugin, given)
+            services.check_webhook_url(plugin.channel, data.get("webhook_url"))
         except HelpdeskError as error:
             for field, message in error.fields.items():
                 self.add_error(field if field in self.fields else None, message)
         return data
+
+
+def setting_field(name: str) -> forms.CharField:
+    if name in SECRET_NAMES:  # write-only: never rendered back into the page
+        return forms.CharField(
+            label=name,
+            required=False,
+            max_length=1000,
+            widget=forms.PasswordInput(render_value=False),
+            help_text=_("Stored encrypted, never shown again; blank keeps it."),
+        )
+    return forms.CharField(label=name, required=False, max_length=1000)
+
+
+for _name in SETTING_NAMES:  # declared on the class, so the admin's fieldsets know them
+    InboxForm.base_fields[_name] = InboxForm.declared_fields[_name] = setting_field(_name)
 
 
 @admin.register(Inbox)
@@ -77,6 +89,18 @@ class InboxAdmin(admin.ModelAdmin):
     list_display = ["name", "channel", "team", "url_to_copy"]
     list_filter = ["channel"]
     readonly_fields = ["url_to_copy"]
+    fieldsets = [
+        (None, {"fields": ["channel", "name", "team", "webhook_url", "url_to_copy"]}),
+        (
+            _("Channel settings"),
+            {
+                "fields": list(SETTING_NAMES),
+                "description": _(
+                    "Each channel takes its own (docs/channels.md); leave the others empty."
+                ),
+            },
+        ),
+    ]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).exclude(channel__in=HOME_CHANNELS)

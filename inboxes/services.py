@@ -71,6 +71,18 @@ def check_settings(plugin: ChannelPlugin, given: dict[str, Any]) -> dict[str, st
     return stored
 
 
+def check_webhook_url(channel: str, webhook_url: Any) -> None:
+    """The api channel needs a URL the helpdesk may call; the other channels take none."""
+    if channel == Channel.API:
+        if not webhook_url:
+            message = _("The api channel posts agents' replies to this URL: give one.")
+            raise InvalidInput(message, fields={"webhook_url": message})
+        targets.check_target(webhook_url, field="webhook_url")
+    elif webhook_url:
+        message = _("Only the api channel posts replies to a webhook URL.")
+        raise InvalidInput(message, fields={"webhook_url": message})
+
+
 @transaction.atomic
 def inbox_create(
     *,
@@ -87,17 +99,11 @@ def inbox_create(
         message = _("Give the inbox a name (at most 100 characters).")
         raise InvalidInput(message, fields={"name": message})
     stored = check_settings(plugin, channel_settings or {})
+    check_webhook_url(channel, webhook_url)
     secret = ""
     if channel == Channel.API:
-        if not webhook_url:
-            message = _("The api channel posts agents' replies to this URL: give one.")
-            raise InvalidInput(message, fields={"webhook_url": message})
-        targets.check_target(webhook_url, field="webhook_url")
         secret = credentials.new_secret()
         stored["secret"] = credentials.seal(secret)
-    elif webhook_url:
-        message = _("Only the api channel posts replies to a webhook URL.")
-        raise InvalidInput(message, fields={"webhook_url": message})
     inbox = Inbox.objects.create(
         channel=channel, name=name.strip(), team=team, webhook_url=webhook_url or "",
         settings=stored,
