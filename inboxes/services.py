@@ -33,7 +33,7 @@ from conversations.services import (
 )
 
 from . import credentials, targets
-from .models import DeliveryAttempt
+from .models import DeliveryAttempt, EarlyStatus
 from .registry import ChannelPlugin, DeliveryError, Inbound, StatusUpdate, plugin_for
 
 SETTING_MAX_LENGTH = 1000
@@ -187,11 +187,17 @@ def _customer(inbox: Inbox, inbound: Inbound) -> Customer:
 
 
 def apply_status(*, inbox: Inbox, update: StatusUpdate) -> int:
-    """A platform's delivery or read status; returns how many replies moved forward. Statuses
-    of unknown messages are dropped; late ones change nothing (Delivery.advances)."""
+    """A platform's delivery or read status; returns how many replies moved forward. Late ones
+    change nothing (Delivery.advances); one for a message id not noted yet waits for it."""
     replies = Message.objects.filter(conversation__inbox=inbox, author_kind=AuthorKind.AGENT)
     if update.external_id:
         replies = replies.filter(external_id=update.external_id)
+        if not replies.exists():
+            EarlyStatus.objects.create(
+                inbox=inbox, external_id=update.external_id, delivery=update.delivery
+            )
+            # The send may have noted the id meanwhile, before this row existed: look again.
+            return apply_early_statuses(inbox=inbox, external_id=update.external_id)
     elif update.sender and update.until:
         replies = replies.filter(
             conversation__customer__external_id=f"inbox-{inbox.pk}:{update.sender}",
@@ -200,6 +206,20 @@ def apply_status(*, inbox: Inbox, update: StatusUpdate) -> int:
     else:
         return 0
     return sum(message_set_delivery(message=reply, delivery=update.delivery) for reply in replies)
+
+
+def apply_early_statuses(*, inbox: Inbox, external_id: str) -> int:
+    """Statuses that came before the helpdesk noted the message's id, applied now (both sides
+    call this after their own write, so one of them sees the other's)."""
+    reply = Message.objects.filter(
+        conversation__inbox=inbox, author_kind=AuthorKind.AGENT, external_id=external_id
+    ).first()
+    early = EarlyStatus.objects.filter(inbox=inbox, external_id=external_id)
+    if reply is None or not early:
+        return 0
+    moved = sum(message_set_delivery(message=reply, delivery=status.delivery) for status in early)
+    early.delete()
+    return moved
 
 
 # --- Outbound -----------------------------------------------------------------------------------
@@ -240,6 +260,8 @@ def deliver(*, message_id: int, attempt: int) -> bool:
         return permanent
     _log(message, attempt, started, ok=True)
     message_set_delivery(message=message, delivery=Delivery.SENT, external_id=external_id)
+    if external_id:
+        apply_early_statuses(inbox=inbox, external_id=external_id)
     return True
 
 
@@ -279,6 +301,7 @@ def _log(
 
 
 STRANDED_AFTER = timedelta(minutes=2)
+EARLY_STATUS_KEPT = timedelta(days=1)
 
 
 def stranded_replies() -> list[int]:
@@ -290,3 +313,9 @@ def stranded_replies() -> list[int]:
         .exclude(delivery_attempts__isnull=False)
         .values_list("pk", flat=True)[:500]
     )
+
+
+def forget_old_early_statuses() -> int:
+    """Statuses of messages the helpdesk never sent (the platform's own app) are not kept."""
+    deleted, _ = EarlyStatus.objects.filter(at__lt=timezone.now() - EARLY_STATUS_KEPT).delete()
+    return deleted

@@ -26,7 +26,9 @@ def deliver_message(self, message_id: int) -> None:
 @shared_task(ignore_result=True)
 def redeliver_pending_replies() -> int:
     """Beat: replies pending for a while with no attempt at all (their task was lost between
-    commit and broker) are handed to the delivery task again."""
+    commit and broker) are handed to the delivery task again; early statuses of messages
+    never noted are forgotten."""
+    services.forget_old_early_statuses()
     message_ids = services.stranded_replies()
     for message_id in message_ids:
         deliver_message.delay(message_id)

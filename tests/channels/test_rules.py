@@ -216,3 +216,81 @@ def test_a_status_for_a_reply_moves_it_and_tells_the_agents(whatsapp, alice):
         ["sent", "delivered"],
     ]
     assert not any(event.public for event in updates)  # agents only
+
+
+def test_a_status_that_comes_before_the_send_is_noted_is_applied_once_it_is(
+    whatsapp, alice, platform
+):
+    from conversations.services import Author, message_post
+    from inboxes.models import EarlyStatus
+
+    reply, _created = message_post(
+        conversation=whatsapp, author=Author.of_agent(alice), body="On its way", client_id="r-9"
+    )
+    platform.answer = (200, {"messaging_product": "whatsapp", "messages": [{"id": "wamid.early"}]})
+    read_first = services.apply_status(
+        inbox=whatsapp.inbox, update=StatusUpdate("read", external_id="wamid.early")
+    )
+
+    assert read_first == 0 and EarlyStatus.objects.count() == 1
+    assert services.deliver(message_id=reply.pk, attempt=1) is True
+    reply.refresh_from_db()
+    assert (reply.external_id, reply.delivery) == ("wamid.early", "read")
+    assert not EarlyStatus.objects.exists()
+
+
+def test_early_statuses_of_messages_never_sent_here_are_forgotten_after_a_day(whatsapp):
+    from inboxes.models import EarlyStatus
+
+    services.apply_status(
+        inbox=whatsapp.inbox, update=StatusUpdate("sent", external_id="wamid.app")
+    )
+    EarlyStatus.objects.update(at=timezone.now() - timedelta(days=1, minutes=1))
+    services.apply_status(
+        inbox=whatsapp.inbox, update=StatusUpdate("sent", external_id="wamid.new")
+    )
+
+    assert services.forget_old_early_statuses() == 1
+    assert list(EarlyStatus.objects.values_list("external_id", flat=True)) == ["wamid.new"]
+
+
+def test_a_reply_whose_task_was_lost_is_found_by_the_sweep(whatsapp, alice):
+    from conversations.services import Author, message_post
+    from inboxes.models import DeliveryAttempt
+
+    lost, _ = message_post(
+        conversation=whatsapp, author=Author.of_agent(alice), body="Lost", client_id="r-lost"
+    )
+    tried, _ = message_post(
+        conversation=whatsapp, author=Author.of_agent(alice), body="Tried", client_id="r-tried"
+    )
+    fresh, _ = message_post(
+        conversation=whatsapp, author=Author.of_agent(alice), body="Fresh", client_id="r-fresh"
+    )
+    old = timezone.now() - timedelta(minutes=3)
+    Message.objects.filter(pk__in=[lost.pk, tried.pk]).update(created_at=old)
+    DeliveryAttempt.objects.create(message=tried, number=1, ok=False, status_code=500)
+
+    assert services.stranded_replies() == [lost.pk]
+
+
+def test_webhooks_are_rate_limited_per_inbox(make_inbox, client, settings, fresh_rate_limits):
+    from tests.helpers import limit
+
+    limit(settings, channel_webhook="2/min")
+    created = make_inbox("whatsapp", **WHATSAPP)
+    other = make_inbox("whatsapp", **{**WHATSAPP, "phone_number_id": "2"})
+
+    answers = [
+        client.post(
+            f"/api/v1/channels/{created['id']}/webhook", b"{}", content_type="application/json"
+        )
+        for _ in range(3)
+    ]
+    elsewhere = client.post(
+        f"/api/v1/channels/{other['id']}/webhook", b"{}", content_type="application/json"
+    )
+
+    assert [answer.status_code for answer in answers] == [401, 401, 429]
+    assert answers[2].json()["error"]["code"] == "rate_limited"
+    assert elsewhere.status_code == 401  # another inbox counts on its own
