@@ -17,7 +17,9 @@ def deliver_message(self, message_id: int) -> None:
     HELPDESK_CHANNEL_MAX_RETRIES retries have failed, then mark it failed."""
     if services.deliver(message_id=message_id, attempt=self.request.retries + 1):
         return
-    if self.request.retries >= settings.HELPDESK_CHANNEL_MAX_RETRIES:
+    # The embedded mode runs tasks inside the request, where a countdown would block it: no
+    # retries there (an agent's Retry sends again).
+    if self.request.is_eager or self.request.retries >= settings.HELPDESK_CHANNEL_MAX_RETRIES:
         services.give_up(message_id=message_id)
         return
     raise self.retry(countdown=retry_delay(self.request.retries))

@@ -294,3 +294,22 @@ def test_webhooks_are_rate_limited_per_inbox(make_inbox, client, settings, fresh
     assert [answer.status_code for answer in answers] == [401, 401, 429]
     assert answers[2].json()["error"]["code"] == "rate_limited"
     assert elsewhere.status_code == 401  # another inbox counts on its own
+
+
+def test_run_in_the_request_as_in_the_embedded_mode_a_reply_is_tried_once(
+    whatsapp, alice, platform
+):
+    from conversations.services import Author, message_post
+    from inboxes.models import DeliveryAttempt
+    from inboxes.tasks import deliver_message
+
+    reply, _ = message_post(
+        conversation=whatsapp, author=Author.of_agent(alice), body="Hello", client_id="r-eager"
+    )
+    platform.answer = (500, {"error": {"message": "down"}})
+
+    deliver_message.apply(args=[reply.pk])  # eagerly, as CELERY_TASK_ALWAYS_EAGER runs it
+
+    reply.refresh_from_db()
+    assert reply.delivery == "failed"
+    assert DeliveryAttempt.objects.filter(message=reply).count() == len(platform.requests) == 1
