@@ -41,7 +41,7 @@ from conversations.serializers import (
     body_field,
 )
 from conversations.services import customer_update_profile
-from conversations.throttling import RateLimitedMixin, _ScopedRate
+from conversations.throttling import PerIPThrottle, RateLimitedMixin
 
 from . import services
 from .platforms.api import ApiChannel
@@ -57,7 +57,9 @@ SETTING_NAMES = (
 # --- Throttles: per inbox, counted before any signature is checked ---------------------------
 
 
-class PerInboxThrottle(_ScopedRate):
+class PerInboxThrottle(PerIPThrottle):
+    """Per inbox, not per address: a platform posts from many addresses."""
+
     def ident(self, request: Request) -> str:
         view_kwargs = request.parser_context.get("kwargs", {}) if request.parser_context else {}
         return f"inbox-{view_kwargs.get('pk', 0)}"

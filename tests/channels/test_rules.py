@@ -313,3 +313,27 @@ def test_run_in_the_request_as_in_the_embedded_mode_a_reply_is_tried_once(
     reply.refresh_from_db()
     assert reply.delivery == "failed"
     assert DeliveryAttempt.objects.filter(message=reply).count() == len(platform.requests) == 1
+
+
+def test_a_platform_out_of_reach_is_logged_without_the_bot_token(make_inbox, alice, platform):
+    from conversations.services import Author, message_post
+    from inboxes.models import DeliveryAttempt
+
+    closed = platform.url  # nothing listens there once the fake platform stops
+    platform.stop()
+    created = make_inbox(
+        "telegram", bot_token="777:TOKEN-never-logged", secret_token="s", api_base_url=closed
+    )
+    inbox = services.Inbox.objects.get(pk=created["id"])
+    services.receive_message(inbox=inbox, inbound=Inbound("42", "Ece", "Hi", "42:1"))
+    reply, _ = message_post(
+        conversation=Conversation.objects.get(inbox=inbox),
+        author=Author.of_agent(alice),
+        body="Hello",
+        client_id="r-unreachable",
+    )
+
+    assert services.deliver(message_id=reply.pk, attempt=1) is False  # retried later
+    (attempt,) = DeliveryAttempt.objects.filter(message=reply)
+    assert not attempt.ok and attempt.error == "ConnectionError"
+    assert "TOKEN-never-logged" not in attempt.error
