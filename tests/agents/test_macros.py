@@ -335,3 +335,50 @@ def test_the_demo_macros_come_in_english_and_turkish_and_once(
     changed, note = macro_apply(macro=escalate, conversation=conversation, by=alice)
     assert note.private and "Alice" in note.body
     assert (changed.team, changed.priority, changed.assignee) == (billing, "high", None)
+
+
+# --- The admin ----------------------------------------------------------------------------------
+
+
+def admin_form(**fields) -> dict:
+    form = {"name": "Escalate", "body": "", "status": "", "priority": "", "assign": ""}
+    form |= {"add_labels": "", "remove_labels": ""}
+    return form | fields
+
+
+def test_the_admin_edits_a_macro_with_labels_as_text(staff_client, billing, bob):
+    response = staff_client.post(
+        "/admin/agents/macro/add/",
+        admin_form(
+            add_labels="billing, brand-new",
+            remove_labels="new",
+            move_to_team=billing.pk,
+            priority="high",
+            assign="agent",
+            assign_to=bob.pk,
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    macro = Macro.objects.get()
+    assert macro.add_labels == ["billing", "brand-new"] and macro.remove_labels == ["new"]
+    assert (macro.scope, macro.assign_to) == ("global", bob)
+    page = staff_client.get(f"/admin/agents/macro/{macro.pk}/change/").content.decode()
+    assert 'value="billing, brand-new"' in page
+    listing = staff_client.get("/admin/agents/macro/").content.decode()
+    assert "Every agent" in listing and "+billing +brand-new −new" in listing
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"status": "closed"}, "Select a valid choice"),
+        ({"status": "snoozed"}, "Say for how long to snooze."),
+        ({"assign": "agent"}, "Choose the agent."),
+        ({"add_labels": "two words"}, "Label names"),
+    ],
+)
+def test_the_admin_refuses_a_macro_that_cannot_be_applied(staff_client, fields, message):
+    response = staff_client.post("/admin/agents/macro/add/", admin_form(**fields))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Macro.objects.exists()
