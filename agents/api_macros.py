@@ -194,8 +194,9 @@ class MacroApplyOutput(serializers.Serializer):
     )
 
 
-def model_fields(data: dict[str, Any], user: Any) -> dict[str, Any]:
-    """The model's values for the validated input: references resolved, empty actions ""."""
+def model_fields(data: dict[str, Any], user: Any, scope: str = "personal") -> dict[str, Any]:
+    """The model's values for the validated input: references resolved, empty actions "".
+    `scope`: the macro's scope when the input does not change it."""
     fields: dict[str, Any] = {}
     for name in ("name", "body", "private", "snooze_minutes", "add_labels", "remove_labels"):
         if name in data:
@@ -211,7 +212,7 @@ def model_fields(data: dict[str, Any], user: Any) -> dict[str, Any]:
         except InvalidInput as error:
             raise InvalidInput(error.message, fields={"assign_to": error.message}) from error
     if "scope" in data or "team" in data:
-        fields |= scope_fields(data.get("scope", "personal"), data.get("team"), user)
+        fields |= scope_fields(data.get("scope", scope), data.get("team"), user)
     return fields
 
 
@@ -294,7 +295,7 @@ class MacroDetailView(AgentView):
             raise InvalidInput(_("Send a JSON object."))
         serializer = MacroInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        fields = model_fields(serializer.validated_data, request.user)
+        fields = model_fields(serializer.validated_data, request.user, scope=macro.scope)
         macro = macro_save(macro=macro, by=request.user, **fields)
         return Response(MacroOutput(macro, context={"user": request.user}).data)
 

@@ -171,6 +171,8 @@ def macro_apply(
     if assignee is not UNSET:
         with refused_as("assignee"):
             check_assign(conversation=conversation, assignee=assignee, by=by)
+    # The conversation's row lock, held to the commit: the labels read below stay current.
+    Conversation.objects.select_for_update(of=("self",)).filter(pk=conversation.pk).exists()
     message = None
     if macro.body.strip():
         body = render_canned(macro.body, conversation=conversation, agent_user=by)

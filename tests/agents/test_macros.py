@@ -382,3 +382,10 @@ def test_the_admin_refuses_a_macro_that_cannot_be_applied(staff_client, fields, 
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Macro.objects.exists()
+
+
+def test_a_team_macro_moves_to_another_team_of_its_member(logged_in, bob, macros, billing):
+    url = f"{MACROS}/{macros['support'].pk}"
+    response = logged_in(bob).patch(url, {"team": "Billing"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["scope"] == "team" and response.json()["team"]["name"] == "Billing"
