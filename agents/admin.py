@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.text import Truncator
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -244,10 +244,10 @@ class LabelNamesField(forms.CharField):
 
 class MacroForm(forms.ModelForm):
     add_labels = LabelNamesField(
-        label=_("add labels"), required=False, help_text=_("Separated by commas.")
+        label=capfirst(_("add labels")), required=False, help_text=_("Separated by commas.")
     )
     remove_labels = LabelNamesField(
-        label=_("remove labels"), required=False, help_text=_("Separated by commas.")
+        label=capfirst(_("remove labels")), required=False, help_text=_("Separated by commas.")
     )
 
     class Meta:
