@@ -52,7 +52,8 @@ def desk(make_team, make_agent):
 
 
 @pytest.mark.timeout(180)
-def test_an_agent_applies_a_macro_and_every_action_shows(browser, live_server_url, desk):
+def test_an_agent_applies_a_macro_and_every_action_shows(desk, browser, live_server_url):
+    # `desk` first: its writes broadcast before Playwright runs an event loop in this thread.
     from playwright.sync_api import expect
 
     from conversations.models import Conversation

@@ -112,8 +112,9 @@ import { ApiError, errorText as apiErrorText, h, uuid } from "../helpdesk/client
       showError(errorText(error));
       return;
     }
+    if (!dialog.open || conversationId !== workspace.state.currentId) return; // closed meanwhile
     macros = data.results || [];
-    shown = macros;
+    shown = matching(macros, search.value); // what was typed while the list loaded
     highlighted = Math.max(0, shown.findIndex((macro) => macro.id === macroId));
     renderList();
   }
