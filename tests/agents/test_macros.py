@@ -10,7 +10,7 @@ from django.utils import timezone
 from agents.macros import DEMO_MACROS, demo_macros_ensure, macro_apply
 from agents.models import Macro, MacroAssign
 from agents.routing import AtCapacity
-from conversations.errors import NotAllowed
+from conversations.errors import InvalidInput, NotAllowed
 from conversations.models import ConversationEvent, EventType, Label, Message, Status
 from conversations.services import conversation_assign, conversation_resolve
 
@@ -389,3 +389,14 @@ def test_a_team_macro_moves_to_another_team_of_its_member(logged_in, bob, macros
     response = logged_in(bob).patch(url, {"team": "Billing"}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["scope"] == "team" and response.json()["team"]["name"] == "Billing"
+
+
+def test_a_macro_whose_agent_left_refuses_to_assign_and_applies_nothing(
+    alice, bob, escalate, conversation
+):
+    bob.is_active = False
+    bob.save()
+    with pytest.raises(InvalidInput) as refused:
+        macro_apply(macro=escalate, conversation=conversation, by=alice)
+    assert set(refused.value.fields) == {"assignee"}
+    assert conversation.messages.count() == 1
