@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, api_macros
 
 app_name = "agents_api"
 
@@ -18,5 +18,12 @@ urlpatterns = [
         "canned-responses/<int:pk>/render",
         api.CannedResponseRenderView.as_view(),
         name="canned-response-render",
+    ),
+    path("macros", api_macros.MacrosView.as_view(), name="macros"),
+    path("macros/<int:pk>", api_macros.MacroDetailView.as_view(), name="macro"),
+    path(
+        "conversations/<int:pk>/macros/<int:macro_id>",
+        api_macros.MacroApplyView.as_view(),
+        name="macro-apply",
     ),
 ]

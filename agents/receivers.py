@@ -6,7 +6,7 @@
   to `open` or moves to another team may need an agent.
 - A customer message while the conversation's team is outside its business hours gets the
   automatic "we are back on …" reply (services.auto_reply_when_closed).
-- `seed_demo` (`demo_seeded`): the demo's canned responses, in English and Turkish.
+- `seed_demo` (`demo_seeded`): the demo's canned responses and macros, in English and Turkish.
 - Agent rows (model signals, so admin edits count too): an agent coming online, getting more
   capacity or joining a team may take queued conversations. These run after commit.
 
@@ -27,6 +27,7 @@ from conversations.history.demo import demo_seeded
 from conversations.models import AuthorKind, ConversationEvent, EventType, Status, TeamMembership
 
 from .canned import demo_canned_responses_ensure
+from .macros import demo_macros_ensure
 from .models import Agent, BusinessHours
 from .routing import drain_for_agent, drain_team, drain_teams, route_reopened
 from .selectors import forget_teams_with_hours
@@ -75,6 +76,11 @@ def auto_reply_on_customer_message(
 @receiver(demo_seeded, dispatch_uid="agents.canned.demo")
 def demo_canned_responses(**kwargs: Any) -> None:
     demo_canned_responses_ensure()
+
+
+@receiver(demo_seeded, dispatch_uid="agents.macros.demo")
+def demo_macros(**kwargs: Any) -> None:
+    demo_macros_ensure()
 
 
 @receiver(post_save, sender=BusinessHours, dispatch_uid="agents.business_hours.saved")

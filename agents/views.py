@@ -6,6 +6,8 @@ and agents (presence, capacity, teams, canned responses), and `agents` may depen
 comes from the REST API and the agent websocket, through agents/static/agents/workspace.js.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
@@ -40,9 +42,42 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "channels": channel_choices(),
         "labels": list(Label.objects.order_by("name").values_list("name", flat=True)),
         "strings": page_strings(),
+        "macro_strings": macro_strings(),
         "max_message_length": settings.HELPDESK_MAX_MESSAGE_LENGTH,
     }
     return render(request, "agent/workspace.html", context)
+
+
+def macro_strings() -> dict[str, Any]:
+    """What macros.js writes itself: the dialog's preview of what a macro does."""
+    return {
+        "macro": _("Macro"),
+        "loading": _("Loading…"),
+        "none": _("No macro matches."),
+        "choose": _("Choose a macro to see what it does."),
+        "reply": _("Reply to the customer:"),
+        "private_note": _("Private note:"),
+        "no_reply": _("No reply."),
+        "no_actions": _("No other action."),
+        "scope_personal": _("Yours"),
+        "scope_team": _("Team"),
+        "scope_global": _("Everyone"),
+        "set_status": _("Set the status to %(status)s"),
+        "snooze": _("Snooze for %(time)s"),
+        "add_labels": _("Add labels: %(labels)s"),
+        "remove_labels": _("Remove labels: %(labels)s"),
+        "move_to_team": _("Move to the team %(team)s"),
+        "set_priority": _("Set the priority to %(priority)s"),
+        "assign_me": _("Assign to you"),
+        "assign_nobody": _("Unassign (back to the team's queue)"),
+        "assign_agent": _("Assign to %(name)s"),
+        "applied": _("Macro applied: %(name)s"),
+        "minutes": _("%(n)s min"),
+        "hours": _("%(n)s h"),
+        "days": _("%(n)s d"),
+        "statuses": dict(Status.choices),
+        "priorities": dict(Priority.choices),
+    }
 
 
 def page_strings() -> dict[str, str]:

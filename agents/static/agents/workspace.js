@@ -598,6 +598,8 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
   // or does nothing (the list may still be loading, or match nothing).
   let pickerItems = [];
   let pickerIndex = 0;
+  const pickerSources = []; // more items after the canned responses: (needle) => [{optionId, label, text, pick}] (macros.js)
+  const optionId = (item) => item.optionId || `canned-${item.id}`;
 
   function pickerOpen() {
     return !$("canned-picker").hidden;
@@ -628,6 +630,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
       (item) => !needle || item.shortcut.toLowerCase().includes(needle) || item.body.toLowerCase().includes(needle),
     );
     pickerItems.sort((a, b) => Number(!a.shortcut.toLowerCase().startsWith(needle)) - Number(!b.shortcut.toLowerCase().startsWith(needle)));
+    pickerItems.push(...pickerSources.flatMap((source) => source(needle)));
     pickerIndex = Math.min(pickerIndex, Math.max(pickerItems.length - 1, 0));
     renderPicker();
   }
@@ -639,23 +642,24 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
         "li",
         {
           role: "option",
-          id: `canned-${item.id}`,
+          id: optionId(item),
+          class: item.kind,
           "aria-selected": index === pickerIndex ? "true" : "false",
-          dataset: { shortcut: item.shortcut },
+          dataset: { shortcut: item.shortcut ?? "" },
           onmousedown: (event) => {
             event.preventDefault(); // keep the focus in the composer
             pickCanned(item);
           },
         },
-        h("span", { class: "shortcut", text: `/${item.shortcut}` }),
-        h("span", { class: "text", text: item.body }),
+        h("span", { class: "shortcut", text: item.label ?? `/${item.shortcut}` }),
+        h("span", { class: "text", text: item.text ?? item.body }),
       ),
     );
     if (!items.length) items.push(h("li", { class: "none", text: t("no_canned") }));
     else items.push(h("li", { class: "hint", "aria-hidden": "true", text: t("canned_hint") }));
     picker.replaceChildren(...items);
     picker.hidden = false;
-    input.setAttribute("aria-activedescendant", pickerItems[pickerIndex] ? `canned-${pickerItems[pickerIndex].id}` : "");
+    input.setAttribute("aria-activedescendant", pickerItems[pickerIndex] ? optionId(pickerItems[pickerIndex]) : "");
     picker.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: "nearest" });
   }
 
@@ -693,6 +697,11 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
 
   async function pickCanned(item) {
     closePicker();
+    if (item.pick) {
+      input.value = ""; // the "/" line was a search, not a reply
+      autoGrow();
+      return item.pick();
+    }
     const id = state.currentId;
     try {
       const rendered = await api("GET", `canned-responses/${item.id}/render?conversation=${id}`);
@@ -1363,4 +1372,6 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
   if (linked) openConversation(Number(linked[1]));
 
   window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors };
+  // For macros.js: what applying a macro needs of the page.
+  Object.assign(window.hdWorkspace, { api, toast, applyConversation, showMessage: onMessage, addPickerSource: (source) => pickerSources.push(source) });
 })();
