@@ -242,8 +242,17 @@ class AlertSettingsOutput(serializers.ModelSerializer):
         fields = list(ALERT_FIELDS)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: 0, 1 and "true" are refused, as the schema's boolean says."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 def alert_field(help_text: str) -> serializers.BooleanField:
-    return serializers.BooleanField(required=False, help_text=help_text)
+    return StrictBooleanField(required=False, help_text=help_text)
 
 
 class AlertSettingsInput(serializers.Serializer):

@@ -264,7 +264,11 @@ LIST_FILTER_SCHEMAS = [
     ),
     OpenApiParameter(
         "callback",
-        {"type": "string", "enum": ["true", "false"]},
+        # Empty: no filter, as for every other one.
+        {
+            "type": "string",
+            "pattern": rf"^{_SP}({_either_case('true')}|{_either_case('false')})?{_SP}$",
+        },
         description=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
     ),
 ]

@@ -43,7 +43,7 @@ def test_each_agent_has_their_own_settings(alice_client, make_agent, logged_in):
 
 
 @pytest.mark.parametrize(
-    "body", [{"sound": "loud"}, {"desktop": None}, [], "sound", {"sound": [True]}]
+    "body", [{"sound": "loud"}, {"desktop": None}, {"mentions": 0}, [], "sound", {"sound": [True]}]
 )
 def test_bad_alert_settings_get_the_error_shape(alice_client, body):
     answer = alice_client.patch(ALERTS, body, format="json")

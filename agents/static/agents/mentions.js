@@ -132,7 +132,8 @@ export function attachMentionPicker({ api, input, privateToggle, picker, convers
   );
   input.addEventListener("input", update);
   input.addEventListener("click", update);
-  input.addEventListener("blur", () => setTimeout(close, 150));
+  // Closed when the focus moves elsewhere in the page (the window losing it keeps the list).
+  input.addEventListener("blur", () => setTimeout(() => document.activeElement !== input && close(), 150));
   privateToggle.addEventListener("change", update);
 
   return { close, update };
