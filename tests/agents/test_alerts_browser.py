@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.agents.test_workspace_browser import on_the_server, shoot
 from tests.helpers import eventually
+from tests.test_accessibility_browser import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,6 +75,11 @@ def open_workspace(browser, url: str, email: str, *, notifications: bool):
     return context, page, errors
 
 
+def assert_accessible(page, where: str) -> None:
+    found = axe_violations(page, where)
+    assert not found, "axe-core found:\n" + "\n".join(found)
+
+
 def alert_kinds(page) -> list[str]:
     return page.evaluate("window.hdWorkspace.alerts.log.map((entry) => entry.kind)")
 
@@ -103,6 +109,7 @@ def test_a_new_conversation_and_a_reply_ring_notify_and_count_in_the_title(
     dialog = page.locator("#alerts-dialog")
     expect(dialog).to_be_visible()
     expect(page.locator("#alert-sound")).to_be_checked()
+    assert_accessible(page, "the alerts menu")
     page.locator("#alert-desktop").check()
     eventually(lambda: AlertSettings.objects.filter(agent_id=ayse.pk, desktop=True).exists())
     assert AlertSettings.objects.get(agent_id=ayse.pk).desktop is True
@@ -240,6 +247,7 @@ def test_a_mention_in_a_note_alerts_the_colleague_and_lists_it_as_participating(
     expect(picker.locator("[role=option]")).to_have_count(1)
     expect(picker.locator("[role=option] .text")).to_have_text("Bob Stone")
     shoot(page, "alerts-3-mention-picker")
+    assert_accessible(page, "the mention list")
     reply.press("Enter")  # picks, does not send
     expect(reply).to_have_value("@bob ")
     expect(picker).to_be_hidden()
@@ -258,6 +266,7 @@ def test_a_mention_in_a_note_alerts_the_colleague_and_lists_it_as_participating(
     expect(toast).to_contain_text("Ayşe Demir mentioned you")
     expect(bob_page).to_have_title("(1) Workspace · Helpdesk")
     shoot(bob_page, "alerts-4-mentioned")
+    assert_accessible(bob_page, "the mention box")
     bob_page.get_by_role("tab", name="Participating").click()
     expect(bob_page.locator("#conversation-list .conv", has_text="Deniz Kaya")).to_be_visible()
     toast.get_by_role("button", name="Open").click()
@@ -299,6 +308,7 @@ def test_a_new_conversation_below_the_fold_shows_a_pill_that_scrolls_to_it(
     pill = page.locator("#new-conversation-pill")
     expect(pill).to_have_text("New conversation ↓", timeout=10_000)  # longest waiting first
     shoot(page, "alerts-5-pill")
+    assert_accessible(page, "the new conversation button")
     pill.click()
     newest = page.locator("#conversation-list .conv", has_text="Zeynep New")
     expect(newest).to_be_in_viewport()

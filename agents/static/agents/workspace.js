@@ -921,7 +921,10 @@ import { attachMentionPicker } from "./mentions.js";
     if (!pages.length) $("customer-pages").append(h("li", { class: "muted", text: t("no_pages") }));
     const attributes = Object.entries(context.attributes || {});
     $("customer-attributes").replaceChildren(...attributes.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: String(value) })]));
-    if (!attributes.length) $("customer-attributes").append(h("dd", { class: "muted", text: t("no_attributes") }));
+    if (!attributes.length) {
+      // A <dd> needs its <dt> (axe: definition-list): the section's name, for screen readers.
+      $("customer-attributes").append(h("dt", { class: "visually-hidden", text: $("attributes-heading").textContent }), h("dd", { class: "muted", text: t("no_attributes") }));
+    }
     renderNotes();
   }
 
