@@ -134,14 +134,10 @@ class AlertSettings(models.Model):
         default=False,
         help_text=_("Shown while the workspace is in the background, once the browser allows."),
     )
-    new_conversations = models.BooleanField(
-        _("new conversations in my teams"), default=True
-    )
+    new_conversations = models.BooleanField(_("new conversations in my teams"), default=True)
     replies = models.BooleanField(_("customer replies in my conversations"), default=True)
     mentions = models.BooleanField(_("mentions of me"), default=True)
-    mention_emails = models.BooleanField(
-        _("email mentions while I am offline"), default=True
-    )
+    mention_emails = models.BooleanField(_("email mentions while I am offline"), default=True)
 
     class Meta:
         verbose_name = _("alert settings")

@@ -137,8 +137,7 @@ def alert_strings() -> dict[str, str]:
         "no_colleague": _("No colleague who may read this conversation matches."),
         "mention_hint": _("↑↓ to choose, Enter to mention, Esc to close"),
         "notifications_blocked": _(
-            "This browser blocks notifications from the helpdesk: allow them in its site "
-            "settings."
+            "This browser blocks notifications from the helpdesk: allow them in its site settings."
         ),
         "notifications_unsupported": _("This browser cannot show desktop notifications."),
     }

@@ -19,8 +19,7 @@ Mentions exist in private notes only: `@` in a message the customer sees does no
 import re
 from typing import Any
 
-from .models import Message
-from .models import Mention as MentionRow
+from .models import Mention, Message
 from .selectors import agents_who_may_read
 
 # `@` not preceded by what an address may hold, then a local part, then maybe a domain.
@@ -55,7 +54,7 @@ def resolve(handles: list[str], candidates: list[Any]) -> list[Any]:
     return named
 
 
-def mentions_create(*, message: Message) -> list[MentionRow]:
+def mentions_create(*, message: Message) -> list[Mention]:
     """Store the mentions of a private note, inside the transaction that writes it (its
     event's payload lists them). A public message or a note naming nobody costs no query."""
     if not message.private or message.agent_id is None:
@@ -65,9 +64,9 @@ def mentions_create(*, message: Message) -> list[MentionRow]:
         return []
     candidates = agents_who_may_read(message.conversation).exclude(pk=message.agent_id)
     named = resolve(handles, list(candidates.select_related("public_profile")))
-    return MentionRow.objects.bulk_create(
+    return Mention.objects.bulk_create(
         [
-            MentionRow(
+            Mention(
                 message=message,
                 conversation_id=message.conversation_id,
                 user=user,
@@ -76,4 +75,3 @@ def mentions_create(*, message: Message) -> list[MentionRow]:
             for user in named
         ]
     )
-

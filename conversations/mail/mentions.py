@@ -17,7 +17,6 @@ from ..models import Mention
 from ..people import user_name
 from .outbound import message_id_domain
 
-
 WORKSPACE_PATH = "/agent/"  # the agents' workspace, a public address (README)
 
 

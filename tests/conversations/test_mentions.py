@@ -82,7 +82,9 @@ def note(conversation, author, body: str, *, private: bool = True):
 
 
 def mentioned(message) -> list[int]:
-    return list(Mention.objects.filter(message=message).values_list("user_id", flat=True))
+    return list(
+        Mention.objects.filter(message=message).order_by("id").values_list("user_id", flat=True)
+    )
 
 
 def test_a_private_note_mentions_a_colleague_of_the_team(conversation, team_of_three):
@@ -108,6 +110,19 @@ def test_an_assignee_from_another_team_can_be_mentioned(conversation, team_of_th
     conversation_assign(conversation=conversation, assignee=team_of_three.sam)
     message = note(conversation, team_of_three.ayse, "@sam it is yours now")
     assert mentioned(message) == [team_of_three.sam.pk]
+
+
+def test_in_a_conversation_without_a_team_every_agent_can_be_mentioned(
+    team_of_three, make_customer
+):
+    from conversations.services import conversation_create
+
+    people = team_of_three
+    teamless = conversation_create(customer=make_customer())
+    teamless.team = None
+    teamless.save(update_fields=["team"])
+    message = note(teamless, people.ayse, "@sam @bob both of you")
+    assert mentioned(message) == [people.sam.pk, people.bob.pk]
 
 
 def test_mentions_in_messages_the_customer_sees_do_nothing(conversation, team_of_three):
