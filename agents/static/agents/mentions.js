@@ -14,7 +14,7 @@ import { h } from "../helpdesk/client.js";
 const TYPED = /(?:^|[\s(\[{"'])@([\w.%+\-@]*)$/u;
 const SHOWN = 8;
 
-export function attachMentionPicker({ api, input, privateToggle, picker, conversation }) {
+export function attachMentionPicker({ api, me, input, privateToggle, picker, conversation }) {
   const strings = JSON.parse(document.getElementById("alerts-strings").textContent);
   const cache = new Map(); // conversation id → its readers
   let items = [];
@@ -58,7 +58,8 @@ export function attachMentionPicker({ api, input, privateToggle, picker, convers
     if (!typed || conversationId !== conversation()) return close();
     const query = typed.query;
     items = agents
-      .filter((agent) => agent.email && (!query || agent.name.toLowerCase().includes(query) || agent.email.toLowerCase().startsWith(query)))
+      .filter((agent) => agent.email && agent.id !== me.id) // mentioning yourself does nothing
+      .filter((agent) => !query || agent.name.toLowerCase().includes(query) || agent.email.toLowerCase().startsWith(query))
       .slice(0, SHOWN)
       .map((agent) => ({ agent, handle: handleOf(agent, agents) }));
     index = Math.min(index, Math.max(items.length - 1, 0));

@@ -1367,7 +1367,7 @@ import { attachMentionPicker } from "./mentions.js";
   // --- Start ------------------------------------------------------------------------------------------------
 
   const alerts = createAlerts({ api, me: ME, state, open: openConversation });
-  attachMentionPicker({ api, input, privateToggle, picker: $("mention-picker"), conversation: () => state.currentId });
+  attachMentionPicker({ api, me: ME, input, privateToggle, picker: $("mention-picker"), conversation: () => state.currentId });
   setLive(false);
   loadMe().then(() => loadInbox());
   loadPeople();
