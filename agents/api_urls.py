@@ -11,6 +11,7 @@ urlpatterns = [
     path("widget/availability", api.WidgetAvailabilityView.as_view(), name="widget-availability"),
     path("agents", api.AgentListView.as_view(), name="agents"),
     path("agents/me", api.AgentMeView.as_view(), name="agent-me"),
+    path("agents/me/alerts", api.AgentAlertsView.as_view(), name="agent-me-alerts"),
     path("teams", api.TeamListView.as_view(), name="teams"),
     path("teams/<int:pk>", api.TeamDetailView.as_view(), name="team"),
     path("canned-responses", api.CannedResponsesView.as_view(), name="canned-responses"),

@@ -117,6 +117,39 @@ class Agent(models.Model):
         return user_name(self.user)
 
 
+class AlertSettings(models.Model):
+    """What the workspace alerts an agent about, and how (docs/workspace.md "Alerts").
+
+    An agent without a row has the defaults (agents/alerts.py): sound on, desktop
+    notifications off until they enable them, every kind of event, mention emails on.
+    """
+
+    agent = models.OneToOneField(
+        Agent,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="alert_settings",
+        verbose_name=_("agent"),
+    )
+    sound = models.BooleanField(_("sound"), default=True)
+    desktop = models.BooleanField(
+        _("desktop notifications"),
+        default=False,
+        help_text=_("Shown while the workspace is in the background, once the browser allows."),
+    )
+    new_conversations = models.BooleanField(_("new conversations in my teams"), default=True)
+    replies = models.BooleanField(_("customer replies in my conversations"), default=True)
+    mentions = models.BooleanField(_("mentions of me"), default=True)
+    mention_emails = models.BooleanField(_("email mentions while I am offline"), default=True)
+
+    class Meta:
+        verbose_name = _("alert settings")
+        verbose_name_plural = _("alert settings")
+
+    def __str__(self) -> str:
+        return str(self.agent)
+
+
 class CannedResponse(models.Model):
     shortcut = models.SlugField(_("shortcut"), max_length=50, unique=True)
     body = models.TextField(

@@ -50,9 +50,12 @@ def agents_with_load() -> QuerySet[Agent]:
     )
 
 
-def active_agents() -> list[Agent]:
-    """Active staff agents with `open_assigned` and their teams, by name (three queries)."""
+def active_agents(among: QuerySet[Any] | None = None) -> list[Agent]:
+    """Active staff agents with `open_assigned` and their teams, by name (three queries);
+    with `among` (users), only those."""
     agents = agents_with_load().filter(user__is_active=True, user__is_staff=True)
+    if among is not None:
+        agents = agents.filter(user__in=among.values("pk"))
     agents = list(agents.prefetch_related("user__teams"))
     return sorted(agents, key=lambda agent: (agent.display_name.lower(), agent.pk))
 

@@ -43,6 +43,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "labels": list(Label.objects.order_by("name").values_list("name", flat=True)),
         "strings": page_strings(),
         "macro_strings": macro_strings(),
+        "alert_strings": alert_strings(),
         "max_message_length": settings.HELPDESK_MAX_MESSAGE_LENGTH,
     }
     return render(request, "agent/workspace.html", context)
@@ -152,4 +153,26 @@ def page_strings() -> dict[str, str]:
         "first_message": _("Your first message"),
         "send": _("Send"),
         "conversation_started": _("Conversation started."),
+    }
+
+
+def alert_strings() -> dict[str, str]:
+    """What alerts.js and mentions.js write themselves (docs/workspace.md "Alerts")."""
+    return {
+        "alerts": _("Alerts"),
+        "alerts_n": _("Alerts: %(count)s new"),
+        "new_conversation": _("New conversation"),
+        "new_conversation_up": _("New conversation ↑"),
+        "new_conversation_down": _("New conversation ↓"),
+        "reply_from": _("Reply from %(name)s"),
+        "mentioned_you": _("%(name)s mentioned you"),
+        "customer_n": _("Customer #%(id)s"),
+        "open": pgettext("open a conversation", "Open"),
+        "no_alerts": _("No alerts yet."),
+        "no_colleague": _("No colleague who may read this conversation matches."),
+        "mention_hint": _("↑↓ to choose, Enter to mention, Esc to close"),
+        "notifications_blocked": _(
+            "This browser blocks notifications from the helpdesk: allow them in its site settings."
+        ),
+        "notifications_unsupported": _("This browser cannot show desktop notifications."),
     }

@@ -299,6 +299,14 @@ ROWS: list[Row] = [
         body={"presence": "away"}, check=own_agent),
     row("GET",   "/api/v1/agents",                                 401,   401,   401,   OK,    OK,    OK,    403,
         check=every_agent),
+    # Whom a note on a conversation can mention: for those who may read it.
+    row("GET",   "/api/v1/agents?conversation={conv_a}",           401,   401,   401,   OK,    404,   OK,    403,
+        check=has("results")),
+    # Alert settings: each agent's own.
+    row("GET",   "/api/v1/agents/me/alerts",                       401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("sound", "desktop", "mentions")),
+    row("PATCH", "/api/v1/agents/me/alerts",                       401,   401,   401,   OK,    OK,    OK,    403,
+        body={"sound": False}, check=has("sound")),
     row("GET",   "/api/v1/teams",                                  401,   401,   401,   OK,    OK,    OK,    403,
         check=every_team),
     # The bot's mode is the admins' to set (a no-op body: the world stays as it is).
