@@ -148,8 +148,19 @@ class AuthorOutput(serializers.Serializer):
     avatar = AvatarOutput(required=False, help_text=_("Agents only: initials and a colour."))
 
 
+class MentionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class MessageOutput(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
+    mentions = serializers.SerializerMethodField(
+        help_text=_(
+            "The agents a private note mentions with @ (docs/workspace.md); empty for "
+            "every other message."
+        )
+    )
     delivery = serializers.ChoiceField(
         choices=Delivery.choices,
         allow_null=True,
@@ -160,14 +171,16 @@ class MessageOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = [
-            "id", "conversation", "client_id", "author", "body", "private", "created_at",
-            "delivery",
-        ]  # fmt: skip
+        fields = ["id", "conversation", "client_id", "author", "body", "private", "created_at"]
+        fields += ["mentions", "delivery"]
 
     @extend_schema_field(AuthorOutput)
     def get_author(self, message: Message) -> dict[str, Any]:
         return message_author(message)
+
+    @extend_schema_field(MentionOutput(many=True))
+    def get_mentions(self, message: Message) -> list[dict[str, Any]]:
+        return message_mentions(message)
 
     def to_representation(self, message: Message) -> dict[str, Any]:
         return message_payload(message)
@@ -342,8 +355,20 @@ def message_payload(message: Message) -> dict[str, Any]:
         body=message.body,
         private=message.private,
         created_at=message.created_at,
+        mentions=message_mentions(message),
         delivery=message.delivery,
     )
+
+
+def message_mentions(message: Message) -> list[dict[str, Any]]:
+    """The agents a private note mentions (conversations/mentions.py), as colleagues see
+    them; a public message mentions nobody and costs no query."""
+    if not message.private or message.pk is None:
+        return []
+    return [
+        {"id": mention.user_id, "name": user_name(mention.user)}
+        for mention in message.mentions.all()
+    ]
 
 
 def message_shape(
@@ -355,6 +380,7 @@ def message_shape(
     body: str,
     private: bool,
     created_at: datetime,
+    mentions: list[dict[str, Any]] | None = None,
     delivery: str = "",
 ) -> dict[str, Any]:
     return {
@@ -365,6 +391,7 @@ def message_shape(
         "body": body,
         "private": private,
         "created_at": iso(created_at),
+        "mentions": mentions or [],
         "delivery": delivery or None,
     }
 

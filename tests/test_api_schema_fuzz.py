@@ -89,6 +89,9 @@ DEPENDS_ON_DATA = {
     "from": "an address that parses as one (RFC 5322)",
     "text": "an email with some text, or some html",
     "shortcut": "a canned response shortcut not taken yet",
+    "move_to_team": "a team by that id or name",
+    "assign_to": "an agent by that id or email, given with assign “agent” and only then",
+    "snooze_minutes": "given with the status “snoozed” and only then",
     "category": "a help center category by that id, in the article's language",
     "translation_of": "an article by that id, in the other language, without that translation",
     "slug": "an article slug not taken in that language",
@@ -99,10 +102,17 @@ DEPENDS_ON_DATA = {
     "webhook_url": "the api channel's only, a host that resolves to a public address",
     "api_base_url": "a host that resolves to a public address",
     **dict.fromkeys(
-        ("phone_number_id", "page_id", "access_token", "app_secret", "verify_token",
-         "bot_token", "secret_token"),
+        (
+            "phone_number_id",
+            "page_id",
+            "access_token",
+            "app_secret",
+            "verify_token",
+            "bot_token",
+            "secret_token",
+        ),
         "required by the inbox's channel",
-    ),  # fmt: skip
+    ),
 }
 ACCEPTS = {"2xx", "3xx", "401", "403", "404", "409", "429"}
 

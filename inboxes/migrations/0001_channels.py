@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('conversations', '0013_channels'),
+        ('conversations', '0014_channels'),
     ]
 
     operations = [
