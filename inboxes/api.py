@@ -220,6 +220,9 @@ class WebhookOutput(serializers.Serializer):
     created = serializers.IntegerField(help_text=gettext_lazy("New customer messages."))
     duplicate = serializers.IntegerField(help_text=gettext_lazy("Messages already received."))
     statuses = serializers.IntegerField(help_text=gettext_lazy("Replies whose delivery moved."))
+    ignored = serializers.IntegerField(
+        help_text=gettext_lazy("Messages with nothing to store (white space alone).")
+    )
 
 
 def channel_inbox(pk: int, *, channel: str | None = None) -> Inbox:

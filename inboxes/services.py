@@ -122,11 +122,15 @@ def public_settings(inbox: Inbox) -> dict[str, str]:
 
 
 def receive(inbox: Inbox, items: list[Inbound | StatusUpdate]) -> dict[str, int]:
-    """Store what a webhook brought; counts of created, duplicate and status items."""
-    counts: Counter[str] = Counter(created=0, duplicate=0, statuses=0)
+    """Store what a webhook brought; counts of created, duplicate, status and ignored items."""
+    counts: Counter[str] = Counter(created=0, duplicate=0, statuses=0, ignored=0)
     for item in items:
         if isinstance(item, Inbound):
-            _message, created = receive_message(inbox=inbox, inbound=item)
+            try:
+                _message, created = receive_message(inbox=inbox, inbound=item)
+            except InvalidInput:  # white space alone: a refusal would only be retried
+                counts["ignored"] += 1
+                continue
             counts["created" if created else "duplicate"] += 1
         else:
             counts["statuses"] += apply_status(inbox=inbox, update=item)

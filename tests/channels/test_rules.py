@@ -140,9 +140,9 @@ def test_a_webhook_delivered_twice_stores_one_message_and_statuses_of_unknown_me
     )
 
     assert answers == [
-        {"created": 1, "duplicate": 0, "statuses": 0},
-        {"created": 0, "duplicate": 1, "statuses": 0},
-        {"created": 0, "duplicate": 1, "statuses": 0},
+        {"created": 1, "duplicate": 0, "statuses": 0, "ignored": 0},
+        {"created": 0, "duplicate": 1, "statuses": 0, "ignored": 0},
+        {"created": 0, "duplicate": 1, "statuses": 0, "ignored": 0},
     ]
     assert Message.objects.filter(conversation__inbox_id=created["id"]).count() == 1
     assert statuses.json()["statuses"] == 0
@@ -337,3 +337,21 @@ def test_a_platform_out_of_reach_is_logged_without_the_bot_token(make_inbox, ali
     (attempt,) = DeliveryAttempt.objects.filter(message=reply)
     assert not attempt.ok and attempt.error == "ConnectionError"
     assert "TOKEN-never-logged" not in attempt.error
+
+
+def test_a_message_of_white_space_alone_is_acknowledged_and_not_stored(make_inbox, client):
+    created = make_inbox("whatsapp", **WHATSAPP)
+    payload = fixture("whatsapp_text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "   "
+    body = raw(payload)
+
+    answer = client.post(
+        f"/api/v1/channels/{created['id']}/webhook",
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=hub_signature("wa-app-secret", body),
+    )
+
+    assert answer.status_code == 200  # a 4xx would only make the platform send it again
+    assert answer.json()["ignored"] == 1
+    assert not Message.objects.exists()
