@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from conversations.api.base import AgentView, error_responses
 from conversations.errors import InvalidInput, NotAllowed
 from conversations.ids import parse_id
-from conversations.models import Team
+from conversations.models import Inbox, Team
 
 from . import selectors
 from .export import default_interval, export_create, export_filename
@@ -46,6 +46,11 @@ FILTERS = [
     OpenApiParameter("team", OpenApiTypes.STR, description="Team id or name"),
     OpenApiParameter("agent", OpenApiTypes.STR, description="Agent id or email"),
     OpenApiParameter("channel", OpenApiTypes.STR, description="Channel name, e.g. web"),
+    OpenApiParameter(
+        "inbox",
+        {"type": "string", "pattern": "^[0-9]*$"},
+        description="Inbox id (GET /api/v1/inboxes; the widget's and email's inboxes too)",
+    ),
     OpenApiParameter(
         "tz", OpenApiTypes.STR, description="IANA time zone for dates without one and for intervals"
     ),
@@ -96,7 +101,20 @@ def parse_slice(params: Any) -> Slice:
             "agent", params.get("agent"), lambda v: get_user_model().objects.filter(email__iexact=v)
         ),
         channel=params.get("channel") or None,
+        inbox=parse_inbox(params.get("inbox")),
     )
+
+
+def parse_inbox(value: str | None) -> int | None:
+    """The id of an existing inbox, or None when not given."""
+    if not value:
+        return None
+    pk = parse_id(value)
+    if pk is None or not Inbox.objects.filter(pk=pk).exists():
+        raise InvalidInput(
+            _("Unknown inbox."), fields={"inbox": _("Give the id of an existing inbox.")}
+        )
+    return pk
 
 
 def _reference(name: str, value: str | None, by_name: Any) -> int | None:
@@ -206,6 +224,10 @@ EXPORT_INPUT = {
             "team": _ID_OR_NAME,
             "agent": _ID_OR_NAME,
             "channel": {"type": "string", "nullable": True},
+            "inbox": {
+                "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}],
+                "nullable": True,
+            },
             "tz": {"type": "string", "nullable": True},
             "interval": {"type": "string", "enum": [*INTERVALS, ""], "nullable": True},
         },
