@@ -49,7 +49,7 @@ FILTERS = [
     OpenApiParameter(
         "inbox",
         {"type": "string", "pattern": "^[0-9]*$"},
-        description="Inbox id (GET /api/v1/inboxes; the widget's and email's inboxes too)",
+        description="Inbox id (a conversation's `inbox`; the widget and email have one each)",
     ),
     OpenApiParameter(
         "tz", OpenApiTypes.STR, description="IANA time zone for dates without one and for intervals"

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from conversations.models import Inbox, Team
+from inboxes.selectors import inbox_label
 
 from .metrics import Metric
 from .models import ExportStatus, ReportExport
@@ -175,7 +176,7 @@ def _header_rows(
     everything = _("All")
     team = Team.objects.filter(pk=slice_.team).values_list("name", flat=True).first()
     agent = get_user_model().objects.filter(pk=slice_.agent).first()
-    inbox = Inbox.objects.filter(pk=slice_.inbox).values_list("name", flat=True).first()
+    inbox = Inbox.objects.filter(pk=slice_.inbox).first()
     return [
         [_("Helpdesk report")],
         [_("From"), since.astimezone(tz).isoformat(timespec="seconds")],
@@ -184,7 +185,10 @@ def _header_rows(
         [_("Team"), team if slice_.team is not None else everything],
         [_("Agent"), (agent.email if agent else "") if slice_.agent is not None else everything],
         [_("Channel"), slice_.channel or everything],
-        [_("Inbox"), inbox if slice_.inbox is not None else everything],
+        [
+            _("Inbox"),
+            (inbox_label(inbox) if inbox else "") if slice_.inbox is not None else everything,
+        ],
         [_("Interval"), interval],
         [_("Generated at"), timezone.now().astimezone(tz).isoformat(timespec="seconds")],
     ]
