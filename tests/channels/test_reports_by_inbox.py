@@ -5,6 +5,7 @@ shape. The widget and email are channels of the registry, without webhooks."""
 from datetime import timedelta
 
 import pytest
+from celery import current_app
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -14,7 +15,9 @@ from conversations.services import Author, conversation_start, home_inbox, messa
 from inboxes import services
 from inboxes.registry import Inbound, channels, webhook_channels
 from reports.export import report_csv
+from reports.models import MetricFact
 from reports.services import process_new_events
+from tests.reports.test_reports import snapshot
 
 WHATSAPP = {"phone_number_id": "1", "access_token": "t", "app_secret": "a", "verify_token": "v"}
 
@@ -92,6 +95,31 @@ def test_two_inboxes_of_one_channel_and_the_widget_count_apart_before_and_after_
     assert sum(point["count"] for point in series.json()["points"]) == 1
     csv = report_csv({**period(), "tz": "UTC", "inbox": shop.pk})
     assert "Inbox,Shop" in csv and "Conversations created,1," in csv
+
+
+@pytest.fixture
+def tasks_inline():
+    """Celery tasks run where they are queued (the refiling task, here)."""
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = eager
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_inboxs_numbers_move_to_no_inbox_as_a_rebuild_files_them(tasks_inline):
+    shop, _ = services.inbox_create(channel="whatsapp", name="Shop", channel_settings=WHATSAPP)
+    services.receive_message(inbox=shop, inbound=Inbound("90555", "Ece", "Hello?", "wamid.1"))
+    publish_pending_events()
+    process_new_events()
+    assert MetricFact.objects.filter(inbox_id=shop.pk).count() == 2  # created, message in
+
+    shop.delete()  # no event: the reports hear it from the deletion itself
+
+    incremental = snapshot()
+    assert {fact[9] for fact in incremental[0]} == {0}
+    call_command("rebuild_reports")
+    assert snapshot() == incremental
 
 
 @pytest.mark.django_db
