@@ -66,6 +66,7 @@ class ChannelPlugin:
     # out (send). The widget and email are channels too, living in the helpdesk itself: one
     # inbox each (made by a migration), replies pushed live or emailed by the core.
     webhook: bool = True
+    icon: str = ""  # its outline for the workspace: SVG path data on a 24×24 grid
     settings: Sequence[Setting] = ()
     max_length: int | None = None  # the platform's limit on a text message, in characters
 

@@ -10,12 +10,19 @@ from .registry import channels, plugin_for
 
 def channel_choices() -> list[dict[str, str]]:
     """Every registered channel (the built-in ones in their usual order), plus any an import
-    brought in, as {"value", "label"}."""
+    brought in, as {"value", "label", "icon"} (icon: the plug-in's, "" for imported ones)."""
     labels = dict(Channel.choices)
     rank = {name: number for number, name in enumerate(labels)}
     registered = sorted(channels(), key=lambda name: (rank.get(name, len(rank)), name))
     names = registered + sorted(set(conversation_channels()) - set(registered))
-    return [{"value": name, "label": str(labels.get(name, name))} for name in names]
+    return [
+        {"value": name, "label": str(labels.get(name, name)), "icon": _icon(name)} for name in names
+    ]
+
+
+def _icon(channel: str) -> str:
+    plugin = plugin_for(channel)
+    return plugin.icon if plugin else ""
 
 
 def lives_here(channel: str) -> bool:

@@ -16,10 +16,12 @@ class HomeChannel(ChannelPlugin):
 
 class Web(HomeChannel):
     channel = Channel.WEB
+    icon = "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zm-8.5 9h17M12 3c2.5 2.7 3.5 5.7 3.5 9s-1 6.3-3.5 9c-2.5-2.7-3.5-5.7-3.5-9s1-6.3 3.5-9z"
 
 
 class Email(HomeChannel):
     channel = Channel.EMAIL
+    icon = "M3 6h18v12H3zM3 6l9 7 9-7"
 
 
 register(Web())

@@ -2,6 +2,7 @@
 count in the widget's inbox, the same after a full rebuild; a bad `inbox` is a 400 in the error
 shape. The widget and email are channels of the registry, without webhooks."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from conversations.events import publish_pending_events
 from conversations.models import Conversation, Inbox
 from conversations.services import Author, conversation_start, home_inbox, message_post
 from inboxes import services
-from inboxes.registry import Inbound, channels, webhook_channels
+from inboxes.registry import Inbound, channels, plugin_for, webhook_channels
 from reports.export import report_csv
 from reports.models import MetricFact
 from reports.services import process_new_events
@@ -162,3 +163,30 @@ def test_the_reports_page_offers_every_inbox(client, admin, start_conversation):
     assert ">All inboxes</option>" in picker
     assert f'value="{home_inbox("web").pk}">Web widget</option>' in picker  # its channel's name
     assert "&lt;b&gt;Shop&lt;/b&gt; API</option>" in picker  # escaped
+
+
+@pytest.mark.django_db
+def test_the_workspace_lists_every_registered_channel_with_its_plugins_icon(
+    client, admin, start_conversation
+):
+    start_conversation(channel="phone")  # an import's own channel: no plug-in draws it
+    client.force_login(admin)
+    html = client.get("/agent/").content.decode()
+    select = html[html.index('<select name="channel"') :]
+    options = re.findall(
+        r'<option value="(\w*)"( data-icon="[^"]+")?>', select[: select.index("</select>")]
+    )
+    assert [value for value, _icon in options] == [
+        "",
+        "web",
+        "email",
+        "api",
+        "whatsapp",
+        "messenger",
+        "instagram",
+        "telegram",
+        "phone",
+    ]
+    assert f'data-icon="{plugin_for("email").icon}"' in select
+    assert all(icon for value, icon in options if value not in ("", "phone"))
+    assert dict(options)["phone"] == ""
