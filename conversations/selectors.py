@@ -53,11 +53,16 @@ def saved_views_readable_by(user: Any) -> QuerySet[SavedView]:
     return saved_views_for_agent(user)
 
 
-def may_change_saved_view(user: Any, view: SavedView) -> bool:
-    """A personal view is its owner's; a shared one is its team's and the admins'."""
+def may_change_saved_view(user: Any, view: SavedView, their_teams: set[int] | None = None) -> bool:
+    """A personal view is its owner's; a shared one is its team's and the admins'.
+    `their_teams` (the user's team ids, when known) saves a query per view of a list."""
     if view.team_id is None:
         return view.owner_id == user.pk
-    return user.is_superuser or Team.objects.filter(pk=view.team_id, members=user).exists()
+    if user.is_superuser:
+        return True
+    if their_teams is not None:
+        return view.team_id in their_teams
+    return Team.objects.filter(pk=view.team_id, members=user).exists()
 
 
 def customers_visible_to_agent(user: Any) -> QuerySet[Customer]:

@@ -111,7 +111,8 @@ class SavedViewOutput(serializers.ModelSerializer):
         return view.team_id is not None
 
     def get_can_change(self, view: SavedView) -> bool:
-        return selectors.may_change_saved_view(self.context["request"].user, view)
+        user = self.context["request"].user
+        return selectors.may_change_saved_view(user, view, self.context["their_teams"])
 
     @extend_schema_field({"type": "integer", "nullable": True})
     def get_count(self, view: SavedView) -> int | None:
@@ -143,7 +144,8 @@ class SavedViewsBase(AgentView):
         """The view(s) with their counts for this agent (one capped count each)."""
         every = views if many else [views]
         counts = {view.pk: view_count(self.request, view) for view in every}
-        context = {"request": self.request, "counts": counts}
+        their_teams = set(self.request.user.teams.values_list("pk", flat=True))
+        context = {"request": self.request, "counts": counts, "their_teams": their_teams}
         return SavedViewOutput(views, many=many, context=context).data
 
 
