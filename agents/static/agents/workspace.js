@@ -12,6 +12,8 @@
  * window.hdWorkspace exposes the state to the browser tests. An ES module (type="module").
  */
 import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
+import { installShortcuts } from "./shortcuts.js";
+import { installViews } from "./views.js";
 
 (function () {
   "use strict";
@@ -55,6 +57,8 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     socketLive: false,
     events: 0,
   };
+  // What views.js and shortcuts.js add: saved views, bulk selection, keys (each optional).
+  const hooks = {};
 
   // --- API --------------------------------------------------------------------------------------
 
@@ -135,6 +139,8 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
   // --- Inbox --------------------------------------------------------------------------------------
 
   function inboxQuery() {
+    const viewed = hooks.viewQuery?.(PAGE_SIZE); // a saved view is shown
+    if (viewed) return viewed;
     const query = new URLSearchParams({ page_size: PAGE_SIZE });
     // A search comes best first (the server ranks it); an `ordering` would replace the rank.
     if (!state.filters.q) query.set("ordering", state.filters.ordering);
@@ -189,6 +195,8 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
 
   /** Whether a conversation belongs in the current tab and filters (mirrors inboxQuery). */
   function matches(conversation) {
+    const verdict = hooks.viewMatches?.(conversation); // undefined: no saved view shown
+    if (verdict !== undefined) return verdict;
     const status = conversation.status;
     if (state.tab === "mine" && conversation.assignee?.id !== ME.id) return false;
     if (state.tab === "unassigned" && (conversation.assignee || (!state.filters.status && status !== "open"))) return false;
@@ -208,7 +216,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
   }
 
   function sortInbox() {
-    const byWaiting = state.filters.ordering === "waiting_since";
+    const byWaiting = (hooks.ordering?.() ?? state.filters.ordering) === "waiting_since";
     state.listed.sort((a, b) => {
       const one = state.conversations.get(a);
       const two = state.conversations.get(b);
@@ -246,6 +254,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     const scroll = list.scrollTop;
     list.replaceChildren(...state.listed.map((id) => conversationRow(state.conversations.get(id))));
     list.scrollTop = scroll;
+    hooks.afterRender?.(list);
     const empty = $("inbox-empty");
     empty.hidden = state.listed.length > 0;
     empty.textContent = state.filters.q || state.filters.status || state.filters.channel || state.filters.label ? t("no_match") : t("no_conversations");
@@ -1203,6 +1212,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     }
     state.events += 1;
     applyEvent(frame);
+    hooks.onEvent?.(frame);
   }
 
   function applyEvent(event) {
@@ -1361,6 +1371,10 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
   connection.connect();
   const linked = /^#conversation-(\d+)$/.exec(location.hash);
   if (linked) openConversation(Number(linked[1]));
+
+  const workspace = { state, hooks, api, t, toast, errorText, inboxQuery, reload: loadInbox, open: openConversation, apply: applyConversation };
+  installViews(workspace);
+  installShortcuts(workspace);
 
   window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors };
 })();
