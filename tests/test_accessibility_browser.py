@@ -41,6 +41,7 @@ def desk(make_team, make_agent, start_conversation, make_customer):
     conversation with a reply, the demo help center."""
     from django.core.management import call_command
 
+    from conversations.models import SavedView
     from conversations.services import Author, message_post
 
     team = make_team("billing", is_default=True)  # the demo page's team; nobody online
@@ -61,6 +62,8 @@ def desk(make_team, make_agent, start_conversation, make_customer):
         client_id="reply-1",
     )
     call_command("seed_help", verbosity=0)
+    SavedView.objects.create(name="Waiting", owner=agent, filters={"status": "open"})
+    SavedView.objects.create(name="Billing queue", team=team, filters={"assignee": "none"})
     return conversation, agent
 
 
@@ -141,6 +144,16 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_serve
     page.locator("#conversation-list .conv", has_text="Deniz Kaya").click()
     expect(page.get_by_text("It ships today.")).to_be_visible()
     found += axe_violations(page, "workspace")
+    expect(page.locator("#saved-views-list .saved-view")).to_have_count(2)
+    page.locator("#conversation-list .conv-select").first.check()
+    expect(page.locator("#bulk-bar")).to_be_visible()
+    found += axe_violations(page, "workspace, views and the bulk bar")
+    page.locator("#save-view").click()
+    found += axe_violations(page, "workspace, save a view")
+    page.keyboard.press("Escape")
+    page.locator("#shortcuts-button").click()
+    found += axe_violations(page, "workspace, keyboard shortcuts")
+    page.keyboard.press("Escape")
 
     page.goto(f"{live_server_url}/reports/")
     assert eventually(lambda: page.locator("canvas").count() > 0)

@@ -922,7 +922,8 @@ import { installViews } from "./views.js";
     if (!pages.length) $("customer-pages").append(h("li", { class: "muted", text: t("no_pages") }));
     const attributes = Object.entries(context.attributes || {});
     $("customer-attributes").replaceChildren(...attributes.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: String(value) })]));
-    if (!attributes.length) $("customer-attributes").append(h("dd", { class: "muted", text: t("no_attributes") }));
+    // A term with an empty definition: a <dl> holds no lone <dd> (axe-core: definition-list).
+    if (!attributes.length) $("customer-attributes").append(h("dt", { class: "muted", text: t("no_attributes") }), h("dd"));
     renderNotes();
   }
 
