@@ -45,6 +45,34 @@ def capped_count(rows: QuerySet | Sequence) -> tuple[int, bool]:
     return max(estimate, capped), False
 
 
+def capped_counts(lists: Sequence[QuerySet | Sequence]) -> list[tuple[int, bool]]:
+    """capped_count of each, the capped COUNTs in one statement (a list of saved views
+    counts several at once: one round trip instead of one each)."""
+    querysets = [rows for rows in lists if isinstance(rows, QuerySet)]
+    if len(querysets) < 2 or len({rows.db for rows in querysets}) > 1:
+        return [capped_count(rows) for rows in lists]
+    parts, params = [], []
+    for rows in querysets:
+        sql, part_params = rows.order_by().values("pk")[: COUNT_LIMIT + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")
+        params.extend(part_params)
+    with connections[querysets[0].db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        capped = iter(cursor.fetchone())
+    answers = []
+    for rows in lists:
+        if not isinstance(rows, QuerySet):
+            answers.append((len(rows), True))
+            continue
+        count = next(capped)
+        if count <= COUNT_LIMIT:
+            answers.append((count, True))
+        else:
+            estimate = estimated_count(rows)
+            answers.append((max(estimate, count), False) if estimate else (rows.count(), True))
+    return answers
+
+
 class LookaheadPage(Page):
     def __init__(self, object_list: list, number: int, paginator: Paginator, has_more: bool):
         super().__init__(object_list, number, paginator)

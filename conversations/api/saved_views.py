@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from .. import selectors, services
 from ..errors import HelpdeskError
 from ..models import Conversation, SavedView
-from ..pagination import capped_count
+from ..pagination import capped_counts
 from ..serializers import IdOrNameField, StrictCharField, TeamRefOutput
 from .agent import LIST_FILTER_SCHEMAS, VIEW_FILTERS, apply_list_filters, filter_conversations
 from .base import AgentView, error_responses, get_or_404, team_by_ref, validated
@@ -122,15 +122,18 @@ class SavedViewOutput(serializers.ModelSerializer):
         return self.context["counts"][view.pk][1]
 
 
-def view_count(request: Request, view: SavedView) -> tuple[int | None, bool]:
-    """(count, exact) of the conversations the view shows this agent; (None, True) when its
-    filters no longer apply."""
+def view_counts(request: Request, views: list[SavedView]) -> dict[int, tuple[int | None, bool]]:
+    """Each view's (count, exact) of the conversations it shows this agent, counted in one
+    statement; (None, True) for a view whose filters no longer apply."""
     visible = selectors.conversations_visible_to_agent(request.user)
-    try:
-        conversations, _found = filter_conversations(request, visible, view.filters)
-    except (ValidationError, HelpdeskError):
-        return None, True
-    return capped_count(conversations)
+    shown = {}
+    for view in views:
+        try:
+            shown[view.pk] = filter_conversations(request, visible, view.filters)[0]
+        except (ValidationError, HelpdeskError):
+            continue
+    counts = dict(zip(shown, capped_counts(list(shown.values())), strict=True))
+    return {view.pk: counts.get(view.pk, (None, True)) for view in views}
 
 
 def check_filters(request: Request, filters: dict[str, str]) -> dict[str, str]:
@@ -143,7 +146,7 @@ class SavedViewsBase(AgentView):
     def output(self, views: SavedView | list[SavedView], *, many: bool = False) -> Any:
         """The view(s) with their counts for this agent (one capped count each)."""
         every = views if many else [views]
-        counts = {view.pk: view_count(self.request, view) for view in every}
+        counts = view_counts(self.request, every)
         their_teams = set(self.request.user.teams.values_list("pk", flat=True))
         context = {"request": self.request, "counts": counts, "their_teams": their_teams}
         return SavedViewOutput(views, many=many, context=context).data

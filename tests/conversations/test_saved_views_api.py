@@ -226,3 +226,25 @@ def test_counts_past_a_thousand_are_estimates(alice_client, monkeypatch, start_c
     view = alice_client.post(VIEWS, {"name": "All", "filters": {}}, format="json").json()
     assert view["count_exact"] is False
     assert view["count"] >= 3
+
+
+def test_a_list_of_views_counts_each_in_one_statement(
+    alice, alice_client, start_conversation, support, make_team, django_assert_max_num_queries
+):
+    open_ones = [start_conversation(team=support) for _ in range(2)]
+    conversation_resolve(conversation=start_conversation(team=support))
+    conversation_assign(conversation=open_ones[0], assignee=alice)
+    gone = make_team("Gone")
+    for name, filters in [
+        ("Open", {"status": "open"}),
+        ("Resolved", {"status": "resolved"}),
+        ("Mine", {"assignee": "me"}),
+        ("Pending", {"status": "pending"}),
+        ("Gone's", {"team": str(gone.pk)}),
+    ]:
+        alice_client.post(VIEWS, {"name": name, "filters": filters}, format="json")
+    gone.delete()
+    with django_assert_max_num_queries(6):  # auth (2), views, a team, their teams, the counts
+        listed = by_name(alice_client.get(VIEWS))
+    counts = {name: view["count"] for name, view in listed.items()}
+    assert counts == {"Open": 2, "Resolved": 1, "Mine": 1, "Pending": 0, "Gone's": None}
