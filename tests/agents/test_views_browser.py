@@ -82,6 +82,18 @@ def test_a_saved_view_filters_the_inbox_and_shows_its_count(
     view = SavedView.objects.get(name="Team open")
     assert view.team == team and view.owner is None
     assert view.filters == {"team": "mine", "status": "open", "ordering": "waiting_since"}
+
+    # Rename it, then delete it: the inbox goes back to its tab.
+    page.get_by_role("button", name="Edit the view Team open").click()
+    dialog.get_by_label("Name").fill("Billing open")
+    dialog.get_by_role("button", name="Save").click()
+    expect(view_button(page, "Billing open")).to_be_visible()
+    page.get_by_role("button", name="Edit the view Billing open").click()
+    page.once("dialog", lambda confirm: confirm.accept())
+    dialog.get_by_role("button", name="Delete").click()
+    expect(view_button(page, "Billing open")).to_have_count(0)
+    assert not SavedView.objects.filter(pk=view.pk).exists()
+    expect(page.get_by_role("tab", name="My teams")).to_have_attribute("aria-selected", "true")
     assert errors == []
     context.close()
 
@@ -182,6 +194,8 @@ def test_question_mark_lists_the_shortcuts_and_j_k_move_through_the_inbox(
     page.keyboard.press("v")
     expect(page.get_by_role("button", name="Save view")).to_be_focused()
     page.keyboard.press("Escape")
+    page.locator("body").press("e")  # resolves the open conversation
+    expect(page.locator("#thread-status")).to_have_attribute("data-status", "resolved")
     page.locator("body").press("/")
     expect(page.locator("#inbox-filters input[name=q]")).to_be_focused()
     assert errors == []
