@@ -55,6 +55,8 @@ def environment(url: str) -> dict[str, str]:
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-inbox-only"),
         "ALLOWED_HOSTS": "testserver",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3"),
+        # One agent asks every case in turn: the per-agent limit (600/min) is not measured.
+        "HELPDESK_RATE_AGENT": "1000000/min",
     }
 
 
