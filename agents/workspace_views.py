@@ -34,6 +34,7 @@ def views_strings() -> dict[str, str]:
         "filter_priority": _("Priority"),
         "filter_attribute": _("Attribute"),
         "filter_callback": _("Call back"),
+        "filter_mentioned": _("Mentioned"),
         "filter_q": _("Search"),
         "filter_ordering": _("Sort"),
     }

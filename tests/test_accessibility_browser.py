@@ -41,6 +41,7 @@ def desk(make_team, make_agent, start_conversation, make_customer):
     conversation with a reply, the demo help center."""
     from django.core.management import call_command
 
+    from agents.models import Macro
     from conversations.models import SavedView
     from conversations.services import Author, message_post
 
@@ -64,6 +65,12 @@ def desk(make_team, make_agent, start_conversation, make_customer):
     call_command("seed_help", verbosity=0)
     SavedView.objects.create(name="Waiting", owner=agent, filters={"status": "open"})
     SavedView.objects.create(name="Billing queue", team=team, filters={"assignee": "none"})
+    Macro.objects.create(
+        name="Ask for the order number",
+        body="Could you send your order number, {{customer.first_name}}?",
+        status="pending",
+        add_labels=["order"],
+    )
     return conversation, agent
 
 
@@ -153,6 +160,10 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_serve
     page.keyboard.press("Escape")
     page.locator("#shortcuts-button").click()
     found += axe_violations(page, "workspace, keyboard shortcuts")
+    page.keyboard.press("Escape")
+    page.locator("#macros-button").click()  # the macro dialog, a macro's preview shown
+    expect(page.locator("#macro-preview-reply")).to_be_visible()
+    found += axe_violations(page, "workspace, macro dialog")
     page.keyboard.press("Escape")
 
     page.goto(f"{live_server_url}/reports/")

@@ -96,6 +96,10 @@ class ConversationFilter(django_filters.FilterSet):
         method="filter_priority",
         help_text=gettext_lazy("A priority, or several separated by commas."),
     )
+    mentioned = django_filters.CharFilter(
+        method="filter_mentioned",
+        help_text=gettext_lazy("“me”: conversations with a private note that mentions you."),
+    )
     callback = django_filters.CharFilter(
         method="filter_callback",
         help_text=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
@@ -137,7 +141,7 @@ class ConversationFilter(django_filters.FilterSet):
     class Meta:
         model = Conversation
         fields = ["status", "assignee", "team", "channel", "callback", "label", "customer"]
-        fields += ["attribute", "priority", "q"]
+        fields += ["attribute", "priority", "q", "mentioned"]
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         statuses = [part.strip(SPACE) for part in value.split(",") if part.strip(SPACE)]
@@ -165,6 +169,11 @@ class ConversationFilter(django_filters.FilterSet):
         if (pk := parse_id(value)) is not None:
             return queryset.filter(assignee_id=pk)
         raise ValidationError({"assignee": [_("An agent id, “me” or “none”.")]})
+
+    def filter_mentioned(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value.strip(SPACE).lower() != "me":
+            raise ValidationError({"mentioned": [_("Only “me”.")]})
+        return selectors.mentioning(queryset, self.request.user)
 
     def filter_team(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -211,7 +220,7 @@ class ConversationFilter(django_filters.FilterSet):
 
 # The list's filters a saved view may hold; the rest of a list's query is paging.
 VIEW_FILTERS = ("status", "assignee", "team", "channel", "label", "priority", "attribute")
-VIEW_FILTERS += ("callback", "q", "ordering")
+VIEW_FILTERS += ("callback", "mentioned", "q", "ordering")
 
 
 def apply_list_filters(
@@ -309,8 +318,17 @@ LIST_FILTER_SCHEMAS = [
         ),
     ),
     OpenApiParameter(
+        "mentioned",
+        {"type": "string", "pattern": rf"^{_SP}({_either_case('me')})?{_SP}$"},
+        description=gettext_lazy("“me”: conversations with a private note that mentions you."),
+    ),
+    OpenApiParameter(
         "callback",
-        {"type": "string", "enum": ["true", "false"]},
+        # Empty: no filter, as for every other one.
+        {
+            "type": "string",
+            "pattern": rf"^{_SP}({_either_case('true')}|{_either_case('false')})?{_SP}$",
+        },
         description=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
     ),
 ]

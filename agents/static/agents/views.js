@@ -18,7 +18,8 @@ import { h } from "../helpdesk/client.js";
 
 const COUNTS_EVERY_MS = 5000; // live events refresh the counts at most this often
 const COUNTS_POLL_MS = 60000; // and this often anyway (counts also move by others' filters)
-const FILTER_NAMES = ["status", "assignee", "team", "channel", "label", "priority", "attribute", "callback", "q", "ordering"];
+const SERVER_ONLY = ["q", "attribute", "callback", "mentioned"]; // filters the page cannot check
+const FILTER_NAMES = ["status", "assignee", "team", "channel", "label", "priority", "attribute", "callback", "mentioned", "q", "ordering"];
 
 export function installViews(ws) {
   const $ = (id) => document.getElementById(id);
@@ -137,8 +138,7 @@ export function installViews(ws) {
 
   hooks.ordering = () => (views.active ? views.active.filters.ordering || "-last_activity_at" : undefined);
 
-  /** Whether a changed conversation belongs in the shown view, as far as the page can tell
-   * (search, attribute and call-back filters are the server's: the list reloads for them). */
+  /** Whether a changed conversation belongs in the shown view, as far as the page can tell. */
   hooks.viewMatches = (conversation) => {
     if (!views.active) return undefined;
     const filters = { ...views.active.filters };
@@ -158,6 +158,8 @@ export function installViews(ws) {
     if (team === "mine" && !(state.agent?.teams || []).some((mine) => mine.id === teamId)) return false;
     if (/^\d+$/.test(team) && teamId !== Number(team)) return false;
     if (team && !["none", "mine"].includes(team) && !/^\d+$/.test(team) && conversation.team?.name.toLowerCase() !== team) return false;
+    // What only the server can tell (a search, an attribute, a mention): keep what it listed.
+    if (SERVER_ONLY.some((name) => filters[name])) return state.listed.includes(conversation.id);
     return true;
   };
 

@@ -14,6 +14,8 @@
 import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
 import { installShortcuts } from "./shortcuts.js";
 import { installViews } from "./views.js";
+import { createAlerts } from "./alerts.js";
+import { attachMentionPicker } from "./mentions.js";
 
 (function () {
   "use strict";
@@ -56,6 +58,7 @@ import { installViews } from "./views.js";
     cursor: null,
     socketLive: false,
     events: 0,
+    participating: new Set(), // conversations where a note mentions me (the "Participating" tab)
   };
   // What views.js and shortcuts.js add: saved views, bulk selection, keys (each optional).
   const hooks = {};
@@ -150,6 +153,7 @@ import { installViews } from "./views.js";
       query.set("status", "open"); // unless a status filter says otherwise, below
     }
     if (state.tab === "teams") query.set("team", "mine");
+    if (state.tab === "participating") query.set("mentioned", "me");
     for (const key of ["status", "channel", "label", "q"]) {
       if (state.filters[key]) query.set(key, state.filters[key]);
     }
@@ -178,6 +182,7 @@ import { installViews } from "./views.js";
     for (const conversation of fresh) {
       remember(conversation);
       state.listed.push(conversation.id);
+      if (state.tab === "participating") state.participating.add(conversation.id);
     }
     if (!state.filters.q) sortInbox(); // search results keep their relevance order
     renderInbox();
@@ -200,6 +205,7 @@ import { installViews } from "./views.js";
     const status = conversation.status;
     if (state.tab === "mine" && conversation.assignee?.id !== ME.id) return false;
     if (state.tab === "unassigned" && (conversation.assignee || (!state.filters.status && status !== "open"))) return false;
+    if (state.tab === "participating" && !state.participating.has(conversation.id)) return false;
     if (state.tab === "teams") {
       const mine = (state.agent?.teams || []).map((team) => team.id);
       if (!conversation.team || !mine.includes(conversation.team.id)) return false;
@@ -336,6 +342,7 @@ import { installViews } from "./views.js";
     if (state.currentId && !again) send({ type: "unsubscribe", conversation: state.currentId });
     const unsent = again ? [...state.messages.values()].filter((message) => message.id == null) : [];
     state.currentId = id;
+    alerts.seen(id);
     if (!again) {
       state.messages = new Map();
       closePicker();
@@ -421,6 +428,7 @@ import { installViews } from "./views.js";
       { class: "meta" },
       message.private ? h("span", { class: "lock" }, lockIcon(), t("private_note")) : null,
       h("span", { class: "author", text: authorName(message) }),
+      message.mentions?.length ? h("span", { class: "mentions", text: message.mentions.map((mention) => `@${mention.name}`).join(" ") }) : null,
       h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
     );
     const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, h("div", { class: "body", text: message.body }));
@@ -607,6 +615,8 @@ import { installViews } from "./views.js";
   // or does nothing (the list may still be loading, or match nothing).
   let pickerItems = [];
   let pickerIndex = 0;
+  const pickerSources = []; // more items after the canned responses: (needle) => [{optionId, label, text, pick}] (macros.js)
+  const optionId = (item) => item.optionId || `canned-${item.id}`;
 
   function pickerOpen() {
     return !$("canned-picker").hidden;
@@ -637,6 +647,7 @@ import { installViews } from "./views.js";
       (item) => !needle || item.shortcut.toLowerCase().includes(needle) || item.body.toLowerCase().includes(needle),
     );
     pickerItems.sort((a, b) => Number(!a.shortcut.toLowerCase().startsWith(needle)) - Number(!b.shortcut.toLowerCase().startsWith(needle)));
+    pickerItems.push(...pickerSources.flatMap((source) => source(needle)));
     pickerIndex = Math.min(pickerIndex, Math.max(pickerItems.length - 1, 0));
     renderPicker();
   }
@@ -648,23 +659,24 @@ import { installViews } from "./views.js";
         "li",
         {
           role: "option",
-          id: `canned-${item.id}`,
+          id: optionId(item),
+          class: item.kind,
           "aria-selected": index === pickerIndex ? "true" : "false",
-          dataset: { shortcut: item.shortcut },
+          dataset: { shortcut: item.shortcut ?? "" },
           onmousedown: (event) => {
             event.preventDefault(); // keep the focus in the composer
             pickCanned(item);
           },
         },
-        h("span", { class: "shortcut", text: `/${item.shortcut}` }),
-        h("span", { class: "text", text: item.body }),
+        h("span", { class: "shortcut", text: item.label ?? `/${item.shortcut}` }),
+        h("span", { class: "text", text: item.text ?? item.body }),
       ),
     );
     if (!items.length) items.push(h("li", { class: "none", text: t("no_canned") }));
     else items.push(h("li", { class: "hint", "aria-hidden": "true", text: t("canned_hint") }));
     picker.replaceChildren(...items);
     picker.hidden = false;
-    input.setAttribute("aria-activedescendant", pickerItems[pickerIndex] ? `canned-${pickerItems[pickerIndex].id}` : "");
+    input.setAttribute("aria-activedescendant", pickerItems[pickerIndex] ? optionId(pickerItems[pickerIndex]) : "");
     picker.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: "nearest" });
   }
 
@@ -702,6 +714,11 @@ import { installViews } from "./views.js";
 
   async function pickCanned(item) {
     closePicker();
+    if (item.pick) {
+      input.value = ""; // the "/" line was a search, not a reply
+      autoGrow();
+      return item.pick();
+    }
     const id = state.currentId;
     try {
       const rendered = await api("GET", `canned-responses/${item.id}/render?conversation=${id}`);
@@ -922,8 +939,10 @@ import { installViews } from "./views.js";
     if (!pages.length) $("customer-pages").append(h("li", { class: "muted", text: t("no_pages") }));
     const attributes = Object.entries(context.attributes || {});
     $("customer-attributes").replaceChildren(...attributes.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: String(value) })]));
-    // A term with an empty definition: a <dl> holds no lone <dd> (axe-core: definition-list).
-    if (!attributes.length) $("customer-attributes").append(h("dt", { class: "muted", text: t("no_attributes") }), h("dd"));
+    if (!attributes.length) {
+      // A <dd> needs its <dt> (axe: definition-list): the section's name, for screen readers.
+      $("customer-attributes").append(h("dt", { class: "visually-hidden", text: $("attributes-heading").textContent }), h("dd", { class: "muted", text: t("no_attributes") }));
+    }
     renderNotes();
   }
 
@@ -1212,6 +1231,7 @@ import { installViews } from "./views.js";
         return;
     }
     state.events += 1;
+    alerts.onEvent(frame); // sound, notification, title count (alerts.js)
     applyEvent(frame);
     hooks.onEvent?.(frame);
   }
@@ -1365,6 +1385,8 @@ import { installViews } from "./views.js";
 
   // --- Start ------------------------------------------------------------------------------------------------
 
+  const alerts = createAlerts({ api, me: ME, state, open: openConversation });
+  attachMentionPicker({ api, me: ME, input, privateToggle, picker: $("mention-picker"), conversation: () => state.currentId });
   setLive(false);
   loadMe().then(() => loadInbox());
   loadPeople();
@@ -1377,5 +1399,7 @@ import { installViews } from "./views.js";
   installViews(workspace);
   installShortcuts(workspace);
 
-  window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors };
+  window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors, alerts };
+  // For macros.js: what applying a macro needs of the page.
+  Object.assign(window.hdWorkspace, { api, toast, applyConversation, showMessage: onMessage, addPickerSource: (source) => pickerSources.push(source) });
 })();
