@@ -121,7 +121,7 @@ export function installShortcuts(ws) {
 
   // Esc in the reply box (no canned responses open) hands the keys back to the inbox.
   $("composer-input").addEventListener("keydown", (event) => {
-    if (event.key !== "Escape" || !$("canned-picker").hidden) return;
+    if (event.key !== "Escape" || event.defaultPrevented || !$("canned-picker").hidden) return;
     event.target.blur();
     paintCursor({ focus: true });
   });
