@@ -384,7 +384,7 @@ class Conversation(models.Model):
                 name="conv_open_waiting",
             ),
             # Counts of the inbox and its saved views (status, team, assignee and who may read
-            # them) from the index alone: 0.3 ms for 1,000 of a million (migration 0013_views).
+            # them) from the index alone: 0.3 ms for 1,000 of a million (migration 0014_views).
             models.Index(fields=["status", "team", "assignee"], name="conv_status_team_assignee"),
         ]
         constraints = [
