@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0013_alerts'),
+        ('conversations', '0014_channels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
