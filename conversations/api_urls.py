@@ -3,7 +3,7 @@
 from django.urls import path
 
 from . import views
-from .api import agent, customers, inbound_email, widget
+from .api import agent, bulk, customers, inbound_email, saved_views, widget
 
 app_name = "conversations_api"
 
@@ -47,6 +47,7 @@ urlpatterns = [
     path("inbound/email", inbound_email.InboundEmailView.as_view(), name="inbound-email"),
     # Agent side
     path("conversations", agent.ConversationListView.as_view(), name="conversations"),
+    path("conversations/bulk", bulk.ConversationBulkView.as_view(), name="conversations-bulk"),
     path("conversations/<int:pk>", agent.ConversationDetailView.as_view(), name="conversation"),
     path(
         "conversations/<int:pk>/transfer",
@@ -63,6 +64,8 @@ urlpatterns = [
         agent.ConversationReadView.as_view(),
         name="conversation-read",
     ),
+    path("views", saved_views.SavedViewListView.as_view(), name="views"),
+    path("views/<int:pk>", saved_views.SavedViewDetailView.as_view(), name="view"),
     path("customers/<int:pk>", customers.CustomerDetailView.as_view(), name="customer"),
     path("customers/<int:pk>/notes", customers.CustomerNotesView.as_view(), name="customer-notes"),
     path(

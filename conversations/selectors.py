@@ -22,6 +22,7 @@ from .models import (
     NpsResponse,
     PageView,
     ReadMarker,
+    SavedView,
     Team,
 )
 from .search import SearchResults, search_conversations  # noqa: F401  (the search selectors)
@@ -37,6 +38,33 @@ def conversations_visible_to_agent(user: Any) -> QuerySet[Conversation]:
         return conversations
     their_teams = Team.objects.filter(members=user).values("pk")
     return conversations.filter(Q(team__in=their_teams) | Q(assignee=user) | Q(team__isnull=True))
+
+
+def saved_views_for_agent(user: Any) -> QuerySet[SavedView]:
+    """The agent's own saved views and those shared with their teams, in their order."""
+    their_teams = Team.objects.filter(members=user).values("pk")
+    views = SavedView.objects.filter(Q(owner=user) | Q(team__in=their_teams))
+    return views.select_related("team").order_by("position", "id")
+
+
+def saved_views_readable_by(user: Any) -> QuerySet[SavedView]:
+    """saved_views_for_agent, and for admins every team's shared views (they may change
+    them); someone else's personal view is nobody else's."""
+    if user.is_superuser:
+        return SavedView.objects.filter(Q(owner=user) | Q(team__isnull=False))
+    return saved_views_for_agent(user)
+
+
+def may_change_saved_view(user: Any, view: SavedView, their_teams: set[int] | None = None) -> bool:
+    """A personal view is its owner's; a shared one is its team's and the admins'.
+    `their_teams` (the user's team ids, when known) saves a query per view of a list."""
+    if view.team_id is None:
+        return view.owner_id == user.pk
+    if user.is_superuser:
+        return True
+    if their_teams is not None:
+        return view.team_id in their_teams
+    return Team.objects.filter(pk=view.team_id, members=user).exists()
 
 
 def agents_who_may_read(conversation: Conversation) -> QuerySet[Any]:

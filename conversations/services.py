@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import lifecycle, mentions, selectors, visitor_context
-from .errors import InvalidInput, NotAllowed
+from .errors import Forbidden, InvalidInput, NotAllowed
 from .events import record_event
 from .models import (
     AuthorKind,
@@ -41,6 +41,7 @@ from .models import (
     PublicProfile,
     Rating,
     ReadMarker,
+    SavedView,
     Status,
     Team,
 )
@@ -955,3 +956,55 @@ def conversation_mark_read(
         )
         marker.refresh_from_db()
     return marker
+
+
+# --- Saved views of the inbox ---------------------------------------------------------------
+
+MAX_SAVED_VIEWS = 25  # an agent's own, and each team's: each one's count is read with the list
+
+
+def check_may_change_saved_view(*, user: Any, view: SavedView) -> None:
+    """Refuses (403) a change of someone else's view or of a team's the user is not in."""
+    if not selectors.may_change_saved_view(user, view):
+        raise Forbidden(_("Only the view's owner, its team or an admin may change it."))
+
+
+@transaction.atomic
+def saved_view_create(
+    *,
+    by: Any,
+    name: str,
+    filters: dict[str, str],
+    team: Team | None = None,
+    position: int | None = None,
+) -> SavedView:
+    """A personal view of `by`, or with `team` one shared with the team's agents (its members
+    and admins may create it). `filters` are checked by the caller (the list's filter code)."""
+    view = SavedView(name=name, filters=filters, created_by=by, team=team)
+    if team is None:
+        view.owner = by
+    check_may_change_saved_view(user=by, view=view)
+    siblings = SavedView.objects.filter(owner=by) if team is None else team.saved_views.all()
+    if siblings.count() >= MAX_SAVED_VIEWS:
+        raise NotAllowed(
+            _("At most %(count)s views each; delete one first.") % {"count": MAX_SAVED_VIEWS},
+            code="too_many_views",
+        )
+    view.position = siblings.count() if position is None else position
+    view.save()
+    return view
+
+
+@transaction.atomic
+def saved_view_update(*, view: SavedView, by: Any, **changes: Any) -> SavedView:
+    """Rename, refilter or move a view (`name`, `filters`, `position`)."""
+    check_may_change_saved_view(user=by, view=view)
+    for name, value in changes.items():
+        setattr(view, name, value)
+    view.save(update_fields=list(changes))
+    return view
+
+
+def saved_view_delete(*, view: SavedView, by: Any) -> None:
+    check_may_change_saved_view(user=by, view=view)
+    view.delete()

@@ -407,6 +407,9 @@ HELPDESK_EMAIL_MISSED_GRACE_SECONDS = int(
 # A customer is asked "How likely are you to recommend us?" at most once in this many days
 # (docs/widget.md "Satisfaction questions"); answering again sooner is refused (409).
 HELPDESK_NPS_INTERVAL_DAYS = int(os.environ.get("HELPDESK_NPS_INTERVAL_DAYS", "90"))
+# The most conversations one bulk action of the workspace changes (docs/workspace.md "Bulk
+# actions"): each is one service call, so a batch is a request's work.
+HELPDESK_BULK_MAX_IDS = int(os.environ.get("HELPDESK_BULK_MAX_IDS", "100"))
 # A conversation the bot holds and the customer left this long is resolved without a human.
 HELPDESK_BOT_IDLE_MINUTES = int(os.environ.get("HELPDESK_BOT_IDLE_MINUTES", "30"))
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))

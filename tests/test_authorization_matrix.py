@@ -43,7 +43,7 @@ from rest_framework.views import APIView
 from agents.canned import canned_response_create
 from agents.models import Agent, Macro
 from conversations.mail.outbound import resume_token
-from conversations.models import Label, Team
+from conversations.models import Label, SavedView, Team
 from conversations.services import (
     Author,
     conversation_resolve,
@@ -80,7 +80,8 @@ SEES = {
     "customer_a": {"conv_a"},
     "customer_b": {"conv_b"},
     "agent_in": {"conv_a", "canned_x", "canned_shared", "export_in", "note_in"}
-    | {"macro_x", "macro_in", "macro_global"},
+    | {"macro_x", "macro_in", "macro_global"}
+    | {"view_in", "view_team"},  # saved views: one's own and one's teams'
     "agent_out": {"conv_b", "canned_shared", "note_in", "macro_global"},
     # An admin sees every team, but a report export stays its owner's (a personal download),
     # and so does a personal macro.
@@ -94,7 +95,7 @@ class Row:
     method: str
     path: str  # {name} is the id of the world's object of that name
     expect: tuple[Expect, ...]  # one per ROLES
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | Callable[[SimpleNamespace], dict[str, Any]] | None = None
     check: Check | None = None  # run on every allowed cell's answer
     prepare: Callable[[SimpleNamespace], None] | None = field(default=None, compare=False)
 
@@ -178,6 +179,15 @@ def rendered_for_a(world: SimpleNamespace, role: str, data: Any) -> None:
 
 def transferred_to_billing(world: SimpleNamespace, role: str, data: Any) -> None:
     assert data["id"] == world.ids["conv_a"] and data["team"]["name"] == "Billing"
+
+
+def bulk_on_a(world: SimpleNamespace, role: str, data: Any) -> None:
+    """A bulk change answers per id: done where the role may change conv_a, else not_found."""
+    (result,) = data["results"]
+    assert result["id"] == world.ids["conv_a"]
+    assert result["ok"] is ("conv_a" in SEES[role]), result
+    if not result["ok"]:
+        assert result["error"]["code"] == "not_found"
 
 
 def macro_applied(world: SimpleNamespace, role: str, data: Any) -> None:
@@ -276,6 +286,24 @@ ROWS: list[Row] = [
         body=MESSAGE, check=about("conv_a")),
     row("POST",  "/api/v1/conversations/{conv_a}/read",            401,   401,   401,   OK,    404,   OK,    403,
         body={}, check=about("conv_a")),
+    # Saved views: one's own (nobody else's, not even an admin's) and one's teams' (changed by
+    # the team's agents and admins). A bulk change answers 200 with each id's outcome.
+    row("GET",   "/api/v1/views",                                  401,   401,   401,   OK,    OK,    OK,    403,
+        check=listing("view_in", "view_team")),
+    row("POST",  "/api/v1/views",                                  401,   401,   401,   OK,    OK,    OK,    403,
+        body={"name": "Open", "filters": {"status": "open"}}, check=has("count")),
+    row("POST",  "/api/v1/views?shared",                           401,   401,   401,   OK,    403,   OK,    403,
+        body={"name": "Open", "filters": {}, "team": "Support"}, check=has("count")),
+    row("GET",   "/api/v1/views/{view_in}",                        401,   401,   401,   OK,    404,   404,   403,
+        check=is_object("view_in")),
+    row("PATCH", "/api/v1/views/{view_team}",                      401,   401,   401,   OK,    404,   OK,    403,
+        body={"position": 7}, check=is_object("view_team", position=7)),
+    row("DELETE", "/api/v1/views/{view_in}",                       401,   401,   401,   OK,    404,   404,   403),
+    row("GET",   "/api/v1/conversations?view={view_team}",         401,   401,   401,   OK,    404,   OK,    403,
+        check=listing("conv_a", "conv_b")),
+    row("POST",  "/api/v1/conversations/bulk",                     401,   401,   401,   OK,    OK,    OK,    403,
+        body=lambda world: {"ids": [world.conv_a.pk], "action": "priority", "priority": "high"},
+        check=bulk_on_a),
     # Channels (docs/channels.md): admins configure inboxes; platforms and systems prove who
     # they are with the inbox's secrets, which no role holds (a customer's Bearer token is not
     # an inbox secret); a reply is retried by the agents who may read it (409: it never failed).
@@ -532,6 +560,12 @@ def build_world() -> SimpleNamespace:
         "visitor": customer_create(name="Vera Visitor"),
         "note_in": customer_note_create(customer=customer_a, author=agent_in, body="Kind"),
         "group": Group.objects.create(name="Leads"),
+        "view_in": SavedView.objects.create(
+            name="Mine", owner=agent_in, filters={"assignee": "me"}
+        ),
+        "view_team": SavedView.objects.create(
+            name="Open", team=support, filters={"status": "open"}
+        ),
         **help_center(),
         **channels(note),
     }
@@ -653,8 +687,9 @@ class TestHttpMatrix:
         client = client_for(world, role, api=api)
         path = r.path.format(**world.ids)
         send = getattr(client, r.method.lower())
+        body = r.body(world) if callable(r.body) else r.body  # one that names the world's ids
         response = (
-            send(path, r.body, format="json" if api else None) if r.body is not None else send(path)
+            send(path, body, format="json" if api else None) if body is not None else send(path)
         )
         assert_cell(response, expected, api=api)
         if expected == OK and r.check:

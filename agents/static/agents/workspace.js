@@ -12,6 +12,8 @@
  * window.hdWorkspace exposes the state to the browser tests. An ES module (type="module").
  */
 import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
+import { installShortcuts } from "./shortcuts.js";
+import { installViews } from "./views.js";
 import { createAlerts } from "./alerts.js";
 import { channelIcon, deliveryNote } from "./channels.js";
 import { attachMentionPicker } from "./mentions.js";
@@ -59,6 +61,8 @@ import { attachMentionPicker } from "./mentions.js";
     events: 0,
     participating: new Set(), // conversations where a note mentions me (the "Participating" tab)
   };
+  // What views.js and shortcuts.js add: saved views, bulk selection, keys (each optional).
+  const hooks = {};
 
   // --- API --------------------------------------------------------------------------------------
 
@@ -139,6 +143,8 @@ import { attachMentionPicker } from "./mentions.js";
   // --- Inbox --------------------------------------------------------------------------------------
 
   function inboxQuery() {
+    const viewed = hooks.viewQuery?.(PAGE_SIZE); // a saved view is shown
+    if (viewed) return viewed;
     const query = new URLSearchParams({ page_size: PAGE_SIZE });
     // A search comes best first (the server ranks it); an `ordering` would replace the rank.
     if (!state.filters.q) query.set("ordering", state.filters.ordering);
@@ -195,6 +201,8 @@ import { attachMentionPicker } from "./mentions.js";
 
   /** Whether a conversation belongs in the current tab and filters (mirrors inboxQuery). */
   function matches(conversation) {
+    const verdict = hooks.viewMatches?.(conversation); // undefined: no saved view shown
+    if (verdict !== undefined) return verdict;
     const status = conversation.status;
     if (state.tab === "mine" && conversation.assignee?.id !== ME.id) return false;
     if (state.tab === "unassigned" && (conversation.assignee || (!state.filters.status && status !== "open"))) return false;
@@ -215,7 +223,7 @@ import { attachMentionPicker } from "./mentions.js";
   }
 
   function sortInbox() {
-    const byWaiting = state.filters.ordering === "waiting_since";
+    const byWaiting = (hooks.ordering?.() ?? state.filters.ordering) === "waiting_since";
     state.listed.sort((a, b) => {
       const one = state.conversations.get(a);
       const two = state.conversations.get(b);
@@ -253,6 +261,7 @@ import { attachMentionPicker } from "./mentions.js";
     const scroll = list.scrollTop;
     list.replaceChildren(...state.listed.map((id) => conversationRow(state.conversations.get(id))));
     list.scrollTop = scroll;
+    hooks.afterRender?.(list);
     const empty = $("inbox-empty");
     empty.hidden = state.listed.length > 0;
     empty.textContent = state.filters.q || state.filters.status || state.filters.channel || state.filters.label ? t("no_match") : t("no_conversations");
@@ -1236,6 +1245,7 @@ import { attachMentionPicker } from "./mentions.js";
     state.events += 1;
     alerts.onEvent(frame); // sound, notification, title count (alerts.js)
     applyEvent(frame);
+    hooks.onEvent?.(frame);
   }
 
   function applyEvent(event) {
@@ -1402,6 +1412,10 @@ import { attachMentionPicker } from "./mentions.js";
   connection.connect();
   const linked = /^#conversation-(\d+)$/.exec(location.hash);
   if (linked) openConversation(Number(linked[1]));
+
+  const workspace = { state, hooks, api, t, toast, errorText, inboxQuery, reload: loadInbox, open: openConversation, apply: applyConversation };
+  installViews(workspace);
+  installShortcuts(workspace);
 
   window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors, alerts };
   // For macros.js: what applying a macro needs of the page.
