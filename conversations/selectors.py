@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .live.presence import customer_is_online
 from .models import (
+    Attachment,
     AuthorKind,
     Channel,
     Conversation,
@@ -35,6 +36,29 @@ def conversations_visible_to_agent(user: Any) -> QuerySet[Conversation]:
         return conversations
     their_teams = Team.objects.filter(members=user).values("pk")
     return conversations.filter(Q(team__in=their_teams) | Q(assignee=user) | Q(team__isnull=True))
+
+
+def attachment_for_reader(pk: int, reader: str, user: Any) -> Attachment | None:
+    """The attachment if the reader of its link may read it now (files/links.py): the
+    customer, from a public message of their own conversation; a staff user, in their own
+    session (or with their token), from a conversation they may see."""
+    if pk > 2**63 - 1:
+        return None
+    kind, reader_id = reader[0], int(reader[1:])
+    attachments = Attachment.objects.filter(pk=pk)
+    if kind == "c":
+        attachments = attachments.filter(
+            message__private=False, message__conversation__customer_id=reader_id
+        )
+    elif user is not None and user.is_authenticated and user.pk == reader_id and user.is_staff:
+        if not user.is_active:
+            return None
+        attachments = attachments.filter(
+            message__conversation__in=conversations_visible_to_agent(user)
+        )
+    else:
+        return None
+    return attachments.first()
 
 
 def customers_visible_to_agent(user: Any) -> QuerySet[Customer]:

@@ -15,8 +15,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import visitor_context
+from .files.links import with_links
 from .ids import MAX_ID, parse_id
-from .models import AuthorKind, Conversation, Customer, Message, Priority, Status
+from .models import Attachment, AuthorKind, Conversation, Customer, Message, Priority, Status
 from .people import avatar, public_name, user_name
 
 User = get_user_model()
@@ -142,19 +143,45 @@ class AuthorOutput(serializers.Serializer):
     avatar = AvatarOutput(required=False, help_text=_("Agents only: initials and a colour."))
 
 
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    content_type = serializers.CharField(help_text=_("Told from the file's bytes."))
+    size = serializers.IntegerField(help_text=_("Bytes."))
+    url = serializers.CharField(
+        help_text=_(
+            "A signed download link, relative to the helpdesk's address, that expires "
+            "(HELPDESK_ATTACHMENT_URL_SECONDS): read the message again for a fresh one."
+        )
+    )
+    thumbnail_url = serializers.CharField(
+        required=False, help_text=_("Images only: a small version, for showing inline.")
+    )
+
+
 class MessageOutput(serializers.ModelSerializer):
+    """A message; its attachments' links are signed for the reader in the context
+    (`reader`: files/links.py), and left out without one."""
+
     author = serializers.SerializerMethodField()
+    attachments = AttachmentOutput(many=True, read_only=True)
 
     class Meta:
         model = Message
         fields = ["id", "conversation", "client_id", "author", "body", "private", "created_at"]
+        fields += ["attachments"]
 
     @extend_schema_field(AuthorOutput)
     def get_author(self, message: Message) -> dict[str, Any]:
         return message_author(message)
 
     def to_representation(self, message: Message) -> dict[str, Any]:
-        return message_payload(message)
+        return for_reader(message_payload(message), self.context.get("reader"))
+
+
+def for_reader(message: dict[str, Any], reader: str | None) -> dict[str, Any]:
+    """The message shape as `reader` gets it: with links to its files (files/links.py)."""
+    return with_links(message, reader) if reader else message
 
 
 def message_author(message: Message) -> dict[str, Any]:
@@ -320,7 +347,18 @@ def message_payload(message: Message) -> dict[str, Any]:
         body=message.body,
         private=message.private,
         created_at=message.created_at,
+        attachments=[attachment_shape(attachment) for attachment in message.attachments.all()],
     )
+
+
+def attachment_shape(attachment: Attachment) -> dict[str, Any]:
+    """A file as the event log keeps it: without links, which each reader gets signed."""
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+    }
 
 
 def message_shape(
@@ -332,6 +370,7 @@ def message_shape(
     body: str,
     private: bool,
     created_at: datetime,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": id,
@@ -341,6 +380,7 @@ def message_shape(
         "body": body,
         "private": private,
         "created_at": iso(created_at),
+        "attachments": attachments or [],
     }
 
 
@@ -639,7 +679,10 @@ class ConversationDetailOutput(ConversationOutput):
         fields = [*ConversationOutput.Meta.fields, "messages"]
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
-        messages = [message_payload(message) for message in conversation.messages.all()]
+        reader = self.context.get("reader")
+        messages = [
+            for_reader(message_payload(message), reader) for message in conversation.messages.all()
+        ]
         payload = with_unread_count(conversation_payload(conversation), conversation)
         customer = conversation.customer
         # What an agent knows about the customer, beyond the public shape's id, name, email.

@@ -9,12 +9,13 @@ under exactly the rules of live use.
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Greatest
@@ -24,7 +25,10 @@ from django.utils.translation import gettext as _
 from . import lifecycle, selectors, visitor_context
 from .errors import InvalidInput, NotAllowed
 from .events import record_event
+from .files import thumbnails
+from .files.checks import CheckedFile, check_files
 from .models import (
+    Attachment,
     AuthorKind,
     Channel,
     Conversation,
@@ -81,11 +85,14 @@ UNSET: Any = _Unset()
 # --- Validation ------------------------------------------------------------------------------
 
 
-def check_body(body: Any, limit: int | None = None) -> str:
+def check_body(body: Any, limit: int | None = None, *, may_be_empty: bool = False) -> str:
     """A message body is plain text, stored as written; it must say something and fit.
 
     `limit` defaults to settings.HELPDESK_MAX_MESSAGE_LENGTH; the bulk import reads it once.
+    `may_be_empty`: the message carries files, which say it all.
     """
+    if may_be_empty and (body is None or (isinstance(body, str) and not body.strip())):
+        return ""
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput(
             _("Write a message first."), fields={"body": _("This field is required.")}
@@ -425,12 +432,15 @@ def conversation_start(
     team: Any = None,
     at: datetime | None = None,
     external_id: str | None = None,
+    files: Sequence[File] = (),
 ) -> tuple[Conversation, bool]:
-    """Open a conversation whose first message is `body`. Returns (conversation, created).
+    """Open a conversation whose first message is `body` (and `files`). Returns
+    (conversation, created).
 
     Starting again with the same client_id returns the first conversation and creates nothing.
     """
-    check_body(body)
+    body = check_body(body, may_be_empty=bool(files))
+    checked = check_files(files) if files else []
     check_client_id(client_id)
     Customer.objects.select_for_update().get(pk=customer.pk)  # serializes retries of one customer
     existing = (
@@ -453,7 +463,12 @@ def conversation_start(
         with_bot=with_bot,
     )
     message_post(
-        conversation=conversation, author=Author.customer(), body=body, client_id=client_id, at=at
+        conversation=conversation,
+        author=Author.customer(),
+        body=body,
+        client_id=client_id,
+        at=at,
+        files=checked,
     )
     conversation.refresh_from_db()
     return conversation, True
@@ -470,6 +485,7 @@ def message_post(
     at: datetime | None = None,
     within: QuerySet[Conversation] | None = None,
     claim: bool = True,
+    files: Sequence[File | CheckedFile] = (),
 ) -> tuple[Message, bool]:
     """Post a message. Returns (message, created); a repeated client_id returns the first one.
 
@@ -478,8 +494,13 @@ def message_post(
     `claim` (live use; a replayed history passes False), assigns an unassigned conversation
     to its author. With `within`, a conversation outside those raises
     Conversation.DoesNotExist (see _locked).
+
+    `files` are stored as the message's attachments (their limits and types checked first:
+    files/checks.py); a message with files may have an empty body, and counts like any other
+    (a reply, an unread message).
     """
-    check_body(body)
+    body = check_body(body, may_be_empty=bool(files))
+    checked = _checked(files)
     check_client_id(client_id)
     # The customer: the author of its payload.
     conversation = _locked(conversation, related=("customer",), within=within)
@@ -501,14 +522,73 @@ def message_post(
             created_at=at,
         )
         message.conversation = conversation
+        _known_attachments(message, attachments_store(message=message, files=checked))
         written.append(message)
         return message
 
+    preview = body or " ".join(f"📎 {file.name}" for file in checked)
     step = lifecycle.PostMessage(
-        at, author.kind, body, private, agent.pk if agent else None, claim=claim
+        at, author.kind, preview, private, agent.pk if agent else None, claim=claim
     )
     _take_step(conversation, step, write_message=write_message, assignee=agent)
     return written[0], True
+
+
+def _known_attachments(message: Message, attachments: list[Attachment]) -> None:
+    """Let `message.attachments.all()` answer what was just written, without a query (as a
+    prefetch_related would): the event's payload reads it on every message posted."""
+    known = message.attachments.all()
+    known._result_cache = attachments
+    known._prefetch_done = True
+    message._prefetched_objects_cache = {"attachments": known}
+
+
+def _checked(files: Sequence[File | CheckedFile]) -> list[CheckedFile]:
+    if not files:
+        return []
+    if all(isinstance(file, CheckedFile) for file in files):
+        return list(files)  # type: ignore[arg-type]
+    return check_files([file for file in files if not isinstance(file, CheckedFile)])
+
+
+# --- Files (files/: checks, storage, links, thumbnails) ---------------------------------------
+
+
+def attachments_store(*, message: Message, files: Sequence[CheckedFile]) -> list[Attachment]:
+    """Keep checked files as the message's attachments (inside the caller's transaction); an
+    image's thumbnail is made by a task once its event is out (receivers.make_thumbnails)."""
+    stored = []
+    for checked in files:
+        attachment = Attachment(
+            message=message,
+            name=checked.name,
+            content_type=checked.content_type,
+            size=checked.size,
+            created_at=message.created_at,
+        )
+        checked.file.seek(0)
+        attachment.file.save(checked.name, checked.file, save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def attachment_make_thumbnail(*, attachment: Attachment) -> bool:
+    """Make the image's thumbnail if it has none yet (a task may run twice). Returns whether
+    the attachment has one now."""
+    if attachment.thumbnail:
+        return True
+    if not attachment.file:
+        return False
+    with attachment.file.open("rb") as data:
+        made = thumbnails.thumbnail_of(data)
+    if made is None:
+        return False
+    attachment.thumbnail.save(made.name, made, save=False)
+    Attachment.objects.filter(pk=attachment.pk, thumbnail="").update(
+        thumbnail=attachment.thumbnail.name
+    )
+    return True
 
 
 @transaction.atomic

@@ -280,6 +280,8 @@ REST_FRAMEWORK = {
         # customer types, debounced), and "was this helpful?" votes (per customer or IP).
         "widget_articles": os.environ.get("HELPDESK_RATE_WIDGET_ARTICLES", "120/min"),
         "widget_feedback": os.environ.get("HELPDESK_RATE_WIDGET_FEEDBACK", "30/min"),
+        # Downloads of files by their signed links, per IP (images in a thread are many).
+        "files": os.environ.get("HELPDESK_RATE_FILES", "600/min"),
         # Per IP: a mail provider posts every inbound email from a few addresses.
         "inbound_email": os.environ.get("HELPDESK_RATE_INBOUND_EMAIL", "120/min"),
         # Per agent, on every agent and report API call: generous, so only a runaway script
@@ -397,6 +399,66 @@ HELPDESK_BOT_IDLE_MINUTES = int(os.environ.get("HELPDESK_BOT_IDLE_MINUTES", "30"
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
 HELPDESK_INBOUND_DOMAIN = os.environ.get("HELPDESK_INBOUND_DOMAIN", "")
+# Files in conversations (docs/attachments.md): limits, the types taken (sniffed from the
+# bytes), how long a download link works, and where files are kept.
+HELPDESK_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("HELPDESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
+)
+HELPDESK_ATTACHMENT_MAX_FILES = int(os.environ.get("HELPDESK_ATTACHMENT_MAX_FILES", "5"))
+HELPDESK_ATTACHMENT_TYPES = env_list(
+    "HELPDESK_ATTACHMENT_TYPES",
+    ",".join(
+        [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "image/heic",
+            "application/pdf",
+            "text/plain",
+            "text/csv",
+            "application/zip",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "audio/mpeg",
+            "video/mp4",
+            "video/quicktime",
+        ]
+    ),
+)
+HELPDESK_ATTACHMENT_URL_SECONDS = int(os.environ.get("HELPDESK_ATTACHMENT_URL_SECONDS", "3600"))
+# Local files (the embedded mode), unless an S3-compatible bucket is named.
+HELPDESK_ATTACHMENT_ROOT = Path(
+    os.environ.get("HELPDESK_ATTACHMENT_ROOT") or BASE_DIR / "media" / "attachments"
+)
+HELPDESK_S3_BUCKET = os.environ.get("HELPDESK_S3_BUCKET", "")
+if HELPDESK_S3_BUCKET:
+    # Any S3-compatible store, through django-storages. Files are private (no ACL, no public
+    # URL): downloads go through the helpdesk's own signed links, which check access first.
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": HELPDESK_S3_BUCKET,
+            "endpoint_url": os.environ.get("HELPDESK_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("HELPDESK_S3_REGION") or None,
+            # Unset: boto3's own chain (AWS_ACCESS_KEY_ID, an instance role, …).
+            "access_key": os.environ.get("HELPDESK_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("HELPDESK_S3_SECRET_ACCESS_KEY") or None,
+            "location": os.environ.get("HELPDESK_S3_PREFIX", "attachments"),
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": HELPDESK_ATTACHMENT_ROOT, "base_url": None},
+    }
 # Sites that embed the widget (CORS and the customer websocket); by default the helpdesk's own.
 _public = derived_settings(HELPDESK_PUBLIC_URL, env_list("HELPDESK_WIDGET_ORIGINS"))
 HELPDESK_WIDGET_ORIGINS = _public["HELPDESK_WIDGET_ORIGINS"]

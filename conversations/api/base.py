@@ -21,6 +21,7 @@ from ..authentication import (
     IsStaffAgent,
 )
 from ..errors import InvalidInput
+from ..files.links import user_reader
 from ..ids import MAX_ID
 from ..models import Conversation, Message, Team
 from ..people import authors_with_profiles
@@ -111,6 +112,10 @@ class AgentView(RateLimitedMixin, APIView):
     def visible_conversations(self) -> QuerySet[Conversation]:
         return conversation_queryset(selectors.conversations_visible_to_agent(self.request.user))
 
+    def reader_context(self) -> dict[str, Any]:
+        """Serializer context: files' links are signed for this user (files/links.py)."""
+        return {"reader": user_reader(self.request.user.pk)}
+
     def get_conversation(self, pk: int) -> Conversation:
         return get_or_404(self.visible_conversations(), pk)
 
@@ -120,8 +125,8 @@ class AgentView(RateLimitedMixin, APIView):
     def with_messages(self, pk: int) -> Conversation:
         """The conversation with every message, private notes included, oldest first, and
         the agent's `unread` count."""
-        every_message = Message.objects.prefetch_related(authors_with_profiles()).order_by(
-            "created_at", "id"
-        )
+        every_message = Message.objects.prefetch_related(
+            authors_with_profiles(), "attachments"
+        ).order_by("created_at", "id")
         conversations = selectors.with_unread(self.visible_conversations(), self.request.user)
         return get_or_404(conversations.prefetch_related(Prefetch("messages", every_message)), pk)
