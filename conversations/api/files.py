@@ -56,7 +56,7 @@ def upload_body_field() -> StrictCharField:
 def files_field() -> serializers.ListField:
     return serializers.ListField(
         child=serializers.FileField(),
-        required=False,
+        min_length=1,
         help_text=gettext_lazy(
             "One or more files (HELPDESK_ATTACHMENT_MAX_FILES, HELPDESK_ATTACHMENT_MAX_BYTES "
             "each); their type is told from their bytes."
@@ -89,10 +89,8 @@ def message_input(
         files = request.FILES.getlist("files")
         upload = AgentMessageUpload if "private" in json_input().fields else CustomerMessageUpload
         fields = {key: request.data.get(key) for key in request.data if key != "files"}
-        data = validated(upload, fields)
         checks.check_count(len(files))
-        if not files:  # a form without files says what JSON says
-            data = validated(json_input, fields)
+        data = validated(upload, {**fields, "files": files})  # at least one: JSON says the rest
         return {**data, "body": data.get("body", "")}, files
     return validated(json_input, request.data), []
 
