@@ -45,7 +45,7 @@ from .base import (
     team_by_ref,
     validated,
 )
-from .files import MESSAGE_PARSERS, message_input, message_request
+from .files import MESSAGE_PARSERS, AgentMessageUpload, message_input, message_request
 from .schema import ID as ID_SCHEMA
 from .schema import NO_NUL
 from .widget import post_message
@@ -427,7 +427,7 @@ class ConversationMessagesView(AgentView):
         return Response({"results": messages.data})
 
     @extend_schema(
-        request=message_request(AgentMessageInput),
+        request=message_request(AgentMessageInput, AgentMessageUpload),
         responses={
             201: MessageOutput,
             200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
@@ -438,7 +438,7 @@ class ConversationMessagesView(AgentView):
     def post(self, request: Request, pk: int) -> Response:
         """Post a reply or a private note: JSON, or multipart/form-data with `files`
         (docs/attachments.md)."""
-        data, files = message_input(request, AgentMessageInput)
+        data, files = message_input(request, AgentMessageInput, AgentMessageUpload)
         message, created = post_message(
             self.changeable_conversations(),
             pk,

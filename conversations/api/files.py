@@ -74,20 +74,26 @@ class AgentMessageUpload(CustomerMessageUpload):
     private = serializers.BooleanField(required=False, default=False)
 
 
-def message_request(json_input: type[serializers.Serializer]) -> dict[str, Any]:
+class ConversationStartUpload(CustomerMessageUpload):
+    team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
+
+
+def message_request(
+    json_input: type[serializers.Serializer], upload: type[serializers.Serializer]
+) -> dict[str, Any]:
     """The schema's request bodies of a message POST: JSON, or multipart with files."""
-    upload = AgentMessageUpload if "private" in json_input().fields else CustomerMessageUpload
     return {"application/json": json_input, "multipart/form-data": upload}
 
 
 def message_input(
-    request: Request, json_input: type[serializers.Serializer]
+    request: Request,
+    json_input: type[serializers.Serializer],
+    upload: type[serializers.Serializer],
 ) -> tuple[dict[str, Any], list[UploadedFile]]:
     """The validated fields of a message POST and its files (none for JSON)."""
     check_request_size(request)
     if request.content_type.startswith("multipart/form-data"):
         files = request.FILES.getlist("files")
-        upload = AgentMessageUpload if "private" in json_input().fields else CustomerMessageUpload
         fields = {key: request.data.get(key) for key in request.data if key != "files"}
         checks.check_count(len(files))
         data = validated(upload, {**fields, "files": files})  # at least one: JSON says the rest

@@ -61,7 +61,13 @@ from .base import (
     team_by_ref,
     validated,
 )
-from .files import MESSAGE_PARSERS, message_input, message_request
+from .files import (
+    MESSAGE_PARSERS,
+    ConversationStartUpload,
+    CustomerMessageUpload,
+    message_input,
+    message_request,
+)
 from .schema import ID as ID_SCHEMA
 
 WIDGET_MESSAGES_LIMIT = 500
@@ -147,6 +153,7 @@ class WidgetView(RateLimitedMixin, APIView):
 
 class WidgetConversationsView(WidgetView):
     post_throttle_classes = (WidgetConversationsThrottle,)
+    parser_classes = MESSAGE_PARSERS
 
     @extend_schema(
         responses={
@@ -163,18 +170,19 @@ class WidgetConversationsView(WidgetView):
         return Response({"results": CustomerConversationOutput(conversations, many=True).data})
 
     @extend_schema(
-        request=ConversationStartInput,
+        request=message_request(ConversationStartInput, ConversationStartUpload),
         responses={
             201: CustomerConversationOutput,
             200: OpenApiResponse(
                 CustomerConversationOutput, gettext_lazy("The same client_id again.")
             ),
-            **error_responses(400, 401, 429),
+            **error_responses(400, 401, 413, 415, 429),
         },
         tags=["widget"],
     )
     def post(self, request: Request) -> Response:
-        data = validated(ConversationStartInput, request.data)
+        """Start a conversation: JSON, or multipart/form-data with `files` as well."""
+        data, files = message_input(request, ConversationStartInput, ConversationStartUpload)
         team = team_by_ref(data.get("team") or None)
         conversation, created = services.conversation_start(
             customer=self.customer,
@@ -182,6 +190,7 @@ class WidgetConversationsView(WidgetView):
             client_id=data["client_id"],
             channel=Channel.WEB,
             team=team,
+            files=files,
         )
         conversation = self.get_conversation(conversation.pk)
         return Response(
@@ -242,7 +251,7 @@ class WidgetMessagesView(WidgetView):
         return pk
 
     @extend_schema(
-        request=message_request(CustomerMessageInput),
+        request=message_request(CustomerMessageInput, CustomerMessageUpload),
         responses={
             201: MessageOutput,
             200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
@@ -252,7 +261,7 @@ class WidgetMessagesView(WidgetView):
     )
     def post(self, request: Request, pk: int) -> Response:
         """Post a message: JSON, or multipart/form-data with `files` (docs/attachments.md)."""
-        data, files = message_input(request, CustomerMessageInput)
+        data, files = message_input(request, CustomerMessageInput, CustomerMessageUpload)
         message, created = post_message(
             self.changeable_conversations(),
             pk,

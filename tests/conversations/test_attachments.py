@@ -365,3 +365,16 @@ def test_a_decompression_bomb_gets_no_thumbnail():
     assert len(out.getvalue()) < 100_000
     out.seek(0)
     assert thumbnail_of(out) is None
+
+
+def test_a_conversation_may_start_with_a_file(make_customer, support):
+    customer = make_customer()
+    response = widget_client(customer).post(
+        "/api/v1/widget/conversations",
+        {"client_id": "start-file", "files": [upload("receipt.pdf", PDF)]},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    (message,) = Message.objects.filter(conversation_id=response.json()["id"])
+    assert message.body == "" and message.attachments.get().name == "receipt.pdf"
+    assert response.json()["last_message_preview"] == "📎 receipt.pdf"

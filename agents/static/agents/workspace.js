@@ -12,6 +12,7 @@
  * window.hdWorkspace exposes the state to the browser tests. An ES module (type="module").
  */
 import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
+import { attachmentList, csrfToken, pendingFiles, uploadMessage } from "../helpdesk/client.js";
 
 (function () {
   "use strict";
@@ -414,7 +415,10 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
       h("span", { class: "author", text: authorName(message) }),
       h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
     );
-    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, h("div", { class: "body", text: message.body }));
+    const body = message.body ? h("div", { class: "body", text: message.body }) : null; // a file alone: no empty bubble
+    const files = attachmentList(message.attachments, { base: location.origin, lang: document.documentElement.lang });
+    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, body, files);
+    if (message.state === "pending" && message.progress != null) item.append(h("span", { class: "muted small", text: t("uploading", { percent: message.progress }) }));
     if (message.state === "failed") {
       item.append(h("span", { class: "failed" }, t("failed"), h("button", { type: "button", text: t("retry"), onclick: () => deliver(message) })));
     }
@@ -462,6 +466,15 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
 
   const input = $("composer-input");
   const privateToggle = $("private-toggle");
+  // Files go with the next reply: the paperclip, a drop on the conversation, a paste.
+  const files = pendingFiles({
+    zone: $("composer").parentElement,
+    input,
+    button: $("attach-button"),
+    list: $("pending-files"),
+    removeLabel: t("remove_file"),
+    lang: document.documentElement.lang,
+  });
 
   /** Characters as the server counts them (code points: an emoji is one). */
   function characters(text) {
@@ -491,7 +504,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
 
   function sendMessage() {
     const body = input.value.trim();
-    if (!body || !state.currentId) return;
+    if ((!body && !files.count) || !state.currentId) return;
     const { over, numbers } = updateCount();
     if (over) {
       // Refused here, with the text kept: the server would refuse it (400 too_long).
@@ -506,6 +519,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
       author: { kind: "agent", id: ME.id, name: ME.name },
       body,
       private: privateToggle.checked,
+      files: files.take(), // File objects until the server has them
       created_at: null,
       state: "pending",
     };
@@ -523,11 +537,9 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     message.state = "pending";
     renderConversation();
     try {
-      const saved = await api("POST", `conversations/${message.conversation}/messages`, {
-        body: message.body,
-        client_id: message.client_id,
-        private: message.private,
-      });
+      const path = `conversations/${message.conversation}/messages`;
+      const fields = { body: message.body, client_id: message.client_id, private: message.private };
+      const saved = message.files?.length ? await upload(path, fields, message) : await api("POST", path, fields);
       if (message.conversation === state.currentId) {
         state.messages.set(messageKey(saved), saved);
         renderConversation({ scroll: "bottom" });
@@ -541,6 +553,16 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     }
   }
 
+  /** A reply with files: multipart, with its progress shown in the thread. */
+  function upload(path, fields, message) {
+    const headers = { "X-CSRFToken": csrfToken(), "Accept-Language": document.documentElement.lang || "en" };
+    const onProgress = (share) => {
+      message.progress = Math.round(share * 100);
+      renderConversation();
+    };
+    return uploadMessage({ url: API + path, fields, files: message.files, headers, onProgress });
+  }
+
   /** The server refused the message (4xx): trying again would fail again, so the text goes
    * back into an empty reply box, with the reason next to it; otherwise the message stays
    * in the thread, marked with the reason. */
@@ -549,6 +571,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     if (here && !input.value.trim()) {
       state.messages.delete(messageKey(message));
       input.value = message.body;
+      if (message.files?.length) files.add(message.files);
       privateToggle.checked = message.private;
       $("composer").dataset.private = String(message.private);
       autoGrow();
