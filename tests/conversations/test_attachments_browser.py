@@ -147,7 +147,7 @@ def test_the_widget_says_why_a_file_was_refused_in_the_visitors_language(
     composer = page.get_by_role("textbox", name="Mesaj")
     composer.fill("Merhaba")
     composer.press("Enter")
-    expect(page.locator(".hd-thread").get_by_text("Merhaba")).to_be_visible()
+    expect(page.locator(".hd-thread").get_by_text("Merhaba", exact=True)).to_be_visible()
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Dosya ekle").click()
     chooser.value.set_files(
@@ -192,6 +192,7 @@ def test_the_workspace_attaches_and_the_customer_sees_the_image(
     page.fill("#id_password", "pw-for-tests")
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server_url}/agent/")
+    page.goto("about:blank")  # a fresh load: the workspace opens the conversation of the hash
     page.goto(f"{live_server_url}/agent/#conversation-{conversation.pk}")
     thread = page.locator("#thread")
     expect(thread.get_by_text("Can you show me where the label goes?")).to_be_visible(
