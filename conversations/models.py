@@ -11,13 +11,14 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import Storage
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle
+from .files import storage as files_storage
 
 
 def new_customer_token() -> str:
@@ -460,8 +461,8 @@ class Message(models.Model):
 
 
 def attachment_storage() -> Storage:
-    """STORAGES["attachments"]: local files, or an S3-compatible bucket (docs/attachments.md)."""
-    return storages["attachments"]
+    """STORAGES["attachments"]: local files, or an S3-compatible bucket (files/storage.py)."""
+    return files_storage.attachment_storage
 
 
 def attachment_path(attachment: "Attachment", filename: str) -> str:
