@@ -26,7 +26,7 @@ from . import lifecycle, selectors, visitor_context
 from .errors import InvalidInput, NotAllowed
 from .events import record_event
 from .files import thumbnails
-from .files.checks import CheckedFile, check_files
+from .files.checks import CheckedFile, check_count, check_file
 from .models import (
     Attachment,
     AuthorKind,
@@ -432,7 +432,7 @@ def conversation_start(
     team: Any = None,
     at: datetime | None = None,
     external_id: str | None = None,
-    files: Sequence[File] = (),
+    files: Sequence[File | CheckedFile] = (),
 ) -> tuple[Conversation, bool]:
     """Open a conversation whose first message is `body` (and `files`). Returns
     (conversation, created).
@@ -440,7 +440,7 @@ def conversation_start(
     Starting again with the same client_id returns the first conversation and creates nothing.
     """
     body = check_body(body, may_be_empty=bool(files))
-    checked = check_files(files) if files else []
+    checked = _checked(files)
     check_client_id(client_id)
     Customer.objects.select_for_update().get(pk=customer.pk)  # serializes retries of one customer
     existing = (
@@ -544,11 +544,9 @@ def _known_attachments(message: Message, attachments: list[Attachment]) -> None:
 
 
 def _checked(files: Sequence[File | CheckedFile]) -> list[CheckedFile]:
-    if not files:
-        return []
-    if all(isinstance(file, CheckedFile) for file in files):
-        return list(files)  # type: ignore[arg-type]
-    return check_files([file for file in files if not isinstance(file, CheckedFile)])
+    """Files as the service keeps them: checked here unless the caller did (files/checks.py)."""
+    check_count(len(files))
+    return [file if isinstance(file, CheckedFile) else check_file(file) for file in files]
 
 
 # --- Files (files/: checks, storage, links, thumbnails) ---------------------------------------

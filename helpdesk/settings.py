@@ -432,6 +432,11 @@ HELPDESK_ATTACHMENT_TYPES = env_list(
     ),
 )
 HELPDESK_ATTACHMENT_URL_SECONDS = int(os.environ.get("HELPDESK_ATTACHMENT_URL_SECONDS", "3600"))
+# An agent's files go out attached to the reply email while they fit in this many bytes
+# together; the others as signed links (docs/attachments.md "Email").
+HELPDESK_ATTACHMENT_EMAIL_MAX_BYTES = int(
+    os.environ.get("HELPDESK_ATTACHMENT_EMAIL_MAX_BYTES", str(5 * 1024 * 1024))
+)
 # Local files (the embedded mode), unless an S3-compatible bucket is named.
 HELPDESK_ATTACHMENT_ROOT = Path(
     os.environ.get("HELPDESK_ATTACHMENT_ROOT") or BASE_DIR / "media" / "attachments"
