@@ -26,7 +26,7 @@ from . import lifecycle, selectors, visitor_context
 from .errors import InvalidInput, NotAllowed
 from .events import record_event
 from .files import thumbnails
-from .files.checks import CheckedFile, check_count, check_file
+from .files.checks import CheckedFile, LinkedFile, check_count, check_file
 from .models import (
     Attachment,
     AuthorKind,
@@ -80,6 +80,8 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
+
+StoredFile = CheckedFile | LinkedFile  # a message's file: uploaded and checked, or a link
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -432,7 +434,7 @@ def conversation_start(
     team: Any = None,
     at: datetime | None = None,
     external_id: str | None = None,
-    files: Sequence[File | CheckedFile] = (),
+    files: Sequence[File | StoredFile] = (),
 ) -> tuple[Conversation, bool]:
     """Open a conversation whose first message is `body` (and `files`). Returns
     (conversation, created).
@@ -485,7 +487,7 @@ def message_post(
     at: datetime | None = None,
     within: QuerySet[Conversation] | None = None,
     claim: bool = True,
-    files: Sequence[File | CheckedFile] = (),
+    files: Sequence[File | StoredFile] = (),
 ) -> tuple[Message, bool]:
     """Post a message. Returns (message, created); a repeated client_id returns the first one.
 
@@ -526,7 +528,7 @@ def message_post(
         written.append(message)
         return message
 
-    preview = body or " ".join(f"📎 {file.name}" for file in checked)
+    preview = lifecycle.preview_text(body, [file.name for file in checked])
     step = lifecycle.PostMessage(
         at, author.kind, preview, private, agent.pk if agent else None, claim=claim
     )
@@ -543,16 +545,17 @@ def _known_attachments(message: Message, attachments: list[Attachment]) -> None:
     message._prefetched_objects_cache = {"attachments": known}
 
 
-def _checked(files: Sequence[File | CheckedFile]) -> list[CheckedFile]:
-    """Files as the service keeps them: checked here unless the caller did (files/checks.py)."""
+def _checked(files: Sequence[File | StoredFile]) -> list[StoredFile]:
+    """Files as the service keeps them: checked here unless the caller did (files/checks.py);
+    an imported link is kept as it is."""
     check_count(len(files))
-    return [file if isinstance(file, CheckedFile) else check_file(file) for file in files]
+    return [file if isinstance(file, StoredFile) else check_file(file) for file in files]
 
 
 # --- Files (files/: checks, storage, links, thumbnails) ---------------------------------------
 
 
-def attachments_store(*, message: Message, files: Sequence[CheckedFile]) -> list[Attachment]:
+def attachments_store(*, message: Message, files: Sequence[StoredFile]) -> list[Attachment]:
     """Keep checked files as the message's attachments (inside the caller's transaction); an
     image's thumbnail is made by a task once its event is out (receivers.make_thumbnails)."""
     stored = []
@@ -564,8 +567,11 @@ def attachments_store(*, message: Message, files: Sequence[CheckedFile]) -> list
             size=checked.size,
             created_at=message.created_at,
         )
-        checked.file.seek(0)
-        attachment.file.save(checked.name, checked.file, save=False)
+        if isinstance(checked, LinkedFile):
+            attachment.external_url = checked.url
+        else:
+            checked.file.seek(0)
+            attachment.file.save(checked.name, checked.file, save=False)
         attachment.save()
         stored.append(attachment)
     return stored

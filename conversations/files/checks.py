@@ -48,6 +48,17 @@ class CheckedFile:
     file: File
 
 
+@dataclass(frozen=True)
+class LinkedFile:
+    """A file known by its address only (a record of another helpdesk, docs/import.md):
+    nothing is stored or fetched; its download link sends the reader there."""
+
+    name: str
+    content_type: str
+    size: int
+    url: str
+
+
 def sniff(head: bytes, name: str = "") -> str:
     """The content type of a file whose first bytes are `head` ("" when unknown)."""
     kind = filetype.guess(head) if head else None
