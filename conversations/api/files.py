@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404, HttpResponseBase, HttpResponseRedirect
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -27,6 +28,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..authentication import AGENT_AUTHENTICATION
+from ..errors import InvalidInput
 from ..files import checks, links
 from ..jobs import enqueue
 from ..models import Attachment
@@ -95,8 +97,13 @@ def message_input(
     if request.content_type.startswith("multipart/form-data"):
         files = request.FILES.getlist("files")
         fields = {key: request.data.get(key) for key in request.data if key != "files"}
+        if not files:
+            if "files" in request.data:  # text where files should be
+                message = _("Send files as file parts of the form.")
+                raise InvalidInput(message, fields={"files": message})
+            return validated(json_input, fields), []  # a plain form says what JSON says
         checks.check_count(len(files))
-        data = validated(upload, {**fields, "files": files})  # at least one: JSON says the rest
+        data = validated(upload, {**fields, "files": files})
         return {**data, "body": data.get("body", "")}, files
     return validated(json_input, request.data), []
 

@@ -150,7 +150,9 @@ def test_a_message_may_be_a_file_alone_but_not_nothing(start_conversation, suppo
     conversation.refresh_from_db()
     assert conversation.last_message_preview == "📎 a.txt"
     nothing = client.post(url, {"client_id": "nothing"}, format="multipart")
-    assert nothing.status_code == 400
+    assert nothing.status_code == 400 and "body" in nothing.json()["error"]["fields"]
+    text_for_files = client.post(url, {"client_id": "t", "files": "a.txt"}, format="multipart")
+    assert text_for_files.status_code == 400 and "files" in text_for_files.json()["error"]["fields"]
     empty_json = client.post(url, {"body": " ", "client_id": "empty"}, format="json")
     assert empty_json.status_code == 400
 
@@ -378,3 +380,27 @@ def test_a_conversation_may_start_with_a_file(make_customer, support):
     (message,) = Message.objects.filter(conversation_id=response.json()["id"])
     assert message.body == "" and message.attachments.get().name == "receipt.pdf"
     assert response.json()["last_message_preview"] == "📎 receipt.pdf"
+
+
+def test_the_admin_reply_form_takes_files_and_the_thread_shows_them(
+    start_conversation, support, make_agent, client
+):
+    admin = make_agent(teams=[support], is_superuser=True)
+    client.force_login(admin)
+    conversation = start_conversation(team=support)
+    change = f"/admin/conversations/conversation/{conversation.pk}/change/"
+    response = client.post(
+        f"/admin/conversations/conversation/{conversation.pk}/reply/",
+        {"body": "", "client_id": "admin-1", "files": [upload("steps.pdf", PDF)]},
+    )
+    assert response.status_code == 302
+    message = Message.objects.get(client_id="admin-1")
+    assert message.body == "" and message.attachments.get().name == "steps.pdf"
+    page = client.get(change).content.decode()
+    assert 'download="steps.pdf"' in page and "/api/v1/files/" in page
+    refused = client.post(
+        f"/admin/conversations/conversation/{conversation.pk}/reply/",
+        {"body": "and this", "client_id": "admin-2", "files": [upload("x.html", HTML)]},
+    )
+    assert refused.status_code == 302
+    assert "Files of this type cannot be sent: x.html." in client.get(change).content.decode()
