@@ -404,3 +404,18 @@ def test_the_admin_reply_form_takes_files_and_the_thread_shows_them(
     )
     assert refused.status_code == 302
     assert "Files of this type cannot be sent: x.html." in client.get(change).content.decode()
+
+
+def test_search_finds_a_file_by_its_name(start_conversation, support, alice_client):
+    with_file = start_conversation(team=support, body="Hello")
+    message_post(
+        conversation=with_file,
+        author=Author.customer(),
+        body="",
+        client_id="search-file",
+        files=[ContentFile(PDF, name="fatura_2041-kasım.pdf")],
+    )
+    start_conversation(team=support, body="Something else")
+    for query in ("fatura", "2041", "kasım"):
+        found = alice_client.get("/api/v1/conversations", {"q": query}).json()["results"]
+        assert [item["id"] for item in found] == [with_file.pk], query

@@ -1670,7 +1670,8 @@
       dom.resolvedNote,
       dom.emailRow,
       dom.pendingFiles,
-      h("div", { class: "hd-composer__row" }, dom.attach, dom.input, dom.send),
+      // The paperclip last in the tab order (message box, Send, then files); shown first.
+      h("div", { class: "hd-composer__row" }, dom.input, dom.send, dom.attach),
       dom.count,
       dom.composerError,
     );
