@@ -416,7 +416,7 @@ import { attachmentList, csrfToken, pendingFiles, uploadMessage } from "../helpd
       h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
     );
     const body = message.body ? h("div", { class: "body", text: message.body }) : null; // a file alone: no empty bubble
-    const files = attachmentList(message.attachments, { base: location.origin, lang: document.documentElement.lang });
+    const files = attachmentList(message.attachments, { base: location.origin, lang: document.documentElement.lang, scroller: $("thread") });
     const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, body, files);
     if (message.state === "pending" && message.progress != null) item.append(h("span", { class: "muted small", text: t("uploading", { percent: message.progress }) }));
     if (message.state === "failed") {

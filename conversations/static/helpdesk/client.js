@@ -390,8 +390,9 @@ export function fileSize(bytes, lang) {
 }
 
 /** A message's files: images as thumbnails that open the whole file, other files as a chip
- * with name and size that downloads it. Links are relative to `base` (the helpdesk). */
-export function attachmentList(attachments, { base, lang, prefix = "" }) {
+ * with name and size that downloads it. Links are relative to `base` (the helpdesk). A thread
+ * scrolled to its end stays there as images arrive (`scroller`, the thread's element). */
+export function attachmentList(attachments, { base, lang, prefix = "", scroller }) {
   if (!attachments?.length) return null;
   const link = (path) => new URL(path, base).href;
   return h(
@@ -402,7 +403,11 @@ export function attachmentList(attachments, { base, lang, prefix = "" }) {
         ? h(
             "a",
             { class: `${prefix}file ${prefix}file--image`, href: link(file.url), target: "_blank", rel: "noopener" },
-            h("img", { src: link(file.thumbnail_url), alt: file.name, loading: "lazy" }),
+            h("img", {
+              src: link(file.thumbnail_url),
+              alt: file.name,
+              onload: (event) => scroller && keepAtEnd(scroller, event.target.offsetHeight),
+            }),
           )
         : h(
             "a",
@@ -412,6 +417,11 @@ export function attachmentList(attachments, { base, lang, prefix = "" }) {
           ),
     ),
   );
+}
+
+function keepAtEnd(scroller, grownBy) {
+  const fromEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+  if (fromEnd - grownBy < 80) scroller.scrollTop = scroller.scrollHeight;
 }
 
 /** Files waiting to go with the next message: chosen with `button`, dropped on `zone` or

@@ -2208,7 +2208,8 @@
     time.setAttribute("datetime", message.created_at);
     if (message.attachments?.length && !el.querySelector(".hd-files")) {
       // The files, once the helpdesk has them (a message being sent has none yet).
-      const files = client.attachmentList(message.attachments, { base: BASE, lang: LANG, prefix: "hd-" });
+      const options = { base: BASE, lang: LANG, prefix: "hd-", scroller: dom.body };
+      const files = client.attachmentList(message.attachments, options);
       el.querySelector(".hd-msg__meta").before(files);
     }
     el.querySelector(".hd-msg__meta--failed")?.remove();
