@@ -419,3 +419,37 @@ def test_search_finds_a_file_by_its_name(start_conversation, support, alice_clie
     for query in ("fatura", "2041", "kasım"):
         found = alice_client.get("/api/v1/conversations", {"q": query}).json()["results"]
         assert [item["id"] for item in found] == [with_file.pk], query
+
+
+def test_reports_count_a_file_alone_as_the_first_response(make_customer, make_team, make_agent):
+    from datetime import UTC, datetime, timedelta
+
+    from conversations.events import publish_pending_events
+    from conversations.services import conversation_start
+    from reports.services import process_new_events
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    team = make_team(name="files")
+    agent = make_agent("files-agent@example.com", teams=[team])
+    manager = make_agent("files-manager@example.com", teams=[team])
+    conversation, _ = conversation_start(
+        customer=make_customer(), body="", client_id="q", team=team, at=start,
+        files=[ContentFile(png(), name="broken.png")],
+    )  # fmt: skip
+    message_post(
+        conversation=conversation,
+        author=Author.of_agent(agent),
+        body="",
+        client_id="r",
+        at=start + timedelta(minutes=3),
+        files=[ContentFile(PDF, name="return-label.pdf")],
+    )
+    publish_pending_events()
+    process_new_events()
+    client = APIClient()
+    client.force_authenticate(manager)
+    period = {"since": "2026-03-01T00:00:00Z", "until": "2026-03-03T00:00:00Z", "team": "files"}
+    summary = client.get("/api/v1/reports/summary", period).json()
+    assert summary["conversations"]["created"] == 1
+    assert summary["first_response_time"]["count"] == 1
+    assert summary["first_response_time"]["mean"] == 180.0
