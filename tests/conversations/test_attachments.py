@@ -453,3 +453,23 @@ def test_reports_count_a_file_alone_as_the_first_response(make_customer, make_te
     assert summary["conversations"]["created"] == 1
     assert summary["first_response_time"]["count"] == 1
     assert summary["first_response_time"]["mean"] == 180.0
+
+
+def test_over_http_a_body_larger_than_any_is_refused_before_it_is_sent(served):
+    """413 at the declared length: the server answers before the body (never sent) arrives."""
+    import socket
+    from urllib.parse import urlsplit
+
+    base, customer, conversation = served
+    parts = urlsplit(base)
+    request = (
+        f"POST /api/v1/widget/conversations/{conversation.pk}/messages HTTP/1.1\r\n"
+        f"Host: {parts.netloc}\r\nAuthorization: Bearer {customer.token}\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\n"
+        f"Content-Length: {10**12}\r\n\r\n"
+    )
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+        connection.sendall(request.encode())
+        answer = connection.recv(65536).decode()
+    assert answer.startswith("HTTP/1.1 413"), answer
+    assert '"code": "too_large"' in answer
