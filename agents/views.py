@@ -109,6 +109,9 @@ def page_strings() -> dict[str, str]:
             "Shorten it or send it in parts."
         ),
         "retry": _("Retry"),
+        # Files (docs/attachments.md)
+        "remove_file": _("Remove {name}"),
+        "uploading": _("Sending… %(percent)s%%"),
         "typing": _("%(name)s is typing…"),
         "customer_typing": _("The customer is typing…"),
         "typing_short": _("typing…"),

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from . import views
-from .api import agent, bulk, customers, inbound_email, saved_views, widget
+from .api import agent, bulk, customers, files, inbound_email, saved_views, widget
 
 app_name = "conversations_api"
 
@@ -43,6 +43,8 @@ urlpatterns = [
     ),
     path("widget/pageviews", widget.WidgetPageviewsView.as_view(), name="widget-pageviews"),
     path("widget/nps", widget.WidgetNpsView.as_view(), name="widget-nps"),
+    # A message's file, by its signed link (customers and agents: docs/attachments.md)
+    path("files/<str:token>", files.FileView.as_view(), name="file"),
     # Mail providers (email continuity)
     path("inbound/email", inbound_email.InboundEmailView.as_view(), name="inbound-email"),
     # Agent side

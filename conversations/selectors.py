@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from .live.presence import customer_is_online
 from .models import (
+    Attachment,
     AuthorKind,
     Channel,
     Conversation,
@@ -84,6 +85,29 @@ def mentioning(conversations: QuerySet[Conversation], user: Any) -> QuerySet[Con
     return conversations.filter(
         Exists(Mention.objects.filter(conversation=OuterRef("pk"), user=user))
     )
+
+
+def attachment_for_reader(pk: int, reader: str, user: Any) -> Attachment | None:
+    """The attachment if the reader of its link may read it now (files/links.py): the
+    customer, from a public message of their own conversation; a staff user, in their own
+    session (or with their token), from a conversation they may see."""
+    if pk > 2**63 - 1:
+        return None
+    kind, reader_id = reader[0], int(reader[1:])
+    attachments = Attachment.objects.filter(pk=pk)
+    if kind == "c":
+        attachments = attachments.filter(
+            message__private=False, message__conversation__customer_id=reader_id
+        )
+    elif user is not None and user.is_authenticated and user.pk == reader_id and user.is_staff:
+        if not user.is_active:
+            return None
+        attachments = attachments.filter(
+            message__conversation__in=conversations_visible_to_agent(user)
+        )
+    else:
+        return None
+    return attachments.first()
 
 
 def customers_visible_to_agent(user: Any) -> QuerySet[Customer]:

@@ -9,12 +9,13 @@ under exactly the rules of live use.
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Greatest
@@ -24,7 +25,10 @@ from django.utils.translation import gettext as _
 from . import lifecycle, mentions, selectors, visitor_context
 from .errors import Forbidden, InvalidInput, NotAllowed
 from .events import record_event
+from .files import thumbnails
+from .files.checks import CheckedFile, LinkedFile, check_count, check_file
 from .models import (
+    Attachment,
     AuthorKind,
     Channel,
     Conversation,
@@ -80,15 +84,20 @@ class _Unset:
 
 UNSET: Any = _Unset()
 
+StoredFile = CheckedFile | LinkedFile  # a message's file: uploaded and checked, or a link
+
 
 # --- Validation ------------------------------------------------------------------------------
 
 
-def check_body(body: Any, limit: int | None = None) -> str:
+def check_body(body: Any, limit: int | None = None, *, may_be_empty: bool = False) -> str:
     """A message body is plain text, stored as written; it must say something and fit.
 
     `limit` defaults to settings.HELPDESK_MAX_MESSAGE_LENGTH; the bulk import reads it once.
+    `may_be_empty`: the message carries files, which say it all.
     """
+    if may_be_empty and (body is None or (isinstance(body, str) and not body.strip())):
+        return ""
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput(
             _("Write a message first."), fields={"body": _("This field is required.")}
@@ -432,14 +441,17 @@ def conversation_start(
     external_id: str | None = None,
     inbox: Inbox | None = None,
     message_external_id: str = "",
+    files: Sequence[File | StoredFile] = (),
 ) -> tuple[Conversation, bool]:
-    """Open a conversation whose first message is `body`. Returns (conversation, created).
+    """Open a conversation whose first message is `body` (and `files`). Returns
+    (conversation, created).
 
     Starting again with the same client_id returns the first conversation and creates nothing.
     `inbox`: the channel account it came through (its platform's id of the message:
     `message_external_id`).
     """
-    check_body(body)
+    body = check_body(body, may_be_empty=bool(files))
+    checked = _checked(files)
     check_client_id(client_id)
     Customer.objects.select_for_update().get(pk=customer.pk)  # serializes retries of one customer
     existing = (
@@ -469,6 +481,7 @@ def conversation_start(
         client_id=client_id,
         at=at,
         external_id=message_external_id,
+        files=checked,
     )
     conversation.refresh_from_db()
     return conversation, True
@@ -486,6 +499,7 @@ def message_post(
     within: QuerySet[Conversation] | None = None,
     claim: bool = True,
     external_id: str = "",
+    files: Sequence[File | StoredFile] = (),
 ) -> tuple[Message, bool]:
     """Post a message. Returns (message, created); a repeated client_id returns the first one.
 
@@ -496,8 +510,13 @@ def message_post(
     Conversation.DoesNotExist (see _locked). A public agent reply in a conversation whose
     inbox delivers replies (WhatsApp, the API channel, …) must pass the channel's check
     (seams.reply_check) and starts `pending`: the inbox's plug-in delivers it after commit.
+
+    `files` are stored as the message's attachments (their limits and types checked first:
+    files/checks.py); a message with files may have an empty body, and counts like any other
+    (a reply, an unread message).
     """
-    check_body(body)
+    body = check_body(body, may_be_empty=bool(files))
+    checked = _checked(files)
     check_client_id(client_id)
     # The customer: the author of its payload.
     conversation = _locked(conversation, related=("customer",), within=within)
@@ -527,11 +546,13 @@ def message_post(
         )
         message.conversation = conversation
         mentions.mentions_create(message=message)  # before its event: the payload lists them
+        _known_attachments(message, attachments_store(message=message, files=checked))
         written.append(message)
         return message
 
+    preview = lifecycle.preview_text(body, [file.name for file in checked])
     step = lifecycle.PostMessage(
-        at, author.kind, body, private, agent.pk if agent else None, claim=claim
+        at, author.kind, preview, private, agent.pk if agent else None, claim=claim
     )
     _take_step(conversation, step, write_message=write_message, assignee=agent)
     return written[0], True
@@ -569,6 +590,65 @@ def message_set_delivery(
             public=False,  # how a reply travels is the agents' business
             change=change,
         )
+    return True
+
+
+def _known_attachments(message: Message, attachments: list[Attachment]) -> None:
+    """Let `message.attachments.all()` answer what was just written, without a query (as a
+    prefetch_related would): the event's payload reads it on every message posted."""
+    known = message.attachments.all()
+    known._result_cache = attachments
+    known._prefetch_done = True
+    message._prefetched_objects_cache = {"attachments": known}
+
+
+def _checked(files: Sequence[File | StoredFile]) -> list[StoredFile]:
+    """Files as the service keeps them: checked here unless the caller did (files/checks.py);
+    an imported link is kept as it is."""
+    check_count(len(files))
+    return [file if isinstance(file, StoredFile) else check_file(file) for file in files]
+
+
+# --- Files (files/: checks, storage, links, thumbnails) ---------------------------------------
+
+
+def attachments_store(*, message: Message, files: Sequence[StoredFile]) -> list[Attachment]:
+    """Keep checked files as the message's attachments (inside the caller's transaction); an
+    image's thumbnail is made by a task once its event is out (receivers.make_thumbnails)."""
+    stored = []
+    for checked in files:
+        attachment = Attachment(
+            message=message,
+            name=checked.name,
+            content_type=checked.content_type,
+            size=checked.size,
+            created_at=message.created_at,
+        )
+        if isinstance(checked, LinkedFile):
+            attachment.external_url = checked.url
+        else:
+            checked.file.seek(0)
+            attachment.file.save(checked.name, checked.file, save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def attachment_make_thumbnail(*, attachment: Attachment) -> bool:
+    """Make the image's thumbnail if it has none yet (a task may run twice). Returns whether
+    the attachment has one now."""
+    if attachment.thumbnail:
+        return True
+    if not attachment.file:
+        return False
+    with attachment.file.open("rb") as data:
+        made = thumbnails.thumbnail_of(data)
+    if made is None:
+        return False
+    attachment.thumbnail.save(made.name, made, save=False)
+    Attachment.objects.filter(pk=attachment.pk, thumbnail="").update(
+        thumbnail=attachment.thumbnail.name
+    )
     return True
 
 

@@ -33,6 +33,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from drf_spectacular.generators import SchemaGenerator
@@ -42,10 +43,13 @@ from rest_framework.views import APIView
 
 from agents.canned import canned_response_create
 from agents.models import Agent, Macro
+from conversations.files import links
+from conversations.files.checks import check_file
 from conversations.mail.outbound import resume_token
 from conversations.models import Label, SavedView, Team
 from conversations.services import (
     Author,
+    attachments_store,
     conversation_resolve,
     conversation_start,
     customer_create,
@@ -270,6 +274,15 @@ ROWS: list[Row] = [
     # secret is a wrong secret (403), any other scheme no secret at all (401).
     row("POST",  "/api/v1/inbound/email",                          401,   403,   403,   401,   401,   401,   401,
         body=EMAIL),
+    # Files, by signed link (docs/attachments.md). A customer's link is their credential (an
+    # <img> on the shop's page sends no token): whoever holds it gets the file until it
+    # expires. A staff link works with its own user's credentials only, and only while that
+    # user may read the conversation; a private note's file has no customer link at all.
+    row("GET",   "/api/v1/files/{file_for_a}",                     OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   "/api/v1/files/{file_for_in}",                    404,   404,   404,   OK,    404,   404,   404),
+    row("GET",   "/api/v1/files/{file_for_admin}",                 404,   404,   404,   404,   404,   OK,    404),
+    row("GET",   "/api/v1/files/{file_for_out}",                   404,   404,   404,   404,   404,   404,   404),
+    row("GET",   "/api/v1/files/{note_file_for_a}",                404,   404,   404,   404,   404,   404,   404),
     # Agents: the conversations of their teams and assignments; admins every team. A
     # conversation the agent may not see answers 404, as for customers.
     row("GET",   "/api/v1/conversations",                          401,   401,   401,   OK,    OK,    OK,    403,
@@ -579,10 +592,38 @@ def build_world() -> SimpleNamespace:
         "category_slug": objects["category"].slug,
     }
     users = {"agent_in": agent_in, "agent_out": agent_out, "admin": admin, "non_staff": non_staff}
+    ids |= file_links(conv_a, note, users)
     keys = {role: Token.objects.create(user=user).key for role, user in users.items()}
     return SimpleNamespace(
         **{**objects, **users}, ids=ids, keys=keys, note=note, customer_b=customer_b
     )
+
+
+def file_links(conv_a: Any, note: Any, users: dict[str, Any]) -> dict[str, str]:
+    """A file of customer A's and one of the private note, with links signed for readers."""
+    shared, _ = message_post(
+        conversation=conv_a,
+        author=Author.customer(),
+        body="",
+        client_id="matrix-file",
+        files=[ContentFile(b"%PDF-1.4\n%%EOF\n", name="order.pdf")],
+    )
+    secret = attachment_store(message=note, name="inside.pdf")
+    file_a = shared.attachments.get().pk
+    signed = {
+        "file_for_a": links.sign(file_a, links.customer_reader(conv_a.customer_id)),
+        "file_for_in": links.sign(file_a, links.user_reader(users["agent_in"].pk)),
+        "file_for_admin": links.sign(file_a, links.user_reader(users["admin"].pk)),
+        "file_for_out": links.sign(file_a, links.user_reader(users["agent_out"].pk)),
+        "note_file_for_a": links.sign(secret.pk, links.customer_reader(conv_a.customer_id)),
+    }
+    return {name: path.rpartition("/")[2] for name, path in signed.items()}  # the token alone
+
+
+def attachment_store(*, message: Any, name: str) -> Any:
+    checked = check_file(ContentFile(b"%PDF-1.4\n%%EOF\n", name=name))
+    (attachment,) = attachments_store(message=message, files=[checked])
+    return attachment
 
 
 def help_center() -> dict[str, Any]:

@@ -48,6 +48,7 @@ from .base import (
     team_by_ref,
     validated,
 )
+from .files import MESSAGE_PARSERS, AgentMessageUpload, message_input, message_request
 from .schema import ID as ID_SCHEMA
 from .schema import NO_NUL
 from .widget import post_message
@@ -439,7 +440,8 @@ class ConversationDetailView(AgentView):
         responses={200: ConversationDetailOutput, **error_responses(401, 403, 404)}, tags=["agents"]
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ConversationDetailOutput(self.with_messages(pk)).data)
+        detail = ConversationDetailOutput(self.with_messages(pk), context=self.reader_context())
+        return Response(detail.data)
 
     @extend_schema(
         request=ConversationChangeInput,
@@ -498,6 +500,8 @@ class ConversationTransferView(AgentView):
 
 
 class ConversationMessagesView(AgentView):
+    parser_classes = MESSAGE_PARSERS
+
     @extend_schema(
         responses={
             200: inline_serializer("ConversationMessages", {"results": MessageOutput(many=True)}),
@@ -507,19 +511,24 @@ class ConversationMessagesView(AgentView):
     )
     def get(self, request: Request, pk: int) -> Response:
         conversation = self.with_messages(pk)
-        return Response({"results": MessageOutput(conversation.messages.all(), many=True).data})
+        messages = MessageOutput(
+            conversation.messages.all(), many=True, context=self.reader_context()
+        )
+        return Response({"results": messages.data})
 
     @extend_schema(
-        request=AgentMessageInput,
+        request=message_request(AgentMessageInput, AgentMessageUpload),
         responses={
             201: MessageOutput,
             200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
-            **error_responses(400, 401, 403, 404),
+            **error_responses(400, 401, 403, 404, 413, 415),
         },
         tags=["agents"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = validated(AgentMessageInput, request.data)
+        """Post a reply or a private note: JSON, or multipart/form-data with `files`
+        (docs/attachments.md)."""
+        data, files = message_input(request, AgentMessageInput, AgentMessageUpload)
         message, created = post_message(
             self.changeable_conversations(),
             pk,
@@ -527,8 +536,10 @@ class ConversationMessagesView(AgentView):
             body=data["body"],
             client_id=data["client_id"],
             private=data["private"],
+            files=files,
         )
-        return Response(MessageOutput(message).data, status=created_status(created))
+        output = MessageOutput(message, context=self.reader_context())
+        return Response(output.data, status=created_status(created))
 
 
 class ReadInput(serializers.Serializer):

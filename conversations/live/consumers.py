@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from .. import selectors
+from ..files.links import customer_reader, event_with_links, user_reader
 from ..models import AuthorKind, Customer, Team
 from ..serializers import author_shape, customer_event
 from ..throttling import hit_scope, scope_ip
@@ -489,7 +490,7 @@ class CustomerConsumer(EventStreamConsumer):
         return not (isinstance(data, dict) and data.get("private"))
 
     def shown(self, event: dict[str, Any]) -> dict[str, Any]:
-        return customer_event(event)
+        return event_with_links(customer_event(event), customer_reader(self.customer.pk))
 
     def typing_target(self, conversation_id: int) -> dict[str, Any] | None:
         return (
@@ -528,6 +529,9 @@ class StaffConsumer(EventStreamConsumer):
 
     def socket_owner(self) -> tuple[str, int]:
         return f"user-{self.user.pk}", settings.HELPDESK_WS_MAX_PER_AGENT
+
+    def shown(self, event: dict[str, Any]) -> dict[str, Any]:
+        return event_with_links(event, user_reader(self.user.pk))
 
     # --- Access that changes while the socket is open (access.py) ----------------------------
 

@@ -11,7 +11,7 @@
  * HTML ever inserted is a search result's `search.highlight`, reduced to text and <mark>.
  * window.hdWorkspace exposes the state to the browser tests. An ES module (type="module").
  */
-import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
+import { ApiError, errorText as apiErrorText, attachmentList, avatar, csrfToken, h, liveConnection, pendingFiles, socketUrl, staffApi, uploadMessage, uuid } from "../helpdesk/client.js";
 import { installShortcuts } from "./shortcuts.js";
 import { installViews } from "./views.js";
 import { createAlerts } from "./alerts.js";
@@ -432,7 +432,10 @@ import { attachMentionPicker } from "./mentions.js";
       message.mentions?.length ? h("span", { class: "mentions", text: message.mentions.map((mention) => `@${mention.name}`).join(" ") }) : null,
       h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
     );
-    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, h("div", { class: "body", text: message.body }), deliveryNote(message, { t, retry: retryDelivery }));
+    const body = message.body ? h("div", { class: "body", text: message.body }) : null; // a file alone: no empty bubble
+    const files = attachmentList(message.attachments, { base: location.origin, lang: document.documentElement.lang, scroller: $("thread") });
+    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, body, files, deliveryNote(message, { t, retry: retryDelivery }));
+    if (message.state === "pending" && message.progress != null) item.append(h("span", { class: "muted small", text: t("uploading", { percent: message.progress }) }));
     if (message.state === "failed") {
       item.append(h("span", { class: "failed" }, t("failed"), h("button", { type: "button", text: t("retry"), onclick: () => deliver(message) })));
     }
@@ -480,6 +483,15 @@ import { attachMentionPicker } from "./mentions.js";
 
   const input = $("composer-input");
   const privateToggle = $("private-toggle");
+  // Files go with the next reply: the paperclip, a drop on the conversation, a paste.
+  const files = pendingFiles({
+    zone: $("composer").parentElement,
+    input,
+    button: $("attach-button"),
+    list: $("pending-files"),
+    removeLabel: t("remove_file"),
+    lang: document.documentElement.lang,
+  });
 
   /** Characters as the server counts them (code points: an emoji is one). */
   function characters(text) {
@@ -509,7 +521,7 @@ import { attachMentionPicker } from "./mentions.js";
 
   function sendMessage() {
     const body = input.value.trim();
-    if (!body || !state.currentId) return;
+    if ((!body && !files.count) || !state.currentId) return;
     const { over, numbers } = updateCount();
     if (over) {
       // Refused here, with the text kept: the server would refuse it (400 too_long).
@@ -524,6 +536,7 @@ import { attachMentionPicker } from "./mentions.js";
       author: { kind: "agent", id: ME.id, name: ME.name },
       body,
       private: privateToggle.checked,
+      files: files.take(), // File objects until the server has them
       created_at: null,
       state: "pending",
     };
@@ -541,11 +554,9 @@ import { attachMentionPicker } from "./mentions.js";
     message.state = "pending";
     renderConversation();
     try {
-      const saved = await api("POST", `conversations/${message.conversation}/messages`, {
-        body: message.body,
-        client_id: message.client_id,
-        private: message.private,
-      });
+      const path = `conversations/${message.conversation}/messages`;
+      const fields = { body: message.body, client_id: message.client_id, private: message.private };
+      const saved = message.files?.length ? await upload(path, fields, message) : await api("POST", path, fields);
       if (message.conversation === state.currentId) {
         state.messages.set(messageKey(saved), saved);
         renderConversation({ scroll: "bottom" });
@@ -570,6 +581,16 @@ import { attachMentionPicker } from "./mentions.js";
     }
   }
 
+  /** A reply with files: multipart, with its progress shown in the thread. */
+  function upload(path, fields, message) {
+    const headers = { "X-CSRFToken": csrfToken(), "Accept-Language": document.documentElement.lang || "en" };
+    const onProgress = (share) => {
+      message.progress = Math.round(share * 100);
+      renderConversation();
+    };
+    return uploadMessage({ url: API + path, fields, files: message.files, headers, onProgress });
+  }
+
   /** The server refused the message (4xx): trying again would fail again, so the text goes
    * back into an empty reply box, with the reason next to it; otherwise the message stays
    * in the thread, marked with the reason. */
@@ -578,6 +599,7 @@ import { attachMentionPicker } from "./mentions.js";
     if (here && !input.value.trim()) {
       state.messages.delete(messageKey(message));
       input.value = message.body;
+      if (message.files?.length) files.add(message.files);
       privateToggle.checked = message.private;
       $("composer").dataset.private = String(message.private);
       autoGrow();

@@ -49,7 +49,7 @@
   // start() fetches the string catalog.
   const CLIENT_URL = boot?.client || new URL("client.js", SCRIPT_URL).href;
   const clientModule = import(CLIENT_URL);
-  let api, uuid, h, avatar, connection; // from it, set by start()
+  let api, uuid, h, avatar, connection, client; // from it, set by start()
   const TEAM = (attrs.team || "").trim();
   const IDENTIFIER = (attrs.identifier || "").trim() || null;
   const IDENTIFIER_HASH = (attrs.identifierHash || "").trim();
@@ -184,6 +184,9 @@
     votedNo: gettext("Sorry it did not help. Write to us and we will answer."),
     openInHelpCenter: gettext("Open in the help center"),
     writeToUs: gettext("Write to us"),
+    attach: gettext("Attach files"),
+    removeFile: gettext("Remove {name}"),
+    uploading: gettext("Sending… {n}%"),
   };
 
   let LANG = "en";
@@ -658,7 +661,7 @@
   const outbox = [];
   let outboxRunning = false;
 
-  function sendMessage(body) {
+  function sendMessage(body, files) {
     const clientId = uuid();
     const conversationId = state.current;
     const message = {
@@ -667,6 +670,7 @@
       conversation: conversationId === NEW ? null : conversationId,
       author: { kind: "customer", name: store.customer?.name || "" },
       body,
+      files, // File objects until the helpdesk has them (docs/attachments.md)
       created_at: new Date().toISOString(),
       status: "sending",
       seq: ++sequence,
@@ -712,11 +716,10 @@
         adoptNewThread(conversation);
         await loadMessages(conversation.id);
       } else {
+        const path = "/conversations/" + message.conversation + "/messages";
+        const fields = { body: message.body, client_id: message.client_id };
         const saved = await withRetries(() =>
-          api("POST", "/conversations/" + message.conversation + "/messages", {
-            body: message.body,
-            client_id: message.client_id,
-          }),
+          message.files?.length ? uploadFiles(path, fields, message) : api("POST", path, fields),
         );
         mergeMessages(message.conversation, [saved]);
         touchConversation(saved);
@@ -740,6 +743,7 @@
     if (state.current === threadId && !dom.input.value.trim()) {
       thread(threadId).messages.delete(messageKey(message));
       dom.input.value = message.body;
+      if (message.files?.length) dom.files.add(message.files);
       autoGrow();
       updateSendButton();
       updateCount();
@@ -751,10 +755,26 @@
     renderSoon();
   }
 
+  /** A message with files: multipart, with its progress shown under it. */
+  function uploadFiles(path, fields, message) {
+    return client.uploadMessage({
+      url: API + path,
+      fields,
+      files: message.files,
+      headers: { "Accept-Language": LANG, Authorization: "Bearer " + store.token },
+      networkError: () => t("networkError"),
+      onProgress: (share) => {
+        message.progress = Math.round(share * 100);
+        renderSoon();
+      },
+    });
+  }
+
   async function startConversation(message) {
     const body = { body: message.body, client_id: message.client_id };
     if (TEAM) body.team = TEAM;
     try {
+      if (message.files?.length) return await withRetries(() => uploadFiles("/conversations", body, message));
       return await withRetries(() => api("POST", "/conversations", body));
     } catch (error) {
       if (!error.fields?.team) throw error;
@@ -1356,6 +1376,7 @@
     chevron: "m9 18 6-6-6-6",
     search: "m21 21-4.3-4.3M11 18a7 7 0 1 1 0-14 7 7 0 0 1 0 14z",
     book: "M4 19.5A2.5 2.5 0 0 1 6.5 17H20M4 19.5A2.5 2.5 0 0 0 6.5 22H20V2H6.5A2.5 2.5 0 0 0 4 4.5z",
+    clip: "m21.4 11.1-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5",
   };
 
   function icon(name, extraClass) {
@@ -1549,6 +1570,17 @@
       dom.typing,
       dom.composer,
     );
+    // Files go with the next message: the paperclip, a drop anywhere on the chat, a paste.
+    dom.files = client.pendingFiles({
+      zone: dom.panel,
+      input: dom.input,
+      button: dom.attach,
+      list: dom.pendingFiles,
+      removeLabel: t("removeFile", { name: "{name}" }), // pendingFiles puts each name in
+      lang: LANG,
+      prefix: "hd-",
+      onChange: updateSendButton,
+    });
 
     dom.announcer = h("div", { class: "hd-visually-hidden", role: "status" });
     // Escape closes the chat from anywhere in the widget, the launcher too (closePanel()
@@ -1612,6 +1644,8 @@
       { class: "hd-send", type: "submit", "aria-label": t("send"), disabled: true },
       icon("send"),
     );
+    dom.attach = h("button", { class: "hd-attach", type: "button", "aria-label": t("attach"), title: t("attach") }, icon("clip"));
+    dom.pendingFiles = h("ul", { class: "hd-pending-files", hidden: true });
     dom.resolvedNote = h("p", { class: "hd-composer__note", hidden: true });
     dom.count = h("p", { class: "hd-count", id: "hd-count", hidden: true });
     dom.composerError = h("p", {
@@ -1635,7 +1669,9 @@
       dom.suggestions,
       dom.resolvedNote,
       dom.emailRow,
-      h("div", { class: "hd-composer__row" }, dom.input, dom.send),
+      dom.pendingFiles,
+      // The paperclip last in the tab order (message box, Send, then files); shown first.
+      h("div", { class: "hd-composer__row" }, dom.input, dom.send, dom.attach),
       dom.count,
       dom.composerError,
     );
@@ -1669,12 +1705,12 @@
   }
 
   function updateSendButton() {
-    dom.send.disabled = !dom.input.value.trim();
+    dom.send.disabled = !dom.input.value.trim() && !dom.files?.count;
   }
 
   function submitComposer() {
     const body = dom.input.value;
-    if (!body.trim()) return;
+    if (!body.trim() && !dom.files.count) return;
     const { over, numbers } = updateCount();
     if (over) {
       // Kept, and not sent: the helpdesk would refuse it (400 too_long).
@@ -1694,7 +1730,8 @@
     updateSendButton();
     updateCount();
     clearSuggestions();
-    sendMessage(body);
+    const files = dom.files.take();
+    sendMessage(body.trim() ? body : "", files.length ? files : undefined);
     dom.input.focus();
   }
 
@@ -2110,7 +2147,8 @@
   }
 
   function messageItem(message, firstOfGroup, lastOfGroup) {
-    const sig = [message.id, message.status, message.error, firstOfGroup, lastOfGroup].join("|");
+    const files = message.attachments?.length;
+    const sig = [message.id, message.status, message.error, message.progress, files, firstOfGroup, lastOfGroup].join("|");
     return {
       key: "m:" + messageKey(message),
       sig,
@@ -2150,6 +2188,7 @@
       h("time"),
     );
     const classes = "hd-msg hd-msg--" + side + (kind === "bot" ? " hd-msg--bot" : "");
+    if (!message.body) bubble.hidden = true; // a file alone
     return h("div", { class: classes }, author, bubble, meta);
   }
 
@@ -2158,6 +2197,8 @@
   function updateMessage(el, message, firstOfGroup, lastOfGroup) {
     const failed = message.status === "failed" || message.status === "refused";
     el.classList.toggle("is-sending", message.status === "sending");
+    const sending = el.querySelector(".hd-msg__sending");
+    sending.textContent = message.files?.length && message.progress != null ? t("uploading", { n: message.progress }) : t("sending");
     el.classList.toggle("is-failed", failed);
     el.classList.toggle("is-grouped", !lastOfGroup);
     el.classList.toggle("is-continued", !firstOfGroup);
@@ -2165,6 +2206,12 @@
     const shown = timeFormat.format(new Date(message.created_at));
     if (time.textContent !== shown) time.textContent = shown;
     time.setAttribute("datetime", message.created_at);
+    if (message.attachments?.length && !el.querySelector(".hd-files")) {
+      // The files, once the helpdesk has them (a message being sent has none yet).
+      const options = { base: BASE, lang: LANG, prefix: "hd-", scroller: dom.body };
+      const files = client.attachmentList(message.attachments, options);
+      el.querySelector(".hd-msg__meta").before(files);
+    }
     el.querySelector(".hd-msg__meta--failed")?.remove();
     if (failed) el.append(failureNote(message));
   }
@@ -2576,7 +2623,7 @@
   // --- Start -----------------------------------------------------------------------------------
 
   async function start() {
-    const [client] = await Promise.all([clientModule, loadStrings()]);
+    [client] = await Promise.all([clientModule, loadStrings()]);
     ({ uuid, h, avatar } = client);
     api = makeApi(client);
     connection = makeConnection(client);
