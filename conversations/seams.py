@@ -1,12 +1,14 @@
 """Questions the core asks that only a higher app can answer (STYLE.md "Seams between apps").
 
 The core declares each question here as a small protocol; the app that knows the answer
-registers it in its AppConfig.ready() (agents answers the first two, bot the third). Asking a question nobody
+registers it in its AppConfig.ready() (agents answers the first two, bot the third,
+campaigns the fourth). Asking a question nobody
 answered raises ImproperlyConfigured, and a system check says so at start-up: an
 unanswered question is an error, never a silent yes.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from django.core import checks
@@ -43,6 +45,22 @@ class BotGate(Protocol):
         """Does the team's bot answer a new web conversation before any agent? (docs/bot.md)"""
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """A campaign's proactive invitation, as the conversation it starts needs it."""
+
+    campaign: int
+    team: Team
+    body: str
+    sender: Any = None  # the agent shown; None: the team itself
+
+
+class CampaignInvitations(Protocol):
+    def __call__(self, *, campaign: Any) -> Invitation:
+        """The invitation of campaign `campaign` (an id) that a customer answers. Raise
+        InvalidInput naming the `campaign` field when there is no such enabled campaign."""
+
+
 class Seam(Generic[Answer]):
     """One question and the answer registered for it."""
 
@@ -74,6 +92,10 @@ BOT_GATE: Seam[BotGate] = Seam(
     "does the bot answer this new conversation first?", "conversations.E003"
 )
 
+CAMPAIGN_INVITATIONS: Seam[CampaignInvitations] = Seam(
+    "which invitation did this customer answer?", "conversations.E004"
+)
+
 
 def register_assignment_policy(policy: AssignmentPolicy) -> None:
     ASSIGNMENT_POLICY.register(policy)
@@ -85,6 +107,10 @@ def register_agent_provisioner(provisioner: AgentProvisioner) -> None:
 
 def register_bot_gate(gate: BotGate) -> None:
     BOT_GATE.register(gate)
+
+
+def register_campaign_invitations(invitations: CampaignInvitations) -> None:
+    CAMPAIGN_INVITATIONS.register(invitations)
 
 
 def assignment_policy() -> AssignmentPolicy:
@@ -99,10 +125,14 @@ def bot_gate() -> BotGate:
     return BOT_GATE.get()
 
 
+def campaign_invitations() -> CampaignInvitations:
+    return CAMPAIGN_INVITATIONS.get()
+
+
 def check_seams_answered(**kwargs: Any) -> list[checks.CheckMessage]:
     """System check (registered in ConversationsConfig.ready): every question has an answer."""
     return [
         checks.Error(seam.missing(), id=seam.check_id)
-        for seam in (ASSIGNMENT_POLICY, AGENT_PROVISIONER, BOT_GATE)
+        for seam in (ASSIGNMENT_POLICY, AGENT_PROVISIONER, BOT_GATE, CAMPAIGN_INVITATIONS)
         if seam.answer is None
     ]

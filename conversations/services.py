@@ -42,7 +42,7 @@ from .models import (
     Status,
     Team,
 )
-from .seams import assignment_policy, bot_gate
+from .seams import Invitation, assignment_policy, bot_gate
 
 
 @dataclass(frozen=True)
@@ -391,17 +391,24 @@ def conversation_create(
     at: datetime | None = None,
     external_id: str | None = None,
     with_bot: bool = False,
+    invitation: Invitation | None = None,
 ) -> Conversation:
     """A conversation with no message yet, in `team` or the default team.
 
     conversation_start adds the customer's first message; the history import replays
     whatever came first (an assignment at the same instant, an outbound agent message).
     `with_bot`: the bot answers first, and no agent's queue holds it until a handover.
+    `invitation`: it answers a campaign's invitation, which the created event names (reports
+    count the campaign's answers and conversations from it).
     """
     team = team or default_team()
     state, (created,) = lifecycle.create(
         at=at or timezone.now(), team=team.pk if team else None, with_bot=with_bot
     )
+    change = created.change
+    if invitation:
+        sender = invitation.sender.pk if invitation.sender else None
+        change = {**change, "campaign": {"id": invitation.campaign, "sender": sender}}
     conversation = Conversation.objects.create(
         customer=customer,
         channel=channel,
@@ -411,8 +418,22 @@ def conversation_create(
         external_id=external_id,
         with_bot=state.with_bot,
     )
-    record_event(conversation, EventType(created.type), at=created.at, change=created.change)
+    record_event(conversation, EventType(created.type), at=created.at, change=change)
     return conversation
+
+
+def _post_invitation(conversation: Conversation, invitation: Invitation, at: datetime) -> None:
+    """The invitation the customer answers, as the conversation's first message: by the
+    agent it showed, else by the team (an agent message with no agent). It claims nothing:
+    the conversation is routed in its team like any other."""
+    message_post(
+        conversation=conversation,
+        author=Author.of_agent(invitation.sender),
+        body=invitation.body,
+        client_id=f"invitation-{uuid.uuid4().hex}",
+        at=at,
+        claim=False,
+    )
 
 
 @transaction.atomic
@@ -425,10 +446,14 @@ def conversation_start(
     team: Any = None,
     at: datetime | None = None,
     external_id: str | None = None,
+    invitation: Invitation | None = None,
 ) -> tuple[Conversation, bool]:
     """Open a conversation whose first message is `body`. Returns (conversation, created).
 
     Starting again with the same client_id returns the first conversation and creates nothing.
+    With `invitation` (a campaign's, which the customer answers) the conversation goes to the
+    campaign's team, skips the bot (the invitation offered a person) and starts with the
+    invitation, written by its sender, before the customer's `body`.
     """
     check_body(body)
     check_client_id(client_id)
@@ -441,9 +466,14 @@ def conversation_start(
     if existing:
         return existing.conversation, False
     at = at or timezone.now()
-    team = team or default_team()
+    team = invitation.team if invitation else team or default_team()
     # Only the widget has the "Talk to a person" button a bot's answer needs.
-    with_bot = channel == Channel.WEB and team is not None and bot_gate()(team=team)
+    with_bot = (
+        channel == Channel.WEB
+        and team is not None
+        and invitation is None
+        and bot_gate()(team=team)
+    )
     conversation = conversation_create(
         customer=customer,
         channel=channel,
@@ -451,7 +481,10 @@ def conversation_start(
         at=at,
         external_id=external_id,
         with_bot=with_bot,
+        invitation=invitation,
     )
+    if invitation:
+        _post_invitation(conversation, invitation, at)
     message_post(
         conversation=conversation, author=Author.customer(), body=body, client_id=client_id, at=at
     )

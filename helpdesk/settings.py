@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "reports",
     "helpcenter",
     "bot",  # stands on the core, agents and the help center (docs/bot.md)
+    "campaigns",  # stands on the core and agents (docs/campaigns.md)
     # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
     # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
     "helpdesk",

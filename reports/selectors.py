@@ -22,7 +22,8 @@ from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncDay, TruncHour, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from conversations.models import Conversation, NpsResponse, Status
+from campaigns.models import CampaignShown
+from conversations.models import Channel, Conversation, NpsResponse, Status
 from conversations.people import user_name
 from helpcenter.models import ArticleFeedback, ArticleViews
 
@@ -404,6 +405,11 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
     }
     result["nps"] = nps_of(sums[Metric.NPS])
     result["self_service"] = self_service(since, until)
+    result["campaigns"] = {
+        "shown": invitations_shown(since, until, slice_).count(),
+        "answered": sums[Metric.CAMPAIGN_ANSWERED].count,
+        "conversations": sums[Metric.CAMPAIGN_CONVERSATION].count,
+    }
     result["waiting_now"] = waiting_now(slice_)
     result["computed_at"] = timezone.now().isoformat()
     return result
@@ -424,6 +430,20 @@ def self_service(since: datetime, until: datetime) -> dict[str, Any]:
         "helpful": helpful.count(),
         "deflected": None,
     }
+
+
+def invitations_shown(since: datetime, until: datetime, slice_: Slice) -> QuerySet[CampaignShown]:
+    """Campaign invitations shown in [since, until): counted from their own rows (no
+    conversation, so no event log), credited like the campaign's answers to its team and its
+    sender agent, on the web channel."""
+    shown = CampaignShown.objects.filter(at__gte=since, at__lt=until)
+    if slice_.channel is not None and slice_.channel != Channel.WEB:
+        return shown.none()
+    if slice_.team is not None:
+        shown = shown.filter(campaign__team_id=slice_.team)
+    if slice_.agent is not None:
+        shown = shown.filter(campaign__sender_id=slice_.agent)
+    return shown
 
 
 def nps_score(entry: Totals) -> float | None:

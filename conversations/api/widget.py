@@ -28,6 +28,7 @@ from ..authentication import (
 from ..ids import parse_id
 from ..models import Channel, Conversation, Customer, Message
 from ..people import authors_with_profiles
+from ..seams import campaign_invitations
 from ..serializers import (
     ConversationStartInput,
     CustomerConversationOutput,
@@ -169,13 +170,17 @@ class WidgetConversationsView(WidgetView):
     )
     def post(self, request: Request) -> Response:
         data = validated(ConversationStartInput, request.data)
-        team = team_by_ref(data.get("team") or None)
+        invitation = None
+        if data.get("campaign") is not None:  # its team, not the widget's
+            invitation = campaign_invitations()(campaign=data["campaign"])
+        team = None if invitation else team_by_ref(data.get("team") or None)
         conversation, created = services.conversation_start(
             customer=self.customer,
             body=data["body"],
             client_id=data["client_id"],
             channel=Channel.WEB,
             team=team,
+            invitation=invitation,
         )
         conversation = self.get_conversation(conversation.pk)
         return Response(
