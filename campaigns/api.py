@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from conversations.api.base import (
     AgentView,
@@ -21,8 +22,15 @@ from conversations.api.base import (
     validated,
 )
 from conversations.api.schema import NO_NUL
-from conversations.api.widget import WidgetView
+from conversations.authentication import CustomerTokenAuthentication, WidgetCustomer
 from conversations.errors import InvalidInput
+from conversations.models import Customer
+from conversations.throttling import (
+    RateLimitedMixin,
+    WidgetAvailabilityThrottle,
+    WidgetPageviewsThrottle,
+    request_ip,
+)
 
 from . import selectors, services
 from .models import Campaign
@@ -46,7 +54,19 @@ def visitor_language(request: Request) -> str:
     return lang if lang in services.language_codes() else get_language_from_request(request)
 
 
-class WidgetCampaignsView(WidgetView):
+def widget_customer(request: Request) -> Customer | None:
+    """The customer whose Bearer token came along, if any."""
+    user = request.user
+    return user.customer if isinstance(user, WidgetCustomer) else None
+
+
+class WidgetCampaignsView(RateLimitedMixin, APIView):
+    """Readable with or without a widget session: most visitors invited have never chatted."""
+
+    authentication_classes = [CustomerTokenAuthentication]
+    permission_classes: list = []
+    throttle_classes = [WidgetAvailabilityThrottle]  # one read per page, as availability
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -73,6 +93,7 @@ class WidgetCampaignsView(WidgetView):
             200: inline_serializer("WidgetCampaigns", {"results": WidgetCampaignOutput(many=True)}),
             **error_responses(400, 401, 429),
         },
+        auth=[{"customerToken": []}, {}],
         operation_id="widget_campaigns_list",
         tags=["widget"],
     )
@@ -82,7 +103,8 @@ class WidgetCampaignsView(WidgetView):
         url, returning = self.read_query(request)
         now = timezone.now()
         if returning is None:
-            returning = selectors.is_returning(self.customer, now)
+            customer = widget_customer(request)
+            returning = customer is not None and selectors.is_returning(customer, now)
         campaigns = selectors.campaigns_for_visitor(
             url=url, returning=returning, language=visitor_language(request), now=now
         )
@@ -111,7 +133,13 @@ class WidgetCampaignsView(WidgetView):
         return url, None if returning is None else returning == "true"
 
 
-class WidgetCampaignShownView(WidgetView):
+class WidgetCampaignShownView(RateLimitedMixin, APIView):
+    """Sent by the widget with its session if it has one, else anonymously."""
+
+    authentication_classes = [CustomerTokenAuthentication]
+    permission_classes: list = []
+    throttle_classes = [WidgetPageviewsThrottle]  # one per page at most, as page views
+
     @extend_schema(
         request=None,
         responses={
@@ -119,14 +147,18 @@ class WidgetCampaignShownView(WidgetView):
             200: ShownOutput,
             **error_responses(401, 404, 429),
         },
+        auth=[{"customerToken": []}, {}],
         operation_id="widget_campaign_shown",
         tags=["widget"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        """The widget showed this campaign's invitation: counted once per visitor, campaign
-        and day (again the same day: 200 with the first)."""
+        """The widget showed this campaign's invitation: counted once per visitor (the
+        customer, else the address), campaign and day; again the same day: 200."""
         campaign = get_or_404(Campaign.objects.filter(enabled=True), pk)
-        shown, created = services.campaign_mark_shown(campaign=campaign, customer=self.customer)
+        visitor = services.visitor_key(
+            customer=widget_customer(request), ip=request_ip(request.META)
+        )
+        shown, created = services.campaign_mark_shown(campaign=campaign, visitor=visitor)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ShownOutput(shown).data, status=code)
 

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Customer, Team
+from conversations.models import Team
 
 MAX_MESSAGE_LENGTH = 1000
 MAX_DELAY_SECONDS = 3600
@@ -123,15 +123,17 @@ class Campaign(models.Model):
 
 
 class CampaignShown(models.Model):
-    """A campaign's invitation shown to a customer: at most one row per customer, campaign
-    and day (UTC), so a visitor who reloads or calls in a loop counts once a day."""
+    """A campaign's invitation shown to a visitor: at most one row per visitor, campaign and
+    day (UTC), so a visitor who reloads or calls in a loop counts once a day.
+
+    `visitor` is "customer:<id>" for a visitor with a widget session, else "ip:" and a keyed
+    hash of their address (the widget follows nobody who never chatted; services.visitor_key).
+    """
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="shown", verbose_name=_("campaign")
     )
-    customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
-    )
+    visitor = models.CharField(_("visitor"), max_length=64)
     day = models.DateField(_("day"))
     at = models.DateTimeField(_("at"), default=timezone.now)
 
@@ -140,10 +142,10 @@ class CampaignShown(models.Model):
         verbose_name_plural = _("invitations shown")
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "customer", "day"], name="campaign_shown_once_a_day"
+                fields=["campaign", "visitor", "day"], name="campaign_shown_once_a_day"
             )
         ]
         indexes = [models.Index(fields=["at"], name="campaign_shown_at")]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} → {self.customer_id}"
+        return f"{self.campaign_id} → {self.visitor}"

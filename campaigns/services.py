@@ -1,6 +1,8 @@
 """Campaign changes: checks (the admin form and the API run the same ones), saving, the
 invitations shown, and the invitation a customer answers (the core's seam)."""
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,20 +87,29 @@ def campaign_delete(*, campaign: Campaign) -> None:
     campaign.delete()
 
 
+def visitor_key(*, customer: Customer | None, ip: str) -> str:
+    """Who saw an invitation, for counting once: the customer, else their address, hashed
+    with the site's secret (an address is personal data; the hash only needs to repeat)."""
+    if customer is not None:
+        return f"customer:{customer.pk}"
+    digest = hmac.new(settings.SECRET_KEY.encode(), ip.encode(), hashlib.sha256).hexdigest()
+    return f"ip:{digest[:40]}"
+
+
 def campaign_mark_shown(
-    *, campaign: Campaign, customer: Customer, at: datetime | None = None
+    *, campaign: Campaign, visitor: str, at: datetime | None = None
 ) -> tuple[CampaignShown, bool]:
-    """Note that the customer saw the invitation: once per customer, campaign and UTC day,
+    """Note that a visitor saw the invitation: once per visitor, campaign and UTC day,
     however often the widget says so. Returns (row, created)."""
     at = at or timezone.now()
     day = at.astimezone(UTC).date()
     try:
         with transaction.atomic():  # a savepoint: two tabs may race
             row, created = CampaignShown.objects.get_or_create(
-                campaign=campaign, customer=customer, day=day, defaults={"at": at}
+                campaign=campaign, visitor=visitor, day=day, defaults={"at": at}
             )
     except IntegrityError:
-        return CampaignShown.objects.get(campaign=campaign, customer=customer, day=day), False
+        return CampaignShown.objects.get(campaign=campaign, visitor=visitor, day=day), False
     return row, created
 
 

@@ -221,7 +221,9 @@ def test_bad_queries_get_the_error_shape(support):
         response = client.get(WIDGET_CAMPAIGNS, params)
         assert response.status_code == 400, params
         assert response.json()["error"]["code"] == "invalid"
-    assert APIClient().get(WIDGET_CAMPAIGNS, {"url": SHOP}).status_code == 401
+    stale = APIClient()
+    stale.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert stale.get(WIDGET_CAMPAIGNS, {"url": SHOP}).status_code == 401
 
 
 # --- Shown and answered ----------------------------------------------------------------------
@@ -234,11 +236,31 @@ def test_an_invitation_shown_counts_once_a_day_per_visitor(support):
     assert client.post(url).status_code == 201
     for _ in range(3):
         assert client.post(url).status_code == 200
-    assert CampaignShown.objects.filter(campaign=campaign, customer=customer).count() == 1
+    assert CampaignShown.objects.get(campaign=campaign).visitor == f"customer:{customer.pk}"
     tomorrow = timezone.now() + timedelta(days=1)
-    assert campaign_mark_shown(campaign=campaign, customer=customer, at=tomorrow)[1] is True
+    visitor = f"customer:{customer.pk}"
+    assert campaign_mark_shown(campaign=campaign, visitor=visitor, at=tomorrow)[1] is True
     Campaign.objects.update(enabled=False)
     assert client.post(url).status_code == 404
+
+
+def test_a_visitor_without_a_session_counts_once_a_day_by_address(support):
+    campaign = make_campaign(support)
+    url = f"{WIDGET_CAMPAIGNS}/{campaign.pk}/shown"
+    here, there = APIClient(REMOTE_ADDR="203.0.113.5"), APIClient(REMOTE_ADDR="203.0.113.6")
+    assert [here.post(url).status_code, here.post(url).status_code] == [201, 200]
+    assert there.post(url).status_code == 201
+    visitors = list(CampaignShown.objects.values_list("visitor", flat=True))
+    assert len(set(visitors)) == 2
+    assert not any("203.0.113" in visitor for visitor in visitors)  # hashed, not kept
+
+
+def test_a_visitor_without_a_session_is_invited_too(support, alice):
+    online(alice)
+    make_campaign(support, returning=False)
+    anonymous = APIClient()
+    assert len(invitations(anonymous)) == 1  # no session: a new visitor
+    assert invitations(anonymous, returning="true") == []
 
 
 def test_answering_starts_the_conversation_with_the_invitation(support, billing, alice):
@@ -317,8 +339,8 @@ def campaign_history(support, billing, alice, make_agent, make_customer):
     theirs = make_campaign(billing)
     customers = [make_customer() for _ in range(4)]
     for n, customer in enumerate(customers[:3]):
-        campaign_mark_shown(campaign=ours, customer=customer, at=at(n))
-    campaign_mark_shown(campaign=theirs, customer=customers[3], at=at(3))
+        campaign_mark_shown(campaign=ours, visitor=f"customer:{customer.pk}", at=at(n))
+    campaign_mark_shown(campaign=theirs, visitor="ip:somewhere", at=at(3))
 
     def answer(campaign, customer, minute):
         conversation, _ = conversation_start(
