@@ -49,9 +49,8 @@ URL_LIMIT = 2000
 
 
 def visitor_language(request: Request) -> str:
-    """`lang` when it is one of the helpdesk's, else the browser's (Accept-Language)."""
-    lang = request.query_params.get("lang")
-    return lang if lang in services.language_codes() else get_language_from_request(request)
+    """`lang` when given (checked by read_query), else the browser's (Accept-Language)."""
+    return request.query_params.get("lang") or get_language_from_request(request)
 
 
 def widget_customer(request: Request) -> Customer | None:
@@ -71,7 +70,7 @@ class WidgetCampaignsView(RateLimitedMixin, APIView):
         parameters=[
             OpenApiParameter(
                 "url",
-                {"type": "string", "maxLength": URL_LIMIT, "pattern": NO_NUL},
+                {"type": "string", "minLength": 1, "maxLength": URL_LIMIT, "pattern": NO_NUL},
                 required=True,
                 description=gettext_lazy("The address of the page the visitor is on."),
             ),
@@ -128,6 +127,9 @@ class WidgetCampaignsView(RateLimitedMixin, APIView):
         returning = request.query_params.get("returning")
         if returning not in (None, "true", "false"):
             errors["returning"] = [_("“true” or “false”.")]
+        lang = request.query_params.get("lang")
+        if lang is not None and lang not in services.language_codes():
+            errors["lang"] = [_("“en” or “tr”.")]
         if errors:
             raise serializers.ValidationError(errors)
         return url, None if returning is None else returning == "true"

@@ -61,13 +61,18 @@ class ShownOutput(serializers.Serializer):
 # --- Agent side -----------------------------------------------------------------------------
 
 
-class UrlRuleSerializer(serializers.Serializer):
+class UrlRuleInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=UrlRule.choices)
     value = StrictCharField(
         max_length=500,
         allow_blank=True,
         help_text=_("Text the page address contains or starts with, or a Python regex."),
     )
+
+
+class UrlRuleOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=UrlRule.choices)
+    value = serializers.CharField()
 
 
 class CampaignInput(serializers.Serializer):
@@ -78,7 +83,7 @@ class CampaignInput(serializers.Serializer):
         allow_null=True,
         help_text=_("The agent shown (id or email), a member of the team; null: the team."),
     )
-    url_rule = UrlRuleSerializer()
+    url_rule = UrlRuleInput()
     delay_seconds = StrictIntegerField(min_value=0, max_value=MAX_DELAY_SECONDS)
     returning = StrictBooleanField(
         required=False,
@@ -119,7 +124,7 @@ class CampaignOutput(serializers.Serializer):
     message = serializers.CharField()
     team = TeamRef()
     sender = AgentRef(allow_null=True)
-    url_rule = UrlRuleSerializer()
+    url_rule = UrlRuleOutput()
     delay_seconds = serializers.IntegerField()
     returning = serializers.BooleanField(allow_null=True)
     languages = serializers.ListField(child=serializers.CharField())

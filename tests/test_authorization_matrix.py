@@ -42,6 +42,7 @@ from rest_framework.views import APIView
 
 from agents.canned import canned_response_create
 from agents.models import Agent
+from campaigns.models import Campaign
 from conversations.mail.outbound import resume_token
 from conversations.models import Label, Team
 from conversations.services import (
@@ -201,6 +202,13 @@ RENDER = "/api/v1/canned-responses/{canned_x}/render?conversation={conv_a}"
 ARTICLE = {"title": "Matrix article two", "body": "Text", "language": "en", "published": True}
 HELP_ARTICLE = "/help/en/articles/{article_slug}/"
 EXPORT = "/api/v1/reports/exports/{export_in}"
+CAMPAIGN = {
+    "message": "Need help?",
+    "team": "Support",
+    "url_rule": {"kind": "contains", "value": "/cart"},
+    "delay_seconds": 5,
+    "enabled": True,
+}
 
 # fmt: off
 ROWS: list[Row] = [
@@ -242,6 +250,12 @@ ROWS: list[Row] = [
     # A's is held by no bot, so A hears 409 no_bot and B a 404.
     row("POST",  "/api/v1/widget/conversations/{conv_a}/handoff",  401,   409,   404,   401,   401,   401,   401),
     row("POST",  "/api/v1/widget/conversations/{conv_a}/answered", 401,   409,   404,   401,   401,   401,   401),
+    # Campaign invitations: asked and counted before a session exists (a token, when sent,
+    # says whose); an invitation shown counts once a day per visitor, so a second call is 200.
+    row("GET",   "/api/v1/widget/campaigns?url=https://shop.example.com/", OK, OK, OK, OK, OK,  OK,    OK,
+        check=has("results")),
+    row("POST",  "/api/v1/widget/campaigns/{campaign}/shown",      OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        check=about("campaign", key="campaign")),
     # Page views are the customer's own: the token says whose.
     row("POST",  "/api/v1/widget/pageviews",                       401,   OK,    OK,    401,   401,   401,   401,
         body={"url": "https://shop.example.com/"}, check=has("url", "at")),
@@ -313,6 +327,16 @@ ROWS: list[Row] = [
     row("PATCH", "/api/v1/articles/{article}",                     401,   401,   401,   403,   403,   OK,    403,
         body={"featured": True}, check=is_object("article", featured=True)),
     row("DELETE", "/api/v1/articles/{article}",                    401,   401,   401,   403,   403,   OK,    403),
+    # Campaigns: agents read them, admins write them.
+    row("GET",   "/api/v1/campaigns",                              401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("results")),
+    row("POST",  "/api/v1/campaigns",                              401,   401,   401,   403,   403,   OK,    403,
+        body=CAMPAIGN, check=has("url_rule")),
+    row("GET",   "/api/v1/campaigns/{campaign}",                   401,   401,   401,   OK,    OK,    OK,    403,
+        check=is_object("campaign")),
+    row("PATCH", "/api/v1/campaigns/{campaign}",                   401,   401,   401,   403,   403,   OK,    403,
+        body={"enabled": True}, check=is_object("campaign", enabled=True)),
+    row("DELETE", "/api/v1/campaigns/{campaign}",                  401,   401,   401,   403,   403,   OK,    403),
     # Reports: every agent reads them (docs/reports.md: "Agents read reports").
     row("GET",   "/api/v1/reports/summary",                        401,   401,   401,   OK,    OK,    OK,    403,
         check=has("conversations")),
@@ -409,6 +433,7 @@ ROWS += [
     *admin_model("authtoken/tokenproxy", "agent_in"),
     *admin_model("helpcenter/article", "article"),
     *admin_model("helpcenter/category", "category"),
+    *admin_model("campaigns/campaign", "campaign"),
     # Votes come from readers only.
     *admin_model("helpcenter/articlefeedback", "feedback", add=False),
 ]
@@ -471,6 +496,7 @@ def build_world() -> SimpleNamespace:
         "visitor": customer_create(name="Vera Visitor"),
         "note_in": customer_note_create(customer=customer_a, author=agent_in, body="Kind"),
         "group": Group.objects.create(name="Leads"),
+        "campaign": Campaign.objects.create(message="Need help?", team=support, url_value="/"),
         **help_center(),
     }
     ids = {name: obj.pk for name, obj in objects.items()}
