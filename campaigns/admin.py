@@ -25,7 +25,19 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        exclude = ["created_at"]
+        fields = [
+            "message",
+            "team",
+            "sender",
+            "enabled",
+            "url_kind",
+            "url_value",
+            "delay_seconds",
+            "returning",
+            "languages",
+            "active_from",
+            "active_until",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -469,10 +469,7 @@ def conversation_start(
     team = invitation.team if invitation else team or default_team()
     # Only the widget has the "Talk to a person" button a bot's answer needs.
     with_bot = (
-        channel == Channel.WEB
-        and team is not None
-        and invitation is None
-        and bot_gate()(team=team)
+        channel == Channel.WEB and team is not None and invitation is None and bot_gate()(team=team)
     )
     conversation = conversation_create(
         customer=customer,

@@ -2,7 +2,7 @@
 invitation shown and answered through the widget API, and the campaign figures of the
 reports, the same after rebuild_reports."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -269,7 +269,12 @@ def test_answering_starts_the_conversation_with_the_invitation(support, billing,
     client, customer = new_widget()
     response = client.post(
         "/api/v1/widget/conversations",
-        {"body": "Yes, why so high?", "client_id": "c1", "campaign": campaign.pk, "team": "Support"},
+        {
+            "body": "Yes, why so high?",
+            "client_id": "c1",
+            "campaign": campaign.pk,
+            "team": "Support",
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -285,7 +290,9 @@ def test_answering_starts_the_conversation_with_the_invitation(support, billing,
     assert conversation.assignee is None  # the invitation claims nobody: routing decides
 
 
-def test_an_agent_sender_writes_the_invitation_and_routing_still_decides(support, alice, make_agent):
+def test_an_agent_sender_writes_the_invitation_and_routing_still_decides(
+    support, alice, make_agent
+):
     bob = make_agent("bob@example.com", teams=[support], first_name="Bob")
     online(bob)
     campaign = make_campaign(support, sender=alice)

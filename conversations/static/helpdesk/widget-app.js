@@ -2136,6 +2136,8 @@
     }
     if (id === NEW && state.invitation?.answering) {
       items.push(invitationItem(state.invitation)); // the conversation will start with it
+    } else if (messages[0]?.author?.kind === "agent") {
+      // An invitation or an agent's first message opens it: no greeting above that.
     } else if (id === NEW || thread(id).loaded || messages.length) {
       items.push({
         key: "welcome",
