@@ -53,7 +53,7 @@ from conversations.services import (
     customer_note_create,
     message_post,
 )
-from helpcenter.models import Article, ArticleFeedback, Category
+from helpcenter.models import Article, ArticleFeedback, Category, SuggestionSession
 from helpcenter.services import article_save
 from helpdesk.asgi import application
 from reports.export import export_create
@@ -202,6 +202,13 @@ RENDER = "/api/v1/canned-responses/{canned_x}/render?conversation={conv_a}"
 ARTICLE = {"title": "Matrix article two", "body": "Text", "language": "en", "published": True}
 HELP_ARTICLE = "/help/en/articles/{article_slug}/"
 EXPORT = "/api/v1/reports/exports/{export_in}"
+FOLLOWED: dict[str, Any] = {}  # the conversation that followed suggestions: conv_a
+
+
+def follow_conv_a(world: SimpleNamespace) -> None:
+    FOLLOWED["conversation"] = world.ids["conv_a"]
+
+
 CAMPAIGN = {
     "message": "Need help?",
     "team": "Support",
@@ -241,6 +248,12 @@ ROWS: list[Row] = [
     row("GET",   "/api/v1/widget/articles/{draft}",                404,   404,   404,   404,   404,   404,   404),
     row("POST",  "/api/v1/widget/articles/{article}/feedback",     OK,    OK,    OK,    OK,    OK,    OK,    OK,
         body={"helpful": True}, check=about("article", key="article")),
+    # Suggestion sessions: recorded before a session exists; the conversation that followed
+    # them is the customer's own (B names A's: 404).
+    row("POST",  "/api/v1/widget/suggestions",                     OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        body={"articles": [1]}, check=has("key")),
+    row("POST",  "/api/v1/widget/suggestions/{suggestions}/conversation", 401, OK, 404, 401,  401,   401,   401,
+        body=FOLLOWED, prepare=follow_conv_a, check=about("conv_a")),
     # The NPS question is the customer's own (another's conversation: tests/conversations/test_nps_api.py).
     row("GET",   "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
         check=has("ask", "ask_again_at")),
@@ -502,6 +515,8 @@ def build_world() -> SimpleNamespace:
     ids = {name: obj.pk for name, obj in objects.items()}
     ids["ct_conversation"] = ContentType.objects.get_for_model(conv_a).pk
     ids["resume_a"] = resume_token(customer_a.pk, conv_a.pk)
+    shown = conv_a.created_at - timedelta(minutes=1)  # suggestions just before conv_a started
+    ids["suggestions"] = SuggestionSession.objects.create(articles=1, shown_at=shown).key
     ids |= {
         "article_slug": objects["article"].slug,
         "draft_slug": objects["draft"].slug,

@@ -256,7 +256,8 @@
   }
 
   // store: {token, customer, identifier, cursor,
-  //         rated: {conversation id: cycle}, read: {conversation id: last message id read}}
+  //         rated: {conversation id: cycle}, read: {conversation id: last message id read},
+  //         firstSeen: ms (invitations), suggestions: {key, at} (suggestion sessions)}
   const store = Object.assign(
     { rated: {}, read: {} },
     readJson(storage("localStorage"), STORE_KEY),
@@ -778,6 +779,7 @@
   function adoptNewThread(conversation) {
     upsertConversation(conversation);
     if (state.invitation?.answering) state.invitation = null; // it opens this conversation
+    followSuggestions(conversation.id);
     const draft = thread(NEW);
     const target = thread(conversation.id);
     for (const [key, message] of draft.messages) {
@@ -946,10 +948,45 @@
       const answer = await api("GET", "/articles?" + params);
       if (number !== suggestRequest || !wantsSuggestions()) return;
       state.suggestions = (answer.results || []).slice(0, 3);
+      if (state.suggestions.length) recordSuggestions(state.suggestions);
     } catch {
       if (number === suggestRequest) state.suggestions = [];
     }
     renderSoon();
+  }
+
+  // Suggestion sessions (docs/reports.md "Self-service"): the first suggestions shown open one,
+  // which the conversation that follows within the window closes; one left open is counted
+  // as a question the articles answered. store.suggestions: {key, at}.
+  const DEFLECTION_WINDOW_MS = 30 * 60 * 1000;
+
+  function openSuggestionSession() {
+    const session = store.suggestions;
+    return session && Date.now() - session.at < DEFLECTION_WINDOW_MS ? session : null;
+  }
+
+  async function recordSuggestions(articles) {
+    if (openSuggestionSession() || state.recordingSuggestions) return;
+    state.recordingSuggestions = true;
+    try {
+      const body = { articles: articles.map((article) => article.id) };
+      const { key } = await api("POST", "/suggestions", body);
+      store.suggestions = { key, at: Date.now() };
+      saveStore();
+    } catch {
+      /* uncounted: the reports miss one suggestion session */
+    } finally {
+      state.recordingSuggestions = false;
+    }
+  }
+
+  function followSuggestions(conversationId) {
+    const session = openSuggestionSession();
+    delete store.suggestions;
+    saveStore();
+    if (!session) return;
+    const path = "/suggestions/" + encodeURIComponent(session.key) + "/conversation";
+    api("POST", path, { conversation: conversationId }).catch(() => {});
   }
 
   function clearSuggestions() {
