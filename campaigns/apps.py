@@ -12,6 +12,6 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from conversations.seams import register_campaign_invitations
 
-        from .services import invitation_of
+        from .services import Invitations
 
-        register_campaign_invitations(invitation_of)
+        register_campaign_invitations(Invitations())

@@ -113,6 +113,16 @@ def campaign_mark_shown(
     return row, created
 
 
+class Invitations:
+    """The core's question (seams.CampaignInvitations), answered from the campaigns."""
+
+    def __call__(self, *, campaign: Any) -> Invitation:
+        return invitation_of(campaign=campaign)
+
+    def any_enabled(self) -> bool:
+        return Campaign.objects.filter(enabled=True).exists()
+
+
 def invitation_of(*, campaign: Any) -> Invitation:
     """The core's question (seams.CampaignInvitations): the invitation a customer answers."""
     found = (

@@ -60,6 +60,10 @@ class CampaignInvitations(Protocol):
         """The invitation of campaign `campaign` (an id) that a customer answers. Raise
         InvalidInput naming the `campaign` field when there is no such enabled campaign."""
 
+    def any_enabled(self) -> bool:
+        """Whether any campaign is enabled: the widget's loader says so, and the widget asks
+        for invitations on a page only then (no request at all on a site without any)."""
+
 
 class Seam(Generic[Answer]):
     """One question and the answer registered for it."""

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from . import lifecycle, selectors, visitor_context
 from .errors import InvalidInput, NotAllowed
 from .events import record_event
+from .live.visitors import broadcast_visitor
 from .models import (
     AuthorKind,
     Channel,
@@ -199,6 +200,8 @@ def pageview_record(
     customer.time_zone = visitor_context.check_time_zone(time_zone) or customer.time_zone
     customer.last_seen_at = pageview.at
     customer.save(update_fields=["browser", "time_zone", "last_seen_at"])
+    # On the site now, live: robust, as a lost hint is repaired by the workspace's poll.
+    transaction.on_commit(lambda: broadcast_visitor(customer.pk), robust=True)
     return pageview
 
 

@@ -417,3 +417,15 @@ def test_the_summary_api_has_the_campaign_figures(campaign_history, alice_client
     )
     assert response.status_code == 200, response.content
     assert response.json()["campaigns"] == {"shown": 4, "answered": 3, "conversations": 1}
+
+
+def test_the_widget_loader_says_whether_any_campaign_runs(client, support):
+    def invitations_flag() -> str:
+        script = client.get("/static/helpdesk/widget.js").content.decode()
+        return script.split('"invitations": ')[1][:5]
+
+    assert invitations_flag() == "false"  # a site without campaigns: the widget asks nothing
+    campaign = make_campaign(support)
+    assert invitations_flag().startswith("true")
+    Campaign.objects.filter(pk=campaign.pk).update(enabled=False)
+    assert invitations_flag() == "false"

@@ -1761,6 +1761,7 @@
       saveStore();
     }
     if (state.open || storage("sessionStorage")?.getItem(INVITED_KEY)) return;
+    if (boot && !boot.invitations) return; // the loader says no campaign runs: ask nothing
     const returning = Date.now() - store.firstSeen >= RETURNING_AFTER_MS;
     const query = "?url=" + encodeURIComponent(location.href) + "&returning=" + returning;
     let results;
