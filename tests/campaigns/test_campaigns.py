@@ -429,3 +429,16 @@ def test_the_widget_loader_says_whether_any_campaign_runs(client, support):
     assert invitations_flag().startswith("true")
     Campaign.objects.filter(pk=campaign.pk).update(enabled=False)
     assert invitations_flag() == "false"
+
+
+def test_the_csv_export_has_the_campaign_figures(campaign_history):
+    from reports.export import report_csv
+    from tests.reports.test_export import csv_rows, section
+
+    params = {"since": at(-60).isoformat(), "until": at(60).isoformat(), "tz": "UTC"}
+    rows = csv_rows(report_csv(params).encode())
+    summary_rows = {row[0]: row[1:] for row in section(rows, "Summary")[1:]}
+    assert summary_rows["Campaign invitations shown"][:2] == ["4", "0"]
+    assert summary_rows["Campaign invitations answered"][:2] == ["3", "0"]
+    assert summary_rows["Conversations from campaign invitations"][:2] == ["1", "0"]
+    assert summary_rows["Questions deflected by suggested articles"][:2] == ["0", "0"]
