@@ -11,6 +11,7 @@ import pytest
 
 from tests.agents.test_workspace_browser import open_workspace, shoot
 from tests.helpers import eventually
+from tests.test_accessibility_browser import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -58,6 +59,7 @@ def test_an_invitation_appears_after_its_delay_and_the_answer_reaches_the_agent(
     expect(shop.get_by_role("button", name="Dismiss the invitation")).to_be_visible()
     eventually(lambda: CampaignShown.objects.filter(campaign=campaign).exists())
     shoot(shop, "campaign-1-invitation")
+    assert axe_violations(shop, "widget, invitation") == []  # WCAG 2.1 AA, as every page
 
     # Answering opens the chat with the invitation first; the reply starts the conversation.
     invite.locator(".hd-invite__body").click()
