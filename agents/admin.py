@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.text import Truncator
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +26,7 @@ from conversations.models import PublicProfile, Status, Team
 from conversations.people import display_name
 from conversations.services import check_display_name, public_profile_save
 
-from .models import Agent, BusinessHours, CannedResponse
+from .models import Agent, BusinessHours, CannedResponse, Macro
 from .selectors import CAPACITY_STATUSES, next_opening, team_open_at
 
 User = get_user_model()
@@ -228,3 +228,101 @@ class CannedResponseAdmin(admin.ModelAdmin):
     @admin.display(description=_("body"))
     def body_preview(self, response: CannedResponse) -> str:
         return Truncator(response.body).chars(100)
+
+
+class LabelNamesField(forms.CharField):
+    """Label names typed as "billing, vip"; stored as a list. Unknown names are fine: a
+    label is created when a macro first adds it."""
+
+    def prepare_value(self, value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list) else value or ""
+
+    def to_python(self, value: Any) -> list[str]:
+        text = super().to_python(value)
+        return [name.strip() for name in text.split(",") if name.strip()]
+
+
+class MacroForm(forms.ModelForm):
+    add_labels = LabelNamesField(
+        label=capfirst(_("add labels")), required=False, help_text=_("Separated by commas.")
+    )
+    remove_labels = LabelNamesField(
+        label=capfirst(_("remove labels")), required=False, help_text=_("Separated by commas.")
+    )
+
+    class Meta:
+        model = Macro
+        fields = [
+            "name",
+            "owner",
+            "team",
+            "body",
+            "private",
+            "status",
+            "snooze_minutes",
+            "add_labels",
+            "remove_labels",
+            "move_to_team",
+            "priority",
+            "assign",
+            "assign_to",
+        ]
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """Everything a macro does on one page: who uses it, the reply, then each action (empty:
+    left as it is). The model's clean() refuses what cannot be applied."""
+
+    form = MacroForm
+    list_display = ["name", "scope_label", "actions_summary"]
+    list_filter = ["team", "status", "priority"]
+    list_select_related = ["owner", "team", "move_to_team", "assign_to"]
+    search_fields = ["name", "body"]
+    autocomplete_fields = ["owner", "assign_to"]
+    fieldsets = [
+        (None, {"fields": ["name", "owner", "team"]}),
+        (_("Reply"), {"fields": ["body", "private"]}),
+        (
+            _("Actions"),
+            {
+                "fields": [
+                    ("status", "snooze_minutes"),
+                    "add_labels",
+                    "remove_labels",
+                    "move_to_team",
+                    "priority",
+                    ("assign", "assign_to"),
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description=_("used by"))
+    def scope_label(self, macro: Macro) -> str:
+        if macro.owner:
+            return gettext("%(agent)s only") % {"agent": macro.owner.email}
+        if macro.team:
+            return gettext("Team %(team)s") % {"team": macro.team.name}
+        return gettext("Every agent")
+
+    @admin.display(description=_("does"))
+    def actions_summary(self, macro: Macro) -> str:
+        parts = []
+        if macro.body.strip():
+            parts.append(gettext("private note") if macro.private else gettext("reply"))
+        if macro.status:
+            parts.append(macro.get_status_display())
+        if macro.add_labels or macro.remove_labels:
+            parts.append(
+                " ".join(
+                    [*(f"+{n}" for n in macro.add_labels), *(f"−{n}" for n in macro.remove_labels)]
+                )
+            )
+        if macro.move_to_team:
+            parts.append(f"→ {macro.move_to_team.name}")
+        if macro.priority:
+            parts.append(macro.get_priority_display())
+        if macro.assign:
+            parts.append(macro.get_assign_display())
+        return " · ".join(parts)

@@ -30,6 +30,7 @@ from conversations.errors import InvalidInput
 from conversations.ids import parse_id
 from conversations.models import BotMode
 from conversations.people import avatar, display_name, public_name, user_name
+from conversations.selectors import agents_who_may_read
 from conversations.serializers import (
     AvatarOutput,
     StrictCharField,
@@ -40,8 +41,9 @@ from conversations.services import public_profile_save
 from conversations.throttling import RateLimitedMixin, WidgetAvailabilityThrottle
 
 from . import selectors
+from .alerts import ALERT_FIELDS, alert_settings_of, alert_settings_save
 from .canned import canned_response_create, render_canned
-from .models import Agent, CannedResponse, Presence
+from .models import Agent, AlertSettings, CannedResponse, Presence
 from .services import agent_for, agent_set_presence
 
 # --- The widget asks: can someone answer now? ------------------------------------------------
@@ -203,15 +205,86 @@ class TeamInput(serializers.Serializer):
 @extend_schema(tags=["agents"])
 class AgentListView(AgentView):
     @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "conversation",
+                ID_SCHEMA,
+                description=gettext_lazy(
+                    "Only the agents who may read this conversation (whom a private note "
+                    "can mention)."
+                ),
+            )
+        ],
         responses={
             200: inline_serializer("Agents", {"results": AgentListOutput(many=True)}),
-            **error_responses(401, 403),
-        }
+            **error_responses(400, 401, 403, 404),
+        },
     )
     def get(self, request: Request) -> Response:
         """Every active agent, by name, with presence and load (to pick an assignee)."""
-        agents = selectors.active_agents()
+        readers = None
+        value = request.query_params.get("conversation", "").strip()
+        if value:
+            pk = parse_id(value)
+            if pk is None:
+                raise ValidationError({"conversation": [_("A conversation id (a whole number).")]})
+            readers = agents_who_may_read(self.get_conversation(pk))  # 404 unless visible
+        agents = selectors.active_agents(among=readers)
         return Response({"results": AgentListOutput(agents, many=True).data})
+
+
+# --- Alerts: what the workspace alerts the agent about (agents/alerts.py) ---------------------
+
+
+class AlertSettingsOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AlertSettings
+        fields = list(ALERT_FIELDS)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: 0, 1 and "true" are refused, as the schema's boolean says."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def alert_field(help_text: str) -> serializers.BooleanField:
+    return StrictBooleanField(required=False, help_text=help_text)
+
+
+class AlertSettingsInput(serializers.Serializer):
+    sound = alert_field(gettext_lazy("A short sound on each alert."))
+    desktop = alert_field(
+        gettext_lazy(
+            "Desktop notifications while the workspace is in the background (the browser "
+            "asks for permission when the agent enables them)."
+        )
+    )
+    new_conversations = alert_field(gettext_lazy("Alert on new conversations in my teams."))
+    replies = alert_field(gettext_lazy("Alert on customer replies in my conversations."))
+    mentions = alert_field(gettext_lazy("Alert when a colleague mentions me in a note."))
+    mention_emails = alert_field(gettext_lazy("Email me mentions while I am offline."))
+
+
+@extend_schema(tags=["agents"])
+class AgentAlertsView(AgentView):
+    @extend_schema(responses={200: AlertSettingsOutput, **error_responses(401, 403)})
+    def get(self, request: Request) -> Response:
+        """The agent's alert settings (docs/workspace.md "Alerts")."""
+        return Response(AlertSettingsOutput(alert_settings_of(agent_for(request.user))).data)
+
+    @extend_schema(
+        request=AlertSettingsInput,
+        responses={200: AlertSettingsOutput, **error_responses(400, 401, 403)},
+    )
+    def patch(self, request: Request) -> Response:
+        """Change the settings given; the others stay."""
+        data = validated(AlertSettingsInput, request.data)
+        settings = alert_settings_save(agent=agent_for(request.user), **data)
+        return Response(AlertSettingsOutput(settings).data)
 
 
 @extend_schema(tags=["agents"])

@@ -6,7 +6,8 @@
   to `open` or moves to another team may need an agent.
 - A customer message while the conversation's team is outside its business hours gets the
   automatic "we are back on …" reply (services.auto_reply_when_closed).
-- `seed_demo` (`demo_seeded`): the demo's canned responses, in English and Turkish.
+- A private note that mentions agents who are offline: their mention emails (alerts.py).
+- `seed_demo` (`demo_seeded`): the demo's canned responses and macros, in English and Turkish.
 - Agent rows (model signals, so admin edits count too): an agent coming online, getting more
   capacity or joining a team may take queued conversations. These run after commit.
 
@@ -26,7 +27,9 @@ from conversations.events import event_published
 from conversations.history.demo import demo_seeded
 from conversations.models import AuthorKind, ConversationEvent, EventType, Status, TeamMembership
 
+from .alerts import email_offline_mentioned, has_mentions
 from .canned import demo_canned_responses_ensure
+from .macros import demo_macros_ensure
 from .models import Agent, BusinessHours
 from .routing import drain_for_agent, drain_team, drain_teams, route_reopened
 from .selectors import forget_teams_with_hours
@@ -72,9 +75,28 @@ def auto_reply_on_customer_message(
         logger.exception("could not auto-reply to message %s", event.message_id)
 
 
+@receiver(event_published, dispatch_uid="agents.alerts.mention_emails")
+def email_mentioned_agents(
+    sender: Any, event: ConversationEvent, live: bool = True, **kwargs: Any
+) -> None:
+    """A private note mentioning agents who are offline: an email each (agents/alerts.py).
+    Those online hear the note's event live; an import's old notes are old news."""
+    if not live or event.type != EventType.MESSAGE_CREATED or not has_mentions(event):
+        return
+    try:
+        email_offline_mentioned(event.message_id)
+    except Exception:  # the note is stored and shown; a lost email is no failure of it
+        logger.exception("could not queue the mention emails of message %s", event.message_id)
+
+
 @receiver(demo_seeded, dispatch_uid="agents.canned.demo")
 def demo_canned_responses(**kwargs: Any) -> None:
     demo_canned_responses_ensure()
+
+
+@receiver(demo_seeded, dispatch_uid="agents.macros.demo")
+def demo_macros(**kwargs: Any) -> None:
+    demo_macros_ensure()
 
 
 @receiver(post_save, sender=BusinessHours, dispatch_uid="agents.business_hours.saved")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from conversations.models import AuthorKind, Conversation, Status, Team, TeamMembership
 
-from .models import Agent, BusinessHours, CannedResponse, Presence
+from .models import Agent, BusinessHours, CannedResponse, Macro, Presence
 
 # A conversation takes a place in its assignee's capacity while it is open: pending (waiting
 # on the customer) and snoozed ones do not, as in handle time. The one definition of "open
@@ -50,9 +50,12 @@ def agents_with_load() -> QuerySet[Agent]:
     )
 
 
-def active_agents() -> list[Agent]:
-    """Active staff agents with `open_assigned` and their teams, by name (three queries)."""
+def active_agents(among: QuerySet[Any] | None = None) -> list[Agent]:
+    """Active staff agents with `open_assigned` and their teams, by name (three queries);
+    with `among` (users), only those."""
     agents = agents_with_load().filter(user__is_active=True, user__is_staff=True)
+    if among is not None:
+        agents = agents.filter(user__in=among.values("pk"))
     agents = list(agents.prefetch_related("user__teams"))
     return sorted(agents, key=lambda agent: (agent.display_name.lower(), agent.pk))
 
@@ -282,3 +285,21 @@ def canned_responses_for(user: Any) -> QuerySet[CannedResponse]:
     if user.is_superuser:
         return responses
     return responses.filter(Q(team__isnull=True) | Q(team__members=user)).distinct()
+
+
+def macros_for(user: Any) -> QuerySet[Macro]:
+    """The macros `user` may apply: their own, their teams' and the global ones (admins: every
+    team's). Another agent's personal macro is nobody else's, admins' included."""
+    macros = Macro.objects.select_related("owner", "team", "move_to_team", "assign_to")
+    shared = Q(owner__isnull=True)
+    if not user.is_superuser:
+        shared &= Q(team__isnull=True) | Q(team__in=Team.objects.filter(members=user).values("pk"))
+    return macros.filter(Q(owner=user) | shared).order_by("name", "pk")
+
+
+def macros_editable_by(user: Any) -> QuerySet[Macro]:
+    """The macros `user` may change or delete: their own and their teams' (admins: the global
+    ones and every team's too)."""
+    if user.is_superuser:
+        return macros_for(user)
+    return macros_for(user).filter(Q(owner=user) | Q(team__isnull=False))

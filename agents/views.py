@@ -6,6 +6,8 @@ and agents (presence, capacity, teams, canned responses), and `agents` may depen
 comes from the REST API and the agent websocket, through agents/static/agents/workspace.js.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
@@ -40,9 +42,43 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "channels": channel_choices(),
         "labels": list(Label.objects.order_by("name").values_list("name", flat=True)),
         "strings": page_strings(),
+        "macro_strings": macro_strings(),
+        "alert_strings": alert_strings(),
         "max_message_length": settings.HELPDESK_MAX_MESSAGE_LENGTH,
     }
     return render(request, "agent/workspace.html", context)
+
+
+def macro_strings() -> dict[str, Any]:
+    """What macros.js writes itself: the dialog's preview of what a macro does."""
+    return {
+        "macro": _("Macro"),
+        "loading": _("Loading…"),
+        "none": _("No macro matches."),
+        "choose": _("Choose a macro to see what it does."),
+        "reply": _("Reply to the customer:"),
+        "private_note": _("Private note:"),
+        "no_reply": _("No reply."),
+        "no_actions": _("No other action."),
+        "scope_personal": _("Yours"),
+        "scope_team": _("Team"),
+        "scope_global": _("Everyone"),
+        "set_status": _("Set the status to %(status)s"),
+        "snooze": _("Snooze for %(time)s"),
+        "add_labels": _("Add labels: %(labels)s"),
+        "remove_labels": _("Remove labels: %(labels)s"),
+        "move_to_team": _("Move to the team %(team)s"),
+        "set_priority": _("Set the priority to %(priority)s"),
+        "assign_me": _("Assign to you"),
+        "assign_nobody": _("Unassign (back to the team's queue)"),
+        "assign_agent": _("Assign to %(name)s"),
+        "applied": _("Macro applied: %(name)s"),
+        "minutes": _("%(n)s min"),
+        "hours": _("%(n)s h"),
+        "days": _("%(n)s d"),
+        "statuses": dict(Status.choices),
+        "priorities": dict(Priority.choices),
+    }
 
 
 def page_strings() -> dict[str, str]:
@@ -117,4 +153,26 @@ def page_strings() -> dict[str, str]:
         "first_message": _("Your first message"),
         "send": _("Send"),
         "conversation_started": _("Conversation started."),
+    }
+
+
+def alert_strings() -> dict[str, str]:
+    """What alerts.js and mentions.js write themselves (docs/workspace.md "Alerts")."""
+    return {
+        "alerts": _("Alerts"),
+        "alerts_n": _("Alerts: %(count)s new"),
+        "new_conversation": _("New conversation"),
+        "new_conversation_up": _("New conversation ↑"),
+        "new_conversation_down": _("New conversation ↓"),
+        "reply_from": _("Reply from %(name)s"),
+        "mentioned_you": _("%(name)s mentioned you"),
+        "customer_n": _("Customer #%(id)s"),
+        "open": pgettext("open a conversation", "Open"),
+        "no_alerts": _("No alerts yet."),
+        "no_colleague": _("No colleague who may read this conversation matches."),
+        "mention_hint": _("↑↓ to choose, Enter to mention, Esc to close"),
+        "notifications_blocked": _(
+            "This browser blocks notifications from the helpdesk: allow them in its site settings."
+        ),
+        "notifications_unsupported": _("This browser cannot show desktop notifications."),
     }

@@ -706,3 +706,48 @@ class SentEmail(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+# --- Mentions: an agent named with @ in a private note (conversations/mentions.py) ----------
+
+
+class Mention(models.Model):
+    """An agent named in a private note. Only agents who may read the conversation are
+    mentioned; the mentioned agent is alerted live and, when offline, by email."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="mentions", verbose_name=_("message")
+    )
+    # The message's conversation, kept here so that "conversations I am mentioned in" reads
+    # one index (the `mentioned` filter of the inbox).
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="mentions",
+        verbose_name=_("conversation"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="mentions",
+        verbose_name=_("agent"),
+        help_text=_("The agent mentioned."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    emailed_at = models.DateTimeField(
+        _("emailed at"),
+        null=True,
+        blank=True,
+        help_text=_("When the agent, offline then, was told by email."),
+    )
+
+    class Meta:
+        verbose_name = _("mention")
+        verbose_name_plural = _("mentions")
+        indexes = [models.Index(fields=["user", "conversation"], name="mention_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="one_mention_per_message")
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.user_id} #{self.conversation_id}"

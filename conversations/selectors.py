@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -16,6 +17,7 @@ from .models import (
     Conversation,
     ConversationEvent,
     Customer,
+    Mention,
     Message,
     NpsResponse,
     PageView,
@@ -35,6 +37,25 @@ def conversations_visible_to_agent(user: Any) -> QuerySet[Conversation]:
         return conversations
     their_teams = Team.objects.filter(members=user).values("pk")
     return conversations.filter(Q(team__in=their_teams) | Q(assignee=user) | Q(team__isnull=True))
+
+
+def agents_who_may_read(conversation: Conversation) -> QuerySet[Any]:
+    """The active staff users who may read the conversation: conversations_visible_to_agent
+    the other way round (admins, the team's members, the assignee; everyone without a team)."""
+    staff = get_user_model().objects.filter(is_active=True, is_staff=True)
+    if conversation.team_id is None:
+        return staff
+    members = Team.members.through.objects.filter(team_id=conversation.team_id).values("user_id")
+    return staff.filter(
+        Q(is_superuser=True) | Q(pk__in=members) | Q(pk=conversation.assignee_id or 0)
+    )
+
+
+def mentioning(conversations: QuerySet[Conversation], user: Any) -> QuerySet[Conversation]:
+    """Those with a private note that mentions the user (the "Participating" view)."""
+    return conversations.filter(
+        Exists(Mention.objects.filter(conversation=OuterRef("pk"), user=user))
+    )
 
 
 def customers_visible_to_agent(user: Any) -> QuerySet[Customer]:

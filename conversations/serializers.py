@@ -142,16 +142,32 @@ class AuthorOutput(serializers.Serializer):
     avatar = AvatarOutput(required=False, help_text=_("Agents only: initials and a colour."))
 
 
+class MentionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class MessageOutput(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
+    mentions = serializers.SerializerMethodField(
+        help_text=_(
+            "The agents a private note mentions with @ (docs/workspace.md); empty for "
+            "every other message."
+        )
+    )
 
     class Meta:
         model = Message
         fields = ["id", "conversation", "client_id", "author", "body", "private", "created_at"]
+        fields += ["mentions"]
 
     @extend_schema_field(AuthorOutput)
     def get_author(self, message: Message) -> dict[str, Any]:
         return message_author(message)
+
+    @extend_schema_field(MentionOutput(many=True))
+    def get_mentions(self, message: Message) -> list[dict[str, Any]]:
+        return message_mentions(message)
 
     def to_representation(self, message: Message) -> dict[str, Any]:
         return message_payload(message)
@@ -329,7 +345,19 @@ def message_payload(message: Message) -> dict[str, Any]:
         body=message.body,
         private=message.private,
         created_at=message.created_at,
+        mentions=message_mentions(message),
     )
+
+
+def message_mentions(message: Message) -> list[dict[str, Any]]:
+    """The agents a private note mentions (conversations/mentions.py), as colleagues see
+    them; a public message mentions nobody and costs no query."""
+    if not message.private or message.pk is None:
+        return []
+    return [
+        {"id": mention.user_id, "name": user_name(mention.user)}
+        for mention in message.mentions.all()
+    ]
 
 
 def message_shape(
@@ -341,6 +369,7 @@ def message_shape(
     body: str,
     private: bool,
     created_at: datetime,
+    mentions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": id,
@@ -350,6 +379,7 @@ def message_shape(
         "body": body,
         "private": private,
         "created_at": iso(created_at),
+        "mentions": mentions or [],
     }
 
 

@@ -21,7 +21,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import lifecycle, selectors, visitor_context
+from . import lifecycle, mentions, selectors, visitor_context
 from .errors import InvalidInput, NotAllowed
 from .events import record_event
 from .live.visitors import broadcast_visitor
@@ -534,6 +534,7 @@ def message_post(
             created_at=at,
         )
         message.conversation = conversation
+        mentions.mentions_create(message=message)  # before its event: the payload lists them
         written.append(message)
         return message
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import events, services
 from .jobs import enqueue
-from .mail import outbound
+from .mail import mentions, outbound
 from .models import Conversation, Status
 
 
@@ -91,3 +91,20 @@ def send_missed_reply_emails() -> int:
     for conversation_id in missed:
         schedule_reply_email(conversation_id)
     return len(missed)
+
+
+# --- Mentions (mail/mentions.py) --------------------------------------------------------------
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OSError, OperationalError),  # the mail server or the database, briefly away
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_mention_email(mention_id: int) -> bool:
+    """Email an offline agent that a colleague mentioned them (idempotent: mail/mentions.py)."""
+    return mentions.send_mention_email(mention_id)

@@ -41,6 +41,7 @@ def desk(make_team, make_agent, start_conversation, make_customer):
     conversation with a reply, the demo help center."""
     from django.core.management import call_command
 
+    from agents.models import Macro
     from conversations.services import Author, message_post
 
     team = make_team("billing", is_default=True)  # the demo page's team; nobody online
@@ -61,6 +62,12 @@ def desk(make_team, make_agent, start_conversation, make_customer):
         client_id="reply-1",
     )
     call_command("seed_help", verbosity=0)
+    Macro.objects.create(
+        name="Ask for the order number",
+        body="Could you send your order number, {{customer.first_name}}?",
+        status="pending",
+        add_labels=["order"],
+    )
     return conversation, agent
 
 
@@ -141,6 +148,10 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_serve
     page.locator("#conversation-list .conv", has_text="Deniz Kaya").click()
     expect(page.get_by_text("It ships today.")).to_be_visible()
     found += axe_violations(page, "workspace")
+    page.locator("#macros-button").click()  # the macro dialog, a macro's preview shown
+    expect(page.locator("#macro-preview-reply")).to_be_visible()
+    found += axe_violations(page, "workspace, macro dialog")
+    page.keyboard.press("Escape")
 
     page.goto(f"{live_server_url}/reports/")
     assert eventually(lambda: page.locator("canvas").count() > 0)

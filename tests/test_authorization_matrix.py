@@ -41,7 +41,7 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from agents.canned import canned_response_create
-from agents.models import Agent
+from agents.models import Agent, Macro
 from campaigns.models import Campaign
 from conversations.mail.outbound import resume_token
 from conversations.models import Label, Team
@@ -78,10 +78,13 @@ Check = Callable[[SimpleNamespace, str, Any], None]
 SEES = {
     "customer_a": {"conv_a"},
     "customer_b": {"conv_b"},
-    "agent_in": {"conv_a", "canned_x", "canned_shared", "export_in", "note_in"},
-    "agent_out": {"conv_b", "canned_shared", "note_in"},
-    # An admin sees every team, but a report export stays its owner's (a personal download).
-    "admin": {"conv_a", "conv_b", "canned_x", "canned_shared", "note_in"},
+    "agent_in": {"conv_a", "canned_x", "canned_shared", "export_in", "note_in"}
+    | {"macro_x", "macro_in", "macro_global"},
+    "agent_out": {"conv_b", "canned_shared", "note_in", "macro_global"},
+    # An admin sees every team, but a report export stays its owner's (a personal download),
+    # and so does a personal macro.
+    "admin": {"conv_a", "conv_b", "canned_x", "canned_shared", "note_in"}
+    | {"macro_x", "macro_global"},
 }
 
 
@@ -176,6 +179,11 @@ def transferred_to_billing(world: SimpleNamespace, role: str, data: Any) -> None
     assert data["id"] == world.ids["conv_a"] and data["team"]["name"] == "Billing"
 
 
+def macro_applied(world: SimpleNamespace, role: str, data: Any) -> None:
+    assert data["conversation"]["id"] == world.ids["conv_a"], data
+    assert data["conversation"]["priority"] == "high" and data["message"] is None, data
+
+
 def csv_of_export(world: SimpleNamespace, role: str, data: Any) -> None:
     assert "export-in-csv" in data
 
@@ -199,6 +207,7 @@ EMAIL = {"from": "a@example.com", "text": "hi"}
 TRANSFER = {"team": "Billing", "note": "Billing question"}
 CANNED = {"shortcut": "matrix", "body": "Hi", "team": "Support"}
 RENDER = "/api/v1/canned-responses/{canned_x}/render?conversation={conv_a}"
+MACRO = {"name": "Matrix macro two", "scope": "team", "team": "Support", "priority": "low"}
 ARTICLE = {"title": "Matrix article two", "body": "Text", "language": "en", "published": True}
 HELP_ARTICLE = "/help/en/articles/{article_slug}/"
 EXPORT = "/api/v1/reports/exports/{export_in}"
@@ -317,6 +326,14 @@ ROWS: list[Row] = [
         body={"presence": "away"}, check=own_agent),
     row("GET",   "/api/v1/agents",                                 401,   401,   401,   OK,    OK,    OK,    403,
         check=every_agent),
+    # Whom a note on a conversation can mention: for those who may read it.
+    row("GET",   "/api/v1/agents?conversation={conv_a}",           401,   401,   401,   OK,    404,   OK,    403,
+        check=has("results")),
+    # Alert settings: each agent's own.
+    row("GET",   "/api/v1/agents/me/alerts",                       401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("sound", "desktop", "mentions")),
+    row("PATCH", "/api/v1/agents/me/alerts",                       401,   401,   401,   OK,    OK,    OK,    403,
+        body={"sound": False}, check=has("sound")),
     row("GET",   "/api/v1/teams",                                  401,   401,   401,   OK,    OK,    OK,    403,
         check=every_team),
     # The bot's mode is the admins' to set (a no-op body: the world stays as it is).
@@ -330,6 +347,26 @@ ROWS: list[Row] = [
         body=CANNED, check=has("shortcut")),
     row("GET",   RENDER,                                           401,   401,   401,   OK,    404,   OK,    403,
         check=rendered_for_a),
+    # Macros: one's own, one's teams' and the global ones; a team's are written by its
+    # members (and admins), the global ones by admins; a personal one is its owner's alone.
+    row("GET",   "/api/v1/macros",                                 401,   401,   401,   OK,    OK,    OK,    403,
+        check=listing("macro_x", "macro_in", "macro_global")),
+    row("POST",  "/api/v1/macros",                                 401,   401,   401,   OK,    400,   OK,    403,
+        body=MACRO, check=has("scope")),
+    row("GET",   "/api/v1/macros/{macro_x}",                       401,   401,   401,   OK,    404,   OK,    403,
+        check=is_object("macro_x")),
+    row("GET",   "/api/v1/macros/{macro_in}",                      401,   401,   401,   OK,    404,   404,   403,
+        check=is_object("macro_in")),
+    row("PATCH", "/api/v1/macros/{macro_x}",                       401,   401,   401,   OK,    404,   OK,    403,
+        body={"name": "Renamed"}, check=is_object("macro_x")),
+    row("PATCH", "/api/v1/macros/{macro_global}",                  401,   401,   401,   403,   403,   OK,    403,
+        body={"name": "Renamed"}, check=is_object("macro_global")),
+    row("DELETE", "/api/v1/macros/{macro_x}",                      401,   401,   401,   OK,    404,   OK,    403),
+    # Applying one: a conversation one may read (else 404) and a macro one may use.
+    row("POST",  "/api/v1/conversations/{conv_a}/macros/{macro_x}", 401,  401,   401,   OK,    404,   OK,    403,
+        body={}, check=macro_applied),
+    row("POST",  "/api/v1/conversations/{conv_a}/macros/{macro_in}", 401, 401,   401,   OK,    404,   404,   403,
+        body={}, check=macro_applied),
     # Help center articles: agents read them (drafts too), admins write them.
     row("GET",   "/api/v1/articles",                               401,   401,   401,   OK,    OK,    OK,    403,
         check=has("results")),
@@ -441,6 +478,7 @@ ROWS += [
     *admin_model("conversations/team", "team_x"),
     *admin_model("agents/agent", "agent_in"),
     *admin_model("agents/cannedresponse", "canned_x"),
+    *admin_model("agents/macro", "macro_x"),
     *admin_model("auth/user", "agent_in"),
     *admin_model("auth/group", "group"),
     *admin_model("authtoken/tokenproxy", "agent_in"),
@@ -504,6 +542,9 @@ def build_world() -> SimpleNamespace:
             shortcut="hello", body="Hello {{customer.name}}", team=support
         ),
         "canned_shared": canned_response_create(shortcut="bye", body="Bye"),
+        "macro_x": Macro.objects.create(name="Matrix macro", team=support, priority="high"),
+        "macro_in": Macro.objects.create(name="In's own", owner=agent_in, priority="high"),
+        "macro_global": Macro.objects.create(name="Everyone's", priority="high"),
         "export_in": export,
         "label": Label.objects.create(name="vip"),
         "visitor": customer_create(name="Vera Visitor"),

@@ -89,6 +89,10 @@ class ConversationFilter(django_filters.FilterSet):
         help_text=gettext_lazy("A team id or name, “none”, or “mine” (the teams you are in)."),
     )
     channel = django_filters.CharFilter(field_name="channel")
+    mentioned = django_filters.CharFilter(
+        method="filter_mentioned",
+        help_text=gettext_lazy("“me”: conversations with a private note that mentions you."),
+    )
     callback = django_filters.CharFilter(
         method="filter_callback",
         help_text=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
@@ -130,7 +134,7 @@ class ConversationFilter(django_filters.FilterSet):
     class Meta:
         model = Conversation
         fields = ["status", "assignee", "team", "channel", "callback", "label", "customer"]
-        fields += ["attribute", "q"]
+        fields += ["attribute", "q", "mentioned"]
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         statuses = [part.strip(SPACE) for part in value.split(",") if part.strip(SPACE)]
@@ -150,6 +154,11 @@ class ConversationFilter(django_filters.FilterSet):
         if (pk := parse_id(value)) is not None:
             return queryset.filter(assignee_id=pk)
         raise ValidationError({"assignee": [_("An agent id, “me” or “none”.")]})
+
+    def filter_mentioned(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value.strip(SPACE).lower() != "me":
+            raise ValidationError({"mentioned": [_("Only “me”.")]})
+        return selectors.mentioning(queryset, self.request.user)
 
     def filter_team(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -249,8 +258,17 @@ LIST_FILTER_SCHEMAS = [
         description=ConversationFilter.base_filters["attribute"].extra.get("help_text", ""),
     ),
     OpenApiParameter(
+        "mentioned",
+        {"type": "string", "pattern": rf"^{_SP}({_either_case('me')})?{_SP}$"},
+        description=gettext_lazy("“me”: conversations with a private note that mentions you."),
+    ),
+    OpenApiParameter(
         "callback",
-        {"type": "string", "enum": ["true", "false"]},
+        # Empty: no filter, as for every other one.
+        {
+            "type": "string",
+            "pattern": rf"^{_SP}({_either_case('true')}|{_either_case('false')})?{_SP}$",
+        },
         description=gettext_lazy("“true”: only those flagged call back by phone; “false”: others."),
     ),
 ]

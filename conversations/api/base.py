@@ -22,7 +22,7 @@ from ..authentication import (
 )
 from ..errors import InvalidInput
 from ..ids import MAX_ID
-from ..models import Conversation, Message, Team
+from ..models import Conversation, Mention, Message, Team
 from ..people import authors_with_profiles
 from ..throttling import PerAgentThrottle, RateLimitedMixin
 from . import schema  # noqa: F401 - registers the schema's field extension
@@ -120,8 +120,9 @@ class AgentView(RateLimitedMixin, APIView):
     def with_messages(self, pk: int) -> Conversation:
         """The conversation with every message, private notes included, oldest first, and
         the agent's `unread` count."""
-        every_message = Message.objects.prefetch_related(authors_with_profiles()).order_by(
-            "created_at", "id"
-        )
+        mentions = Mention.objects.select_related("user__public_profile")
+        every_message = Message.objects.prefetch_related(
+            authors_with_profiles(), Prefetch("mentions", mentions)
+        ).order_by("created_at", "id")
         conversations = selectors.with_unread(self.visible_conversations(), self.request.user)
         return get_or_404(conversations.prefetch_related(Prefetch("messages", every_message)), pk)

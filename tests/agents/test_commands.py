@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
 
 from agents.canned import render_canned
-from agents.models import Agent, CannedResponse
+from agents.models import Agent, CannedResponse, Macro
 from conversations.models import (
     Conversation,
     ConversationEvent,
@@ -113,6 +113,7 @@ def table_counts() -> list[int]:
         Team,
         Agent,
         CannedResponse,
+        Macro,
     )
     return [model.objects.count() for model in models]
 
@@ -161,6 +162,28 @@ def test_seed_demo_ships_canned_responses_in_english_and_turkish_that_render(
     CannedResponse.objects.filter(shortcut="hello").update(body="Our own greeting")
     seed(0)
     assert CannedResponse.objects.get(shortcut="hello").body == "Our own greeting"  # kept
+
+
+def test_seed_demo_ships_macros_in_english_and_turkish_that_apply(
+    make_customer, start_conversation
+):
+    from agents.macros import macro_apply
+
+    seed(0)
+    names = set(Macro.objects.values_list("name", flat=True))
+    assert {"Escalate to billing — high priority", "Muhasebeye aktar — yüksek öncelik"} <= names
+    conversation = start_conversation(customer=make_customer(name="Elif Şahin"))
+    ayse = User.objects.get(email="ayse@example.com")
+    changed, reply = macro_apply(
+        macro=Macro.objects.get(name="Sipariş numarası iste — beklemede"),
+        conversation=conversation,
+        by=ayse,
+    )
+    assert reply.body.startswith("Sipariş numaranızı paylaşır mısınız Elif?")
+    assert changed.status == "pending"
+    assert list(changed.labels.values_list("name", flat=True)) == ["siparis"]
+    escalate = Macro.objects.get(name="Muhasebeye aktar — yüksek öncelik")
+    assert escalate.move_to_team == Team.objects.get(name="Billing")
 
 
 def test_the_admin_that_serve_creates_answers_in_the_demo_teams(settings):

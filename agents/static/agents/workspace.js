@@ -12,6 +12,8 @@
  * window.hdWorkspace exposes the state to the browser tests. An ES module (type="module").
  */
 import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
+import { createAlerts } from "./alerts.js";
+import { attachMentionPicker } from "./mentions.js";
 
 (function () {
   "use strict";
@@ -54,6 +56,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     cursor: null,
     socketLive: false,
     events: 0,
+    participating: new Set(), // conversations where a note mentions me (the "Participating" tab)
   };
 
   // --- API --------------------------------------------------------------------------------------
@@ -144,6 +147,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
       query.set("status", "open"); // unless a status filter says otherwise, below
     }
     if (state.tab === "teams") query.set("team", "mine");
+    if (state.tab === "participating") query.set("mentioned", "me");
     for (const key of ["status", "channel", "label", "q"]) {
       if (state.filters[key]) query.set(key, state.filters[key]);
     }
@@ -172,6 +176,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     for (const conversation of fresh) {
       remember(conversation);
       state.listed.push(conversation.id);
+      if (state.tab === "participating") state.participating.add(conversation.id);
     }
     if (!state.filters.q) sortInbox(); // search results keep their relevance order
     renderInbox();
@@ -192,6 +197,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     const status = conversation.status;
     if (state.tab === "mine" && conversation.assignee?.id !== ME.id) return false;
     if (state.tab === "unassigned" && (conversation.assignee || (!state.filters.status && status !== "open"))) return false;
+    if (state.tab === "participating" && !state.participating.has(conversation.id)) return false;
     if (state.tab === "teams") {
       const mine = (state.agent?.teams || []).map((team) => team.id);
       if (!conversation.team || !mine.includes(conversation.team.id)) return false;
@@ -327,6 +333,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     if (state.currentId && !again) send({ type: "unsubscribe", conversation: state.currentId });
     const unsent = again ? [...state.messages.values()].filter((message) => message.id == null) : [];
     state.currentId = id;
+    alerts.seen(id);
     if (!again) {
       state.messages = new Map();
       closePicker();
@@ -412,6 +419,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
       { class: "meta" },
       message.private ? h("span", { class: "lock" }, lockIcon(), t("private_note")) : null,
       h("span", { class: "author", text: authorName(message) }),
+      message.mentions?.length ? h("span", { class: "mentions", text: message.mentions.map((mention) => `@${mention.name}`).join(" ") }) : null,
       h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
     );
     const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, h("div", { class: "body", text: message.body }));
@@ -598,6 +606,8 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
   // or does nothing (the list may still be loading, or match nothing).
   let pickerItems = [];
   let pickerIndex = 0;
+  const pickerSources = []; // more items after the canned responses: (needle) => [{optionId, label, text, pick}] (macros.js)
+  const optionId = (item) => item.optionId || `canned-${item.id}`;
 
   function pickerOpen() {
     return !$("canned-picker").hidden;
@@ -628,6 +638,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
       (item) => !needle || item.shortcut.toLowerCase().includes(needle) || item.body.toLowerCase().includes(needle),
     );
     pickerItems.sort((a, b) => Number(!a.shortcut.toLowerCase().startsWith(needle)) - Number(!b.shortcut.toLowerCase().startsWith(needle)));
+    pickerItems.push(...pickerSources.flatMap((source) => source(needle)));
     pickerIndex = Math.min(pickerIndex, Math.max(pickerItems.length - 1, 0));
     renderPicker();
   }
@@ -639,23 +650,24 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
         "li",
         {
           role: "option",
-          id: `canned-${item.id}`,
+          id: optionId(item),
+          class: item.kind,
           "aria-selected": index === pickerIndex ? "true" : "false",
-          dataset: { shortcut: item.shortcut },
+          dataset: { shortcut: item.shortcut ?? "" },
           onmousedown: (event) => {
             event.preventDefault(); // keep the focus in the composer
             pickCanned(item);
           },
         },
-        h("span", { class: "shortcut", text: `/${item.shortcut}` }),
-        h("span", { class: "text", text: item.body }),
+        h("span", { class: "shortcut", text: item.label ?? `/${item.shortcut}` }),
+        h("span", { class: "text", text: item.text ?? item.body }),
       ),
     );
     if (!items.length) items.push(h("li", { class: "none", text: t("no_canned") }));
     else items.push(h("li", { class: "hint", "aria-hidden": "true", text: t("canned_hint") }));
     picker.replaceChildren(...items);
     picker.hidden = false;
-    input.setAttribute("aria-activedescendant", pickerItems[pickerIndex] ? `canned-${pickerItems[pickerIndex].id}` : "");
+    input.setAttribute("aria-activedescendant", pickerItems[pickerIndex] ? optionId(pickerItems[pickerIndex]) : "");
     picker.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: "nearest" });
   }
 
@@ -693,6 +705,11 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
 
   async function pickCanned(item) {
     closePicker();
+    if (item.pick) {
+      input.value = ""; // the "/" line was a search, not a reply
+      autoGrow();
+      return item.pick();
+    }
     const id = state.currentId;
     try {
       const rendered = await api("GET", `canned-responses/${item.id}/render?conversation=${id}`);
@@ -913,7 +930,10 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
     if (!pages.length) $("customer-pages").append(h("li", { class: "muted", text: t("no_pages") }));
     const attributes = Object.entries(context.attributes || {});
     $("customer-attributes").replaceChildren(...attributes.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: String(value) })]));
-    if (!attributes.length) $("customer-attributes").append(h("dd", { class: "muted", text: t("no_attributes") }));
+    if (!attributes.length) {
+      // A <dd> needs its <dt> (axe: definition-list): the section's name, for screen readers.
+      $("customer-attributes").append(h("dt", { class: "visually-hidden", text: $("attributes-heading").textContent }), h("dd", { class: "muted", text: t("no_attributes") }));
+    }
     renderNotes();
   }
 
@@ -1216,6 +1236,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
         return;
     }
     state.events += 1;
+    alerts.onEvent(frame); // sound, notification, title count (alerts.js)
     applyEvent(frame);
   }
 
@@ -1368,6 +1389,8 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
 
   // --- Start ------------------------------------------------------------------------------------------------
 
+  const alerts = createAlerts({ api, me: ME, state, open: openConversation });
+  attachMentionPicker({ api, me: ME, input, privateToggle, picker: $("mention-picker"), conversation: () => state.currentId });
   setLive(false);
   loadMe().then(() => loadInbox());
   loadPeople();
@@ -1376,5 +1399,7 @@ import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketU
   const linked = /^#conversation-(\d+)$/.exec(location.hash);
   if (linked) openConversation(Number(linked[1]));
 
-  window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors };
+  window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors, alerts };
+  // For macros.js: what applying a macro needs of the page.
+  Object.assign(window.hdWorkspace, { api, toast, applyConversation, showMessage: onMessage, addPickerSource: (source) => pickerSources.push(source) });
 })();
