@@ -94,6 +94,12 @@ def page_strings() -> dict[str, str]:
         "system": _("System"),
         "you": _("You"),
         "sending": _("Sending…"),
+        # A reply's delivery through its channel (agents/static/agents/channels.js).
+        "delivery_pending": _("Sending"),
+        "delivery_sent": _("Sent"),
+        "delivery_delivered": _("Delivered"),
+        "delivery_read": _("Read"),
+        "delivery_failed": _("Not delivered"),
         "failed": _("Not sent."),
         "count": _("%(count)s / %(limit)s characters"),
         "too_long": _(

@@ -35,6 +35,7 @@ ASSIGNED = "conversation.assigned"
 RATED = "conversation.rated"
 NPS_ANSWERED = "conversation.nps_answered"  # a recommendation score given after it
 MESSAGE_CREATED = "message.created"
+MESSAGE_UPDATED = "message.updated"  # an outbound message's delivery moved (agents only)
 
 Agent: TypeAlias = Hashable | None
 

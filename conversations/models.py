@@ -261,6 +261,80 @@ class Channel(models.TextChoices):
     WEB = "web", _("Web widget")
     EMAIL = "email", _("Email")
     API = "api", _("API")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    MESSENGER = "messenger", _("Messenger")
+    INSTAGRAM = "instagram", _("Instagram")
+    TELEGRAM = "telegram", _("Telegram")
+
+
+# Channels whose conversations live in the helpdesk itself: replies reach the customer in the
+# widget (or by email, conversations/mail), not through an inbox's delivery.
+HOME_CHANNELS = frozenset({Channel.WEB, Channel.EMAIL})
+
+
+class Inbox(models.Model):
+    """One configured account of a channel: a WhatsApp number, a Telegram bot, an API client.
+
+    The core knows only what every channel shares; `settings` holds what a channel's plug-in
+    needs (inboxes/), its secrets encrypted (inboxes/credentials.py), never shown again after
+    creation. Widget and email conversations have no inbox.
+    """
+
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inboxes",
+        verbose_name=_("team"),
+        help_text=_("Where its conversations queue (empty: the default team)."),
+    )
+    settings = models.JSONField(_("settings"), default=dict, blank=True, editable=False)
+    webhook_url = models.URLField(
+        _("webhook URL"),
+        max_length=2000,
+        blank=True,
+        help_text=_("API channel: where agent replies are posted, signed with the secret."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("inbox")
+        verbose_name_plural = _("inboxes")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def delivers_replies(self) -> bool:
+        """Whether agent replies leave the helpdesk through this inbox's channel."""
+        return self.channel not in HOME_CHANNELS
+
+
+class Delivery(models.TextChoices):
+    """How far an outbound message got. Only forward (see `advances`): a late "delivered"
+    never overwrites "read"; "failed" ends it until an agent retries (back to pending)."""
+
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed")
+
+    @classmethod
+    def advances(cls, current: str, new: str) -> bool:
+        """Whether `new` may replace `current` (statuses arrive late and out of order)."""
+        forward = [cls.PENDING, cls.SENT, cls.DELIVERED, cls.READ]
+        if new == cls.PENDING:
+            return current in ("", cls.FAILED)  # a new reply, or an agent's retry
+        if new == cls.FAILED:
+            return current in (cls.PENDING, cls.SENT)  # never after it arrived
+        if current == cls.FAILED:
+            return new in (cls.DELIVERED, cls.READ)  # it arrived after all
+        return current in forward and forward.index(new) > forward.index(current)
 
 
 class Label(models.Model):
@@ -288,6 +362,14 @@ STATUS_RANK = Case(
 class Conversation(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("customer")
+    )
+    inbox = models.ForeignKey(
+        Inbox,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+        verbose_name=_("inbox"),
     )
     # Free-form so imports may bring their own channels; Channel lists the built-in ones.
     channel = models.CharField(_("channel"), max_length=32, default=Channel.WEB, db_index=True)
@@ -430,12 +512,21 @@ class Message(models.Model):
         _("private note"), default=False, help_text=_("Seen by agents only.")
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    # Replies that leave through an inbox's channel: how far they got, and the platform's id
+    # of the message (inbound ones too), which its status webhooks name.
+    delivery = models.CharField(_("delivery"), max_length=10, choices=Delivery.choices, blank=True)
+    external_id = models.CharField(_("external id"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation_id")]
+        indexes = [
+            models.Index(fields=["conversation", "id"], name="message_conversation_id"),
+            models.Index(
+                fields=["external_id"], condition=~Q(external_id=""), name="message_external_id"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation", "client_id"], name="message_client_id_unique"
@@ -537,6 +628,7 @@ class EventType(models.TextChoices):
     CONVERSATION_RATED = lifecycle.RATED
     CONVERSATION_NPS_ANSWERED = lifecycle.NPS_ANSWERED
     MESSAGE_CREATED = lifecycle.MESSAGE_CREATED
+    MESSAGE_UPDATED = lifecycle.MESSAGE_UPDATED
 
 
 class ConversationEvent(models.Model):

@@ -1,8 +1,8 @@
 """Questions the core asks that only a higher app can answer (STYLE.md "Seams between apps").
 
 The core declares each question here as a small protocol; the app that knows the answer
-registers it in its AppConfig.ready() (agents answers the first two, bot the third,
-campaigns the fourth). Asking a question nobody
+registers it in its AppConfig.ready() (agents answers the first two, bot the third, inboxes
+the fourth, campaigns the fifth). Asking a question nobody
 answered raises ImproperlyConfigured, and a system check says so at start-up: an
 unanswered question is an error, never a silent yes.
 """
@@ -43,6 +43,13 @@ class AgentProvisioner(Protocol):
 class BotGate(Protocol):
     def __call__(self, *, team: Team) -> bool:
         """Does the team's bot answer a new web conversation before any agent? (docs/bot.md)"""
+
+
+class ReplyCheck(Protocol):
+    def __call__(self, *, conversation: Conversation, body: str) -> None:
+        """May an agent's reply leave now through the conversation's inbox (a platform's
+        window or size limit)? Raise a HelpdeskError to refuse; asked only of conversations
+        whose inbox delivers replies (docs/channels.md)."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,12 @@ BOT_GATE: Seam[BotGate] = Seam(
     "does the bot answer this new conversation first?", "conversations.E003"
 )
 
+REPLY_CHECK: Seam[ReplyCheck] = Seam(
+    "may this reply leave through the conversation's channel now?", "conversations.E004"
+)
+
 CAMPAIGN_INVITATIONS: Seam[CampaignInvitations] = Seam(
-    "which invitation did this customer answer?", "conversations.E004"
+    "which invitation did this customer answer?", "conversations.E005"
 )
 
 
@@ -111,6 +122,10 @@ def register_agent_provisioner(provisioner: AgentProvisioner) -> None:
 
 def register_bot_gate(gate: BotGate) -> None:
     BOT_GATE.register(gate)
+
+
+def register_reply_check(check: ReplyCheck) -> None:
+    REPLY_CHECK.register(check)
 
 
 def register_campaign_invitations(invitations: CampaignInvitations) -> None:
@@ -129,6 +144,10 @@ def bot_gate() -> BotGate:
     return BOT_GATE.get()
 
 
+def reply_check() -> ReplyCheck:
+    return REPLY_CHECK.get()
+
+
 def campaign_invitations() -> CampaignInvitations:
     return CAMPAIGN_INVITATIONS.get()
 
@@ -137,6 +156,12 @@ def check_seams_answered(**kwargs: Any) -> list[checks.CheckMessage]:
     """System check (registered in ConversationsConfig.ready): every question has an answer."""
     return [
         checks.Error(seam.missing(), id=seam.check_id)
-        for seam in (ASSIGNMENT_POLICY, AGENT_PROVISIONER, BOT_GATE, CAMPAIGN_INVITATIONS)
+        for seam in (
+            ASSIGNMENT_POLICY,
+            AGENT_PROVISIONER,
+            BOT_GATE,
+            REPLY_CHECK,
+            CAMPAIGN_INVITATIONS,
+        )
         if seam.answer is None
     ]

@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from . import visitor_context
 from .ids import MAX_ID, parse_id
-from .models import AuthorKind, Conversation, Customer, Message, Priority, Status
+from .models import AuthorKind, Conversation, Customer, Delivery, Message, Priority, Status
 from .people import avatar, public_name, user_name
 
 User = get_user_model()
@@ -89,6 +89,11 @@ class ConversationOutput(serializers.ModelSerializer):
             "Agents only: customer messages since you last read the conversation (POST …/read)."
         ),
     )
+    inbox = serializers.IntegerField(
+        allow_null=True,
+        source="inbox_id",
+        help_text=_("The inbox (channel account) it came through; null for the widget and email."),
+    )
     search = SearchMatchOutput(
         required=False,
         help_text=_("Only in the list, when searching with q=: how and where it matched."),
@@ -113,6 +118,7 @@ class ConversationOutput(serializers.ModelSerializer):
             "last_activity_at",
             "callback",
             "with_bot",
+            "inbox",
             "unread",
             "search",
         ]
@@ -155,11 +161,18 @@ class MessageOutput(serializers.ModelSerializer):
             "every other message."
         )
     )
+    delivery = serializers.ChoiceField(
+        choices=Delivery.choices,
+        allow_null=True,
+        help_text=_(
+            "Replies that leave through an inbox's channel: how far they got. Null otherwise."
+        ),
+    )
 
     class Meta:
         model = Message
         fields = ["id", "conversation", "client_id", "author", "body", "private", "created_at"]
-        fields += ["mentions"]
+        fields += ["mentions", "delivery"]
 
     @extend_schema_field(AuthorOutput)
     def get_author(self, message: Message) -> dict[str, Any]:
@@ -236,6 +249,7 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         last_activity_at=conversation.last_activity_at,
         callback=callback_payload(conversation),
         with_bot=conversation.with_bot,
+        inbox=conversation.inbox_id,
     )
 
 
@@ -265,6 +279,7 @@ def conversation_shape(
     last_activity_at: datetime,
     callback: dict[str, Any] | None = None,
     with_bot: bool = False,
+    inbox: int | None = None,
 ) -> dict[str, Any]:
     """The conversation shape from plain values; the bulk importer builds it without rows."""
     return {
@@ -284,6 +299,7 @@ def conversation_shape(
         "last_activity_at": iso(last_activity_at),
         "callback": callback,
         "with_bot": with_bot,
+        "inbox": inbox,
     }
 
 
@@ -307,6 +323,7 @@ CUSTOMER_CHANGES = {"status", "cycle", "reopened", "resolved", "snoozed_until", 
 def customer_view(payload: dict[str, Any]) -> dict[str, Any]:
     shown = {**payload, "labels": []}
     shown.pop("callback", None)  # an internal escalation
+    shown.pop("inbox", None)  # the helpdesk's own configuration
     if payload.get("assignee"):
         shown["assignee"] = {**payload["assignee"], "email": None}
     return shown
@@ -330,7 +347,9 @@ class CustomerConversationOutput(ConversationOutput):
     """The conversation in the widget API: customer_view() of the public shape."""
 
     class Meta(ConversationOutput.Meta):
-        fields = [name for name in ConversationOutput.Meta.fields if name != "callback"]
+        fields = [
+            name for name in ConversationOutput.Meta.fields if name not in ("callback", "inbox")
+        ]
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
         return customer_view(conversation_payload(conversation))
@@ -346,6 +365,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         private=message.private,
         created_at=message.created_at,
         mentions=message_mentions(message),
+        delivery=message.delivery,
     )
 
 
@@ -370,6 +390,7 @@ def message_shape(
     private: bool,
     created_at: datetime,
     mentions: list[dict[str, Any]] | None = None,
+    delivery: str = "",
 ) -> dict[str, Any]:
     return {
         "id": id,
@@ -380,6 +401,7 @@ def message_shape(
         "private": private,
         "created_at": iso(created_at),
         "mentions": mentions or [],
+        "delivery": delivery or None,
     }
 
 

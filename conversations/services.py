@@ -31,7 +31,9 @@ from .models import (
     Conversation,
     Customer,
     CustomerNote,
+    Delivery,
     EventType,
+    Inbox,
     Label,
     Message,
     NpsResponse,
@@ -43,7 +45,7 @@ from .models import (
     Status,
     Team,
 )
-from .seams import Invitation, assignment_policy, bot_gate
+from .seams import Invitation, assignment_policy, bot_gate, reply_check
 
 
 @dataclass(frozen=True)
@@ -394,6 +396,7 @@ def conversation_create(
     at: datetime | None = None,
     external_id: str | None = None,
     with_bot: bool = False,
+    inbox: Inbox | None = None,
     invitation: Invitation | None = None,
 ) -> Conversation:
     """A conversation with no message yet, in `team` or the default team.
@@ -420,6 +423,7 @@ def conversation_create(
         last_activity_at=state.last_activity_at,
         external_id=external_id,
         with_bot=state.with_bot,
+        inbox=inbox,
     )
     record_event(conversation, EventType(created.type), at=created.at, change=change)
     return conversation
@@ -449,11 +453,15 @@ def conversation_start(
     team: Any = None,
     at: datetime | None = None,
     external_id: str | None = None,
+    inbox: Inbox | None = None,
+    message_external_id: str = "",
     invitation: Invitation | None = None,
 ) -> tuple[Conversation, bool]:
     """Open a conversation whose first message is `body`. Returns (conversation, created).
 
     Starting again with the same client_id returns the first conversation and creates nothing.
+    `inbox`: the channel account it came through (its platform's id of the message:
+    `message_external_id`).
     With `invitation` (a campaign's, which the customer answers) the conversation goes to the
     campaign's team, skips the bot (the invitation offered a person) and starts with the
     invitation, written by its sender, before the customer's `body`.
@@ -481,12 +489,18 @@ def conversation_start(
         at=at,
         external_id=external_id,
         with_bot=with_bot,
+        inbox=inbox,
         invitation=invitation,
     )
     if invitation:
         _post_invitation(conversation, invitation, at)
     message_post(
-        conversation=conversation, author=Author.customer(), body=body, client_id=client_id, at=at
+        conversation=conversation,
+        author=Author.customer(),
+        body=body,
+        client_id=client_id,
+        at=at,
+        external_id=message_external_id,
     )
     conversation.refresh_from_db()
     return conversation, True
@@ -503,6 +517,7 @@ def message_post(
     at: datetime | None = None,
     within: QuerySet[Conversation] | None = None,
     claim: bool = True,
+    external_id: str = "",
 ) -> tuple[Message, bool]:
     """Post a message. Returns (message, created); a repeated client_id returns the first one.
 
@@ -510,7 +525,9 @@ def message_post(
     resolved one (a new cycle). A public agent reply answers the waiting customer and, with
     `claim` (live use; a replayed history passes False), assigns an unassigned conversation
     to its author. With `within`, a conversation outside those raises
-    Conversation.DoesNotExist (see _locked).
+    Conversation.DoesNotExist (see _locked). A public agent reply in a conversation whose
+    inbox delivers replies (WhatsApp, the API channel, …) must pass the channel's check
+    (seams.reply_check) and starts `pending`: the inbox's plug-in delivers it after commit.
     """
     check_body(body)
     check_client_id(client_id)
@@ -521,6 +538,11 @@ def message_post(
         return existing, False
     at = at or timezone.now()
     agent = author.agent if author.kind == AuthorKind.AGENT else None
+    delivery = ""
+    if agent is not None and not private and _delivers_replies(conversation):
+        if claim:  # live use; a replayed history is not sent anywhere
+            reply_check()(conversation=conversation, body=body)
+            delivery = Delivery.PENDING
     written: list[Message] = []
 
     def write_message() -> Message:
@@ -532,6 +554,8 @@ def message_post(
             body=body,
             private=private,
             created_at=at,
+            delivery=delivery,
+            external_id=external_id,
         )
         message.conversation = conversation
         mentions.mentions_create(message=message)  # before its event: the payload lists them
@@ -543,6 +567,41 @@ def message_post(
     )
     _take_step(conversation, step, write_message=write_message, assignee=agent)
     return written[0], True
+
+
+def _delivers_replies(conversation: Conversation) -> bool:
+    return conversation.inbox_id is not None and conversation.inbox.delivers_replies
+
+
+@transaction.atomic
+def message_set_delivery(
+    *, message: Message, delivery: str, external_id: str | None = None
+) -> bool:
+    """Move an outbound message's delivery forward (Delivery.advances: statuses come late,
+    twice and out of order) and tell the agents (`message.updated`). `external_id`: the
+    platform's id of the message, once it took it. Returns whether anything changed."""
+    message = Message.objects.select_for_update().select_related("conversation").get(pk=message.pk)
+    changed = []
+    if external_id and external_id != message.external_id:
+        message.external_id = external_id
+        changed.append("external_id")
+    if Delivery.advances(message.delivery, delivery):
+        change = {"delivery": [message.delivery or None, delivery]}
+        message.delivery = delivery
+        changed.append("delivery")
+    if not changed:
+        return False
+    message.save(update_fields=changed)
+    if "delivery" in changed:
+        record_event(
+            message.conversation,
+            EventType.MESSAGE_UPDATED,
+            message=message,
+            agent=message.agent_id,
+            public=False,  # how a reply travels is the agents' business
+            change=change,
+        )
+    return True
 
 
 @transaction.atomic

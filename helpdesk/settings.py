@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "reports",
     "helpcenter",
     "bot",  # stands on the core, agents and the help center (docs/bot.md)
+    "inboxes",  # channels: WhatsApp, Messenger, Instagram, Telegram, the API (docs/channels.md)
     "campaigns",  # stands on the core and agents (docs/campaigns.md)
     # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
     # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
@@ -227,6 +228,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agents.tasks.drain_team_queues",
         "schedule": float(os.environ.get("HELPDESK_DRAIN_QUEUES_SECONDS", "30")),
     },
+    "redeliver-pending-replies": {
+        # A reply whose delivery task was lost between commit and broker (docs/channels.md).
+        "task": "inboxes.tasks.redeliver_pending_replies",
+        "schedule": 60.0,
+    },
     "wake-snoozed-conversations": {
         "task": "conversations.tasks.wake_snoozed_conversations",
         "schedule": 15.0,
@@ -283,6 +289,10 @@ REST_FRAMEWORK = {
         "widget_feedback": os.environ.get("HELPDESK_RATE_WIDGET_FEEDBACK", "30/min"),
         # Per IP: a mail provider posts every inbound email from a few addresses.
         "inbound_email": os.environ.get("HELPDESK_RATE_INBOUND_EMAIL", "120/min"),
+        # Per inbox: what platforms post to /api/v1/channels/{id}/webhook and what systems
+        # post to the api channel's …/messages (docs/channels.md).
+        "channel_webhook": os.environ.get("HELPDESK_RATE_CHANNEL_WEBHOOK", "1200/min"),
+        "channel_messages": os.environ.get("HELPDESK_RATE_CHANNEL_MESSAGES", "600/min"),
         # Per agent, on every agent and report API call: generous, so only a runaway script
         # or a leaked token meets it.
         "agent": os.environ.get("HELPDESK_RATE_AGENT", "600/min"),
@@ -316,7 +326,12 @@ SPECTACULAR_SETTINGS = {
                 "type": "http",
                 "scheme": "bearer",
                 "description": "HELPDESK_INBOUND_SECRET (or the X-Helpdesk-Secret header)",
-            }
+            },
+            "inboxSecret": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The api inbox's secret, from POST /api/v1/inboxes",
+            },
         }
     },
 }
@@ -400,6 +415,19 @@ HELPDESK_BOT_IDLE_MINUTES = int(os.environ.get("HELPDESK_BOT_IDLE_MINUTES", "30"
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
 HELPDESK_INBOUND_SECRET = os.environ.get("HELPDESK_INBOUND_SECRET", "")
 HELPDESK_INBOUND_DOMAIN = os.environ.get("HELPDESK_INBOUND_DOMAIN", "")
+# Channels (docs/channels.md): where platforms' APIs are (an inbox's api_base_url overrides),
+# whether webhook targets may be private addresses, and how replies are retried.
+HELPDESK_GRAPH_API_BASE_URL = os.environ.get(
+    "HELPDESK_GRAPH_API_BASE_URL", "https://graph.facebook.com/v21.0"
+)
+HELPDESK_TELEGRAM_API_BASE_URL = os.environ.get(
+    "HELPDESK_TELEGRAM_API_BASE_URL", "https://api.telegram.org"
+)
+HELPDESK_WEBHOOK_ALLOW_PRIVATE = env_bool("HELPDESK_WEBHOOK_ALLOW_PRIVATE", default=False)
+HELPDESK_CHANNEL_TIMEOUT_SECONDS = float(os.environ.get("HELPDESK_CHANNEL_TIMEOUT_SECONDS", "10"))
+# The first retry after this many seconds, then twice as long each time (at most an hour).
+HELPDESK_CHANNEL_RETRY_SECONDS = float(os.environ.get("HELPDESK_CHANNEL_RETRY_SECONDS", "30"))
+HELPDESK_CHANNEL_MAX_RETRIES = int(os.environ.get("HELPDESK_CHANNEL_MAX_RETRIES", "8"))
 # Sites that embed the widget (CORS and the customer websocket); by default the helpdesk's own.
 _public = derived_settings(HELPDESK_PUBLIC_URL, env_list("HELPDESK_WIDGET_ORIGINS"))
 HELPDESK_WIDGET_ORIGINS = _public["HELPDESK_WIDGET_ORIGINS"]

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("agents.api_urls")),
     path("api/v1/", include("reports.api_urls")),
     path("api/v1/", include("helpcenter.api_urls")),
+    path("api/v1/", include("inboxes.api_urls")),
     path("api/v1/", include("campaigns.api_urls")),
 ]
 

@@ -42,6 +42,8 @@ CONFIG = schemathesis.Config.from_dict(
                 "tokenAuth": {"api_key": f"Token {AGENT_TOKEN}"},
                 "customerToken": {"bearer": CUSTOMER_TOKEN},
                 "inboundSecret": {"bearer": INBOUND_SECRET},
+                # No inbox has it: the api channel's messages answer 404 or 401.
+                "inboxSecret": {"bearer": "fuzz-inbox-secret"},
             }
         },
     }
@@ -100,6 +102,21 @@ DEPENDS_ON_DATA = {
     # OpenAPI 3.0 cannot restrict an object's property names (the schema says it in
     # propertyNames, which 3.0 generators ignore): a custom attribute's name.
     "attributes": "attribute names of letters, digits, _ . - (at most 40)",
+    # An inbox: the settings its channel needs (docs/channels.md), URLs the helpdesk may call.
+    "webhook_url": "the api channel's only, a host that resolves to a public address",
+    "api_base_url": "a host that resolves to a public address",
+    **dict.fromkeys(
+        (
+            "phone_number_id",
+            "page_id",
+            "access_token",
+            "app_secret",
+            "verify_token",
+            "bot_token",
+            "secret_token",
+        ),
+        "required by the inbox's channel",
+    ),
 }
 ACCEPTS = {"2xx", "3xx", "401", "403", "404", "409", "429"}
 

@@ -56,6 +56,8 @@ from conversations.services import (
 from helpcenter.models import Article, ArticleFeedback, Category, SuggestionSession
 from helpcenter.services import article_save
 from helpdesk.asgi import application
+from inboxes.models import DeliveryAttempt
+from inboxes.services import inbox_create
 from reports.export import export_create
 from reports.models import ExportStatus, ReportExport
 from reports.selectors import Slice
@@ -301,6 +303,21 @@ ROWS: list[Row] = [
         body=MESSAGE, check=about("conv_a")),
     row("POST",  "/api/v1/conversations/{conv_a}/read",            401,   401,   401,   OK,    404,   OK,    403,
         body={}, check=about("conv_a")),
+    # Channels (docs/channels.md): admins configure inboxes; platforms and systems prove who
+    # they are with the inbox's secrets, which no role holds (a customer's Bearer token is not
+    # an inbox secret); a reply is retried by the agents who may read it (409: it never failed).
+    row("GET",   "/api/v1/inboxes",                                401,   401,   401,   403,   403,   OK,    403,
+        check=has("results")),
+    row("POST",  "/api/v1/inboxes",                                401,   401,   401,   403,   403,   OK,    403,
+        body={"channel": "telegram", "name": "Bot", "bot_token": "1:A", "secret_token": "s"},
+        check=has("id", "channel", "inbound_url")),
+    row("GET",   "/api/v1/channels/{inbox_tg}/webhook",            403,   403,   403,   403,   403,   403,   403),
+    row("POST",  "/api/v1/channels/{inbox_tg}/webhook",            401,   401,   401,   401,   401,   401,   401,
+        body={"update_id": 1}),
+    row("POST",  "/api/v1/channels/{inbox_api}/messages",          401,   401,   401,   401,   401,   401,   401,
+        body={"customer": {"external_id": "x"}, "body": "Hi"}),
+    row("POST",  "/api/v1/conversations/{conv_a}/messages/{note_msg}/retry",
+                                                                   401,   401,   401,   409,   404,   409,   403),
     # A customer's context: for agents who may read one of their conversations; a visitor
     # who has not written yet, for every agent (any agent may reach out). Notes are deleted
     # by their author only (409 for anyone else, admins included).
@@ -487,6 +504,9 @@ ROWS += [
     *admin_model("campaigns/campaign", "campaign"),
     # Votes come from readers only.
     *admin_model("helpcenter/articlefeedback", "feedback", add=False),
+    *admin_model("conversations/inbox", "inbox_tg"),
+    # The delivery log is written by deliveries only.
+    *admin_model("inboxes/deliveryattempt", "attempt", add=False),
 ]
 
 
@@ -552,9 +572,11 @@ def build_world() -> SimpleNamespace:
         "group": Group.objects.create(name="Leads"),
         "campaign": Campaign.objects.create(message="Need help?", team=support, url_value="/"),
         **help_center(),
+        **channels(note),
     }
     ids = {name: obj.pk for name, obj in objects.items()}
     ids["ct_conversation"] = ContentType.objects.get_for_model(conv_a).pk
+    ids["note_msg"] = note.pk
     ids["resume_a"] = resume_token(customer_a.pk, conv_a.pk)
     shown = conv_a.created_at - timedelta(minutes=1)  # suggestions just before conv_a started
     ids["suggestions"] = SuggestionSession.objects.create(articles=1, shown_at=shown).key
@@ -581,6 +603,21 @@ def help_center() -> dict[str, Any]:
     draft = article_save(article=Article(), title="Matrix draft", body="matrix", language="en")
     feedback = ArticleFeedback.objects.create(article=article, helpful=True, source="page")
     return {"category": category, "article": article, "draft": draft, "feedback": feedback}
+
+
+def channels(note: Any) -> dict[str, Any]:
+    """A Telegram inbox, an api inbox, and a delivery attempt logged (on the note: any
+    message will do for the admin's pages)."""
+    telegram, _secret = inbox_create(
+        channel="telegram",
+        name="Matrix bot",
+        channel_settings={"bot_token": "1:A", "secret_token": "matrix-secret"},
+    )
+    api, _secret = inbox_create(
+        channel="api", name="Matrix CRM", webhook_url="https://93.184.215.14/hook"
+    )
+    attempt = DeliveryAttempt.objects.create(message=note, number=1, ok=False, status_code=500)
+    return {"inbox_tg": telegram, "inbox_api": api, "attempt": attempt}
 
 
 def start(customer: Any, team: Team) -> Any:

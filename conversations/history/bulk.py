@@ -497,6 +497,7 @@ class _RowBuilder:
                 "",  # no call back asked for
                 None,
                 None,
+                None,  # history comes through no inbox
             )
         )
         customer_author = author_shape(
@@ -516,6 +517,8 @@ class _RowBuilder:
                     message.body,
                     message.private,
                     message.at,
+                    "",  # history is never delivered anywhere
+                    "",
                 )
             )
             if message.author_kind == CUSTOMER:
@@ -648,6 +651,7 @@ CONVERSATION_COLUMNS = (
     "callback_phone",
     "callback_requested_at",
     "callback_requested_by_id",
+    "inbox_id",
 )
 MESSAGE_COLUMNS = (
     "id",
@@ -658,6 +662,8 @@ MESSAGE_COLUMNS = (
     "body",
     "private",
     "created_at",
+    "delivery",
+    "external_id",
 )
 RATING_COLUMNS = ("id", "conversation_id", "cycle", "score", "comment", "created_at")
 EVENT_COLUMNS = (

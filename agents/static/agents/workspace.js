@@ -13,6 +13,7 @@
  */
 import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
 import { createAlerts } from "./alerts.js";
+import { channelIcon, deliveryNote } from "./channels.js";
 import { attachMentionPicker } from "./mentions.js";
 
 (function () {
@@ -306,7 +307,7 @@ import { attachMentionPicker } from "./mentions.js";
             openConversation(conversation.id);
           },
         },
-        h("span", { class: "who", text: customerName(conversation) }),
+        h("span", { class: "who" }, channelIcon(conversation.channel), customerName(conversation)),
         h("span", {
           class: waiting ? "when waiting" : "when",
           title: waiting ? t("waiting", { time: ago(conversation.waiting_since) }) : when(conversation.last_activity_at),
@@ -377,7 +378,7 @@ import { attachMentionPicker } from "./mentions.js";
   function renderConversation({ scroll } = {}) {
     const conversation = state.current;
     if (!conversation) return;
-    $("thread-customer").textContent = customerName(conversation);
+    $("thread-customer").replaceChildren(channelIcon(conversation.channel), customerName(conversation));
     $("thread-id").textContent = t("conversation_n", { id: conversation.id });
     const meta = [conversation.team ? conversation.team.name : t("no_team"), conversation.assignee ? conversation.assignee.name : t("unassigned")];
     if (conversation.status === "snoozed" && conversation.snoozed_until) meta.push(t("snoozed_until", { time: when(conversation.snoozed_until) }));
@@ -422,7 +423,7 @@ import { attachMentionPicker } from "./mentions.js";
       message.mentions?.length ? h("span", { class: "mentions", text: message.mentions.map((mention) => `@${mention.name}`).join(" ") }) : null,
       h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
     );
-    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, h("div", { class: "body", text: message.body }));
+    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, h("div", { class: "body", text: message.body }), deliveryNote(message, { t, retry: retryDelivery }));
     if (message.state === "failed") {
       item.append(h("span", { class: "failed" }, t("failed"), h("button", { type: "button", text: t("retry"), onclick: () => deliver(message) })));
     }
@@ -545,6 +546,17 @@ import { attachMentionPicker } from "./mentions.js";
       if (error instanceof ApiError && !error.retryable) return refused(message, error);
       message.state = "failed"; // a network or server failure: Retry may work
       renderConversation();
+      toast(errorText(error), "error");
+    }
+  }
+
+  /** Send a reply that failed to leave through its channel again (it goes back to pending). */
+  async function retryDelivery(message) {
+    try {
+      const saved = await api("POST", `conversations/${message.conversation}/messages/${message.id}/retry`);
+      if (saved.conversation === state.currentId) state.messages.set(messageKey(saved), saved);
+      renderConversation();
+    } catch (error) {
       toast(errorText(error), "error");
     }
   }
@@ -1245,6 +1257,12 @@ import { attachMentionPicker } from "./mentions.js";
     switch (event.type) {
       case "message.created":
         onMessage(data, event.conversation ?? data.conversation);
+        return;
+      case "message.updated": // a reply's delivery moved (docs/channels.md)
+        if (event.conversation === state.currentId && typeof data.id === "number") {
+          state.messages.set(messageKey(data), data);
+          renderConversation();
+        }
         return;
       case "conversation.created":
       case "conversation.updated":

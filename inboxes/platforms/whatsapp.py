@@ -1,0 +1,115 @@
+"""WhatsApp Cloud API: webhooks of `whatsapp_business_account` changes (messages, statuses),
+replies through POST {api_base_url}/{phone_number_id}/messages.
+
+Docs: https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples,
+https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages,
+https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from conversations.errors import NotAllowed
+from conversations.models import AuthorKind, Channel, Conversation, Delivery, Inbox, Message
+
+from ..registry import DeliveryError, Inbound, Setting, StatusUpdate, register
+from .graph import GraphPlugin, attachment_text
+
+# The customer service window: free-form replies only within 24 hours of the customer's last
+# message; after that only a template message (not sent from the workspace).
+SERVICE_WINDOW = timedelta(hours=24)
+STATUSES = {
+    "sent": Delivery.SENT,
+    "delivered": Delivery.DELIVERED,
+    "read": Delivery.READ,
+    "failed": Delivery.FAILED,
+}
+
+
+class WhatsAppChannel(GraphPlugin):
+    channel = Channel.WHATSAPP
+    max_length = 4096
+    settings = (
+        Setting("phone_number_id"),
+        Setting("access_token", secret=True),
+        Setting("app_secret", secret=True),
+        Setting("verify_token", secret=True),
+        Setting("api_base_url", url=True, default="HELPDESK_GRAPH_API_BASE_URL"),
+    )
+
+    def parse(self, inbox: Inbox, payload: Any) -> list[Inbound | StatusUpdate]:
+        found: list[Inbound | StatusUpdate] = []
+        number = str(inbox.settings.get("phone_number_id", ""))
+        for entry in payload.get("entry") or []:
+            for change in entry.get("changes") or []:
+                value = change.get("value") or {}
+                if str((value.get("metadata") or {}).get("phone_number_id", "")) != number:
+                    continue  # another number of the same business account
+                names = {
+                    str(contact.get("wa_id")): (contact.get("profile") or {}).get("name", "")
+                    for contact in value.get("contacts") or []
+                }
+                for message in value.get("messages") or []:
+                    sender = str(message["from"])
+                    found.append(
+                        Inbound(sender, names.get(sender, ""), _body(message), str(message["id"]))
+                    )
+                for status in value.get("statuses") or []:
+                    if status.get("status") in STATUSES:
+                        found.append(
+                            StatusUpdate(STATUSES[status["status"]], external_id=str(status["id"]))
+                        )
+        return found
+
+    def check_reply(self, inbox: Inbox, conversation: Conversation, body: str) -> None:
+        super().check_reply(inbox, conversation, body)
+        last = (
+            conversation.messages.filter(author_kind=AuthorKind.CUSTOMER)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if last is None or timezone.now() - last > SERVICE_WINDOW:
+            raise NotAllowed(
+                _(
+                    "The customer last wrote more than 24 hours ago: WhatsApp lets only a "
+                    "template message through until they write again."
+                ),
+                code="window_closed",
+            )
+
+    def send(self, inbox: Inbox, message: Message) -> str:
+        base = self.value(inbox, "api_base_url").rstrip("/")
+        payload = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": message.conversation.customer.external_id.partition(":")[2],
+            "type": "text",
+            "text": {"preview_url": False, "body": message.body},
+        }
+        number = self.value(inbox, "phone_number_id")
+        response = self.post(f"{base}/{number}/messages", payload, headers=self.bearer(inbox))
+        try:
+            return str(response.json()["messages"][0]["id"])
+        except (ValueError, KeyError, IndexError, TypeError) as error:
+            raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+
+
+def _body(message: dict[str, Any]) -> str:
+    kind = message.get("type", "")
+    if kind == "text":
+        return (message.get("text") or {}).get("body") or attachment_text("file")
+    content = message.get(kind) or {}
+    if kind in ("image", "video", "audio", "sticker", "document"):
+        return attachment_text(kind, content.get("filename", ""), content.get("caption", ""))
+    if kind == "location":
+        return attachment_text(kind, content.get("name", ""), content.get("address", ""))
+    if kind == "button":
+        return content.get("text") or attachment_text("file")
+    return attachment_text(kind)
+
+
+register(WhatsAppChannel())

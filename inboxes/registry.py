@@ -1,0 +1,140 @@
+"""Channels are plug-ins: each platform module registers one ChannelPlugin here (at import,
+from InboxesConfig.ready). The rest of the app asks the registry, never a platform by name.
+
+A plug-in turns its platform's webhook into Inbound messages and StatusUpdates (which
+services.py hands to the core's services) and sends an agent's reply out. It knows HTTP and
+its platform's JSON, nothing about the database.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from conversations.errors import InvalidInput
+from conversations.models import Conversation, Inbox, Message
+
+from . import credentials, targets
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One of a channel's inbox settings (shared/API.md lists them by channel)."""
+
+    name: str
+    secret: bool = False  # encrypted at rest, never shown again
+    url: bool = False  # a base URL the helpdesk calls (targets.check_target)
+    default: str = ""  # the name of the Django setting that gives its default
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A customer's message as the platform sent it."""
+
+    sender: str  # the platform's id of the customer (chat id, wa_id, PSID)
+    name: str
+    body: str
+    external_id: str  # the platform's id of the message: duplicates are dropped on it
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """How far one of our messages got. Either `external_id` names it, or (Messenger's read
+    and delivery watermarks) every reply to `sender` up to `until`."""
+
+    delivery: str
+    external_id: str = ""
+    sender: str = ""
+    until: datetime | None = None
+
+
+class DeliveryError(Exception):
+    """A send that did not go through; `permanent` ones are not retried."""
+
+    def __init__(self, message: str, *, status: int | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.status, self.permanent = status, permanent
+
+
+class ChannelPlugin:
+    channel: str = ""
+    settings: Sequence[Setting] = ()
+    max_length: int | None = None  # the platform's limit on a text message, in characters
+
+    # --- Inbound ---------------------------------------------------------------------------
+
+    def signature_ok(self, inbox: Inbox, headers: Mapping[str, str], body: bytes) -> bool:
+        return False
+
+    def handshake(self, inbox: Inbox, query: Mapping[str, str]) -> str | None:
+        """The answer to the platform's GET verification, or None (403)."""
+        return None
+
+    def parse(self, inbox: Inbox, payload: Any) -> list[Inbound | StatusUpdate]:
+        return []
+
+    # --- Outbound --------------------------------------------------------------------------
+
+    def check_reply(self, inbox: Inbox, conversation: Conversation, body: str) -> None:
+        """Refuse (HelpdeskError) a reply the platform would not take; the default checks
+        the length."""
+        if self.max_length and len(body) > self.max_length:
+            message = _("%(channel)s takes messages of at most %(limit)d characters.") % {
+                "channel": inbox.get_channel_display(),
+                "limit": self.max_length,
+            }
+            raise InvalidInput(message, code="too_long", fields={"body": message})
+
+    def send(self, inbox: Inbox, message: Message) -> str:
+        """Send the reply; returns the platform's id of it. Raises DeliveryError."""
+        raise NotImplementedError
+
+    # --- Helpers for plug-ins --------------------------------------------------------------
+
+    def value(self, inbox: Inbox, name: str) -> str:
+        """A setting of the inbox, its clear text (secrets are stored sealed)."""
+        setting = next(setting for setting in self.settings if setting.name == name)
+        stored = inbox.settings.get(name, "")
+        value = credentials.unseal(stored) if setting.secret else stored
+        if not value and setting.default:
+            value = getattr(settings, setting.default)
+        return value
+
+    def post(self, url: str, payload: Any = None, **kwargs: Any) -> requests.Response:
+        """POST to a platform (or a webhook target); network errors and 5xx/429 are
+        retryable DeliveryErrors, other 4xx permanent ones."""
+        targets.check_target(url, field="url")
+        try:
+            response = requests.post(
+                url, json=payload, timeout=settings.HELPDESK_CHANNEL_TIMEOUT_SECONDS, **kwargs
+            )
+        except requests.RequestException as error:
+            raise DeliveryError(type(error).__name__) from error
+        if not response.ok:
+            retryable = response.status_code >= 500 or response.status_code in (408, 429)
+            raise DeliveryError(
+                f"HTTP {response.status_code}: {response.text[:300]}",
+                status=response.status_code,
+                permanent=not retryable,
+            )
+        return response
+
+
+_PLUGINS: dict[str, ChannelPlugin] = {}
+
+
+def register(plugin: ChannelPlugin) -> ChannelPlugin:
+    _PLUGINS[plugin.channel] = plugin
+    return plugin
+
+
+def plugin_for(channel: str) -> ChannelPlugin | None:
+    return _PLUGINS.get(channel)
+
+
+def channels() -> list[str]:
+    return sorted(_PLUGINS)
