@@ -225,7 +225,16 @@ def message_author(message: Message) -> dict[str, Any]:
     kind = message.author_kind
     customer = message.conversation.customer if kind == AuthorKind.CUSTOMER else None
     agent = message.agent if kind == AuthorKind.AGENT and message.agent_id else None
+    if kind == AuthorKind.AGENT and agent is None:  # a campaign's invitation from a team
+        return team_author(message.conversation.team)
     return author_shape(kind, customer=customer, agent=agent)
+
+
+def team_author(team: Any) -> dict[str, Any]:
+    """An agent message that no agent wrote (a campaign's invitation sent as its team, or an
+    agent deleted since): the team speaks."""
+    name = team.name if team is not None else str(AuthorKind.AGENT.label)
+    return {"kind": AuthorKind.AGENT, "id": None, "name": name}
 
 
 def author_shape(kind: str, *, customer: Any = None, agent: Any = None) -> dict[str, Any]:
@@ -621,10 +630,24 @@ class SessionOutput(serializers.Serializer):
     customer = CustomerOutput()
 
 
+def campaign_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_(
+            "The campaign whose invitation the customer answers: the conversation starts with "
+            "it, in the campaign's team (`team` is then ignored)."
+        ),
+    )
+
+
 class ConversationStartInput(serializers.Serializer):
     body = body_field()
     client_id = client_id_field()
     team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
+    campaign = campaign_field()
 
 
 class CustomerMessageInput(serializers.Serializer):

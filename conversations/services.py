@@ -27,6 +27,7 @@ from .errors import Forbidden, InvalidInput, NotAllowed
 from .events import record_event
 from .files import thumbnails
 from .files.checks import CheckedFile, LinkedFile, check_count, check_file
+from .live.visitors import broadcast_visitor
 from .models import (
     Attachment,
     AuthorKind,
@@ -49,7 +50,7 @@ from .models import (
     Status,
     Team,
 )
-from .seams import assignment_policy, bot_gate, reply_check
+from .seams import Invitation, assignment_policy, bot_gate, reply_check
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,8 @@ def pageview_record(
     customer.time_zone = visitor_context.check_time_zone(time_zone) or customer.time_zone
     customer.last_seen_at = pageview.at
     customer.save(update_fields=["browser", "time_zone", "last_seen_at"])
+    # On the site now, live: robust, as a lost hint is repaired by the workspace's poll.
+    transaction.on_commit(lambda: broadcast_visitor(customer.pk), robust=True)
     return pageview
 
 
@@ -404,17 +407,24 @@ def conversation_create(
     external_id: str | None = None,
     with_bot: bool = False,
     inbox: Inbox | None = None,
+    invitation: Invitation | None = None,
 ) -> Conversation:
     """A conversation with no message yet, in `team` or the default team.
 
     conversation_start adds the customer's first message; the history import replays
     whatever came first (an assignment at the same instant, an outbound agent message).
     `with_bot`: the bot answers first, and no agent's queue holds it until a handover.
+    `invitation`: it answers a campaign's invitation, which the created event names (reports
+    count the campaign's answers and conversations from it).
     """
     team = team or default_team()
     state, (created,) = lifecycle.create(
         at=at or timezone.now(), team=team.pk if team else None, with_bot=with_bot
     )
+    change = created.change
+    if invitation:
+        sender = invitation.sender.pk if invitation.sender else None
+        change = {**change, "campaign": {"id": invitation.campaign, "sender": sender}}
     conversation = Conversation.objects.create(
         customer=customer,
         channel=channel,
@@ -425,8 +435,22 @@ def conversation_create(
         with_bot=state.with_bot,
         inbox=inbox,
     )
-    record_event(conversation, EventType(created.type), at=created.at, change=created.change)
+    record_event(conversation, EventType(created.type), at=created.at, change=change)
     return conversation
+
+
+def _post_invitation(conversation: Conversation, invitation: Invitation, at: datetime) -> None:
+    """The invitation the customer answers, as the conversation's first message: by the
+    agent it showed, else by the team (an agent message with no agent). It claims nothing:
+    the conversation is routed in its team like any other."""
+    message_post(
+        conversation=conversation,
+        author=Author.of_agent(invitation.sender),
+        body=invitation.body,
+        client_id=f"invitation-{uuid.uuid4().hex}",
+        at=at,
+        claim=False,
+    )
 
 
 @transaction.atomic
@@ -442,6 +466,7 @@ def conversation_start(
     inbox: Inbox | None = None,
     message_external_id: str = "",
     files: Sequence[File | StoredFile] = (),
+    invitation: Invitation | None = None,
 ) -> tuple[Conversation, bool]:
     """Open a conversation whose first message is `body` (and `files`). Returns
     (conversation, created).
@@ -449,6 +474,9 @@ def conversation_start(
     Starting again with the same client_id returns the first conversation and creates nothing.
     `inbox`: the channel account it came through (its platform's id of the message:
     `message_external_id`).
+    With `invitation` (a campaign's, which the customer answers) the conversation goes to the
+    campaign's team, skips the bot (the invitation offered a person) and starts with the
+    invitation, written by its sender, before the customer's `body`.
     """
     body = check_body(body, may_be_empty=bool(files))
     checked = _checked(files)
@@ -462,9 +490,11 @@ def conversation_start(
     if existing:
         return existing.conversation, False
     at = at or timezone.now()
-    team = team or default_team()
+    team = invitation.team if invitation else team or default_team()
     # Only the widget has the "Talk to a person" button a bot's answer needs.
-    with_bot = channel == Channel.WEB and team is not None and bot_gate()(team=team)
+    with_bot = (
+        channel == Channel.WEB and team is not None and invitation is None and bot_gate()(team=team)
+    )
     conversation = conversation_create(
         customer=customer,
         channel=channel,
@@ -473,7 +503,10 @@ def conversation_start(
         external_id=external_id,
         with_bot=with_bot,
         inbox=inbox,
+        invitation=invitation,
     )
+    if invitation:
+        _post_invitation(conversation, invitation, at)
     message_post(
         conversation=conversation,
         author=Author.customer(),

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "helpcenter",
     "bot",  # stands on the core, agents and the help center (docs/bot.md)
     "inboxes",  # channels: WhatsApp, Messenger, Instagram, Telegram, the API (docs/channels.md)
+    "campaigns",  # stands on the core and agents (docs/campaigns.md)
     # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
     # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
     "helpdesk",
@@ -314,6 +315,8 @@ SPECTACULAR_SETTINGS = {
     # The API speaks JSON (docs/api.md); the form parsers DRF also runs are a convenience of
     # the browsable API, not a promise. A view that reads more says so (inbound email).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Two enums of fields named `kind` (a message author's, a campaign's URL rule): named apart.
+    "ENUM_NAME_OVERRIDES": {"UrlRuleKindEnum": "campaigns.models.UrlRule"},
     # Every operation documents the errors it can answer, in the one error shape.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -95,6 +95,10 @@ DEPENDS_ON_DATA = {
     "category": "a help center category by that id, in the article's language",
     "translation_of": "an article by that id, in the other language, without that translation",
     "slug": "an article slug not taken in that language",
+    "campaign": "an enabled campaign by that id",
+    "sender": "an agent by that id or email, in the campaign's team",
+    "active_until": "given with active_from, or both left out",
+    "url_rule": "a regular expression that compiles (kind regex)",
     # OpenAPI 3.0 cannot restrict an object's property names (the schema says it in
     # propertyNames, which 3.0 generators ignore): a custom attribute's name.
     "attributes": "attribute names of letters, digits, _ . - (at most 40)",

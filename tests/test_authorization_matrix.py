@@ -43,6 +43,7 @@ from rest_framework.views import APIView
 
 from agents.canned import canned_response_create
 from agents.models import Agent, Macro
+from campaigns.models import Campaign
 from conversations.files import links
 from conversations.files.checks import check_file
 from conversations.mail.outbound import resume_token
@@ -56,7 +57,7 @@ from conversations.services import (
     customer_note_create,
     message_post,
 )
-from helpcenter.models import Article, ArticleFeedback, Category
+from helpcenter.models import Article, ArticleFeedback, Category, SuggestionSession
 from helpcenter.services import article_save
 from helpdesk.asgi import application
 from inboxes.models import DeliveryAttempt
@@ -226,6 +227,20 @@ MACRO = {"name": "Matrix macro two", "scope": "team", "team": "Support", "priori
 ARTICLE = {"title": "Matrix article two", "body": "Text", "language": "en", "published": True}
 HELP_ARTICLE = "/help/en/articles/{article_slug}/"
 EXPORT = "/api/v1/reports/exports/{export_in}"
+FOLLOWED: dict[str, Any] = {}  # the conversation that followed suggestions: conv_a
+
+
+def follow_conv_a(world: SimpleNamespace) -> None:
+    FOLLOWED["conversation"] = world.ids["conv_a"]
+
+
+CAMPAIGN = {
+    "message": "Need help?",
+    "team": "Support",
+    "url_rule": {"kind": "contains", "value": "/cart"},
+    "delay_seconds": 5,
+    "enabled": True,
+}
 
 # fmt: off
 ROWS: list[Row] = [
@@ -258,6 +273,12 @@ ROWS: list[Row] = [
     row("GET",   "/api/v1/widget/articles/{draft}",                404,   404,   404,   404,   404,   404,   404),
     row("POST",  "/api/v1/widget/articles/{article}/feedback",     OK,    OK,    OK,    OK,    OK,    OK,    OK,
         body={"helpful": True}, check=about("article", key="article")),
+    # Suggestion sessions: recorded before a session exists; the conversation that followed
+    # them is the customer's own (B names A's: 404).
+    row("POST",  "/api/v1/widget/suggestions",                     OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        body={"articles": [1]}, check=has("key")),
+    row("POST",  "/api/v1/widget/suggestions/{suggestions}/conversation", 401, OK, 404, 401,  401,   401,   401,
+        body=FOLLOWED, prepare=follow_conv_a, check=about("conv_a")),
     # The NPS question is the customer's own (another's conversation: tests/conversations/test_nps_api.py).
     row("GET",   "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
         check=has("ask", "ask_again_at")),
@@ -267,6 +288,12 @@ ROWS: list[Row] = [
     # A's is held by no bot, so A hears 409 no_bot and B a 404.
     row("POST",  "/api/v1/widget/conversations/{conv_a}/handoff",  401,   409,   404,   401,   401,   401,   401),
     row("POST",  "/api/v1/widget/conversations/{conv_a}/answered", 401,   409,   404,   401,   401,   401,   401),
+    # Campaign invitations: asked and counted before a session exists (a token, when sent,
+    # says whose); an invitation shown counts once a day per visitor, so a second call is 200.
+    row("GET",   "/api/v1/widget/campaigns?url=https://shop.example.com/", OK, OK, OK, OK, OK,  OK,    OK,
+        check=has("results")),
+    row("POST",  "/api/v1/widget/campaigns/{campaign}/shown",      OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        check=about("campaign", key="campaign")),
     # Page views are the customer's own: the token says whose.
     row("POST",  "/api/v1/widget/pageviews",                       401,   OK,    OK,    401,   401,   401,   401,
         body={"url": "https://shop.example.com/"}, check=has("url", "at")),
@@ -408,6 +435,16 @@ ROWS: list[Row] = [
     row("PATCH", "/api/v1/articles/{article}",                     401,   401,   401,   403,   403,   OK,    403,
         body={"featured": True}, check=is_object("article", featured=True)),
     row("DELETE", "/api/v1/articles/{article}",                    401,   401,   401,   403,   403,   OK,    403),
+    # Campaigns: agents read them, admins write them.
+    row("GET",   "/api/v1/campaigns",                              401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("results")),
+    row("POST",  "/api/v1/campaigns",                              401,   401,   401,   403,   403,   OK,    403,
+        body=CAMPAIGN, check=has("url_rule")),
+    row("GET",   "/api/v1/campaigns/{campaign}",                   401,   401,   401,   OK,    OK,    OK,    403,
+        check=is_object("campaign")),
+    row("PATCH", "/api/v1/campaigns/{campaign}",                   401,   401,   401,   403,   403,   OK,    403,
+        body={"enabled": True}, check=is_object("campaign", enabled=True)),
+    row("DELETE", "/api/v1/campaigns/{campaign}",                  401,   401,   401,   403,   403,   OK,    403),
     # Reports: every agent reads them (docs/reports.md: "Agents read reports").
     row("GET",   "/api/v1/reports/summary",                        401,   401,   401,   OK,    OK,    OK,    403,
         check=has("conversations")),
@@ -505,6 +542,7 @@ ROWS += [
     *admin_model("authtoken/tokenproxy", "agent_in"),
     *admin_model("helpcenter/article", "article"),
     *admin_model("helpcenter/category", "category"),
+    *admin_model("campaigns/campaign", "campaign"),
     # Votes come from readers only.
     *admin_model("helpcenter/articlefeedback", "feedback", add=False),
     *admin_model("conversations/inbox", "inbox_tg"),
@@ -579,6 +617,7 @@ def build_world() -> SimpleNamespace:
         "view_team": SavedView.objects.create(
             name="Open", team=support, filters={"status": "open"}
         ),
+        "campaign": Campaign.objects.create(message="Need help?", team=support, url_value="/"),
         **help_center(),
         **channels(note),
     }
@@ -586,6 +625,8 @@ def build_world() -> SimpleNamespace:
     ids["ct_conversation"] = ContentType.objects.get_for_model(conv_a).pk
     ids["note_msg"] = note.pk
     ids["resume_a"] = resume_token(customer_a.pk, conv_a.pk)
+    shown = conv_a.created_at - timedelta(minutes=1)  # suggestions just before conv_a started
+    ids["suggestions"] = SuggestionSession.objects.create(articles=1, shown_at=shown).key
     ids |= {
         "article_slug": objects["article"].slug,
         "draft_slug": objects["draft"].slug,

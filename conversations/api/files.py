@@ -32,7 +32,7 @@ from ..errors import InvalidInput
 from ..files import checks, links
 from ..jobs import enqueue
 from ..models import Attachment
-from ..serializers import StrictCharField, client_id_field
+from ..serializers import StrictCharField, campaign_field, client_id_field
 from ..throttling import FilesThrottle, RateLimitedMixin
 from .base import error_responses, validated
 
@@ -78,6 +78,7 @@ class AgentMessageUpload(CustomerMessageUpload):
 
 class ConversationStartUpload(CustomerMessageUpload):
     team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
+    campaign = campaign_field()
 
 
 def message_request(

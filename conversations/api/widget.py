@@ -29,6 +29,7 @@ from ..files.links import customer_reader
 from ..ids import parse_id
 from ..models import Channel, Conversation, Customer, Message
 from ..people import authors_with_profiles
+from ..seams import campaign_invitations
 from ..serializers import (
     ConversationStartInput,
     CustomerConversationOutput,
@@ -183,7 +184,10 @@ class WidgetConversationsView(WidgetView):
     def post(self, request: Request) -> Response:
         """Start a conversation: JSON, or multipart/form-data with `files` as well."""
         data, files = message_input(request, ConversationStartInput, ConversationStartUpload)
-        team = team_by_ref(data.get("team") or None)
+        invitation = None
+        if data.get("campaign") is not None:  # its team, not the widget's
+            invitation = campaign_invitations()(campaign=data["campaign"])
+        team = None if invitation else team_by_ref(data.get("team") or None)
         conversation, created = services.conversation_start(
             customer=self.customer,
             body=data["body"],
@@ -191,6 +195,7 @@ class WidgetConversationsView(WidgetView):
             channel=Channel.WEB,
             team=team,
             files=files,
+            invitation=invitation,
         )
         conversation = self.get_conversation(conversation.pk)
         return Response(

@@ -34,7 +34,7 @@ from ..files.links import customer_reader, event_with_links, user_reader
 from ..models import AuthorKind, Customer, Team
 from ..serializers import author_shape, customer_event
 from ..throttling import hit_scope, scope_ip
-from . import caps, presence
+from . import caps, presence, visitors
 from .access import user_group
 from .delivery import EventStream, database_sync_to_async
 from .tail import log_tail
@@ -471,12 +471,26 @@ class CustomerConsumer(EventStreamConsumer):
 
     async def opened(self) -> None:
         await sync_to_async(presence.customer_socket_opened)(self.customer.pk, self.channel_name)
+        await self.tell_agents()
 
     async def seen(self) -> None:
         await sync_to_async(presence.customer_socket_seen)(self.customer.pk, self.channel_name)
 
     async def closed(self) -> None:
         await sync_to_async(presence.customer_socket_closed)(self.customer.pk, self.channel_name)
+        await self.tell_agents()
+
+    async def tell_agents(self) -> None:
+        """On the site now: the visitor arrived or left (live/visitors.py). A courtesy, as
+        typing is: never worth the socket when Redis or PostgreSQL hiccups."""
+        try:
+            update = await database_sync_to_async(visitors.visitor_update)(self.customer.pk)
+            for group in update[0] if update else ():
+                await self.channel_layer.group_send(
+                    group, {"type": "event.publish", "event": update[1]}
+                )
+        except Exception:
+            logger.debug("visitor update not sent", exc_info=True)
 
     async def client_groups(self) -> list[str]:
         return [f"customer.{self.customer.pk}"]

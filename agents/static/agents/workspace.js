@@ -1106,7 +1106,17 @@ import { attachMentionPicker } from "./mentions.js";
     }
   }
 
-  setInterval(() => document.visibilityState === "visible" && loadVisitors(), CONTEXT_EVERY_MS);
+  /** A visitor arrived, left or opened a page (a `visitor` event, pushed to the agents who may
+   *  see them): the list follows at once; the slow poll below repairs what a push missed. */
+  function onVisitor(visitor) {
+    if (typeof visitor.id !== "number") return;
+    const others = visitors.filter((item) => item.id !== visitor.id);
+    visitors = visitor.online && visitor.current_page ? [visitor, ...others] : others;
+    renderVisitors();
+  }
+
+  const VISITORS_POLL_MS = 60000; // a fallback: arrivals, leavings and pages are pushed
+  setInterval(() => document.visibilityState === "visible" && loadVisitors(), VISITORS_POLL_MS);
 
   // --- Me: presence and "open: 2 / 3" ----------------------------------------------------------------
 
@@ -1216,6 +1226,7 @@ import { attachMentionPicker } from "./mentions.js";
     onLive: setLive,
     onResumed: (frame, { after }) => {
       if (state.currentId) send({ type: "subscribe", conversation: state.currentId });
+      loadVisitors(); // visitor events have no cursor: what the socket missed is read again
       // Resumed "from now": whatever happened before is only in the REST answers, so read them
       // again (this covers the first page load's gap between the REST list and the socket).
       if (after == null) {
@@ -1252,6 +1263,9 @@ import { attachMentionPicker } from "./mentions.js";
         return;
       case "typing":
         onTyping(frame);
+        return;
+      case "visitor":
+        onVisitor(frame.data || {});
         return;
       case "presence":
         if (frame.agent === ME.id && state.agent) {

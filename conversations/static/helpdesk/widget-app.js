@@ -187,6 +187,9 @@
     attach: gettext("Attach files"),
     removeFile: gettext("Remove {name}"),
     uploading: gettext("Sending… {n}%"),
+    inviteFrom: gettext("Message from {name}"),
+    inviteReply: gettext("Reply"),
+    inviteDismiss: gettext("Dismiss the invitation"),
   };
 
   let LANG = "en";
@@ -256,7 +259,8 @@
   }
 
   // store: {token, customer, identifier, cursor,
-  //         rated: {conversation id: cycle}, read: {conversation id: last message id read}}
+  //         rated: {conversation id: cycle}, read: {conversation id: last message id read},
+  //         firstSeen: ms (invitations), suggestions: {key, at} (suggestion sessions)}
   const store = Object.assign(
     { rated: {}, read: {} },
     readJson(storage("localStorage"), STORE_KEY),
@@ -313,6 +317,7 @@
     articleFrom: "help", // where Back goes from an article: "help" or "thread"
     votes: new Map(), // article id -> helpful (answered during this visit)
     suggestions: [], // up to three articles for the first message being typed
+    invitation: null, // a campaign's: {id, message, sender, shown, answering} (see below)
   };
   let sequence = 0; // local order of messages that have no server id yet
 
@@ -446,11 +451,11 @@
     });
   }
 
-  // The public reads (availability, help articles) answer anyone alike: sent without the
+  // The public reads (availability, help articles, invitations) answer anyone alike: sent without the
   // token, they are simple requests, which another site's page makes without a preflight.
   function needsToken(method, path) {
     if (path === "/sessions") return false;
-    return !(method === "GET" && /^\/(availability|articles)([/?]|$)/.test(path));
+    return !(method === "GET" && /^\/(availability|articles|campaigns)([/?]|$)/.test(path));
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -773,10 +778,15 @@
   async function startConversation(message) {
     const body = { body: message.body, client_id: message.client_id };
     if (TEAM) body.team = TEAM;
+    if (state.invitation?.answering) body.campaign = state.invitation.id;
     try {
       if (message.files?.length) return await withRetries(() => uploadFiles("/conversations", body, message));
       return await withRetries(() => api("POST", "/conversations", body));
     } catch (error) {
+      if (error.fields?.campaign) {
+        state.invitation = null; // the campaign ended meanwhile: an ordinary conversation
+        return startConversation(message);
+      }
       if (!error.fields?.team) throw error;
       // A misconfigured data-team must not keep a customer from writing: use the default team.
       console.warn("Helpdesk widget: unknown team, using the default team.", error.message);
@@ -788,6 +798,8 @@
   /** The new thread's messages now belong to the conversation the server created. */
   function adoptNewThread(conversation) {
     upsertConversation(conversation);
+    if (state.invitation?.answering) state.invitation = null; // it opens this conversation
+    followSuggestions(conversation.id);
     const draft = thread(NEW);
     const target = thread(conversation.id);
     for (const [key, message] of draft.messages) {
@@ -956,10 +968,45 @@
       const answer = await api("GET", "/articles?" + params);
       if (number !== suggestRequest || !wantsSuggestions()) return;
       state.suggestions = (answer.results || []).slice(0, 3);
+      if (state.suggestions.length) recordSuggestions(state.suggestions);
     } catch {
       if (number === suggestRequest) state.suggestions = [];
     }
     renderSoon();
+  }
+
+  // Suggestion sessions (docs/reports.md "Self-service"): the first suggestions shown open one,
+  // which the conversation that follows within the window closes; one left open is counted
+  // as a question the articles answered. store.suggestions: {key, at}.
+  const DEFLECTION_WINDOW_MS = 30 * 60 * 1000;
+
+  function openSuggestionSession() {
+    const session = store.suggestions;
+    return session && Date.now() - session.at < DEFLECTION_WINDOW_MS ? session : null;
+  }
+
+  async function recordSuggestions(articles) {
+    if (openSuggestionSession() || state.recordingSuggestions) return;
+    state.recordingSuggestions = true;
+    try {
+      const body = { articles: articles.map((article) => article.id) };
+      const { key } = await api("POST", "/suggestions", body);
+      store.suggestions = { key, at: Date.now() };
+      saveStore();
+    } catch {
+      /* uncounted: the reports miss one suggestion session */
+    } finally {
+      state.recordingSuggestions = false;
+    }
+  }
+
+  function followSuggestions(conversationId) {
+    const session = openSuggestionSession();
+    delete store.suggestions;
+    saveStore();
+    if (!session) return;
+    const path = "/suggestions/" + encodeURIComponent(session.key) + "/conversation";
+    api("POST", path, { conversation: conversationId }).catch(() => {});
   }
 
   function clearSuggestions() {
@@ -1590,7 +1637,7 @@
       event.stopPropagation();
       closePanel();
     });
-    root.append(dom.panel, dom.launcher, dom.announcer);
+    root.append(dom.panel, buildInvitation(), dom.launcher, dom.announcer);
     shadow.append(stylesheet, root);
     document.body.append(host);
     dom.host = host;
@@ -1735,6 +1782,116 @@
     dom.input.focus();
   }
 
+  // --- Campaign invitations (docs/widget.md "Invitations") -----------------------------------
+  //
+  // A campaign whose rules pick this visitor (GET /campaigns) shows its message in a bubble
+  // above the launcher after its delay. Answering opens the chat with the invitation as the
+  // first message; the conversation starts with `campaign`. Dismissed or answered: no other
+  // invitation in this browser session.
+
+  const INVITED_KEY = TAB_KEY + ":invited";
+  const RETURNING_AFTER_MS = 30 * 60 * 1000; // as the helpdesk counts a returning visitor
+
+  async function scheduleInvitation() {
+    if (!store.firstSeen) {
+      store.firstSeen = Date.now();
+      saveStore();
+    }
+    if (state.open || storage("sessionStorage")?.getItem(INVITED_KEY)) return;
+    if (boot && !boot.invitations) return; // the loader says no campaign runs: ask nothing
+    const returning = Date.now() - store.firstSeen >= RETURNING_AFTER_MS;
+    const query = "?url=" + encodeURIComponent(location.href) + "&returning=" + returning;
+    let results;
+    try {
+      ({ results } = await api("GET", "/campaigns" + query));
+    } catch {
+      return; // no invitation rather than an error on the shop's page
+    }
+    const first = results.sort((a, b) => a.delay_seconds - b.delay_seconds)[0];
+    if (first) setTimeout(() => showInvitation(first), first.delay_seconds * 1000);
+  }
+
+  function showInvitation(campaign) {
+    if (state.open || state.invitation) return;
+    state.invitation = { ...campaign, shown: true, answering: false };
+    announce(t("inviteFrom", { name: campaign.sender.name }) + ": " + campaign.message);
+    api("POST", "/campaigns/" + campaign.id + "/shown").catch(() => {});
+    renderSoon();
+  }
+
+  function endInvitations() {
+    try {
+      storage("sessionStorage")?.setItem(INVITED_KEY, "1");
+    } catch {
+      /* storage unavailable: the invitation may come back on the next page */
+    }
+  }
+
+  function answerInvitation() {
+    state.invitation.shown = false;
+    state.invitation.answering = true;
+    endInvitations();
+    state.view = "thread";
+    state.current = NEW;
+    openPanel();
+  }
+
+  function dismissInvitation() {
+    state.invitation = null;
+    endInvitations();
+    render({});
+    dom.launcher.focus();
+  }
+
+  function buildInvitation() {
+    dom.inviteFrom = h("span", { class: "hd-invite__from" });
+    dom.inviteText = h("span", { class: "hd-invite__text" });
+    dom.invite = h(
+      "div",
+      {
+        class: "hd-invite",
+        hidden: true,
+        onkeydown: (event) => event.key === "Escape" && dismissInvitation(),
+      },
+      h(
+        "button",
+        { class: "hd-invite__close", type: "button", "aria-label": t("inviteDismiss"), onclick: dismissInvitation },
+        icon("close"),
+      ),
+      h(
+        "button",
+        { class: "hd-invite__body", type: "button", onclick: answerInvitation },
+        dom.inviteFrom,
+        dom.inviteText,
+        h("span", { class: "hd-invite__reply", text: t("inviteReply") }),
+      ),
+    );
+    return dom.invite;
+  }
+
+  function renderInvitation() {
+    const invitation = state.invitation;
+    dom.invite.hidden = !invitation?.shown || state.open;
+    if (dom.invite.hidden) return;
+    dom.inviteFrom.textContent = t("inviteFrom", { name: invitation.sender.name });
+    dom.inviteText.textContent = invitation.message;
+  }
+
+  /** The invitation being answered, first in the new thread, as its sender wrote it. */
+  function invitationItem(invitation) {
+    return {
+      key: "invitation",
+      sig: "invitation:" + invitation.id,
+      build: () =>
+        h(
+          "div",
+          { class: "hd-msg hd-msg--agent hd-msg--welcome" },
+          h("div", { class: "hd-msg__author", text: invitation.sender.name }),
+          h("div", { class: "hd-msg__bubble", text: invitation.message }),
+        ),
+    };
+  }
+
   // --- Rendering -------------------------------------------------------------------------------
 
   let renderQueued = false;
@@ -1756,6 +1913,7 @@
   function render(wishes) {
     const nearEnd = dom.body.scrollHeight - dom.body.scrollTop - dom.body.clientHeight < 80;
     renderLauncher();
+    renderInvitation();
     dom.panel.hidden = !state.open;
     dom.root.classList.toggle("is-open", state.open);
     dom.connection.hidden = !(state.showReconnecting && state.open);
@@ -2051,7 +2209,11 @@
           ),
       });
     }
-    if (id === NEW || thread(id).loaded || messages.length) {
+    if (id === NEW && state.invitation?.answering) {
+      items.push(invitationItem(state.invitation)); // the conversation will start with it
+    } else if (messages[0]?.author?.kind === "agent") {
+      // An invitation or an agent's first message opens it: no greeting above that.
+    } else if (id === NEW || thread(id).loaded || messages.length) {
       items.push({
         key: "welcome",
         sig: "welcome",
@@ -2651,6 +2813,7 @@
     else connection.connect(); // with a token only
     followHistory();
     reportPageview();
+    scheduleInvitation();
 
     if (typeof tab.current === "number" && store.token) {
       state.view = "thread";
