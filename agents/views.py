@@ -21,6 +21,7 @@ from conversations.people import avatar, display_name, public_name
 from inboxes.selectors import channel_choices
 
 from .services import agent_for
+from .workspace_views import views_strings
 
 
 @staff_member_required  # anyone else goes to the admin login, then comes back
@@ -42,6 +43,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "channels": channel_choices(),
         "labels": list(Label.objects.order_by("name").values_list("name", flat=True)),
         "strings": page_strings(),
+        "views_strings": views_strings(),  # saved views, bulk actions (views.js)
         "macro_strings": macro_strings(),
         "alert_strings": alert_strings(),
         "max_message_length": settings.HELPDESK_MAX_MESSAGE_LENGTH,
@@ -107,6 +109,9 @@ def page_strings() -> dict[str, str]:
             "Shorten it or send it in parts."
         ),
         "retry": _("Retry"),
+        # Files (docs/attachments.md)
+        "remove_file": _("Remove {name}"),
+        "uploading": _("Sending… %(percent)s%%"),
         "typing": _("%(name)s is typing…"),
         "customer_typing": _("The customer is typing…"),
         "typing_short": _("typing…"),

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 LIST = "/api/v1/conversations"
 ADMIN_INBOX = "/admin/conversations/conversation/"
+VIEWS = "/api/v1/views"
 PAGE_BUDGET_MS, SEARCH_BUDGET_MS = 50, 200
 
 
@@ -54,6 +55,8 @@ def environment(url: str) -> dict[str, str]:
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-inbox-only"),
         "ALLOWED_HOSTS": "testserver",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3"),
+        # One agent asks every case in turn: the per-agent limit (600/min) is not measured.
+        "HELPDESK_RATE_AGENT": "1000000/min",
     }
 
 
@@ -104,6 +107,38 @@ def timed_get(client, params: dict) -> tuple[float, float, dict]:
     return elapsed, cpu_ms, response.json() if is_json else {"count": "html"}
 
 
+def saved_views(agent, team) -> list:
+    """The agent's views of the benchmark (made once, kept): a personal one and shared ones of
+    their team, as a day's sidebar would hold them."""
+    from conversations.models import SavedView
+
+    shared = {"team": team} if team else {"owner": agent}
+    wanted = [
+        ("Unassigned, longest waiting", shared,
+         {"team": str(team.pk) if team else "none", "assignee": "none", "status": "open",
+          "ordering": "waiting_since"}),
+        ("Mine open", {"owner": agent}, {"assignee": "me", "status": "open"}),
+        ("Team pending", shared,
+         {"team": str(team.pk) if team else "none", "status": "pending"}),
+        ("Label refund", shared, {"label": "refund"}),
+        ("All open", {"owner": agent}, {"status": "open", "ordering": "waiting_since"}),
+    ]  # fmt: skip
+    views = []
+    for position, (name, whose, filters) in enumerate(wanted):
+        view, _ = SavedView.objects.update_or_create(
+            name=f"bench: {name}", **whose, defaults={"filters": filters, "position": position}
+        )
+        views.append(view)
+    return views
+
+
+def views_total(answer: dict) -> str:
+    """The counts of a views list, summed (~ when one is an estimate)."""
+    views = answer["results"]
+    total = sum(view["count"] or 0 for view in views)
+    return f"{total:,}" + ("" if all(view["count_exact"] for view in views) else "~")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(round(share * (len(ordered) - 1))), len(ordered) - 1)]
@@ -146,6 +181,7 @@ def main() -> None:
         else admin
     )
     customer = Conversation.objects.select_related("customer").order_by("-pk").first().customer
+    views = saved_views(agent, team)
     as_admin, as_agent = Client(), Client()
     as_admin.force_login(admin)
     as_agent.force_login(agent)
@@ -164,6 +200,9 @@ def main() -> None:
         ("page", "channel=email, status=resolved", as_admin,
          {"channel": "email", "status": "resolved"}),
         ("page", "page 40 of all", as_admin, {"page": 40}),
+        ("page", f"a view: {views[0].name} (agent)", as_agent, {"view": views[0].pk}),
+        ("page", f"a view: {views[4].name} (agent)", as_agent, {"view": views[4].pk}),
+        ("page", f"views with counts ({len(views)} views, agent)", as_agent, {"path": VIEWS}),
         ("search", "common word: invoice", as_admin, {"q": "invoice"}),
         ("search", "common word (agent)", as_agent, {"q": "invoice"}),
         ("search", "rare word: chargeback", as_admin, {"q": "chargeback"}),
@@ -189,7 +228,7 @@ def main() -> None:
     answers: dict[str, dict] = {}
     for round_number in range(args.runs + 2):
         for _, name, client, params in cases:
-            query = params if "path" in params else {**size, **params}  # admin: 50 a page
+            query = params if "path" in params else {**size, **params}  # admin: 50 a page; views
             elapsed, cpu_ms, answers[name] = timed_get(client, query)
             if round_number >= 2:
                 times[name].append(elapsed)
@@ -200,7 +239,7 @@ def main() -> None:
         budget = PAGE_BUDGET_MS if kind == "page" else SEARCH_BUDGET_MS
         p95 = percentile(times[name], 0.95)
         answer = answers[name]
-        count = answer["count"]
+        count = answer["count"] if "count" in answer else views_total(answer)
         count = f"{count:,}" if isinstance(count, int) else count
         count += "" if answer.get("count_exact", True) else "~"
         verdict = f"{'ok' if p95 < budget else 'OVER'} (<{budget})"

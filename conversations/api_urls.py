@@ -3,7 +3,7 @@
 from django.urls import path
 
 from . import views
-from .api import agent, customers, inbound_email, widget
+from .api import agent, bulk, customers, files, inbound_email, saved_views, widget
 
 app_name = "conversations_api"
 
@@ -43,10 +43,13 @@ urlpatterns = [
     ),
     path("widget/pageviews", widget.WidgetPageviewsView.as_view(), name="widget-pageviews"),
     path("widget/nps", widget.WidgetNpsView.as_view(), name="widget-nps"),
+    # A message's file, by its signed link (customers and agents: docs/attachments.md)
+    path("files/<str:token>", files.FileView.as_view(), name="file"),
     # Mail providers (email continuity)
     path("inbound/email", inbound_email.InboundEmailView.as_view(), name="inbound-email"),
     # Agent side
     path("conversations", agent.ConversationListView.as_view(), name="conversations"),
+    path("conversations/bulk", bulk.ConversationBulkView.as_view(), name="conversations-bulk"),
     path("conversations/<int:pk>", agent.ConversationDetailView.as_view(), name="conversation"),
     path(
         "conversations/<int:pk>/transfer",
@@ -63,6 +66,8 @@ urlpatterns = [
         agent.ConversationReadView.as_view(),
         name="conversation-read",
     ),
+    path("views", saved_views.SavedViewListView.as_view(), name="views"),
+    path("views/<int:pk>", saved_views.SavedViewDetailView.as_view(), name="view"),
     path("customers/<int:pk>", customers.CustomerDetailView.as_view(), name="customer"),
     path("customers/<int:pk>/notes", customers.CustomerNotesView.as_view(), name="customer-notes"),
     path(

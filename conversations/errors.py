@@ -36,6 +36,18 @@ class NotAllowed(HelpdeskError):
     code = "conflict"
 
 
+class Forbidden(HelpdeskError):
+    """The user may not do this (someone else's view, a team they are not in)."""
+
+    status = 403
+    code = "permission_denied"
+
+
+class NotFound(HelpdeskError):
+    status = 404
+    code = "not_found"
+
+
 def _messages(value: Any) -> list[str]:
     values = value if isinstance(value, (list, tuple)) else [value]
     return [str(item) for item in values]

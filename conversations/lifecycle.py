@@ -359,6 +359,11 @@ def message_preview(body: str) -> str:
     return " ".join(body.split())[:PREVIEW_LENGTH]
 
 
+def preview_text(body: str, file_names: list[str]) -> str:
+    """What a message says in a preview: its body, or for a file alone the file's name."""
+    return body or " ".join(f"📎 {name}" for name in file_names)
+
+
 def check_private_note(author_kind: str, private: bool) -> None:
     if private and author_kind != AGENT:
         raise InvalidInput(

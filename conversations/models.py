@@ -6,16 +6,19 @@ a ConversationEvent in the same transaction (see `events.py`).
 """
 
 import secrets
+import uuid
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle
+from .files import storage as files_storage
 
 
 def new_customer_token() -> str:
@@ -473,6 +476,9 @@ class Conversation(models.Model):
                 condition=Q(status=Status.OPEN),
                 name="conv_open_waiting",
             ),
+            # Counts of the inbox and its saved views (status, team, assignee and who may read
+            # them) from the index alone: 0.3 ms for 1,000 of a million (migration 0015_views).
+            models.Index(fields=["status", "team", "assignee"], name="conv_status_team_assignee"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -515,7 +521,7 @@ class Message(models.Model):
         related_name="messages",
         verbose_name=_("agent"),
     )
-    body = models.TextField(_("body"))
+    body = models.TextField(_("body"), blank=True)  # empty when files say it all
     private = models.BooleanField(
         _("private note"), default=False, help_text=_("Seen by agents only.")
     )
@@ -546,7 +552,6 @@ class Message(models.Model):
                 condition=Q(private=False) | Q(author_kind=AuthorKind.AGENT),
                 name="only_agents_write_private_notes",
             ),
-            models.CheckConstraint(condition=~Q(body=""), name="message_body_not_empty"),
         ]
 
     def __str__(self) -> str:
@@ -555,6 +560,56 @@ class Message(models.Model):
     @property
     def is_public_agent_reply(self) -> bool:
         return self.author_kind == AuthorKind.AGENT and not self.private
+
+
+def attachment_storage() -> Storage:
+    """STORAGES["attachments"]: local files, or an S3-compatible bucket (files/storage.py)."""
+    return files_storage.attachment_storage
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """Where a file is kept: a random name (the shown name lives in the row), by month."""
+    return f"{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file a message carries. `content_type` was sniffed from the bytes (files/checks.py).
+
+    An imported file may be a link only (`external_url`, nothing stored): the import records
+    what the other helpdesk had without downloading it (docs/import.md).
+    """
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    file = models.FileField(
+        _("file"), storage=attachment_storage, upload_to=attachment_path, max_length=300, blank=True
+    )
+    external_url = models.URLField(_("external URL"), max_length=2000, blank=True)
+    name = models.CharField(_("name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    thumbnail = models.FileField(
+        _("thumbnail"),
+        storage=attachment_storage,
+        upload_to=attachment_path,
+        max_length=300,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(file="") | ~Q(external_url=""), name="attachment_has_a_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Rating(models.Model):
@@ -740,6 +795,60 @@ class ReadMarker(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.conversation_id} ≤ {self.last_read_message_id}"
+
+
+class SavedView(models.Model):
+    """A saved filter of the inbox ("unassigned billing, longest waiting"): an agent's own
+    (`owner`) or shared with a team's agents (`team`), never both.
+
+    `filters` holds the inbox list's query parameters as strings ({"status": "open",
+    "assignee": "none", "ordering": "waiting_since"}); the API checks them with the list's
+    own filter code before saving, and applies them per reader ("me" is whoever reads it).
+    """
+
+    name = models.CharField(_("name"), max_length=80)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        verbose_name=_("owner"),
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        verbose_name=_("team"),
+    )
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(owner__isnull=False) & Q(team__isnull=True))
+                | (Q(owner__isnull=True) & Q(team__isnull=False)),
+                name="saved_view_owner_or_team",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 # --- Email continuity (conversations/mail/outbound.py) --------------------------------------------

@@ -11,10 +11,12 @@ from typing import Any
 from django.dispatch import receiver
 
 from .events import event_published
+from .files.thumbnails import wanted as wants_thumbnail
+from .jobs import enqueue
 from .live.presence import customer_is_online
 from .mail import outbound
 from .models import AuthorKind, ConversationEvent, EventType
-from .tasks import schedule_reply_email
+from .tasks import make_thumbnail, schedule_reply_email
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +52,16 @@ def follow_up_reply(event: ConversationEvent) -> None:
         outbound.mark_replies_seen(event.conversation_id, through=event.message_id)
     else:
         schedule_reply_email(event.conversation_id)
+
+
+@receiver(event_published, dispatch_uid="conversations.make_thumbnails")
+def make_thumbnails(
+    sender: Any, event: ConversationEvent, live: bool = True, **kwargs: Any
+) -> None:
+    """A new message's images get thumbnails, made by a worker (Pillow). A lost enqueue costs
+    the thumbnail only: the download view serves the image itself meanwhile and asks again."""
+    if event.type != EventType.MESSAGE_CREATED:
+        return
+    for attachment in event.data.get("attachments") or ():
+        if wants_thumbnail(attachment.get("content_type", "")):
+            enqueue(make_thumbnail, attachment["id"])

@@ -2,12 +2,13 @@
 
 The core declares each question here as a small protocol; the app that knows the answer
 registers it in its AppConfig.ready() (agents answers the first two, bot the third, inboxes
-the fourth). Asking a question nobody
+the fourth, campaigns the fifth). Asking a question nobody
 answered raises ImproperlyConfigured, and a system check says so at start-up: an
 unanswered question is an error, never a silent yes.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from django.core import checks
@@ -51,6 +52,26 @@ class ReplyCheck(Protocol):
         whose inbox delivers replies (docs/channels.md)."""
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """A campaign's proactive invitation, as the conversation it starts needs it."""
+
+    campaign: int
+    team: Team
+    body: str
+    sender: Any = None  # the agent shown; None: the team itself
+
+
+class CampaignInvitations(Protocol):
+    def __call__(self, *, campaign: Any) -> Invitation:
+        """The invitation of campaign `campaign` (an id) that a customer answers. Raise
+        InvalidInput naming the `campaign` field when there is no such enabled campaign."""
+
+    def any_enabled(self) -> bool:
+        """Whether any campaign is enabled: the widget's loader says so, and the widget asks
+        for invitations on a page only then (no request at all on a site without any)."""
+
+
 class Seam(Generic[Answer]):
     """One question and the answer registered for it."""
 
@@ -86,6 +107,10 @@ REPLY_CHECK: Seam[ReplyCheck] = Seam(
     "may this reply leave through the conversation's channel now?", "conversations.E004"
 )
 
+CAMPAIGN_INVITATIONS: Seam[CampaignInvitations] = Seam(
+    "which invitation did this customer answer?", "conversations.E005"
+)
+
 
 def register_assignment_policy(policy: AssignmentPolicy) -> None:
     ASSIGNMENT_POLICY.register(policy)
@@ -101,6 +126,10 @@ def register_bot_gate(gate: BotGate) -> None:
 
 def register_reply_check(check: ReplyCheck) -> None:
     REPLY_CHECK.register(check)
+
+
+def register_campaign_invitations(invitations: CampaignInvitations) -> None:
+    CAMPAIGN_INVITATIONS.register(invitations)
 
 
 def assignment_policy() -> AssignmentPolicy:
@@ -119,10 +148,20 @@ def reply_check() -> ReplyCheck:
     return REPLY_CHECK.get()
 
 
+def campaign_invitations() -> CampaignInvitations:
+    return CAMPAIGN_INVITATIONS.get()
+
+
 def check_seams_answered(**kwargs: Any) -> list[checks.CheckMessage]:
     """System check (registered in ConversationsConfig.ready): every question has an answer."""
     return [
         checks.Error(seam.missing(), id=seam.check_id)
-        for seam in (ASSIGNMENT_POLICY, AGENT_PROVISIONER, BOT_GATE, REPLY_CHECK)
+        for seam in (
+            ASSIGNMENT_POLICY,
+            AGENT_PROVISIONER,
+            BOT_GATE,
+            REPLY_CHECK,
+            CAMPAIGN_INVITATIONS,
+        )
         if seam.answer is None
     ]

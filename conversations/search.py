@@ -39,7 +39,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from .models import Conversation, Message
+from .models import Attachment, Conversation, Message
 
 SEARCH_WINDOW = 500  # matching messages (and customers) ranked per search, newest first
 RECENT_ROWS = 10_000  # the first look at a term counts its matches among these newest rows
@@ -247,6 +247,22 @@ def ranked_matches(
                 WHERE m.search_vector @@ %s::tsquery {newest_first}
             ) AS message_hits""")
         params += [words_query, *scope_params, words_query, SEARCH_WINDOW]
+    if words_query:
+        # Files by name (attachment_search, migration 0016_attachments): files are few next
+        # to messages, so every match comes from the index, each looked up in the scope.
+        parts.append(f"""
+            SELECT * FROM (
+                WITH found AS MATERIALIZED (
+                    SELECT message_id, search_vector FROM conversations_attachment
+                    WHERE search_vector @@ %s::tsquery
+                )
+                SELECT m.conversation_id, ts_rank(f.search_vector, %s::tsquery), m.id
+                FROM found f JOIN conversations_message m ON m.id = f.message_id
+                CROSS JOIN LATERAL (
+                    SELECT * FROM {scope_table} WHERE c.id = m.conversation_id OFFSET 0
+                ) AS c {newest_first}
+            ) AS file_hits""")
+        params += [words_query, words_query, *scope_params, SEARCH_WINDOW]
     if names_query and not common_names:
         parts.append(f"""
             SELECT * FROM (
@@ -367,7 +383,10 @@ def substring_search(
     if not text:
         return results
     in_customer = Q(customer__name__icontains=text) | Q(customer__email__icontains=text)
-    matching_messages = Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text)
+    named_files = Attachment.objects.filter(message=OuterRef("pk"), name__icontains=text)
+    matching_messages = Message.objects.filter(
+        Q(body__icontains=text) | Exists(named_files), conversation=OuterRef("pk")
+    )
     message_count = (
         matching_messages.order_by().values("conversation").annotate(total=Count("pk"))
     ).values("total")

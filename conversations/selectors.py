@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from .live.presence import customer_is_online
 from .models import (
+    Attachment,
     AuthorKind,
     Conversation,
     ConversationEvent,
@@ -21,6 +22,7 @@ from .models import (
     NpsResponse,
     PageView,
     ReadMarker,
+    SavedView,
     Team,
 )
 from .search import SearchResults, search_conversations  # noqa: F401  (the search selectors)
@@ -36,6 +38,33 @@ def conversations_visible_to_agent(user: Any) -> QuerySet[Conversation]:
         return conversations
     their_teams = Team.objects.filter(members=user).values("pk")
     return conversations.filter(Q(team__in=their_teams) | Q(assignee=user) | Q(team__isnull=True))
+
+
+def saved_views_for_agent(user: Any) -> QuerySet[SavedView]:
+    """The agent's own saved views and those shared with their teams, in their order."""
+    their_teams = Team.objects.filter(members=user).values("pk")
+    views = SavedView.objects.filter(Q(owner=user) | Q(team__in=their_teams))
+    return views.select_related("team").order_by("position", "id")
+
+
+def saved_views_readable_by(user: Any) -> QuerySet[SavedView]:
+    """saved_views_for_agent, and for admins every team's shared views (they may change
+    them); someone else's personal view is nobody else's."""
+    if user.is_superuser:
+        return SavedView.objects.filter(Q(owner=user) | Q(team__isnull=False))
+    return saved_views_for_agent(user)
+
+
+def may_change_saved_view(user: Any, view: SavedView, their_teams: set[int] | None = None) -> bool:
+    """A personal view is its owner's; a shared one is its team's and the admins'.
+    `their_teams` (the user's team ids, when known) saves a query per view of a list."""
+    if view.team_id is None:
+        return view.owner_id == user.pk
+    if user.is_superuser:
+        return True
+    if their_teams is not None:
+        return view.team_id in their_teams
+    return Team.objects.filter(pk=view.team_id, members=user).exists()
 
 
 def agents_who_may_read(conversation: Conversation) -> QuerySet[Any]:
@@ -55,6 +84,29 @@ def mentioning(conversations: QuerySet[Conversation], user: Any) -> QuerySet[Con
     return conversations.filter(
         Exists(Mention.objects.filter(conversation=OuterRef("pk"), user=user))
     )
+
+
+def attachment_for_reader(pk: int, reader: str, user: Any) -> Attachment | None:
+    """The attachment if the reader of its link may read it now (files/links.py): the
+    customer, from a public message of their own conversation; a staff user, in their own
+    session (or with their token), from a conversation they may see."""
+    if pk > 2**63 - 1:
+        return None
+    kind, reader_id = reader[0], int(reader[1:])
+    attachments = Attachment.objects.filter(pk=pk)
+    if kind == "c":
+        attachments = attachments.filter(
+            message__private=False, message__conversation__customer_id=reader_id
+        )
+    elif user is not None and user.is_authenticated and user.pk == reader_id and user.is_staff:
+        if not user.is_active:
+            return None
+        attachments = attachments.filter(
+            message__conversation__in=conversations_visible_to_agent(user)
+        )
+    else:
+        return None
+    return attachments.first()
 
 
 def customers_visible_to_agent(user: Any) -> QuerySet[Customer]:

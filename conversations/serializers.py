@@ -15,8 +15,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import visitor_context
+from .files.links import with_links
 from .ids import MAX_ID, parse_id
-from .models import AuthorKind, Conversation, Customer, Delivery, Message, Priority, Status
+from .models import (
+    Attachment,
+    AuthorKind,
+    Conversation,
+    Customer,
+    Delivery,
+    Message,
+    Priority,
+    Status,
+)
 from .people import avatar, public_name, user_name
 
 User = get_user_model()
@@ -153,7 +163,26 @@ class MentionOutput(serializers.Serializer):
     name = serializers.CharField()
 
 
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    content_type = serializers.CharField(help_text=_("Told from the file's bytes."))
+    size = serializers.IntegerField(help_text=_("Bytes."))
+    url = serializers.CharField(
+        help_text=_(
+            "A signed download link, relative to the helpdesk's address, that expires "
+            "(HELPDESK_ATTACHMENT_URL_SECONDS): read the message again for a fresh one."
+        )
+    )
+    thumbnail_url = serializers.CharField(
+        required=False, help_text=_("Images only: a small version, for showing inline.")
+    )
+
+
 class MessageOutput(serializers.ModelSerializer):
+    """A message; its attachments' links are signed for the reader in the context
+    (`reader`: files/links.py), and left out without one."""
+
     author = serializers.SerializerMethodField()
     mentions = serializers.SerializerMethodField(
         help_text=_(
@@ -168,11 +197,12 @@ class MessageOutput(serializers.ModelSerializer):
             "Replies that leave through an inbox's channel: how far they got. Null otherwise."
         ),
     )
+    attachments = AttachmentOutput(many=True, read_only=True)
 
     class Meta:
         model = Message
         fields = ["id", "conversation", "client_id", "author", "body", "private", "created_at"]
-        fields += ["mentions", "delivery"]
+        fields += ["mentions", "delivery", "attachments"]
 
     @extend_schema_field(AuthorOutput)
     def get_author(self, message: Message) -> dict[str, Any]:
@@ -183,14 +213,28 @@ class MessageOutput(serializers.ModelSerializer):
         return message_mentions(message)
 
     def to_representation(self, message: Message) -> dict[str, Any]:
-        return message_payload(message)
+        return for_reader(message_payload(message), self.context.get("reader"))
+
+
+def for_reader(message: dict[str, Any], reader: str | None) -> dict[str, Any]:
+    """The message shape as `reader` gets it: with links to its files (files/links.py)."""
+    return with_links(message, reader) if reader else message
 
 
 def message_author(message: Message) -> dict[str, Any]:
     kind = message.author_kind
     customer = message.conversation.customer if kind == AuthorKind.CUSTOMER else None
     agent = message.agent if kind == AuthorKind.AGENT and message.agent_id else None
+    if kind == AuthorKind.AGENT and agent is None:  # a campaign's invitation from a team
+        return team_author(message.conversation.team)
     return author_shape(kind, customer=customer, agent=agent)
+
+
+def team_author(team: Any) -> dict[str, Any]:
+    """An agent message that no agent wrote (a campaign's invitation sent as its team, or an
+    agent deleted since): the team speaks."""
+    name = team.name if team is not None else str(AuthorKind.AGENT.label)
+    return {"kind": AuthorKind.AGENT, "id": None, "name": name}
 
 
 def author_shape(kind: str, *, customer: Any = None, agent: Any = None) -> dict[str, Any]:
@@ -357,6 +401,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         created_at=message.created_at,
         mentions=message_mentions(message),
         delivery=message.delivery,
+        attachments=[attachment_shape(attachment) for attachment in message.attachments.all()],
     )
 
 
@@ -371,6 +416,16 @@ def message_mentions(message: Message) -> list[dict[str, Any]]:
     ]
 
 
+def attachment_shape(attachment: Attachment) -> dict[str, Any]:
+    """A file as the event log keeps it: without links, which each reader gets signed."""
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+    }
+
+
 def message_shape(
     *,
     id: int,
@@ -382,6 +437,7 @@ def message_shape(
     created_at: datetime,
     mentions: list[dict[str, Any]] | None = None,
     delivery: str = "",
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": id,
@@ -393,6 +449,7 @@ def message_shape(
         "created_at": iso(created_at),
         "mentions": mentions or [],
         "delivery": delivery or None,
+        "attachments": attachments or [],
     }
 
 
@@ -573,10 +630,24 @@ class SessionOutput(serializers.Serializer):
     customer = CustomerOutput()
 
 
+def campaign_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_(
+            "The campaign whose invitation the customer answers: the conversation starts with "
+            "it, in the campaign's team (`team` is then ignored)."
+        ),
+    )
+
+
 class ConversationStartInput(serializers.Serializer):
     body = body_field()
     client_id = client_id_field()
     team = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100)
+    campaign = campaign_field()
 
 
 class CustomerMessageInput(serializers.Serializer):
@@ -691,7 +762,10 @@ class ConversationDetailOutput(ConversationOutput):
         fields = [*ConversationOutput.Meta.fields, "messages"]
 
     def to_representation(self, conversation: Conversation) -> dict[str, Any]:
-        messages = [message_payload(message) for message in conversation.messages.all()]
+        reader = self.context.get("reader")
+        messages = [
+            for_reader(message_payload(message), reader) for message in conversation.messages.all()
+        ]
         payload = with_unread_count(conversation_payload(conversation), conversation)
         customer = conversation.customer
         # What an agent knows about the customer, beyond the public shape's id, name, email.

@@ -9,12 +9,13 @@ under exactly the rules of live use.
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Greatest
@@ -22,10 +23,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import lifecycle, mentions, selectors, visitor_context
-from .errors import InvalidInput, NotAllowed
+from .errors import Forbidden, InvalidInput, NotAllowed
 from .events import record_event
+from .files import thumbnails
+from .files.checks import CheckedFile, LinkedFile, check_count, check_file
+from .live.visitors import broadcast_visitor
 from .models import (
     HOME_CHANNELS,
+    Attachment,
     AuthorKind,
     Channel,
     Conversation,
@@ -42,10 +47,11 @@ from .models import (
     PublicProfile,
     Rating,
     ReadMarker,
+    SavedView,
     Status,
     Team,
 )
-from .seams import assignment_policy, bot_gate, reply_check
+from .seams import Invitation, assignment_policy, bot_gate, reply_check
 
 
 @dataclass(frozen=True)
@@ -80,15 +86,20 @@ class _Unset:
 
 UNSET: Any = _Unset()
 
+StoredFile = CheckedFile | LinkedFile  # a message's file: uploaded and checked, or a link
+
 
 # --- Validation ------------------------------------------------------------------------------
 
 
-def check_body(body: Any, limit: int | None = None) -> str:
+def check_body(body: Any, limit: int | None = None, *, may_be_empty: bool = False) -> str:
     """A message body is plain text, stored as written; it must say something and fit.
 
     `limit` defaults to settings.HELPDESK_MAX_MESSAGE_LENGTH; the bulk import reads it once.
+    `may_be_empty`: the message carries files, which say it all.
     """
+    if may_be_empty and (body is None or (isinstance(body, str) and not body.strip())):
+        return ""
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput(
             _("Write a message first."), fields={"body": _("This field is required.")}
@@ -202,6 +213,8 @@ def pageview_record(
     customer.time_zone = visitor_context.check_time_zone(time_zone) or customer.time_zone
     customer.last_seen_at = pageview.at
     customer.save(update_fields=["browser", "time_zone", "last_seen_at"])
+    # On the site now, live: robust, as a lost hint is repaired by the workspace's poll.
+    transaction.on_commit(lambda: broadcast_visitor(customer.pk), robust=True)
     return pageview
 
 
@@ -388,7 +401,7 @@ def _locked_step(
 
 
 def home_inbox(channel: str) -> Inbox | None:
-    """The one inbox of the widget or of email (migration 0015 makes them; made again here if
+    """The one inbox of the widget or of email (migration 0017 makes them; made again here if
     an operator deleted one), so reports by inbox cover them; None for any other channel."""
     if channel not in HOME_CHANNELS:
         return None
@@ -407,17 +420,24 @@ def conversation_create(
     external_id: str | None = None,
     with_bot: bool = False,
     inbox: Inbox | None = None,
+    invitation: Invitation | None = None,
 ) -> Conversation:
     """A conversation with no message yet, in `team` or the default team.
 
     conversation_start adds the customer's first message; the history import replays
     whatever came first (an assignment at the same instant, an outbound agent message).
     `with_bot`: the bot answers first, and no agent's queue holds it until a handover.
+    `invitation`: it answers a campaign's invitation, which the created event names (reports
+    count the campaign's answers and conversations from it).
     """
     team = team or default_team()
     state, (created,) = lifecycle.create(
         at=at or timezone.now(), team=team.pk if team else None, with_bot=with_bot
     )
+    change = created.change
+    if invitation:
+        sender = invitation.sender.pk if invitation.sender else None
+        change = {**change, "campaign": {"id": invitation.campaign, "sender": sender}}
     conversation = Conversation.objects.create(
         customer=customer,
         channel=channel,
@@ -428,8 +448,22 @@ def conversation_create(
         with_bot=state.with_bot,
         inbox=inbox,
     )
-    record_event(conversation, EventType(created.type), at=created.at, change=created.change)
+    record_event(conversation, EventType(created.type), at=created.at, change=change)
     return conversation
+
+
+def _post_invitation(conversation: Conversation, invitation: Invitation, at: datetime) -> None:
+    """The invitation the customer answers, as the conversation's first message: by the
+    agent it showed, else by the team (an agent message with no agent). It claims nothing:
+    the conversation is routed in its team like any other."""
+    message_post(
+        conversation=conversation,
+        author=Author.of_agent(invitation.sender),
+        body=invitation.body,
+        client_id=f"invitation-{uuid.uuid4().hex}",
+        at=at,
+        claim=False,
+    )
 
 
 @transaction.atomic
@@ -444,14 +478,21 @@ def conversation_start(
     external_id: str | None = None,
     inbox: Inbox | None = None,
     message_external_id: str = "",
+    files: Sequence[File | StoredFile] = (),
+    invitation: Invitation | None = None,
 ) -> tuple[Conversation, bool]:
-    """Open a conversation whose first message is `body`. Returns (conversation, created).
+    """Open a conversation whose first message is `body` (and `files`). Returns
+    (conversation, created).
 
     Starting again with the same client_id returns the first conversation and creates nothing.
     `inbox`: the channel account it came through (its platform's id of the message:
     `message_external_id`).
+    With `invitation` (a campaign's, which the customer answers) the conversation goes to the
+    campaign's team, skips the bot (the invitation offered a person) and starts with the
+    invitation, written by its sender, before the customer's `body`.
     """
-    check_body(body)
+    body = check_body(body, may_be_empty=bool(files))
+    checked = _checked(files)
     check_client_id(client_id)
     Customer.objects.select_for_update().get(pk=customer.pk)  # serializes retries of one customer
     existing = (
@@ -462,9 +503,11 @@ def conversation_start(
     if existing:
         return existing.conversation, False
     at = at or timezone.now()
-    team = team or default_team()
+    team = invitation.team if invitation else team or default_team()
     # Only the widget has the "Talk to a person" button a bot's answer needs.
-    with_bot = channel == Channel.WEB and team is not None and bot_gate()(team=team)
+    with_bot = (
+        channel == Channel.WEB and team is not None and invitation is None and bot_gate()(team=team)
+    )
     conversation = conversation_create(
         customer=customer,
         channel=channel,
@@ -473,7 +516,10 @@ def conversation_start(
         external_id=external_id,
         with_bot=with_bot,
         inbox=inbox or home_inbox(channel),
+        invitation=invitation,
     )
+    if invitation:
+        _post_invitation(conversation, invitation, at)
     message_post(
         conversation=conversation,
         author=Author.customer(),
@@ -481,6 +527,7 @@ def conversation_start(
         client_id=client_id,
         at=at,
         external_id=message_external_id,
+        files=checked,
     )
     conversation.refresh_from_db()
     return conversation, True
@@ -498,6 +545,7 @@ def message_post(
     within: QuerySet[Conversation] | None = None,
     claim: bool = True,
     external_id: str = "",
+    files: Sequence[File | StoredFile] = (),
 ) -> tuple[Message, bool]:
     """Post a message. Returns (message, created); a repeated client_id returns the first one.
 
@@ -508,8 +556,13 @@ def message_post(
     Conversation.DoesNotExist (see _locked). A public agent reply in a conversation whose
     inbox delivers replies (WhatsApp, the API channel, …) must pass the channel's check
     (seams.reply_check) and starts `pending`: the inbox's plug-in delivers it after commit.
+
+    `files` are stored as the message's attachments (their limits and types checked first:
+    files/checks.py); a message with files may have an empty body, and counts like any other
+    (a reply, an unread message).
     """
-    check_body(body)
+    body = check_body(body, may_be_empty=bool(files))
+    checked = _checked(files)
     check_client_id(client_id)
     # The customer: the author of its payload.
     conversation = _locked(conversation, related=("customer",), within=within)
@@ -539,11 +592,13 @@ def message_post(
         )
         message.conversation = conversation
         mentions.mentions_create(message=message)  # before its event: the payload lists them
+        _known_attachments(message, attachments_store(message=message, files=checked))
         written.append(message)
         return message
 
+    preview = lifecycle.preview_text(body, [file.name for file in checked])
     step = lifecycle.PostMessage(
-        at, author.kind, body, private, agent.pk if agent else None, claim=claim
+        at, author.kind, preview, private, agent.pk if agent else None, claim=claim
     )
     _take_step(conversation, step, write_message=write_message, assignee=agent)
     return written[0], True
@@ -581,6 +636,65 @@ def message_set_delivery(
             public=False,  # how a reply travels is the agents' business
             change=change,
         )
+    return True
+
+
+def _known_attachments(message: Message, attachments: list[Attachment]) -> None:
+    """Let `message.attachments.all()` answer what was just written, without a query (as a
+    prefetch_related would): the event's payload reads it on every message posted."""
+    known = message.attachments.all()
+    known._result_cache = attachments
+    known._prefetch_done = True
+    message._prefetched_objects_cache = {"attachments": known}
+
+
+def _checked(files: Sequence[File | StoredFile]) -> list[StoredFile]:
+    """Files as the service keeps them: checked here unless the caller did (files/checks.py);
+    an imported link is kept as it is."""
+    check_count(len(files))
+    return [file if isinstance(file, StoredFile) else check_file(file) for file in files]
+
+
+# --- Files (files/: checks, storage, links, thumbnails) ---------------------------------------
+
+
+def attachments_store(*, message: Message, files: Sequence[StoredFile]) -> list[Attachment]:
+    """Keep checked files as the message's attachments (inside the caller's transaction); an
+    image's thumbnail is made by a task once its event is out (receivers.make_thumbnails)."""
+    stored = []
+    for checked in files:
+        attachment = Attachment(
+            message=message,
+            name=checked.name,
+            content_type=checked.content_type,
+            size=checked.size,
+            created_at=message.created_at,
+        )
+        if isinstance(checked, LinkedFile):
+            attachment.external_url = checked.url
+        else:
+            checked.file.seek(0)
+            attachment.file.save(checked.name, checked.file, save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def attachment_make_thumbnail(*, attachment: Attachment) -> bool:
+    """Make the image's thumbnail if it has none yet (a task may run twice). Returns whether
+    the attachment has one now."""
+    if attachment.thumbnail:
+        return True
+    if not attachment.file:
+        return False
+    with attachment.file.open("rb") as data:
+        made = thumbnails.thumbnail_of(data)
+    if made is None:
+        return False
+    attachment.thumbnail.save(made.name, made, save=False)
+    Attachment.objects.filter(pk=attachment.pk, thumbnail="").update(
+        thumbnail=attachment.thumbnail.name
+    )
     return True
 
 
@@ -968,3 +1082,55 @@ def conversation_mark_read(
         )
         marker.refresh_from_db()
     return marker
+
+
+# --- Saved views of the inbox ---------------------------------------------------------------
+
+MAX_SAVED_VIEWS = 25  # an agent's own, and each team's: each one's count is read with the list
+
+
+def check_may_change_saved_view(*, user: Any, view: SavedView) -> None:
+    """Refuses (403) a change of someone else's view or of a team's the user is not in."""
+    if not selectors.may_change_saved_view(user, view):
+        raise Forbidden(_("Only the view's owner, its team or an admin may change it."))
+
+
+@transaction.atomic
+def saved_view_create(
+    *,
+    by: Any,
+    name: str,
+    filters: dict[str, str],
+    team: Team | None = None,
+    position: int | None = None,
+) -> SavedView:
+    """A personal view of `by`, or with `team` one shared with the team's agents (its members
+    and admins may create it). `filters` are checked by the caller (the list's filter code)."""
+    view = SavedView(name=name, filters=filters, created_by=by, team=team)
+    if team is None:
+        view.owner = by
+    check_may_change_saved_view(user=by, view=view)
+    siblings = SavedView.objects.filter(owner=by) if team is None else team.saved_views.all()
+    if siblings.count() >= MAX_SAVED_VIEWS:
+        raise NotAllowed(
+            _("At most %(count)s views each; delete one first.") % {"count": MAX_SAVED_VIEWS},
+            code="too_many_views",
+        )
+    view.position = siblings.count() if position is None else position
+    view.save()
+    return view
+
+
+@transaction.atomic
+def saved_view_update(*, view: SavedView, by: Any, **changes: Any) -> SavedView:
+    """Rename, refilter or move a view (`name`, `filters`, `position`)."""
+    check_may_change_saved_view(user=by, view=view)
+    for name, value in changes.items():
+        setattr(view, name, value)
+    view.save(update_fields=list(changes))
+    return view
+
+
+def saved_view_delete(*, view: SavedView, by: Any) -> None:
+    check_may_change_saved_view(user=by, view=view)
+    view.delete()

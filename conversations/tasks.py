@@ -11,13 +11,20 @@ from django.utils import timezone
 from . import events, services
 from .jobs import enqueue
 from .mail import mentions, outbound
-from .models import Conversation, Status
+from .models import Attachment, Conversation, Status
 
 
 @shared_task(acks_late=True)
 def publish_pending_events() -> int:
     """Sequence and broadcast events whose publication a crash interrupted (the outbox)."""
     return events.publish_pending_events()
+
+
+@shared_task(acks_late=True)
+def make_thumbnail(attachment_id: int) -> bool:
+    """The thumbnail of an image attachment (docs/attachments.md); idempotent."""
+    attachment = Attachment.objects.filter(pk=attachment_id).first()
+    return attachment is not None and services.attachment_make_thumbnail(attachment=attachment)
 
 
 @shared_task(acks_late=True)

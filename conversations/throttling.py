@@ -223,6 +223,12 @@ class InboundEmailThrottle(PerIPThrottle):
     scope = "inbound_email"
 
 
+class FilesThrottle(PerIPThrottle):
+    """Downloads by signed link, per IP: a page of images is many, a guessing loop more."""
+
+    scope = "files"
+
+
 class RateLimitedMixin:
     """Answers 429 with code "rate_limited" (and a Retry-After header).
 

@@ -22,6 +22,7 @@ from django.views.i18n import JSONCatalog
 from .authentication import identity_hash
 from .mail.outbound import BadResumeLink, read_resume_token
 from .models import Conversation
+from .seams import campaign_invitations
 
 DEMO_TEAM = "billing"
 # The user the demo shop pretends is signed in when the visitor picks "Sign in".
@@ -156,6 +157,8 @@ def widget_loader(request: HttpRequest) -> HttpResponse:
         "catalogs": {code: widget_catalog(code) for code, _name in settings.LANGUAGES},
         "default_language": settings.LANGUAGE_CODE.split("-")[0],
         "max_message_length": settings.HELPDESK_MAX_MESSAGE_LENGTH,
+        # Without any campaign the widget asks for no invitations (docs/campaigns.md).
+        "invitations": campaign_invitations().any_enabled(),
     }
     # JSON in a script: "<" escaped, so no string can close a tag around it.
     body = render_to_string(

@@ -4,6 +4,7 @@
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import get_language_from_request, gettext_lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -14,14 +15,19 @@ from rest_framework.views import APIView
 
 from conversations.api.base import AgentView, error_responses, get_or_404, validated
 from conversations.api.schema import NO_NUL
-from conversations.authentication import CustomerTokenAuthentication, WidgetCustomer
+from conversations.authentication import (
+    CustomerTokenAuthentication,
+    IsWidgetCustomer,
+    WidgetCustomer,
+)
 from conversations.errors import InvalidInput
+from conversations.models import Conversation
 from conversations.pagination import StrictPageNumberPagination
 from conversations.search import MAX_QUERY_LENGTH
 from conversations.throttling import PerCustomerThrottle, PerIPThrottle, RateLimitedMixin
 
 from . import search, selectors, services
-from .models import Article, ArticleFeedback, Category, Language
+from .models import Article, ArticleFeedback, Category, Language, SuggestionSession
 from .serializers import (
     AgentArticleOutput,
     ArticleHitOutput,
@@ -29,6 +35,9 @@ from .serializers import (
     ArticleOutput,
     FeedbackInput,
     FeedbackOutput,
+    SuggestionSessionOutput,
+    SuggestionsFollowedInput,
+    SuggestionsInput,
 )
 
 SEARCH_RESULTS = 10
@@ -191,6 +200,61 @@ class WidgetArticleFeedbackView(RateLimitedMixin, APIView):
             source=ArticleFeedback.Source.WIDGET,
         )
         return Response(FeedbackOutput(feedback).data, status=status.HTTP_201_CREATED)
+
+
+class WidgetSuggestionsView(RateLimitedMixin, APIView):
+    """The widget showed suggestions to someone writing a first message (with or without a
+    session: the first message creates it)."""
+
+    authentication_classes = [CustomerTokenAuthentication]
+    permission_classes: list = []
+    throttle_classes = [WidgetFeedbackThrottle]
+
+    @extend_schema(
+        request=SuggestionsInput,
+        responses={201: SuggestionSessionOutput, **error_responses(400, 401, 429)},
+        auth=[{"customerToken": []}, {}],
+        operation_id="widget_suggestions_shown",
+        tags=["widget"],
+    )
+    def post(self, request: Request) -> Response:
+        """Records a suggestion session; its `key` names it when a conversation follows."""
+        data = validated(SuggestionsInput, request.data)
+        user = request.user
+        session = services.suggestions_shown(
+            articles=len(set(data["articles"])),
+            customer=user.customer if isinstance(user, WidgetCustomer) else None,
+        )
+        return Response(SuggestionSessionOutput(session).data, status=status.HTTP_201_CREATED)
+
+
+class WidgetSuggestionsFollowedView(RateLimitedMixin, APIView):
+    authentication_classes = [CustomerTokenAuthentication]
+    permission_classes = [IsWidgetCustomer]
+    throttle_classes = [WidgetFeedbackThrottle]
+
+    @extend_schema(
+        request=SuggestionsFollowedInput,
+        responses={200: SuggestionSessionOutput, **error_responses(400, 401, 404, 409, 429)},
+        operation_id="widget_suggestions_followed",
+        tags=["widget"],
+    )
+    def post(self, request: Request, key: str) -> Response:
+        """The customer's conversation that followed the suggestions (within 30 minutes:
+        else 409); the session is then no deflection. An unknown key or a conversation that
+        is not theirs: 404."""
+        session = SuggestionSession.objects.filter(key=key).first()
+        data = validated(SuggestionsFollowedInput, request.data)
+        customer = request.user.customer
+        conversation = Conversation.objects.filter(
+            pk=data["conversation"], customer=customer
+        ).first()
+        if session is None or conversation is None:
+            raise Http404
+        session = services.suggestions_followed_by(
+            session=session, conversation=conversation, customer=customer
+        )
+        return Response(SuggestionSessionOutput(session).data)
 
 
 # --- Agent side -----------------------------------------------------------------------------

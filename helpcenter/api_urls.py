@@ -14,6 +14,12 @@ urlpatterns = [
         api.WidgetArticleFeedbackView.as_view(),
         name="widget-article-feedback",
     ),
+    path("widget/suggestions", api.WidgetSuggestionsView.as_view(), name="widget-suggestions"),
+    path(
+        "widget/suggestions/<str:key>/conversation",
+        api.WidgetSuggestionsFollowedView.as_view(),
+        name="widget-suggestions-followed",
+    ),
     path("articles", api.ArticleListView.as_view(), name="articles"),
     path("articles/<int:pk>", api.ArticleDetailView.as_view(), name="article"),
 ]

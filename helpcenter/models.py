@@ -5,6 +5,9 @@ An article and its translation are two rows in two languages: the translation po
 original with `translation_of` (one original, at most one translation per language).
 """
 
+import secrets
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -12,7 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Customer
+from conversations.models import Conversation, Customer
+
+# A suggestion session that no conversation follows within this long counts as deflected.
+DEFLECTION_WINDOW = timedelta(minutes=30)
 
 
 class Language(models.TextChoices):
@@ -194,3 +200,50 @@ class ArticleFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id}: {'+' if self.helpful else '-'}"
+
+
+def new_suggestion_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class SuggestionSession(models.Model):
+    """The widget showed article suggestions to a customer writing their first message.
+
+    If a conversation starts from that browser within DEFLECTION_WINDOW, the widget says so
+    (`conversation`, `converted_at`); a session without one when the window closes is a
+    question the articles may have answered: the reports' `self_service.deflected`.
+    """
+
+    key = models.CharField(
+        _("key"), max_length=32, unique=True, default=new_suggestion_key, editable=False
+    )
+    shown_at = models.DateTimeField(_("shown at"), default=timezone.now)
+    articles = models.PositiveSmallIntegerField(_("articles suggested"), default=0)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    conversation = models.ForeignKey(
+        Conversation,
+        verbose_name=_("conversation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept if the conversation is ever deleted: the session led to one, whatever came after.
+    converted_at = models.DateTimeField(_("conversation started at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("suggestion session")
+        verbose_name_plural = _("suggestion sessions")
+        indexes = [
+            # The reports count sessions that led to nothing, by when their window closed.
+            models.Index(
+                fields=["shown_at"],
+                condition=Q(converted_at__isnull=True),
+                name="suggestions_deflected",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shown_at:%Y-%m-%d %H:%M} ({self.articles})"

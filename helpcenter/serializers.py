@@ -71,6 +71,25 @@ class FeedbackOutput(serializers.Serializer):
     helpful = serializers.BooleanField()
 
 
+class SuggestionsInput(serializers.Serializer):
+    articles = serializers.ListField(
+        child=IdField(),
+        min_length=1,
+        max_length=10,
+        help_text=_("The ids of the articles suggested."),
+    )
+
+
+class SuggestionSessionOutput(serializers.Serializer):
+    key = serializers.CharField(help_text=_("Names the session in …/conversation."))
+    shown_at = serializers.DateTimeField()
+    conversation = serializers.IntegerField(source="conversation_id", allow_null=True)
+
+
+class SuggestionsFollowedInput(serializers.Serializer):
+    conversation = IdField(help_text=_("The customer's conversation that followed them."))
+
+
 # --- Agent side -----------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Every write of the help center: saving an article (which renders it), counting a read,
-recording a vote."""
+recording a vote, the suggestion sessions of the widget."""
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -10,10 +11,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from conversations.errors import InvalidInput
-from conversations.models import Customer
+from conversations.errors import InvalidInput, NotAllowed
+from conversations.models import Conversation, Customer
 
-from .models import Article, ArticleFeedback, ArticleViews
+from .models import DEFLECTION_WINDOW, Article, ArticleFeedback, ArticleViews, SuggestionSession
 from .rendering import plain_text, render_markdown
 
 # Crawlers, link previews and monitors: their reads are not a customer's.
@@ -113,3 +114,36 @@ def article_feedback_record(
         defaults={"helpful": helpful, "source": source, "created_at": timezone.now()},
     )
     return feedback
+
+
+# --- Suggestion sessions: did the suggested articles spare a conversation? ------------------
+
+
+def suggestions_shown(
+    *, articles: int, customer: Customer | None, at: datetime | None = None
+) -> SuggestionSession:
+    """The widget showed `articles` suggestions to someone writing a first message."""
+    return SuggestionSession.objects.create(
+        articles=articles, customer=customer, shown_at=at or timezone.now()
+    )
+
+
+@transaction.atomic
+def suggestions_followed_by(
+    *, session: SuggestionSession, conversation: Conversation, customer: Customer
+) -> SuggestionSession:
+    """The customer started `conversation` after the suggestions: not deflected, if it
+    started within DEFLECTION_WINDOW of them. One conversation per session; NotAllowed
+    (409) for a conversation too late or a session already followed by another."""
+    session = SuggestionSession.objects.select_for_update().get(pk=session.pk)
+    if session.conversation_id == conversation.pk:
+        return session  # the widget said so twice
+    if session.converted_at is not None:
+        raise NotAllowed(_("A conversation already followed these suggestions."))
+    started = conversation.created_at
+    if not session.shown_at <= started <= session.shown_at + DEFLECTION_WINDOW:
+        raise NotAllowed(_("This conversation did not start soon after these suggestions."))
+    session.conversation, session.converted_at = conversation, started
+    session.customer = session.customer or customer
+    session.save(update_fields=["conversation", "converted_at", "customer"])
+    return session

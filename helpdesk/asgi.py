@@ -70,6 +70,7 @@ from django.urls import path, re_path  # noqa: E402
 
 from conversations import events  # noqa: E402
 from conversations.live.routing import agent_socket, customer_socket  # noqa: E402
+from helpdesk.body_limit import limit_body  # noqa: E402
 from reports.routing import reports_socket  # noqa: E402
 
 
@@ -87,7 +88,7 @@ def watching(watchers: dict[str, Any], default: Any) -> Any:
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": limit_body(django_asgi_app),  # 413 before an oversize body is read
         "websocket": URLRouter(
             [
                 path("ws/customer/", customer_socket),

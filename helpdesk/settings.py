@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "helpcenter",
     "bot",  # stands on the core, agents and the help center (docs/bot.md)
     "inboxes",  # channels: WhatsApp, Messenger, Instagram, Telegram, the API (docs/channels.md)
+    "campaigns",  # stands on the core and agents (docs/campaigns.md)
     # The project itself, last: its `serve` command runs the whole helpdesk (the embedded
     # ticker, uvicorn on ASGI_APPLICATION), which no app below it may import.
     "helpdesk",
@@ -286,6 +287,8 @@ REST_FRAMEWORK = {
         # customer types, debounced), and "was this helpful?" votes (per customer or IP).
         "widget_articles": os.environ.get("HELPDESK_RATE_WIDGET_ARTICLES", "120/min"),
         "widget_feedback": os.environ.get("HELPDESK_RATE_WIDGET_FEEDBACK", "30/min"),
+        # Downloads of files by their signed links, per IP (images in a thread are many).
+        "files": os.environ.get("HELPDESK_RATE_FILES", "600/min"),
         # Per IP: a mail provider posts every inbound email from a few addresses.
         "inbound_email": os.environ.get("HELPDESK_RATE_INBOUND_EMAIL", "120/min"),
         # Per inbox: what platforms post to /api/v1/channels/{id}/webhook and what systems
@@ -312,6 +315,8 @@ SPECTACULAR_SETTINGS = {
     # The API speaks JSON (docs/api.md); the form parsers DRF also runs are a convenience of
     # the browsable API, not a promise. A view that reads more says so (inbound email).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Two enums of fields named `kind` (a message author's, a campaign's URL rule): named apart.
+    "ENUM_NAME_OVERRIDES": {"UrlRuleKindEnum": "campaigns.models.UrlRule"},
     # Every operation documents the errors it can answer, in the one error shape.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -407,6 +412,9 @@ HELPDESK_EMAIL_MISSED_GRACE_SECONDS = int(
 # A customer is asked "How likely are you to recommend us?" at most once in this many days
 # (docs/widget.md "Satisfaction questions"); answering again sooner is refused (409).
 HELPDESK_NPS_INTERVAL_DAYS = int(os.environ.get("HELPDESK_NPS_INTERVAL_DAYS", "90"))
+# The most conversations one bulk action of the workspace changes (docs/workspace.md "Bulk
+# actions"): each is one service call, so a batch is a request's work.
+HELPDESK_BULK_MAX_IDS = int(os.environ.get("HELPDESK_BULK_MAX_IDS", "100"))
 # A conversation the bot holds and the customer left this long is resolved without a human.
 HELPDESK_BOT_IDLE_MINUTES = int(os.environ.get("HELPDESK_BOT_IDLE_MINUTES", "30"))
 HELPDESK_RESUME_LINK_DAYS = int(os.environ.get("HELPDESK_RESUME_LINK_DAYS", "30"))
@@ -425,6 +433,71 @@ HELPDESK_CHANNEL_TIMEOUT_SECONDS = float(os.environ.get("HELPDESK_CHANNEL_TIMEOU
 # The first retry after this many seconds, then twice as long each time (at most an hour).
 HELPDESK_CHANNEL_RETRY_SECONDS = float(os.environ.get("HELPDESK_CHANNEL_RETRY_SECONDS", "30"))
 HELPDESK_CHANNEL_MAX_RETRIES = int(os.environ.get("HELPDESK_CHANNEL_MAX_RETRIES", "8"))
+# Files in conversations (docs/attachments.md): limits, the types taken (sniffed from the
+# bytes), how long a download link works, and where files are kept.
+HELPDESK_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("HELPDESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
+)
+HELPDESK_ATTACHMENT_MAX_FILES = int(os.environ.get("HELPDESK_ATTACHMENT_MAX_FILES", "5"))
+HELPDESK_ATTACHMENT_TYPES = env_list(
+    "HELPDESK_ATTACHMENT_TYPES",
+    ",".join(
+        [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "image/heic",
+            "application/pdf",
+            "text/plain",
+            "text/csv",
+            "application/zip",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "audio/mpeg",
+            "video/mp4",
+            "video/quicktime",
+        ]
+    ),
+)
+HELPDESK_ATTACHMENT_URL_SECONDS = int(os.environ.get("HELPDESK_ATTACHMENT_URL_SECONDS", "3600"))
+# An agent's files go out attached to the reply email while they fit in this many bytes
+# together; the others as signed links (docs/attachments.md "Email").
+HELPDESK_ATTACHMENT_EMAIL_MAX_BYTES = int(
+    os.environ.get("HELPDESK_ATTACHMENT_EMAIL_MAX_BYTES", str(5 * 1024 * 1024))
+)
+# Local files (the embedded mode), unless an S3-compatible bucket is named.
+HELPDESK_ATTACHMENT_ROOT = Path(
+    os.environ.get("HELPDESK_ATTACHMENT_ROOT") or BASE_DIR / "media" / "attachments"
+)
+HELPDESK_S3_BUCKET = os.environ.get("HELPDESK_S3_BUCKET", "")
+if HELPDESK_S3_BUCKET:
+    # Any S3-compatible store, through django-storages. Files are private (no ACL, no public
+    # URL): downloads go through the helpdesk's own signed links, which check access first.
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": HELPDESK_S3_BUCKET,
+            "endpoint_url": os.environ.get("HELPDESK_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("HELPDESK_S3_REGION") or None,
+            # Unset: boto3's own chain (AWS_ACCESS_KEY_ID, an instance role, …).
+            "access_key": os.environ.get("HELPDESK_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("HELPDESK_S3_SECRET_ACCESS_KEY") or None,
+            "location": os.environ.get("HELPDESK_S3_PREFIX", "attachments"),
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": HELPDESK_ATTACHMENT_ROOT, "base_url": None},
+    }
 # Sites that embed the widget (CORS and the customer websocket); by default the helpdesk's own.
 _public = derived_settings(HELPDESK_PUBLIC_URL, env_list("HELPDESK_WIDGET_ORIGINS"))
 HELPDESK_WIDGET_ORIGINS = _public["HELPDESK_WIDGET_ORIGINS"]

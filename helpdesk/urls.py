@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/", include("reports.api_urls")),
     path("api/v1/", include("helpcenter.api_urls")),
     path("api/v1/", include("inboxes.api_urls")),
+    path("api/v1/", include("campaigns.api_urls")),
 ]
 
 # Under /api/, what Django answers itself takes the API's error shape too.

@@ -253,6 +253,15 @@ def _summary_rows(current: dict[str, Any], previous: dict[str, Any]) -> list[lis
         "detractors": _("NPS detractors (0–6)"),
     }
     rows += [row(label, nps[key], was_nps[key]) for key, label in labels.items()]
+    campaigns, was_campaigns = current["campaigns"], previous["campaigns"]
+    labels = {
+        "shown": _("Campaign invitations shown"),
+        "answered": _("Campaign invitations answered"),
+        "conversations": _("Conversations from campaign invitations"),
+    }
+    rows += [row(label, campaigns[key], was_campaigns[key]) for key, label in labels.items()]
+    deflected = current["self_service"]["deflected"], previous["self_service"]["deflected"]
+    rows.append(row(_("Questions deflected by suggested articles"), *deflected))
     return rows
 
 

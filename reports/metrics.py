@@ -26,6 +26,10 @@ class Metric:
     ESCALATED = "escalated"  # a "call back by phone" request
     BOT_RESOLVED = "bot_resolved"  # resolved while the bot held it: no human took part
     HANDED_OVER = "handed_over"  # the bot passed it to the team's queue
+    # A campaign's invitation answered: the customer's reply started the conversation …
+    CAMPAIGN_ANSWERED = "campaign_answered"
+    # … which an agent then answered: the conversation the invitation produced.
+    CAMPAIGN_CONVERSATION = "campaign_conversation"
 
     DURATIONS = (FIRST_RESPONSE, WAIT, HANDLE, RESOLUTION)
     COUNTS = (
@@ -37,6 +41,8 @@ class Metric:
         ESCALATED,
         BOT_RESOLVED,
         HANDED_OVER,
+        CAMPAIGN_ANSWERED,
+        CAMPAIGN_CONVERSATION,
     )
 
 
@@ -57,6 +63,7 @@ class Step:
     ESCALATE = "escalate"  # a call back by phone was requested (agent: who asked)
     BOT = "bot"  # the conversation starts with the bot answering (docs/bot.md)
     HANDOVER = "handover"  # … which passes it to the team's queue
+    CAMPAIGN = "campaign"  # it answers a campaign's invitation (agent: its sender, if any)
 
 
 # NamedTuples rather than dataclasses: a full rebuild makes tens of millions of them, and a
@@ -102,6 +109,8 @@ class _Walk:
         self.team: int | None = None
         self.resolver: int | None = None
         self.clock: datetime | None = None
+        self.from_campaign = False
+        self.campaign_sender: int | None = None
 
     def emit(self, metric: str, at: datetime, value: float, agent: int | None) -> None:
         self.facts.append(Fact(metric, at, value, agent, self.team, self.cycle))
@@ -129,6 +138,8 @@ class _Walk:
         self.assigned_open = 0.0
         self.open_since_reply = 0.0
         self.emit(Metric.CREATED if self.cycle == 1 else Metric.REOPENED, at, 1, self.assignee)
+        if self.from_campaign and self.cycle == 1:
+            self.emit(Metric.CAMPAIGN_ANSWERED, at, 1, self.campaign_sender)
 
     def customer_message(self, at: datetime) -> None:
         self.emit(Metric.MESSAGES_IN, at, 1, None)
@@ -148,6 +159,8 @@ class _Walk:
             self.replied = True
             first = (at - self.reply_clock_start).total_seconds()
             self.emit(Metric.FIRST_RESPONSE, at, first, agent)
+            if self.from_campaign and self.cycle == 1:
+                self.emit(Metric.CAMPAIGN_CONVERSATION, at, 1, self.campaign_sender)
         if self.turn_start is not None:
             self.emit(Metric.WAIT, at, (at - self.turn_start).total_seconds(), agent)
             self.turn_start = None
@@ -238,6 +251,8 @@ def facts_for(steps: Iterable[HistoryStep]) -> list[Fact]:
             walk.with_bot = True
         elif kind == Step.HANDOVER:
             walk.hand_over(step.at)
+        elif kind == Step.CAMPAIGN:
+            walk.from_campaign, walk.campaign_sender = True, step.agent
     return walk.facts
 
 
@@ -271,6 +286,8 @@ def _steps_from_update(
         yield HistoryStep(at, Step.TEAM, team=change["team"][1])
     if change.get("bot"):
         yield HistoryStep(at, Step.BOT)
+    if change.get("campaign"):
+        yield HistoryStep(at, Step.CAMPAIGN, agent=change["campaign"]["sender"])
     if change.get("handed_over"):
         yield HistoryStep(at, Step.HANDOVER)
     before_phone, after_phone = change.get("callback_phone") or [None, None]

@@ -22,9 +22,10 @@ from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncDay, TruncHour, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from conversations.models import Conversation, NpsResponse, Status
+from campaigns.models import CampaignShown
+from conversations.models import Channel, Conversation, NpsResponse, Status
 from conversations.people import user_name
-from helpcenter.models import ArticleFeedback, ArticleViews
+from helpcenter.models import DEFLECTION_WINDOW, ArticleFeedback, ArticleViews, SuggestionSession
 
 from .buckets import (
     DETRACTOR,
@@ -409,6 +410,11 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
     }
     result["nps"] = nps_of(sums[Metric.NPS])
     result["self_service"] = self_service(since, until)
+    result["campaigns"] = {
+        "shown": invitations_shown(since, until, slice_).count(),
+        "answered": sums[Metric.CAMPAIGN_ANSWERED].count,
+        "conversations": sums[Metric.CAMPAIGN_CONVERSATION].count,
+    }
     result["waiting_now"] = waiting_now(slice_)
     result["computed_at"] = timezone.now().isoformat()
     return result
@@ -417,8 +423,9 @@ def summary(since: datetime, until: datetime, slice_: Slice) -> dict[str, Any]:
 def self_service(since: datetime, until: datetime) -> dict[str, Any]:
     """The help center's figures, for the whole helpdesk (articles belong to no team, agent
     or channel): article views of the days the period touches (views are counted per day),
-    "helpful" votes cast in the period. `deflected`, suggestions that led to no
-    conversation, is null: the widget does not record the suggestions it shows."""
+    "helpful" votes cast in the period, and suggestion sessions `deflected`: followed by
+    no conversation within DEFLECTION_WINDOW, counted when that window closed in the period
+    (docs/reports.md)."""
     last_day = (until - timedelta(microseconds=1)).date()
     views = ArticleViews.objects.filter(day__gte=since.date(), day__lte=last_day)
     helpful = ArticleFeedback.objects.filter(
@@ -427,8 +434,34 @@ def self_service(since: datetime, until: datetime) -> dict[str, Any]:
     return {
         "article_views": views.aggregate(total=Sum("views"))["total"] or 0,
         "helpful": helpful.count(),
-        "deflected": None,
+        "deflected": deflected(since, until).count(),
     }
+
+
+def deflected(since: datetime, until: datetime) -> QuerySet[SuggestionSession]:
+    """Suggestion sessions whose window closed in [since, until) (and before now: a window
+    still open may yet see a conversation) without a conversation. Read from their own table
+    over an index of their own, like NPS answers without a conversation: nothing to rebuild."""
+    closes_by = min(until, timezone.now())
+    return SuggestionSession.objects.filter(
+        converted_at__isnull=True,
+        shown_at__gte=since - DEFLECTION_WINDOW,
+        shown_at__lt=closes_by - DEFLECTION_WINDOW,
+    )
+
+
+def invitations_shown(since: datetime, until: datetime, slice_: Slice) -> QuerySet[CampaignShown]:
+    """Campaign invitations shown in [since, until): counted from their own rows (no
+    conversation, so no event log), credited like the campaign's answers to its team and its
+    sender agent, on the web channel."""
+    shown = CampaignShown.objects.filter(at__gte=since, at__lt=until)
+    if slice_.channel is not None and slice_.channel != Channel.WEB:
+        return shown.none()
+    if slice_.team is not None:
+        shown = shown.filter(campaign__team_id=slice_.team)
+    if slice_.agent is not None:
+        shown = shown.filter(campaign__sender_id=slice_.agent)
+    return shown
 
 
 def nps_score(entry: Totals) -> float | None:

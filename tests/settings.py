@@ -3,6 +3,7 @@ project's machines unless DATABASE_URL / REDIS_URL say otherwise. Where nothing 
 those URLs, the suite starts throwaway servers of its own (tests/servers.py)."""
 
 import os
+import tempfile
 
 from tests.servers import ensure_services
 
@@ -16,6 +17,10 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("HELPDESK_IDENTITY_SECRET", "test-identity-secret")
 # The test servers speak plain HTTP: cookies marked Secure would not come back from a browser.
 os.environ.setdefault("HELPDESK_HTTPS", "false")
+# Uploaded files go to a directory of this run, never into the work tree.
+os.environ.setdefault(
+    "HELPDESK_ATTACHMENT_ROOT", tempfile.mkdtemp(prefix="helpdesk-test-attachments-")
+)
 
 from helpdesk.settings import *  # noqa: E402,F403
 
@@ -24,6 +29,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": STORAGES["attachments"],  # noqa: F405
 }
 # Other features' tests must never be throttled by accident; rate-limit tests set their own rates.
 REST_FRAMEWORK = {

@@ -42,6 +42,7 @@ def desk(make_team, make_agent, start_conversation, make_customer):
     from django.core.management import call_command
 
     from agents.models import Macro
+    from conversations.models import SavedView
     from conversations.services import Author, message_post
 
     team = make_team("billing", is_default=True)  # the demo page's team; nobody online
@@ -62,6 +63,8 @@ def desk(make_team, make_agent, start_conversation, make_customer):
         client_id="reply-1",
     )
     call_command("seed_help", verbosity=0)
+    SavedView.objects.create(name="Waiting", owner=agent, filters={"status": "open"})
+    SavedView.objects.create(name="Billing queue", team=team, filters={"assignee": "none"})
     Macro.objects.create(
         name="Ask for the order number",
         body="Could you send your order number, {{customer.first_name}}?",
@@ -148,6 +151,16 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_serve
     page.locator("#conversation-list .conv", has_text="Deniz Kaya").click()
     expect(page.get_by_text("It ships today.")).to_be_visible()
     found += axe_violations(page, "workspace")
+    expect(page.locator("#saved-views-list .saved-view")).to_have_count(2)
+    page.locator("#conversation-list .conv-select").first.check()
+    expect(page.locator("#bulk-bar")).to_be_visible()
+    found += axe_violations(page, "workspace, views and the bulk bar")
+    page.locator("#save-view").click()
+    found += axe_violations(page, "workspace, save a view")
+    page.keyboard.press("Escape")
+    page.locator("#shortcuts-button").click()
+    found += axe_violations(page, "workspace, keyboard shortcuts")
+    page.keyboard.press("Escape")
     page.locator("#macros-button").click()  # the macro dialog, a macro's preview shown
     expect(page.locator("#macro-preview-reply")).to_be_visible()
     found += axe_violations(page, "workspace, macro dialog")

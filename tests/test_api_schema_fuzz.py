@@ -96,6 +96,10 @@ DEPENDS_ON_DATA = {
     "category": "a help center category by that id, in the article's language",
     "translation_of": "an article by that id, in the other language, without that translation",
     "slug": "an article slug not taken in that language",
+    "campaign": "an enabled campaign by that id",
+    "sender": "an agent by that id or email, in the campaign's team",
+    "active_until": "given with active_from, or both left out",
+    "url_rule": "a regular expression that compiles (kind regex)",
     # OpenAPI 3.0 cannot restrict an object's property names (the schema says it in
     # propertyNames, which 3.0 generators ignore): a custom attribute's name.
     "attributes": "attribute names of letters, digits, _ . - (at most 40)",
@@ -114,12 +118,17 @@ DEPENDS_ON_DATA = {
         ),
         "required by the inbox's channel",
     ),
+    # A file's type is told from its bytes (docs/attachments.md): 415 unsupported_type, or
+    # 413 too_large beyond HELPDESK_ATTACHMENT_MAX_BYTES; an empty file is refused (400).
+    "files": "files of a type the helpdesk takes, not empty, within the size limit",
 }
+# Besides 400, what a refusal for data alone may answer (with `fields` as above).
+REFUSED_FOR_DATA = {400, 413, 415}
 ACCEPTS = {"2xx", "3xx", "401", "403", "404", "409", "429"}
 
 
 def refused_for_data_only(case: schemathesis.Case, response: Any) -> bool:
-    if response.status_code != 400:
+    if response.status_code not in REFUSED_FOR_DATA:
         return False
     fields = response.json().get("error", {}).get("fields") or {}
     return bool(fields) and set(fields) <= set(DEPENDS_ON_DATA)

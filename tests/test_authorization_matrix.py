@@ -33,6 +33,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from drf_spectacular.generators import SchemaGenerator
@@ -42,17 +43,21 @@ from rest_framework.views import APIView
 
 from agents.canned import canned_response_create
 from agents.models import Agent, Macro
+from campaigns.models import Campaign
+from conversations.files import links
+from conversations.files.checks import check_file
 from conversations.mail.outbound import resume_token
-from conversations.models import Label, Team
+from conversations.models import Label, SavedView, Team
 from conversations.services import (
     Author,
+    attachments_store,
     conversation_resolve,
     conversation_start,
     customer_create,
     customer_note_create,
     message_post,
 )
-from helpcenter.models import Article, ArticleFeedback, Category
+from helpcenter.models import Article, ArticleFeedback, Category, SuggestionSession
 from helpcenter.services import article_save
 from helpdesk.asgi import application
 from inboxes.models import DeliveryAttempt
@@ -80,7 +85,8 @@ SEES = {
     "customer_a": {"conv_a"},
     "customer_b": {"conv_b"},
     "agent_in": {"conv_a", "canned_x", "canned_shared", "export_in", "note_in"}
-    | {"macro_x", "macro_in", "macro_global"},
+    | {"macro_x", "macro_in", "macro_global"}
+    | {"view_in", "view_team"},  # saved views: one's own and one's teams'
     "agent_out": {"conv_b", "canned_shared", "note_in", "macro_global"},
     # An admin sees every team, but a report export stays its owner's (a personal download),
     # and so does a personal macro.
@@ -94,7 +100,7 @@ class Row:
     method: str
     path: str  # {name} is the id of the world's object of that name
     expect: tuple[Expect, ...]  # one per ROLES
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | Callable[[SimpleNamespace], dict[str, Any]] | None = None
     check: Check | None = None  # run on every allowed cell's answer
     prepare: Callable[[SimpleNamespace], None] | None = field(default=None, compare=False)
 
@@ -180,6 +186,15 @@ def transferred_to_billing(world: SimpleNamespace, role: str, data: Any) -> None
     assert data["id"] == world.ids["conv_a"] and data["team"]["name"] == "Billing"
 
 
+def bulk_on_a(world: SimpleNamespace, role: str, data: Any) -> None:
+    """A bulk change answers per id: done where the role may change conv_a, else not_found."""
+    (result,) = data["results"]
+    assert result["id"] == world.ids["conv_a"]
+    assert result["ok"] is ("conv_a" in SEES[role]), result
+    if not result["ok"]:
+        assert result["error"]["code"] == "not_found"
+
+
 def macro_applied(world: SimpleNamespace, role: str, data: Any) -> None:
     assert data["conversation"]["id"] == world.ids["conv_a"], data
     assert data["conversation"]["priority"] == "high" and data["message"] is None, data
@@ -212,6 +227,20 @@ MACRO = {"name": "Matrix macro two", "scope": "team", "team": "Support", "priori
 ARTICLE = {"title": "Matrix article two", "body": "Text", "language": "en", "published": True}
 HELP_ARTICLE = "/help/en/articles/{article_slug}/"
 EXPORT = "/api/v1/reports/exports/{export_in}"
+FOLLOWED: dict[str, Any] = {}  # the conversation that followed suggestions: conv_a
+
+
+def follow_conv_a(world: SimpleNamespace) -> None:
+    FOLLOWED["conversation"] = world.ids["conv_a"]
+
+
+CAMPAIGN = {
+    "message": "Need help?",
+    "team": "Support",
+    "url_rule": {"kind": "contains", "value": "/cart"},
+    "delay_seconds": 5,
+    "enabled": True,
+}
 
 # fmt: off
 ROWS: list[Row] = [
@@ -244,6 +273,12 @@ ROWS: list[Row] = [
     row("GET",   "/api/v1/widget/articles/{draft}",                404,   404,   404,   404,   404,   404,   404),
     row("POST",  "/api/v1/widget/articles/{article}/feedback",     OK,    OK,    OK,    OK,    OK,    OK,    OK,
         body={"helpful": True}, check=about("article", key="article")),
+    # Suggestion sessions: recorded before a session exists; the conversation that followed
+    # them is the customer's own (B names A's: 404).
+    row("POST",  "/api/v1/widget/suggestions",                     OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        body={"articles": [1]}, check=has("key")),
+    row("POST",  "/api/v1/widget/suggestions/{suggestions}/conversation", 401, OK, 404, 401,  401,   401,   401,
+        body=FOLLOWED, prepare=follow_conv_a, check=about("conv_a")),
     # The NPS question is the customer's own (another's conversation: tests/conversations/test_nps_api.py).
     row("GET",   "/api/v1/widget/nps",                             401,   OK,    OK,    401,   401,   401,   401,
         check=has("ask", "ask_again_at")),
@@ -253,6 +288,12 @@ ROWS: list[Row] = [
     # A's is held by no bot, so A hears 409 no_bot and B a 404.
     row("POST",  "/api/v1/widget/conversations/{conv_a}/handoff",  401,   409,   404,   401,   401,   401,   401),
     row("POST",  "/api/v1/widget/conversations/{conv_a}/answered", 401,   409,   404,   401,   401,   401,   401),
+    # Campaign invitations: asked and counted before a session exists (a token, when sent,
+    # says whose); an invitation shown counts once a day per visitor, so a second call is 200.
+    row("GET",   "/api/v1/widget/campaigns?url=https://shop.example.com/", OK, OK, OK, OK, OK,  OK,    OK,
+        check=has("results")),
+    row("POST",  "/api/v1/widget/campaigns/{campaign}/shown",      OK,    OK,    OK,    OK,    OK,    OK,    OK,
+        check=about("campaign", key="campaign")),
     # Page views are the customer's own: the token says whose.
     row("POST",  "/api/v1/widget/pageviews",                       401,   OK,    OK,    401,   401,   401,   401,
         body={"url": "https://shop.example.com/"}, check=has("url", "at")),
@@ -260,6 +301,15 @@ ROWS: list[Row] = [
     # secret is a wrong secret (403), any other scheme no secret at all (401).
     row("POST",  "/api/v1/inbound/email",                          401,   403,   403,   401,   401,   401,   401,
         body=EMAIL),
+    # Files, by signed link (docs/attachments.md). A customer's link is their credential (an
+    # <img> on the shop's page sends no token): whoever holds it gets the file until it
+    # expires. A staff link works with its own user's credentials only, and only while that
+    # user may read the conversation; a private note's file has no customer link at all.
+    row("GET",   "/api/v1/files/{file_for_a}",                     OK,    OK,    OK,    OK,    OK,    OK,    OK),
+    row("GET",   "/api/v1/files/{file_for_in}",                    404,   404,   404,   OK,    404,   404,   404),
+    row("GET",   "/api/v1/files/{file_for_admin}",                 404,   404,   404,   404,   404,   OK,    404),
+    row("GET",   "/api/v1/files/{file_for_out}",                   404,   404,   404,   404,   404,   404,   404),
+    row("GET",   "/api/v1/files/{note_file_for_a}",                404,   404,   404,   404,   404,   404,   404),
     # Agents: the conversations of their teams and assignments; admins every team. A
     # conversation the agent may not see answers 404, as for customers.
     row("GET",   "/api/v1/conversations",                          401,   401,   401,   OK,    OK,    OK,    403,
@@ -276,6 +326,24 @@ ROWS: list[Row] = [
         body=MESSAGE, check=about("conv_a")),
     row("POST",  "/api/v1/conversations/{conv_a}/read",            401,   401,   401,   OK,    404,   OK,    403,
         body={}, check=about("conv_a")),
+    # Saved views: one's own (nobody else's, not even an admin's) and one's teams' (changed by
+    # the team's agents and admins). A bulk change answers 200 with each id's outcome.
+    row("GET",   "/api/v1/views",                                  401,   401,   401,   OK,    OK,    OK,    403,
+        check=listing("view_in", "view_team")),
+    row("POST",  "/api/v1/views",                                  401,   401,   401,   OK,    OK,    OK,    403,
+        body={"name": "Open", "filters": {"status": "open"}}, check=has("count")),
+    row("POST",  "/api/v1/views?shared",                           401,   401,   401,   OK,    403,   OK,    403,
+        body={"name": "Open", "filters": {}, "team": "Support"}, check=has("count")),
+    row("GET",   "/api/v1/views/{view_in}",                        401,   401,   401,   OK,    404,   404,   403,
+        check=is_object("view_in")),
+    row("PATCH", "/api/v1/views/{view_team}",                      401,   401,   401,   OK,    404,   OK,    403,
+        body={"position": 7}, check=is_object("view_team", position=7)),
+    row("DELETE", "/api/v1/views/{view_in}",                       401,   401,   401,   OK,    404,   404,   403),
+    row("GET",   "/api/v1/conversations?view={view_team}",         401,   401,   401,   OK,    404,   OK,    403,
+        check=listing("conv_a", "conv_b")),
+    row("POST",  "/api/v1/conversations/bulk",                     401,   401,   401,   OK,    OK,    OK,    403,
+        body=lambda world: {"ids": [world.conv_a.pk], "action": "priority", "priority": "high"},
+        check=bulk_on_a),
     # Channels (docs/channels.md): admins configure inboxes; platforms and systems prove who
     # they are with the inbox's secrets, which no role holds (a customer's Bearer token is not
     # an inbox secret); a reply is retried by the agents who may read it (409: it never failed).
@@ -367,6 +435,16 @@ ROWS: list[Row] = [
     row("PATCH", "/api/v1/articles/{article}",                     401,   401,   401,   403,   403,   OK,    403,
         body={"featured": True}, check=is_object("article", featured=True)),
     row("DELETE", "/api/v1/articles/{article}",                    401,   401,   401,   403,   403,   OK,    403),
+    # Campaigns: agents read them, admins write them.
+    row("GET",   "/api/v1/campaigns",                              401,   401,   401,   OK,    OK,    OK,    403,
+        check=has("results")),
+    row("POST",  "/api/v1/campaigns",                              401,   401,   401,   403,   403,   OK,    403,
+        body=CAMPAIGN, check=has("url_rule")),
+    row("GET",   "/api/v1/campaigns/{campaign}",                   401,   401,   401,   OK,    OK,    OK,    403,
+        check=is_object("campaign")),
+    row("PATCH", "/api/v1/campaigns/{campaign}",                   401,   401,   401,   403,   403,   OK,    403,
+        body={"enabled": True}, check=is_object("campaign", enabled=True)),
+    row("DELETE", "/api/v1/campaigns/{campaign}",                  401,   401,   401,   403,   403,   OK,    403),
     # Reports: every agent reads them (docs/reports.md: "Agents read reports").
     row("GET",   "/api/v1/reports/summary",                        401,   401,   401,   OK,    OK,    OK,    403,
         check=has("conversations")),
@@ -464,6 +542,7 @@ ROWS += [
     *admin_model("authtoken/tokenproxy", "agent_in"),
     *admin_model("helpcenter/article", "article"),
     *admin_model("helpcenter/category", "category"),
+    *admin_model("campaigns/campaign", "campaign"),
     # Votes come from readers only.
     *admin_model("helpcenter/articlefeedback", "feedback", add=False),
     *admin_model("conversations/inbox", "inbox_tg"),
@@ -532,6 +611,13 @@ def build_world() -> SimpleNamespace:
         "visitor": customer_create(name="Vera Visitor"),
         "note_in": customer_note_create(customer=customer_a, author=agent_in, body="Kind"),
         "group": Group.objects.create(name="Leads"),
+        "view_in": SavedView.objects.create(
+            name="Mine", owner=agent_in, filters={"assignee": "me"}
+        ),
+        "view_team": SavedView.objects.create(
+            name="Open", team=support, filters={"status": "open"}
+        ),
+        "campaign": Campaign.objects.create(message="Need help?", team=support, url_value="/"),
         **help_center(),
         **channels(note),
     }
@@ -539,16 +625,46 @@ def build_world() -> SimpleNamespace:
     ids["ct_conversation"] = ContentType.objects.get_for_model(conv_a).pk
     ids["note_msg"] = note.pk
     ids["resume_a"] = resume_token(customer_a.pk, conv_a.pk)
+    shown = conv_a.created_at - timedelta(minutes=1)  # suggestions just before conv_a started
+    ids["suggestions"] = SuggestionSession.objects.create(articles=1, shown_at=shown).key
     ids |= {
         "article_slug": objects["article"].slug,
         "draft_slug": objects["draft"].slug,
         "category_slug": objects["category"].slug,
     }
     users = {"agent_in": agent_in, "agent_out": agent_out, "admin": admin, "non_staff": non_staff}
+    ids |= file_links(conv_a, note, users)
     keys = {role: Token.objects.create(user=user).key for role, user in users.items()}
     return SimpleNamespace(
         **{**objects, **users}, ids=ids, keys=keys, note=note, customer_b=customer_b
     )
+
+
+def file_links(conv_a: Any, note: Any, users: dict[str, Any]) -> dict[str, str]:
+    """A file of customer A's and one of the private note, with links signed for readers."""
+    shared, _ = message_post(
+        conversation=conv_a,
+        author=Author.customer(),
+        body="",
+        client_id="matrix-file",
+        files=[ContentFile(b"%PDF-1.4\n%%EOF\n", name="order.pdf")],
+    )
+    secret = attachment_store(message=note, name="inside.pdf")
+    file_a = shared.attachments.get().pk
+    signed = {
+        "file_for_a": links.sign(file_a, links.customer_reader(conv_a.customer_id)),
+        "file_for_in": links.sign(file_a, links.user_reader(users["agent_in"].pk)),
+        "file_for_admin": links.sign(file_a, links.user_reader(users["admin"].pk)),
+        "file_for_out": links.sign(file_a, links.user_reader(users["agent_out"].pk)),
+        "note_file_for_a": links.sign(secret.pk, links.customer_reader(conv_a.customer_id)),
+    }
+    return {name: path.rpartition("/")[2] for name, path in signed.items()}  # the token alone
+
+
+def attachment_store(*, message: Any, name: str) -> Any:
+    checked = check_file(ContentFile(b"%PDF-1.4\n%%EOF\n", name=name))
+    (attachment,) = attachments_store(message=message, files=[checked])
+    return attachment
 
 
 def help_center() -> dict[str, Any]:
@@ -653,8 +769,9 @@ class TestHttpMatrix:
         client = client_for(world, role, api=api)
         path = r.path.format(**world.ids)
         send = getattr(client, r.method.lower())
+        body = r.body(world) if callable(r.body) else r.body  # one that names the world's ids
         response = (
-            send(path, r.body, format="json" if api else None) if r.body is not None else send(path)
+            send(path, body, format="json" if api else None) if body is not None else send(path)
         )
         assert_cell(response, expected, api=api)
         if expected == OK and r.check:

@@ -23,10 +23,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from ..errors import HelpdeskError
+from ..files.links import user_reader
 from ..models import STATUS_RANK, AuthorKind, Channel, Conversation, Status
 from ..pagination import CappedCountPaginator
 from ..people import authors_with_profiles, user_name
 from ..search import clean_search_text, search_conversations
+from ..serializers import for_reader, message_payload
 from ..services import Author, conversation_change, message_post
 from .actions import BULK_ACTIONS, as_admin_action, forced_message
 from .display import LONG_WAIT, PRIORITY_RANK, NullsLast, ago, exact_time
@@ -36,19 +38,20 @@ from .forms import AgentChoiceField, ConversationAdminForm, ReplyForm, agents_qu
 REPLY_DRAFT_SESSION_KEY = "helpdesk_reply_drafts"
 
 
-def thread_entries(conversation: Conversation) -> list[dict[str, Any]]:
-    """Every message, oldest first, with the name to show for its author."""
+def thread_entries(conversation: Conversation, reader: str) -> list[dict[str, Any]]:
+    """Every message, oldest first, with the name to show for its author and its files (with
+    links signed for `reader`: files/links.py)."""
     entries = []
-    for message in conversation.messages.prefetch_related(authors_with_profiles()).order_by(
-        "created_at", "id"
-    ):
+    every_message = conversation.messages.prefetch_related(authors_with_profiles(), "attachments")
+    for message in every_message.order_by("created_at", "id"):
         if message.author_kind == AuthorKind.CUSTOMER:
             author = str(conversation.customer)
         elif message.author_kind == AuthorKind.AGENT and message.agent is not None:
             author = user_name(message.agent)
         else:
             author = AuthorKind(message.author_kind).label
-        entries.append({"message": message, "author": author})
+        files = for_reader(message_payload(message), reader)["attachments"]
+        entries.append({"message": message, "author": author, "files": files})
     return entries
 
 
@@ -323,7 +326,7 @@ class ConversationAdmin(admin.ModelAdmin):
             "title": str(conversation),
             "subtitle": str(customer),
             "conversation": conversation,
-            "thread": thread_entries(conversation),
+            "thread": thread_entries(conversation, user_reader(request.user.pk)),
             "customer": customer,
             "customer_conversations": customer.conversations.count(),
             "customer_conversations_url": (
@@ -355,8 +358,8 @@ class ConversationAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, conversation):
             raise PermissionDenied
         change_url = reverse("admin:conversations_conversation_change", args=[conversation.pk])
-        form = ReplyForm(request.POST)
-        form.is_valid()  # every field is optional; message_post judges the body
+        form = ReplyForm(request.POST, request.FILES)
+        form.is_valid()  # every field is optional; message_post judges the body and files
         body = form.cleaned_data.get("body", "")
         private = form.cleaned_data.get("private", False)
         try:
@@ -366,6 +369,7 @@ class ConversationAdmin(admin.ModelAdmin):
                 body=body,
                 client_id=form.cleaned_data.get("client_id") or str(uuid.uuid4()),
                 private=private,
+                files=request.FILES.getlist("files"),
             )
         except HelpdeskError as error:
             # Back to the form with the text kept and the refusal next to its field (the page

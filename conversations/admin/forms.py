@@ -113,6 +113,10 @@ class ConversationAdminForm(forms.ModelForm):
         return cleaned
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
 class ReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Message"),
@@ -123,6 +127,11 @@ class ReplyForm(forms.Form):
     private = forms.BooleanField(
         label=_("Private note (agents only)"),
         required=False,
+    )
+    files = forms.FileField(
+        label=_("Files"),
+        required=False,  # message_post checks them (files/checks.py)
+        widget=MultipleFileInput(),
     )
     # Generated when the form is shown, so a double submit posts the message once.
     client_id = forms.CharField(widget=forms.HiddenInput, required=False)

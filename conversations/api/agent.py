@@ -1,6 +1,7 @@
 """The agents' side: the conversation list with its filters and search, a conversation,
 changing and transferring it, its messages, and what the agent has read."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import django_filters
@@ -10,6 +11,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -24,7 +26,7 @@ from rest_framework.response import Response
 
 from .. import search, selectors, services, visitor_context
 from ..ids import parse_id
-from ..models import Conversation, Status
+from ..models import Conversation, Priority, Status
 from ..pagination import CappedCountPaginator, StrictPageNumberPagination
 from ..serializers import (
     AgentMessageInput,
@@ -42,9 +44,11 @@ from .base import (
     conversation_queryset,
     created_status,
     error_responses,
+    get_or_404,
     team_by_ref,
     validated,
 )
+from .files import MESSAGE_PARSERS, AgentMessageUpload, message_input, message_request
 from .schema import ID as ID_SCHEMA
 from .schema import NO_NUL
 from .widget import post_message
@@ -89,6 +93,10 @@ class ConversationFilter(django_filters.FilterSet):
         help_text=gettext_lazy("A team id or name, “none”, or “mine” (the teams you are in)."),
     )
     channel = django_filters.CharFilter(field_name="channel")
+    priority = django_filters.CharFilter(
+        method="filter_priority",
+        help_text=gettext_lazy("A priority, or several separated by commas."),
+    )
     mentioned = django_filters.CharFilter(
         method="filter_mentioned",
         help_text=gettext_lazy("“me”: conversations with a private note that mentions you."),
@@ -134,7 +142,7 @@ class ConversationFilter(django_filters.FilterSet):
     class Meta:
         model = Conversation
         fields = ["status", "assignee", "team", "channel", "callback", "label", "customer"]
-        fields += ["attribute", "q", "mentioned"]
+        fields += ["attribute", "priority", "q", "mentioned"]
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         statuses = [part.strip(SPACE) for part in value.split(",") if part.strip(SPACE)]
@@ -144,6 +152,14 @@ class ConversationFilter(django_filters.FilterSet):
         if unknown:
             raise ValidationError({"status": [_("Choose open, pending, snoozed or resolved.")]})
         return queryset.filter(status__in=statuses)
+
+    def filter_priority(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        priorities = [part.strip(SPACE) for part in value.split(",") if part.strip(SPACE)]
+        if not priorities:
+            return queryset
+        if any(part not in Priority.values for part in priorities):
+            raise ValidationError({"priority": [_("Choose low, normal, high or urgent.")]})
+        return queryset.filter(priority__in=priorities)
 
     def filter_assignee(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip(SPACE).lower()
@@ -203,12 +219,44 @@ class ConversationFilter(django_filters.FilterSet):
         return queryset  # ConversationListView searches last, over the other filters' result
 
 
+# The list's filters a saved view may hold; the rest of a list's query is paging.
+VIEW_FILTERS = ("status", "assignee", "team", "channel", "label", "priority", "attribute")
+VIEW_FILTERS += ("callback", "mentioned", "q", "ordering")
+
+
+def apply_list_filters(
+    request: Request, conversations: QuerySet[Conversation], params: Mapping[str, Any]
+) -> QuerySet[Conversation]:
+    """The inbox list's filters and ordering over `conversations` (the search is left to
+    filter_conversations). The one place that reads and checks them: the list, saved views
+    and their counts. A bad value raises ValidationError (400, naming the filter)."""
+    filterset = ConversationFilter(params, queryset=conversations, request=request)
+    if not filterset.is_valid():
+        raise translate_validation(filterset.errors)
+    return filterset.qs
+
+
+def filter_conversations(
+    request: Request, conversations: QuerySet[Conversation], params: Mapping[str, Any]
+) -> tuple[QuerySet[Conversation] | Sequence[Conversation], search.SearchResults | None]:
+    """apply_list_filters, then the search `q` over what they leave: (conversations, the
+    search's results or None)."""
+    conversations = apply_list_filters(request, conversations, params)
+    text = search.clean_search_text(params.get("q", ""))
+    if not text:
+        return conversations, None
+    by_rank = not params.get("ordering")
+    found = selectors.search_conversations(conversations, text, by_rank=by_rank)
+    return found.conversations, found
+
+
 def _either_case(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
 
 
 _STATUS = "(" + "|".join(Status.values) + ")"
 _SP = "[ \\t\\n\\r\\f\\v]*"  # SPACE in a pattern (a pattern's \s means more in JavaScript)
+_PRIORITY = "(" + "|".join(Priority.values) + ")"
 _ORDER = "-?(last_activity_at|waiting_since|created_at|id)"
 # What the filter methods above accept, for the schema (they refuse the rest with 400).
 LIST_FILTER_SCHEMAS = [
@@ -216,6 +264,11 @@ LIST_FILTER_SCHEMAS = [
         "status",
         {"type": "string", "pattern": rf"^{_SP}{_STATUS}?{_SP}(,{_SP}{_STATUS}?{_SP})*$"},
         description=gettext_lazy("A status, or several separated by commas."),
+    ),
+    OpenApiParameter(
+        "priority",
+        {"type": "string", "pattern": rf"^{_SP}{_PRIORITY}?{_SP}(,{_SP}{_PRIORITY}?{_SP})*$"},
+        description=gettext_lazy("A priority, or several separated by commas."),
     ),
     OpenApiParameter(
         "assignee",
@@ -256,6 +309,14 @@ LIST_FILTER_SCHEMAS = [
             "pattern": rf"^{_SP}({visitor_context.ATTRIBUTE_NAME[1:-1]}({_SP}|:[^\u0000]*))?$",
         },
         description=ConversationFilter.base_filters["attribute"].extra.get("help_text", ""),
+    ),
+    OpenApiParameter(
+        "view",
+        ID_SCHEMA,
+        description=gettext_lazy(
+            "A saved view's id: its filters apply (a filter also given in the query replaces "
+            "the view's). One the agent may not read answers 404."
+        ),
     ),
     OpenApiParameter(
         "mentioned",
@@ -335,13 +396,8 @@ class ConversationListView(AgentView, generics.ListAPIView):
         return conversations.order_by("-last_activity_at", "-id")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        conversations = self.filter_queryset(self.get_queryset())
-        found = None
-        text = search.clean_search_text(request.query_params.get("q", ""))
-        if text:
-            by_rank = not request.query_params.get("ordering")
-            found = selectors.search_conversations(conversations, text, by_rank=by_rank)
-            conversations = found.conversations
+        params = self.filters_asked(request)
+        conversations, found = filter_conversations(request, self.get_queryset(), params)
         page = self.paginate_queryset(conversations)
         results = self.get_serializer(page, many=True).data
         if found is not None:
@@ -349,6 +405,23 @@ class ConversationListView(AgentView, generics.ListAPIView):
             for result in results:
                 result["search"] = matches[result["id"]]
         return self.get_paginated_response(results)
+
+    def filters_asked(self, request: Request) -> Mapping[str, Any]:
+        """The query's filters; with `view`, the saved view's, each overridden by the same
+        filter in the query."""
+        view_ref = request.query_params.get("view")
+        if view_ref is None:
+            return request.query_params
+        pk = parse_id(view_ref.strip(SPACE))
+        if pk is None:
+            raise ValidationError({"view": [_("A saved view's id (a whole number).")]})
+        view = get_or_404(selectors.saved_views_readable_by(request.user), pk)
+        asked = {
+            name: request.query_params[name]
+            for name in VIEW_FILTERS
+            if name in request.query_params
+        }
+        return {**view.filters, **asked}
 
 
 class ConversationChangeInput(ConversationPatchInput):
@@ -367,7 +440,8 @@ class ConversationDetailView(AgentView):
         responses={200: ConversationDetailOutput, **error_responses(401, 403, 404)}, tags=["agents"]
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ConversationDetailOutput(self.with_messages(pk)).data)
+        detail = ConversationDetailOutput(self.with_messages(pk), context=self.reader_context())
+        return Response(detail.data)
 
     @extend_schema(
         request=ConversationChangeInput,
@@ -426,6 +500,8 @@ class ConversationTransferView(AgentView):
 
 
 class ConversationMessagesView(AgentView):
+    parser_classes = MESSAGE_PARSERS
+
     @extend_schema(
         responses={
             200: inline_serializer("ConversationMessages", {"results": MessageOutput(many=True)}),
@@ -435,19 +511,24 @@ class ConversationMessagesView(AgentView):
     )
     def get(self, request: Request, pk: int) -> Response:
         conversation = self.with_messages(pk)
-        return Response({"results": MessageOutput(conversation.messages.all(), many=True).data})
+        messages = MessageOutput(
+            conversation.messages.all(), many=True, context=self.reader_context()
+        )
+        return Response({"results": messages.data})
 
     @extend_schema(
-        request=AgentMessageInput,
+        request=message_request(AgentMessageInput, AgentMessageUpload),
         responses={
             201: MessageOutput,
             200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
-            **error_responses(400, 401, 403, 404),
+            **error_responses(400, 401, 403, 404, 413, 415),
         },
         tags=["agents"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = validated(AgentMessageInput, request.data)
+        """Post a reply or a private note: JSON, or multipart/form-data with `files`
+        (docs/attachments.md)."""
+        data, files = message_input(request, AgentMessageInput, AgentMessageUpload)
         message, created = post_message(
             self.changeable_conversations(),
             pk,
@@ -455,8 +536,10 @@ class ConversationMessagesView(AgentView):
             body=data["body"],
             client_id=data["client_id"],
             private=data["private"],
+            files=files,
         )
-        return Response(MessageOutput(message).data, status=created_status(created))
+        output = MessageOutput(message, context=self.reader_context())
+        return Response(output.data, status=created_status(created))
 
 
 class ReadInput(serializers.Serializer):

@@ -21,6 +21,7 @@ from ..authentication import (
     IsStaffAgent,
 )
 from ..errors import InvalidInput
+from ..files.links import user_reader
 from ..ids import MAX_ID
 from ..models import Conversation, Mention, Message, Team
 from ..people import authors_with_profiles
@@ -111,6 +112,10 @@ class AgentView(RateLimitedMixin, APIView):
     def visible_conversations(self) -> QuerySet[Conversation]:
         return conversation_queryset(selectors.conversations_visible_to_agent(self.request.user))
 
+    def reader_context(self) -> dict[str, Any]:
+        """Serializer context: files' links are signed for this user (files/links.py)."""
+        return {"reader": user_reader(self.request.user.pk)}
+
     def get_conversation(self, pk: int) -> Conversation:
         return get_or_404(self.visible_conversations(), pk)
 
@@ -122,7 +127,7 @@ class AgentView(RateLimitedMixin, APIView):
         the agent's `unread` count."""
         mentions = Mention.objects.select_related("user__public_profile")
         every_message = Message.objects.prefetch_related(
-            authors_with_profiles(), Prefetch("mentions", mentions)
+            authors_with_profiles(), Prefetch("mentions", mentions), "attachments"
         ).order_by("created_at", "id")
         conversations = selectors.with_unread(self.visible_conversations(), self.request.user)
         return get_or_404(conversations.prefetch_related(Prefetch("messages", every_message)), pk)

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import PolymorphicProxySerializer
 
 from ..ids import MAX_ID
 
@@ -88,6 +89,11 @@ class HelpdeskAutoSchema(AutoSchema):
                 "429", _error_response(_("Too many requests: try again after `Retry-After`."))
             )
         return operation
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # A choice of inputs (one per bulk action) needs one of them: a body is required.
+        return schema, required or isinstance(serializer, PolymorphicProxySerializer)
 
 
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -25,9 +25,11 @@ from ..authentication import (
     IsWidgetCustomer,
     check_identity,
 )
+from ..files.links import customer_reader
 from ..ids import parse_id
 from ..models import Channel, Conversation, Customer, Message
 from ..people import authors_with_profiles
+from ..seams import campaign_invitations
 from ..serializers import (
     ConversationStartInput,
     CustomerConversationOutput,
@@ -59,6 +61,13 @@ from .base import (
     get_or_404,
     team_by_ref,
     validated,
+)
+from .files import (
+    MESSAGE_PARSERS,
+    ConversationStartUpload,
+    CustomerMessageUpload,
+    message_input,
+    message_request,
 )
 from .schema import ID as ID_SCHEMA
 
@@ -138,9 +147,14 @@ class WidgetView(RateLimitedMixin, APIView):
     def changeable_conversations(self) -> QuerySet[Conversation]:
         return selectors.customer_conversations(self.customer)
 
+    def reader_context(self) -> dict[str, Any]:
+        """Serializer context: files' links are signed for this customer (files/links.py)."""
+        return {"reader": customer_reader(self.customer.pk)}
+
 
 class WidgetConversationsView(WidgetView):
     post_throttle_classes = (WidgetConversationsThrottle,)
+    parser_classes = MESSAGE_PARSERS
 
     @extend_schema(
         responses={
@@ -157,25 +171,31 @@ class WidgetConversationsView(WidgetView):
         return Response({"results": CustomerConversationOutput(conversations, many=True).data})
 
     @extend_schema(
-        request=ConversationStartInput,
+        request=message_request(ConversationStartInput, ConversationStartUpload),
         responses={
             201: CustomerConversationOutput,
             200: OpenApiResponse(
                 CustomerConversationOutput, gettext_lazy("The same client_id again.")
             ),
-            **error_responses(400, 401, 429),
+            **error_responses(400, 401, 413, 415, 429),
         },
         tags=["widget"],
     )
     def post(self, request: Request) -> Response:
-        data = validated(ConversationStartInput, request.data)
-        team = team_by_ref(data.get("team") or None)
+        """Start a conversation: JSON, or multipart/form-data with `files` as well."""
+        data, files = message_input(request, ConversationStartInput, ConversationStartUpload)
+        invitation = None
+        if data.get("campaign") is not None:  # its team, not the widget's
+            invitation = campaign_invitations()(campaign=data["campaign"])
+        team = None if invitation else team_by_ref(data.get("team") or None)
         conversation, created = services.conversation_start(
             customer=self.customer,
             body=data["body"],
             client_id=data["client_id"],
             channel=Channel.WEB,
             team=team,
+            files=files,
+            invitation=invitation,
         )
         conversation = self.get_conversation(conversation.pk)
         return Response(
@@ -193,6 +213,7 @@ class WidgetConversationView(WidgetView):
 
 class WidgetMessagesView(WidgetView):
     post_throttle_classes = (WidgetMessagesThrottle,)
+    parser_classes = MESSAGE_PARSERS
 
     @extend_schema(
         parameters=[
@@ -216,12 +237,13 @@ class WidgetMessagesView(WidgetView):
         after = self.after_param(request)
         messages = list(
             selectors.public_messages(conversation, after=after).prefetch_related(
-                authors_with_profiles()
+                authors_with_profiles(), "attachments"
             )[: WIDGET_MESSAGES_LIMIT + 1]
         )
         has_more = len(messages) > WIDGET_MESSAGES_LIMIT
         messages = messages[:WIDGET_MESSAGES_LIMIT]
-        return Response({"results": MessageOutput(messages, many=True).data, "has_more": has_more})
+        results = MessageOutput(messages, many=True, context=self.reader_context()).data
+        return Response({"results": results, "has_more": has_more})
 
     @staticmethod
     def after_param(request: Request) -> int | None:
@@ -234,24 +256,27 @@ class WidgetMessagesView(WidgetView):
         return pk
 
     @extend_schema(
-        request=CustomerMessageInput,
+        request=message_request(CustomerMessageInput, CustomerMessageUpload),
         responses={
             201: MessageOutput,
             200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
-            **error_responses(400, 401, 404, 429),
+            **error_responses(400, 401, 404, 413, 415, 429),
         },
         tags=["widget"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = validated(CustomerMessageInput, request.data)
+        """Post a message: JSON, or multipart/form-data with `files` (docs/attachments.md)."""
+        data, files = message_input(request, CustomerMessageInput, CustomerMessageUpload)
         message, created = post_message(
             self.changeable_conversations(),
             pk,
             author=services.Author.customer(),
             body=data["body"],
             client_id=data["client_id"],
+            files=files,
         )
-        return Response(MessageOutput(message).data, status=created_status(created))
+        output = MessageOutput(message, context=self.reader_context())
+        return Response(output.data, status=created_status(created))
 
 
 class WidgetHandoffView(WidgetView):

@@ -38,8 +38,10 @@ from django.utils.translation import gettext as _
 from .. import lifecycle
 from ..errors import HelpdeskError
 from ..events import broadcasts_muted, history_imported, publish_pending_events, reserve_cursors
+from ..files.checks import LinkedFile, check_count
 from ..lifecycle import AGENT, ASSIGNED, CREATED, CUSTOMER, MESSAGE_CREATED, RATED
 from ..models import (
+    Attachment,
     AuthorKind,
     Conversation,
     ConversationEvent,
@@ -143,6 +145,7 @@ class PlannedMessage:
     body: str
     private: bool
     at: datetime
+    files: list[LinkedFile] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -181,7 +184,9 @@ def plan_record(record: ConversationRecord, *, body_limit: int, check_nul: bool 
 def _plan_step(plan: Plan, step: Step, body_limit: int) -> None:
     data = step.data
     if step.kind == "message":
-        check_body(data["body"], body_limit)  # as message_post checks before the lifecycle
+        # As message_post checks before the lifecycle.
+        check_body(data["body"], body_limit, may_be_empty=bool(data["files"]))
+        check_count(len(data["files"]))
     plan.state, events = lifecycle.apply(plan.state, lifecycle_step(step, data.get("agent")))
     for event in events:
         message = None
@@ -190,7 +195,13 @@ def _plan_step(plan: Plan, step: Step, body_limit: int) -> None:
             agent = data["agent"] if kind == AGENT else None
             plan.messages.append(
                 PlannedMessage(
-                    data["client_id"], kind, agent, data["body"], data["private"], step.at
+                    data["client_id"],
+                    kind,
+                    agent,
+                    data["body"],
+                    data["private"],
+                    step.at,
+                    data["files"],
                 )
             )
             message = len(plan.messages) - 1
@@ -378,6 +389,9 @@ class _RowBuilder:
         message_ids = iter(_reserve(Message, sum(len(plan.messages) for plan in plans)))
         rating_ids = iter(_reserve(Rating, sum(len(plan.ratings) for plan in plans)))
         event_ids = iter(_reserve(ConversationEvent, sum(len(plan.events) for plan in plans)))
+        files = sum(len(message.files) for plan in plans for message in plan.messages)
+        self.attachment_ids = iter(_reserve(Attachment, files))
+        self.attachment_rows: list[tuple] = []
         conversation_rows, message_rows, rating_rows, event_rows = [], [], [], []
         for plan, conversation_id, customer, team in zip(
             plans, conversation_ids, customers, teams, strict=True
@@ -395,8 +409,37 @@ class _RowBuilder:
             (Conversation, CONVERSATION_COLUMNS, conversation_rows),
             (Message, MESSAGE_COLUMNS, message_rows),
             (Rating, RATING_COLUMNS, rating_rows),
+            (Attachment, ATTACHMENT_COLUMNS, self.attachment_rows),
         ]
         prepared.events = event_rows
+
+    def _attachments(self, message: PlannedMessage, message_id: int) -> list[dict[str, Any]]:
+        """The message's imported links as Attachment rows; their shapes for its payload."""
+        shapes = []
+        for file in message.files:
+            attachment_id = next(self.attachment_ids)
+            self.attachment_rows.append(
+                (
+                    attachment_id,
+                    message_id,
+                    "",  # nothing stored: a link only
+                    file.url,
+                    file.name,
+                    file.content_type,
+                    file.size,
+                    "",
+                    message.at,
+                )
+            )
+            shapes.append(
+                {
+                    "id": attachment_id,
+                    "name": file.name,
+                    "content_type": file.content_type,
+                    "size": file.size,
+                }
+            )
+        return shapes
 
     def _resolve_directory(self) -> list[Any]:
         """Teams and agents in file order, as the replay meets them (a new agent joins the
@@ -535,6 +578,7 @@ class _RowBuilder:
                 body=message.body,
                 private=message.private,
                 created_at=message.at,
+                attachments=self._attachments(message, message_id),
             )
             message_rows_here.append((message_id, agent_id, _json(payload)))
         for cycle, score, comment, at in plan.ratings:
@@ -666,6 +710,17 @@ MESSAGE_COLUMNS = (
     "external_id",
 )
 RATING_COLUMNS = ("id", "conversation_id", "cycle", "score", "comment", "created_at")
+ATTACHMENT_COLUMNS = (
+    "id",
+    "message_id",
+    "file",
+    "external_url",
+    "name",
+    "content_type",
+    "size",
+    "thumbnail",
+    "created_at",
+)
 EVENT_COLUMNS = (
     "id",
     "cursor",
@@ -688,6 +743,7 @@ def _check_columns() -> None:
         (Conversation, CONVERSATION_COLUMNS),
         (Message, MESSAGE_COLUMNS),
         (Rating, RATING_COLUMNS),
+        (Attachment, ATTACHMENT_COLUMNS),
         (ConversationEvent, EVENT_COLUMNS),
     ):
         expected = {field.column for field in model._meta.concrete_fields}

@@ -7,6 +7,7 @@ order (simultaneous_rank: events, then messages, then a resolution, then ratings
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from .. import lifecycle
+from ..files.checks import LinkedFile, clean_name
 from ..lifecycle import simultaneous_rank
 from ..models import AuthorKind, Status
 
@@ -69,7 +71,8 @@ def lifecycle_step(step: Step, agent: Any) -> lifecycle.Step:
     `agent` naming the step's agent however the caller names agents."""
     data, at = step.data, step.at
     if step.kind == "message":
-        return lifecycle.PostMessage(at, data["author_kind"], data["body"], data["private"], agent)
+        body = lifecycle.preview_text(data["body"], [file.name for file in data["files"]])
+        return lifecycle.PostMessage(at, data["author_kind"], body, data["private"], agent)
     if step.kind == "assigned":
         return lifecycle.Assign(at, agent)
     if step.kind == "status":
@@ -138,12 +141,19 @@ def _message_step(item: Any, index: int) -> Step:
     private = item.get("private", False)
     if not isinstance(private, bool):
         raise RejectedLine(_problem(f"{where}.private", _("true or false")))
+    files = [
+        _linked_file(file, f"{where}.attachments[{n}]")
+        for n, file in enumerate(_list(item, "attachments"))
+    ]
     data = {
         "author_kind": AuthorKind(kind),
         "agent": agent,
-        "body": item.get("body"),  # checked by message_post, like any message
+        "body": item.get(
+            "body", "" if files else None
+        ),  # checked by message_post, like any message
         "private": private,
         "client_id": f"import-{index}",
+        "files": files,
     }
     at = _time(item.get("sent_at"), f"{where}.sent_at")
     return Step(at, simultaneous_rank("message"), index, where, "message", data)
@@ -195,6 +205,23 @@ def _rating_step(item: Any, index: int) -> Step:
     }
     at = _time(item.get("at"), f"{where}.at")
     return Step(at, simultaneous_rank("rating"), index, where, "rating", data)
+
+
+def _linked_file(value: Any, where: str) -> LinkedFile:
+    """An attachment record {"name", "content_type", "size", "url"}: kept as a link, never
+    downloaded (docs/import.md)."""
+    item = _object(value, where)
+    name = _text(item.get("name"), f"{where}.name", max_length=255)
+    url = _text(item.get("url"), f"{where}.url", max_length=2000)
+    if not name:
+        raise RejectedLine(_problem(f"{where}.name", _("required")))
+    if not re.fullmatch(r"https?://[^\s]+", url):
+        raise RejectedLine(_problem(f"{where}.url", _("an http(s) address")))
+    size = item.get("size", 0)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise RejectedLine(_problem(f"{where}.size", _("a size in bytes")))
+    content_type = _text(item.get("content_type"), f"{where}.content_type", max_length=100)
+    return LinkedFile(clean_name(name), content_type or "application/octet-stream", size, url)
 
 
 def _agent(value: Any, where: str) -> str | None:

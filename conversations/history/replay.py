@@ -186,6 +186,7 @@ def _apply(conversation: Conversation, step: Step, directory: "_Directory", team
             private=data["private"],
             at=at,
             claim=False,  # the history names its own assignments
+            files=data["files"],
         )
     elif step.kind == "assigned":
         conversation_assign(conversation=conversation, assignee=agent, at=at)

@@ -30,10 +30,11 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from .. import selectors
+from ..files.links import customer_reader, event_with_links, user_reader
 from ..models import AuthorKind, Customer, Team
 from ..serializers import author_shape, customer_event
 from ..throttling import hit_scope, scope_ip
-from . import caps, presence
+from . import caps, presence, visitors
 from .access import user_group
 from .delivery import EventStream, database_sync_to_async
 from .tail import log_tail
@@ -470,12 +471,26 @@ class CustomerConsumer(EventStreamConsumer):
 
     async def opened(self) -> None:
         await sync_to_async(presence.customer_socket_opened)(self.customer.pk, self.channel_name)
+        await self.tell_agents()
 
     async def seen(self) -> None:
         await sync_to_async(presence.customer_socket_seen)(self.customer.pk, self.channel_name)
 
     async def closed(self) -> None:
         await sync_to_async(presence.customer_socket_closed)(self.customer.pk, self.channel_name)
+        await self.tell_agents()
+
+    async def tell_agents(self) -> None:
+        """On the site now: the visitor arrived or left (live/visitors.py). A courtesy, as
+        typing is: never worth the socket when Redis or PostgreSQL hiccups."""
+        try:
+            update = await database_sync_to_async(visitors.visitor_update)(self.customer.pk)
+            for group in update[0] if update else ():
+                await self.channel_layer.group_send(
+                    group, {"type": "event.publish", "event": update[1]}
+                )
+        except Exception:
+            logger.debug("visitor update not sent", exc_info=True)
 
     async def client_groups(self) -> list[str]:
         return [f"customer.{self.customer.pk}"]
@@ -489,7 +504,7 @@ class CustomerConsumer(EventStreamConsumer):
         return not (isinstance(data, dict) and data.get("private"))
 
     def shown(self, event: dict[str, Any]) -> dict[str, Any]:
-        return customer_event(event)
+        return event_with_links(customer_event(event), customer_reader(self.customer.pk))
 
     def typing_target(self, conversation_id: int) -> dict[str, Any] | None:
         return (
@@ -528,6 +543,9 @@ class StaffConsumer(EventStreamConsumer):
 
     def socket_owner(self) -> tuple[str, int]:
         return f"user-{self.user.pk}", settings.HELPDESK_WS_MAX_PER_AGENT
+
+    def shown(self, event: dict[str, Any]) -> dict[str, Any]:
+        return event_with_links(event, user_reader(self.user.pk))
 
     # --- Access that changes while the socket is open (access.py) ----------------------------
 

@@ -24,12 +24,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
 from .. import services
 from ..errors import HelpdeskError, InvalidInput
+from ..files.checks import CheckedFile, check_file
 from ..models import Channel, Conversation, Customer, Message, SentEmail
 from .outbound import conversation_id_from_reply_address
 
@@ -94,6 +96,7 @@ class InboundEmail:
     in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     auto_submitted: bool = False  # an out-of-office or bounce (RFC 3834): never a message
+    files: list[ContentFile] = field(default_factory=list)  # its attachments, unchecked
 
 
 def message_ids(value: Any) -> list[str]:
@@ -144,12 +147,38 @@ def parse_raw(raw: bytes) -> InboundEmail:
             in_reply_to=message_ids(str(message.get("In-Reply-To", ""))),
             references=message_ids(str(message.get("References", ""))),
             auto_submitted=auto,
+            files=email_files(message),
         )
     except Exception as error:  # the parser meets untrusted bytes: any failure is bad input
         logger.info("unreadable inbound email: %s", error)
         raise InvalidInput(_("This is not an email message the helpdesk can read.")) from error
     email.sender = check_sender(email.sender)
     return email
+
+
+def email_files(message: EmailMessage) -> list[ContentFile]:
+    """The email's attachments (inline images with a name too), as they came."""
+    files = []
+    for part in message.iter_attachments():
+        data = part.get_payload(decode=True)
+        if isinstance(data, bytes) and data:
+            files.append(ContentFile(data, name=part.get_filename() or "attachment"))
+    return files
+
+
+def accepted_files(email: InboundEmail) -> list[CheckedFile]:
+    """The attachments the helpdesk takes (files/checks.py), up to the number a message may
+    carry; the others are left out and logged: the customer's words must not be lost for them."""
+    accepted: list[CheckedFile] = []
+    for file in email.files:
+        if len(accepted) >= settings.HELPDESK_ATTACHMENT_MAX_FILES:
+            logger.info("inbound email %s: more files than a message takes", email.message_id)
+            break
+        try:
+            accepted.append(check_file(file))
+        except HelpdeskError as refusal:
+            logger.info("inbound email %s: %s left out: %s", email.message_id, file.name, refusal)
+    return accepted
 
 
 def parse_fields(data: dict[str, Any]) -> InboundEmail:
@@ -258,12 +287,12 @@ def strip_quoted(text: str) -> str:
     return "\n".join(kept).strip()
 
 
-def message_body(email: InboundEmail, *, with_subject: bool) -> str:
+def message_body(email: InboundEmail, *, with_subject: bool, has_files: bool = False) -> str:
     body = strip_quoted(email.text).replace("\x00", "")  # PostgreSQL text holds no NUL
     subject = " ".join(email.subject.split()).replace("\x00", "")
     if with_subject and subject:
         body = f"{subject}\n\n{body}".strip()
-    if not body:
+    if not body and not has_files:
         message = _("The email has no text of its own (only quoted text, or nothing).")
         raise InvalidInput(message, code="empty", fields={"text": message})
     limit = settings.HELPDESK_MAX_MESSAGE_LENGTH
@@ -297,19 +326,22 @@ def receive_email(email: InboundEmail) -> Received:
         return Received("ignored", reason="auto_submitted")
     client_id = client_id_of(email)
     conversation = conversation_replied_to(email)
+    files = accepted_files(email)
     if conversation is not None:
         message, created = services.message_post(
             conversation=conversation,
             author=services.Author.customer(),
-            body=message_body(email, with_subject=False),
+            body=message_body(email, with_subject=False, has_files=bool(files)),
             client_id=client_id,
+            files=files,
         )
         return Received("created" if created else "duplicate", conversation, message)
     conversation, created = services.conversation_start(
         customer=customer_for(email),
-        body=message_body(email, with_subject=True),
+        body=message_body(email, with_subject=True, has_files=bool(files)),
         client_id=client_id,
         channel=Channel.EMAIL,
+        files=files,
     )
     message = conversation.messages.filter(client_id=client_id).first()
     return Received("created" if created else "duplicate", conversation, message, created)

@@ -37,9 +37,11 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext, ngettext
 
+from ..files import links
 from ..ids import parse_id
 from ..live.presence import customer_is_online
 from ..models import (
+    Attachment,
     AuthorKind,
     Conversation,
     Customer,
@@ -351,12 +353,16 @@ def build_reply_email(conversation: Conversation, replies: list[Message]) -> Ema
     customer = conversation.customer
     language = customer_language(customer)
     address = reply_address(conversation.pk)
+    attached, files = reply_files(conversation, replies)
     with translation.override(language):
         context = {
             "conversation": conversation,
             "customer": customer,
             "team": from_whom(conversation),
-            "replies": [{"author": sender_name(reply), "body": reply.body} for reply in replies],
+            "replies": [
+                {"author": sender_name(reply), "body": reply.body, "files": files[reply.pk]}
+                for reply in replies
+            ],
             "resume_url": resume_url(conversation),
             "can_reply_by_email": bool(address),
             "language": language,
@@ -388,4 +394,30 @@ def build_reply_email(conversation: Conversation, replies: list[Message]) -> Ema
         headers=headers,
     )
     email.attach_alternative(html, "text/html")
+    for attachment in attached:
+        with attachment.file.open("rb") as data:
+            email.attach(attachment.name, data.read(), attachment.content_type)
     return email
+
+
+def reply_files(
+    conversation: Conversation, replies: list[Message]
+) -> tuple[list[Attachment], dict[int, list[dict[str, Any]]]]:
+    """The replies' files: attached to the email while they fit in
+    HELPDESK_ATTACHMENT_EMAIL_MAX_BYTES together, the others as signed links that live as long
+    as the resume link. Returns (the files to attach, {reply id: [{"name", "size", "url"?}]})."""
+    budget = settings.HELPDESK_ATTACHMENT_EMAIL_MAX_BYTES
+    attached: list[Attachment] = []
+    listed: dict[int, list[dict[str, Any]]] = {reply.pk: [] for reply in replies}
+    reader = links.customer_reader(conversation.customer_id)
+    lifetime = settings.HELPDESK_RESUME_LINK_DAYS * 86400
+    base = settings.HELPDESK_PUBLIC_URL.rstrip("/")
+    for attachment in Attachment.objects.filter(message__in=replies).order_by("id"):
+        item: dict[str, Any] = {"name": attachment.name, "size": attachment.size}
+        if attachment.file and attachment.size <= budget:
+            budget -= attachment.size
+            attached.append(attachment)
+        else:
+            item["url"] = base + links.sign(attachment.pk, reader, seconds=lifetime)
+        listed[attachment.message_id].append(item)
+    return attached, listed

@@ -126,7 +126,8 @@ def test_a_new_conversation_and_a_reply_ring_notify_and_count_in_the_title(
         client_id="first",
         team=team,
     )
-    page.wait_for_function("window.hdWorkspace.alerts.log.length >= 1")
+    # Polled from here: wait_for_function polls with in-page eval, which the CSP forbids.
+    assert eventually(lambda: page.evaluate("window.hdWorkspace.alerts.log.length >= 1"))
     assert alert_kinds(page) == ["new_conversation"]
     assert page.evaluate("window.hdWorkspace.alerts.sounds") == 1
     notes = page.evaluate("window.__notifications")
@@ -153,7 +154,7 @@ def test_a_new_conversation_and_a_reply_ring_notify_and_count_in_the_title(
         body="It should be 40 €, not 400 €.",
         client_id="second",
     )
-    page.wait_for_function("window.hdWorkspace.alerts.log.length >= 2")
+    assert eventually(lambda: page.evaluate("window.hdWorkspace.alerts.log.length >= 2"))
     assert alert_kinds(page) == ["new_conversation", "reply"]
     assert page.evaluate("window.hdWorkspace.alerts.sounds") == 2
     assert page.evaluate("window.__notifications.map((note) => note.title)") == [
@@ -198,7 +199,7 @@ def test_muted_alerts_count_but_do_not_ring(browser, live_server_url, billing):
         client_id="muted",
         team=team,
     )
-    page.wait_for_function("window.hdWorkspace.alerts.log.length >= 1")
+    assert eventually(lambda: page.evaluate("window.hdWorkspace.alerts.log.length >= 1"))
     assert page.evaluate("window.hdWorkspace.alerts.sounds") == 0
     assert page.evaluate("window.__notifications.length") == 0  # desktop is off by default
     expect(page).to_have_title("(1) Workspace · Helpdesk")
@@ -232,7 +233,7 @@ def test_a_mention_in_a_note_alerts_the_colleague_and_lists_it_as_participating(
     if enable.is_visible():  # the browser's answer is "ask" (headless may say "denied")
         assert bob_page.evaluate("window.__asked") == 0
         enable.click()
-        bob_page.wait_for_function("window.__asked === 1")
+        assert eventually(lambda: bob_page.evaluate("window.__asked === 1"))
     bob_page.locator("#alerts-close").click()
 
     ayse_context, page, errors = open_workspace(
@@ -263,7 +264,7 @@ def test_a_mention_in_a_note_alerts_the_colleague_and_lists_it_as_participating(
     assert mention is not None and mention.conversation_id == conversation.pk
 
     # Bob hears it live: the alert, the toast, the count; the conversation is his to follow.
-    bob_page.wait_for_function("window.hdWorkspace.alerts.log.length >= 1")
+    assert eventually(lambda: bob_page.evaluate("window.hdWorkspace.alerts.log.length >= 1"))
     assert alert_kinds(bob_page) == ["mention"]
     toast = bob_page.locator("#alert-toast")
     expect(toast).to_contain_text("Ayşe Demir mentioned you")

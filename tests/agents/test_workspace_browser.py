@@ -539,7 +539,8 @@ def test_an_agent_names_themselves_and_the_customer_sees_that_name(
 # Each tab and filter of the inbox: inside the inbox pane, and its own text not cut.
 INBOX_FITS = """() => {
   const pane = document.querySelector('.inbox').getBoundingClientRect();
-  const controls = [...document.querySelectorAll('.tabs [role=tab], #inbox-filters select, #inbox-filters input')];
+  const controls = [...document.querySelectorAll('.tabs [role=tab], #inbox-filters select, #inbox-filters input, '
+    + '.saved-views-head button, .saved-view button, .saved-view-count, #bulk-bar button, #bulk-bar select, #bulk-bar input')];
   return controls
     .map((el) => {
       const box = el.getBoundingClientRect();
@@ -551,14 +552,37 @@ INBOX_FITS = """() => {
 
 
 @pytest.mark.parametrize("width", [1280, 1100])
-def test_the_turkish_inbox_fits_at_1280_px_and_narrower(browser, live_server_url, billing, width):
-    """Defect 6 of issue 15: in Turkish the "Tümü" tab and the filters were clipped."""
+def test_the_turkish_inbox_fits_at_1280_px_and_narrower(
+    browser, live_server_url, billing, width, make_customer
+):
+    """Defect 6 of issue 15: in Turkish the "Tümü" tab and the filters were clipped. The views
+    (long names, large counts) and the bulk bar fit too."""
+    from conversations.models import SavedView
+    from conversations.services import conversation_start
+
+    team, agent = billing
+    on_the_server(
+        conversation_start,
+        customer=make_customer(name="Deniz Kaya"),
+        body="Merhaba",
+        client_id="c-fit",
+        team=team,
+    )
+    SavedView.objects.create(
+        name="Atanmamış fatura soruları, en uzun bekleyen", owner=agent, filters={}
+    )
+    SavedView.objects.create(name="Ekibin bekleyenleri", team=team, filters={"status": "open"})
     context, page, errors = open_workspace(
         browser, live_server_url, viewport={"width": width, "height": 800}, locale="tr-TR"
     )
     page.wait_for_selector(".tabs [role=tab]")
+    page.locator(".tabs [data-tab=teams]").click()
+    page.locator("#conversation-list .conv-select").first.check()
+    page.get_by_role("toolbar", name="Toplu işlemler").wait_for()
+    page.locator("#saved-views-list .saved-view-count", has_text="1").first.wait_for()
     shoot(page, f"workspace-inbox-tr-{width}")
     assert page.evaluate(INBOX_FITS) == []
     assert page.get_by_role("tab", name="Tümü").is_visible()
+    assert page.get_by_role("button", name="Görünümü kaydet").is_visible()
     assert errors == []
     context.close()

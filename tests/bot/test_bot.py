@@ -372,7 +372,7 @@ def test_self_service_counts_article_views_and_helpful_votes_of_the_period(shop,
             article=parcel, helpful=helpful, source="widget", created_at=when
         )
     figures = summary(T0, T0 + timedelta(days=1), Slice())["self_service"]
-    assert figures == {"article_views": 7, "helpful": 1, "deflected": None}
+    assert figures == {"article_views": 7, "helpful": 1, "deflected": 0}
 
 
 def test_a_customer_back_after_the_bot_resolved_gets_articles_again(bot_team, make_customer, shop):

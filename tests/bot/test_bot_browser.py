@@ -56,7 +56,10 @@ def test_the_bot_answers_with_an_article_and_hands_over_to_the_agents_workspace(
     deniz = row(workspace, "Deniz Kaya")
     expect(deniz).to_be_visible(timeout=10_000)
     deniz.click()
-    expect(workspace.get_by_text("These articles may answer your question:")).to_be_visible()
+    # In the thread (the handover also raises an alert that quotes it).
+    expect(
+        workspace.locator("#thread").get_by_text("These articles may answer your question:")
+    ).to_be_visible()
     marker = workspace.locator("#thread .handover")
     expect(marker).to_have_text("Handed over by the bot: the customer asked for a person.")
     shoot(widget, "bot-2-widget-handed-over")

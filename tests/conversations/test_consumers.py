@@ -65,9 +65,9 @@ async def socket(path: str, headers: list[tuple[bytes, bytes]] | None = None):
 
 
 async def receive(
-    communicator: WebsocketCommunicator, skip: tuple[str, ...] = ("presence",)
+    communicator: WebsocketCommunicator, skip: tuple[str, ...] = ("presence", "visitor")
 ) -> dict[str, Any]:
-    """The next message; agents' own presence changes are skipped unless asked for."""
+    """The next message; presence changes and visitor hints are skipped unless asked for."""
     while (message := json.loads(await communicator.receive_from(timeout=TIMEOUT)))["type"] in skip:
         pass
     return message
@@ -87,7 +87,9 @@ async def receive_events(communicator: WebsocketCommunicator, count: int) -> lis
 
 
 async def assert_silent(
-    communicator: WebsocketCommunicator, seconds: float = 0.5, skip: tuple[str, ...] = ("presence",)
+    communicator: WebsocketCommunicator,
+    seconds: float = 0.5,
+    skip: tuple[str, ...] = ("presence", "visitor"),
 ) -> None:
     """Nothing arrives (but agents' own presence changes) for a while."""
     while not await communicator.receive_nothing(timeout=seconds, interval=0.02):

@@ -46,7 +46,9 @@ class Socket:
     def send(self, message: dict[str, Any]) -> None:
         self.ws.send(json.dumps(message))
 
-    def receive(self, timeout: float = TIMEOUT, skip: tuple[str, ...] = ("presence",)) -> dict:
+    def receive(
+        self, timeout: float = TIMEOUT, skip: tuple[str, ...] = ("presence", "visitor")
+    ) -> dict:
         while True:
             frame = self.ws.recv(timeout=timeout)
             self.frames.append(frame)

@@ -11,7 +11,9 @@
  * HTML ever inserted is a search result's `search.highlight`, reduced to text and <mark>.
  * window.hdWorkspace exposes the state to the browser tests. An ES module (type="module").
  */
-import { ApiError, errorText as apiErrorText, avatar, h, liveConnection, socketUrl, staffApi, uuid } from "../helpdesk/client.js";
+import { ApiError, errorText as apiErrorText, attachmentList, avatar, csrfToken, h, liveConnection, pendingFiles, socketUrl, staffApi, uploadMessage, uuid } from "../helpdesk/client.js";
+import { installShortcuts } from "./shortcuts.js";
+import { installViews } from "./views.js";
 import { createAlerts } from "./alerts.js";
 import { channelIcon, deliveryNote } from "./channels.js";
 import { attachMentionPicker } from "./mentions.js";
@@ -59,6 +61,8 @@ import { attachMentionPicker } from "./mentions.js";
     events: 0,
     participating: new Set(), // conversations where a note mentions me (the "Participating" tab)
   };
+  // What views.js and shortcuts.js add: saved views, bulk selection, keys (each optional).
+  const hooks = {};
 
   // --- API --------------------------------------------------------------------------------------
 
@@ -139,6 +143,8 @@ import { attachMentionPicker } from "./mentions.js";
   // --- Inbox --------------------------------------------------------------------------------------
 
   function inboxQuery() {
+    const viewed = hooks.viewQuery?.(PAGE_SIZE); // a saved view is shown
+    if (viewed) return viewed;
     const query = new URLSearchParams({ page_size: PAGE_SIZE });
     // A search comes best first (the server ranks it); an `ordering` would replace the rank.
     if (!state.filters.q) query.set("ordering", state.filters.ordering);
@@ -195,6 +201,8 @@ import { attachMentionPicker } from "./mentions.js";
 
   /** Whether a conversation belongs in the current tab and filters (mirrors inboxQuery). */
   function matches(conversation) {
+    const verdict = hooks.viewMatches?.(conversation); // undefined: no saved view shown
+    if (verdict !== undefined) return verdict;
     const status = conversation.status;
     if (state.tab === "mine" && conversation.assignee?.id !== ME.id) return false;
     if (state.tab === "unassigned" && (conversation.assignee || (!state.filters.status && status !== "open"))) return false;
@@ -215,7 +223,7 @@ import { attachMentionPicker } from "./mentions.js";
   }
 
   function sortInbox() {
-    const byWaiting = state.filters.ordering === "waiting_since";
+    const byWaiting = (hooks.ordering?.() ?? state.filters.ordering) === "waiting_since";
     state.listed.sort((a, b) => {
       const one = state.conversations.get(a);
       const two = state.conversations.get(b);
@@ -253,6 +261,7 @@ import { attachMentionPicker } from "./mentions.js";
     const scroll = list.scrollTop;
     list.replaceChildren(...state.listed.map((id) => conversationRow(state.conversations.get(id))));
     list.scrollTop = scroll;
+    hooks.afterRender?.(list);
     const empty = $("inbox-empty");
     empty.hidden = state.listed.length > 0;
     empty.textContent = state.filters.q || state.filters.status || state.filters.channel || state.filters.label ? t("no_match") : t("no_conversations");
@@ -423,7 +432,10 @@ import { attachMentionPicker } from "./mentions.js";
       message.mentions?.length ? h("span", { class: "mentions", text: message.mentions.map((mention) => `@${mention.name}`).join(" ") }) : null,
       h("time", { datetime: message.created_at, title: message.created_at ? timeFormat.format(new Date(message.created_at)) : null, text: message.created_at ? when(message.created_at) : t("sending") }),
     );
-    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, h("div", { class: "body", text: message.body }), deliveryNote(message, { t, retry: retryDelivery }));
+    const body = message.body ? h("div", { class: "body", text: message.body }) : null; // a file alone: no empty bubble
+    const files = attachmentList(message.attachments, { base: location.origin, lang: document.documentElement.lang, scroller: $("thread") });
+    const item = h("li", { class: classes.join(" "), dataset: { id: message.id ?? "", state: message.state || "sent" } }, meta, body, files, deliveryNote(message, { t, retry: retryDelivery }));
+    if (message.state === "pending" && message.progress != null) item.append(h("span", { class: "muted small", text: t("uploading", { percent: message.progress }) }));
     if (message.state === "failed") {
       item.append(h("span", { class: "failed" }, t("failed"), h("button", { type: "button", text: t("retry"), onclick: () => deliver(message) })));
     }
@@ -471,6 +483,15 @@ import { attachMentionPicker } from "./mentions.js";
 
   const input = $("composer-input");
   const privateToggle = $("private-toggle");
+  // Files go with the next reply: the paperclip, a drop on the conversation, a paste.
+  const files = pendingFiles({
+    zone: $("composer").parentElement,
+    input,
+    button: $("attach-button"),
+    list: $("pending-files"),
+    removeLabel: t("remove_file"),
+    lang: document.documentElement.lang,
+  });
 
   /** Characters as the server counts them (code points: an emoji is one). */
   function characters(text) {
@@ -500,7 +521,7 @@ import { attachMentionPicker } from "./mentions.js";
 
   function sendMessage() {
     const body = input.value.trim();
-    if (!body || !state.currentId) return;
+    if ((!body && !files.count) || !state.currentId) return;
     const { over, numbers } = updateCount();
     if (over) {
       // Refused here, with the text kept: the server would refuse it (400 too_long).
@@ -515,6 +536,7 @@ import { attachMentionPicker } from "./mentions.js";
       author: { kind: "agent", id: ME.id, name: ME.name },
       body,
       private: privateToggle.checked,
+      files: files.take(), // File objects until the server has them
       created_at: null,
       state: "pending",
     };
@@ -532,11 +554,9 @@ import { attachMentionPicker } from "./mentions.js";
     message.state = "pending";
     renderConversation();
     try {
-      const saved = await api("POST", `conversations/${message.conversation}/messages`, {
-        body: message.body,
-        client_id: message.client_id,
-        private: message.private,
-      });
+      const path = `conversations/${message.conversation}/messages`;
+      const fields = { body: message.body, client_id: message.client_id, private: message.private };
+      const saved = message.files?.length ? await upload(path, fields, message) : await api("POST", path, fields);
       if (message.conversation === state.currentId) {
         state.messages.set(messageKey(saved), saved);
         renderConversation({ scroll: "bottom" });
@@ -561,6 +581,16 @@ import { attachMentionPicker } from "./mentions.js";
     }
   }
 
+  /** A reply with files: multipart, with its progress shown in the thread. */
+  function upload(path, fields, message) {
+    const headers = { "X-CSRFToken": csrfToken(), "Accept-Language": document.documentElement.lang || "en" };
+    const onProgress = (share) => {
+      message.progress = Math.round(share * 100);
+      renderConversation();
+    };
+    return uploadMessage({ url: API + path, fields, files: message.files, headers, onProgress });
+  }
+
   /** The server refused the message (4xx): trying again would fail again, so the text goes
    * back into an empty reply box, with the reason next to it; otherwise the message stays
    * in the thread, marked with the reason. */
@@ -569,6 +599,7 @@ import { attachMentionPicker } from "./mentions.js";
     if (here && !input.value.trim()) {
       state.messages.delete(messageKey(message));
       input.value = message.body;
+      if (message.files?.length) files.add(message.files);
       privateToggle.checked = message.private;
       $("composer").dataset.private = String(message.private);
       autoGrow();
@@ -1075,7 +1106,17 @@ import { attachMentionPicker } from "./mentions.js";
     }
   }
 
-  setInterval(() => document.visibilityState === "visible" && loadVisitors(), CONTEXT_EVERY_MS);
+  /** A visitor arrived, left or opened a page (a `visitor` event, pushed to the agents who may
+   *  see them): the list follows at once; the slow poll below repairs what a push missed. */
+  function onVisitor(visitor) {
+    if (typeof visitor.id !== "number") return;
+    const others = visitors.filter((item) => item.id !== visitor.id);
+    visitors = visitor.online && visitor.current_page ? [visitor, ...others] : others;
+    renderVisitors();
+  }
+
+  const VISITORS_POLL_MS = 60000; // a fallback: arrivals, leavings and pages are pushed
+  setInterval(() => document.visibilityState === "visible" && loadVisitors(), VISITORS_POLL_MS);
 
   // --- Me: presence and "open: 2 / 3" ----------------------------------------------------------------
 
@@ -1185,6 +1226,7 @@ import { attachMentionPicker } from "./mentions.js";
     onLive: setLive,
     onResumed: (frame, { after }) => {
       if (state.currentId) send({ type: "subscribe", conversation: state.currentId });
+      loadVisitors(); // visitor events have no cursor: what the socket missed is read again
       // Resumed "from now": whatever happened before is only in the REST answers, so read them
       // again (this covers the first page load's gap between the REST list and the socket).
       if (after == null) {
@@ -1222,6 +1264,9 @@ import { attachMentionPicker } from "./mentions.js";
       case "typing":
         onTyping(frame);
         return;
+      case "visitor":
+        onVisitor(frame.data || {});
+        return;
       case "presence":
         if (frame.agent === ME.id && state.agent) {
           state.agent.presence = frame.presence;
@@ -1236,6 +1281,7 @@ import { attachMentionPicker } from "./mentions.js";
     state.events += 1;
     alerts.onEvent(frame); // sound, notification, title count (alerts.js)
     applyEvent(frame);
+    hooks.onEvent?.(frame);
   }
 
   function applyEvent(event) {
@@ -1402,6 +1448,10 @@ import { attachMentionPicker } from "./mentions.js";
   connection.connect();
   const linked = /^#conversation-(\d+)$/.exec(location.hash);
   if (linked) openConversation(Number(linked[1]));
+
+  const workspace = { state, hooks, api, t, toast, errorText, inboxQuery, reload: loadInbox, open: openConversation, apply: applyConversation };
+  installViews(workspace);
+  installShortcuts(workspace);
 
   window.hdWorkspace = { state, socket: () => connection.socket, reload: loadInbox, open: openConversation, loadVisitors, alerts };
   // For macros.js: what applying a macro needs of the page.

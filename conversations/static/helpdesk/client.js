@@ -350,3 +350,154 @@ export function liveConnection({
     },
   };
 }
+
+// --- Files (docs/attachments.md) ------------------------------------------------------------------
+// The widget and the workspace attach files the same way: a button, drag and drop, paste.
+
+/** POST a message with files as multipart/form-data (`fields` and `files`), telling the upload's
+ * progress (0–1) to `onProgress`, which fetch cannot. Resolves the answer's JSON, rejects with
+ * an ApiError, as jsonApi's calls do. */
+export function uploadMessage({ url, fields, files, headers, onProgress, networkError }) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) if (value != null) form.append(name, String(value));
+  for (const file of files) form.append("files", file, file.name);
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", url); // no cookies cross-origin (the widget): its token is the credential
+    for (const [name, value] of Object.entries(headers || {})) request.setRequestHeader(name, value);
+    request.setRequestHeader("Accept", "application/json");
+    request.upload.onprogress = (event) => event.lengthComputable && onProgress?.(event.loaded / event.total);
+    request.onerror = () => reject(new ApiError(0, "network", networkError ? networkError() : "Network error"));
+    request.onload = () => {
+      let data = null;
+      try {
+        data = JSON.parse(request.responseText);
+      } catch {
+        /* an empty or non-JSON answer */
+      }
+      if (request.status >= 200 && request.status < 300) return resolve(data);
+      const error = data?.error || {};
+      reject(new ApiError(request.status, error.code || "error", error.message || request.statusText, error.fields));
+    };
+    request.send(form);
+  });
+}
+
+/** "1.4 MB", "820 KB" in the page's language. */
+export function fileSize(bytes, lang) {
+  const [unit, value] = bytes >= 1e6 ? ["megabyte", bytes / 1e6] : ["kilobyte", Math.max(bytes / 1e3, 0.1)];
+  return new Intl.NumberFormat(lang, { style: "unit", unit, maximumFractionDigits: 1 }).format(value);
+}
+
+/** A message's files: images as thumbnails that open the whole file, other files as a chip
+ * with name and size that downloads it. Links are relative to `base` (the helpdesk). A thread
+ * scrolled to its end stays there as images arrive (`scroller`, the thread's element). */
+export function attachmentList(attachments, { base, lang, prefix = "", scroller }) {
+  if (!attachments?.length) return null;
+  const link = (path) => new URL(path, base).href;
+  return h(
+    "div",
+    { class: `${prefix}files` },
+    attachments.map((file) =>
+      file.thumbnail_url
+        ? h(
+            "a",
+            { class: `${prefix}file ${prefix}file--image`, href: link(file.url), target: "_blank", rel: "noopener" },
+            h("img", {
+              src: link(file.thumbnail_url),
+              alt: file.name,
+              onload: (event) => scroller && keepAtEnd(scroller, event.target.offsetHeight),
+            }),
+          )
+        : h(
+            "a",
+            { class: `${prefix}file`, href: link(file.url), download: file.name, rel: "noopener" },
+            h("span", { class: `${prefix}file__name`, text: file.name }),
+            h("span", { class: `${prefix}file__size`, text: fileSize(file.size, lang) }),
+          ),
+    ),
+  );
+}
+
+function keepAtEnd(scroller, grownBy) {
+  const fromEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+  if (fromEnd - grownBy < 80) scroller.scrollTop = scroller.scrollHeight;
+}
+
+/** Files waiting to go with the next message: chosen with `button`, dropped on `zone` or
+ * pasted into `input`, listed in `list` (each with a remove button). `onChange(count)` is told
+ * of every change; `take()` hands them over and empties the list. */
+export function pendingFiles({ zone, input, button, list, removeLabel, lang, prefix = "", onChange }) {
+  const files = [];
+  const picker = h("input", { type: "file", multiple: true, hidden: true, tabindex: "-1" });
+  picker.addEventListener("change", () => {
+    add([...picker.files]);
+    picker.value = "";
+  });
+  button.after(picker);
+  button.addEventListener("click", () => picker.click());
+  const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  zone.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    zone.classList.add(`${prefix}is-dropping`);
+  });
+  zone.addEventListener("dragleave", (event) => {
+    if (!zone.contains(event.relatedTarget)) zone.classList.remove(`${prefix}is-dropping`);
+  });
+  zone.addEventListener("drop", (event) => {
+    zone.classList.remove(`${prefix}is-dropping`);
+    if (!event.dataTransfer?.files?.length) return;
+    event.preventDefault();
+    add([...event.dataTransfer.files]);
+  });
+  input.addEventListener("paste", (event) => {
+    const pasted = [...(event.clipboardData?.files || [])];
+    if (!pasted.length) return;
+    event.preventDefault(); // an image pasted: a file, not its name as text
+    add(pasted);
+  });
+
+  function add(more) {
+    files.push(...more);
+    show();
+  }
+
+  function show() {
+    list.replaceChildren(
+      ...files.map((file, index) =>
+        h(
+          "li",
+          { class: `${prefix}pending-file` },
+          h("span", { class: `${prefix}file__name`, text: file.name }),
+          h("span", { class: `${prefix}file__size`, text: fileSize(file.size, lang) }),
+          h("button", {
+            type: "button",
+            class: `${prefix}pending-file__remove`,
+            "aria-label": removeLabel.replace("{name}", file.name),
+            text: "×",
+            onclick: () => {
+              files.splice(index, 1);
+              show();
+              input.focus();
+            },
+          }),
+        ),
+      ),
+    );
+    list.hidden = !files.length;
+    onChange?.(files.length);
+  }
+
+  return {
+    add,
+    take() {
+      const taken = files.splice(0);
+      show();
+      return taken;
+    },
+    get count() {
+      return files.length;
+    },
+  };
+}

@@ -49,7 +49,7 @@
   // start() fetches the string catalog.
   const CLIENT_URL = boot?.client || new URL("client.js", SCRIPT_URL).href;
   const clientModule = import(CLIENT_URL);
-  let api, uuid, h, avatar, connection; // from it, set by start()
+  let api, uuid, h, avatar, connection, client; // from it, set by start()
   const TEAM = (attrs.team || "").trim();
   const IDENTIFIER = (attrs.identifier || "").trim() || null;
   const IDENTIFIER_HASH = (attrs.identifierHash || "").trim();
@@ -184,6 +184,12 @@
     votedNo: gettext("Sorry it did not help. Write to us and we will answer."),
     openInHelpCenter: gettext("Open in the help center"),
     writeToUs: gettext("Write to us"),
+    attach: gettext("Attach files"),
+    removeFile: gettext("Remove {name}"),
+    uploading: gettext("Sending… {n}%"),
+    inviteFrom: gettext("Message from {name}"),
+    inviteReply: gettext("Reply"),
+    inviteDismiss: gettext("Dismiss the invitation"),
   };
 
   let LANG = "en";
@@ -253,7 +259,8 @@
   }
 
   // store: {token, customer, identifier, cursor,
-  //         rated: {conversation id: cycle}, read: {conversation id: last message id read}}
+  //         rated: {conversation id: cycle}, read: {conversation id: last message id read},
+  //         firstSeen: ms (invitations), suggestions: {key, at} (suggestion sessions)}
   const store = Object.assign(
     { rated: {}, read: {} },
     readJson(storage("localStorage"), STORE_KEY),
@@ -310,6 +317,7 @@
     articleFrom: "help", // where Back goes from an article: "help" or "thread"
     votes: new Map(), // article id -> helpful (answered during this visit)
     suggestions: [], // up to three articles for the first message being typed
+    invitation: null, // a campaign's: {id, message, sender, shown, answering} (see below)
   };
   let sequence = 0; // local order of messages that have no server id yet
 
@@ -443,11 +451,11 @@
     });
   }
 
-  // The public reads (availability, help articles) answer anyone alike: sent without the
+  // The public reads (availability, help articles, invitations) answer anyone alike: sent without the
   // token, they are simple requests, which another site's page makes without a preflight.
   function needsToken(method, path) {
     if (path === "/sessions") return false;
-    return !(method === "GET" && /^\/(availability|articles)([/?]|$)/.test(path));
+    return !(method === "GET" && /^\/(availability|articles|campaigns)([/?]|$)/.test(path));
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -658,7 +666,7 @@
   const outbox = [];
   let outboxRunning = false;
 
-  function sendMessage(body) {
+  function sendMessage(body, files) {
     const clientId = uuid();
     const conversationId = state.current;
     const message = {
@@ -667,6 +675,7 @@
       conversation: conversationId === NEW ? null : conversationId,
       author: { kind: "customer", name: store.customer?.name || "" },
       body,
+      files, // File objects until the helpdesk has them (docs/attachments.md)
       created_at: new Date().toISOString(),
       status: "sending",
       seq: ++sequence,
@@ -712,11 +721,10 @@
         adoptNewThread(conversation);
         await loadMessages(conversation.id);
       } else {
+        const path = "/conversations/" + message.conversation + "/messages";
+        const fields = { body: message.body, client_id: message.client_id };
         const saved = await withRetries(() =>
-          api("POST", "/conversations/" + message.conversation + "/messages", {
-            body: message.body,
-            client_id: message.client_id,
-          }),
+          message.files?.length ? uploadFiles(path, fields, message) : api("POST", path, fields),
         );
         mergeMessages(message.conversation, [saved]);
         touchConversation(saved);
@@ -740,6 +748,7 @@
     if (state.current === threadId && !dom.input.value.trim()) {
       thread(threadId).messages.delete(messageKey(message));
       dom.input.value = message.body;
+      if (message.files?.length) dom.files.add(message.files);
       autoGrow();
       updateSendButton();
       updateCount();
@@ -751,12 +760,33 @@
     renderSoon();
   }
 
+  /** A message with files: multipart, with its progress shown under it. */
+  function uploadFiles(path, fields, message) {
+    return client.uploadMessage({
+      url: API + path,
+      fields,
+      files: message.files,
+      headers: { "Accept-Language": LANG, Authorization: "Bearer " + store.token },
+      networkError: () => t("networkError"),
+      onProgress: (share) => {
+        message.progress = Math.round(share * 100);
+        renderSoon();
+      },
+    });
+  }
+
   async function startConversation(message) {
     const body = { body: message.body, client_id: message.client_id };
     if (TEAM) body.team = TEAM;
+    if (state.invitation?.answering) body.campaign = state.invitation.id;
     try {
+      if (message.files?.length) return await withRetries(() => uploadFiles("/conversations", body, message));
       return await withRetries(() => api("POST", "/conversations", body));
     } catch (error) {
+      if (error.fields?.campaign) {
+        state.invitation = null; // the campaign ended meanwhile: an ordinary conversation
+        return startConversation(message);
+      }
       if (!error.fields?.team) throw error;
       // A misconfigured data-team must not keep a customer from writing: use the default team.
       console.warn("Helpdesk widget: unknown team, using the default team.", error.message);
@@ -768,6 +798,8 @@
   /** The new thread's messages now belong to the conversation the server created. */
   function adoptNewThread(conversation) {
     upsertConversation(conversation);
+    if (state.invitation?.answering) state.invitation = null; // it opens this conversation
+    followSuggestions(conversation.id);
     const draft = thread(NEW);
     const target = thread(conversation.id);
     for (const [key, message] of draft.messages) {
@@ -936,10 +968,45 @@
       const answer = await api("GET", "/articles?" + params);
       if (number !== suggestRequest || !wantsSuggestions()) return;
       state.suggestions = (answer.results || []).slice(0, 3);
+      if (state.suggestions.length) recordSuggestions(state.suggestions);
     } catch {
       if (number === suggestRequest) state.suggestions = [];
     }
     renderSoon();
+  }
+
+  // Suggestion sessions (docs/reports.md "Self-service"): the first suggestions shown open one,
+  // which the conversation that follows within the window closes; one left open is counted
+  // as a question the articles answered. store.suggestions: {key, at}.
+  const DEFLECTION_WINDOW_MS = 30 * 60 * 1000;
+
+  function openSuggestionSession() {
+    const session = store.suggestions;
+    return session && Date.now() - session.at < DEFLECTION_WINDOW_MS ? session : null;
+  }
+
+  async function recordSuggestions(articles) {
+    if (openSuggestionSession() || state.recordingSuggestions) return;
+    state.recordingSuggestions = true;
+    try {
+      const body = { articles: articles.map((article) => article.id) };
+      const { key } = await api("POST", "/suggestions", body);
+      store.suggestions = { key, at: Date.now() };
+      saveStore();
+    } catch {
+      /* uncounted: the reports miss one suggestion session */
+    } finally {
+      state.recordingSuggestions = false;
+    }
+  }
+
+  function followSuggestions(conversationId) {
+    const session = openSuggestionSession();
+    delete store.suggestions;
+    saveStore();
+    if (!session) return;
+    const path = "/suggestions/" + encodeURIComponent(session.key) + "/conversation";
+    api("POST", path, { conversation: conversationId }).catch(() => {});
   }
 
   function clearSuggestions() {
@@ -1356,6 +1423,7 @@
     chevron: "m9 18 6-6-6-6",
     search: "m21 21-4.3-4.3M11 18a7 7 0 1 1 0-14 7 7 0 0 1 0 14z",
     book: "M4 19.5A2.5 2.5 0 0 1 6.5 17H20M4 19.5A2.5 2.5 0 0 0 6.5 22H20V2H6.5A2.5 2.5 0 0 0 4 4.5z",
+    clip: "m21.4 11.1-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5",
   };
 
   function icon(name, extraClass) {
@@ -1549,6 +1617,17 @@
       dom.typing,
       dom.composer,
     );
+    // Files go with the next message: the paperclip, a drop anywhere on the chat, a paste.
+    dom.files = client.pendingFiles({
+      zone: dom.panel,
+      input: dom.input,
+      button: dom.attach,
+      list: dom.pendingFiles,
+      removeLabel: t("removeFile", { name: "{name}" }), // pendingFiles puts each name in
+      lang: LANG,
+      prefix: "hd-",
+      onChange: updateSendButton,
+    });
 
     dom.announcer = h("div", { class: "hd-visually-hidden", role: "status" });
     // Escape closes the chat from anywhere in the widget, the launcher too (closePanel()
@@ -1558,7 +1637,7 @@
       event.stopPropagation();
       closePanel();
     });
-    root.append(dom.panel, dom.launcher, dom.announcer);
+    root.append(dom.panel, buildInvitation(), dom.launcher, dom.announcer);
     shadow.append(stylesheet, root);
     document.body.append(host);
     dom.host = host;
@@ -1612,6 +1691,8 @@
       { class: "hd-send", type: "submit", "aria-label": t("send"), disabled: true },
       icon("send"),
     );
+    dom.attach = h("button", { class: "hd-attach", type: "button", "aria-label": t("attach"), title: t("attach") }, icon("clip"));
+    dom.pendingFiles = h("ul", { class: "hd-pending-files", hidden: true });
     dom.resolvedNote = h("p", { class: "hd-composer__note", hidden: true });
     dom.count = h("p", { class: "hd-count", id: "hd-count", hidden: true });
     dom.composerError = h("p", {
@@ -1635,7 +1716,9 @@
       dom.suggestions,
       dom.resolvedNote,
       dom.emailRow,
-      h("div", { class: "hd-composer__row" }, dom.input, dom.send),
+      dom.pendingFiles,
+      // The paperclip last in the tab order (message box, Send, then files); shown first.
+      h("div", { class: "hd-composer__row" }, dom.input, dom.send, dom.attach),
       dom.count,
       dom.composerError,
     );
@@ -1669,12 +1752,12 @@
   }
 
   function updateSendButton() {
-    dom.send.disabled = !dom.input.value.trim();
+    dom.send.disabled = !dom.input.value.trim() && !dom.files?.count;
   }
 
   function submitComposer() {
     const body = dom.input.value;
-    if (!body.trim()) return;
+    if (!body.trim() && !dom.files.count) return;
     const { over, numbers } = updateCount();
     if (over) {
       // Kept, and not sent: the helpdesk would refuse it (400 too_long).
@@ -1694,8 +1777,119 @@
     updateSendButton();
     updateCount();
     clearSuggestions();
-    sendMessage(body);
+    const files = dom.files.take();
+    sendMessage(body.trim() ? body : "", files.length ? files : undefined);
     dom.input.focus();
+  }
+
+  // --- Campaign invitations (docs/widget.md "Invitations") -----------------------------------
+  //
+  // A campaign whose rules pick this visitor (GET /campaigns) shows its message in a bubble
+  // above the launcher after its delay. Answering opens the chat with the invitation as the
+  // first message; the conversation starts with `campaign`. Dismissed or answered: no other
+  // invitation in this browser session.
+
+  const INVITED_KEY = TAB_KEY + ":invited";
+  const RETURNING_AFTER_MS = 30 * 60 * 1000; // as the helpdesk counts a returning visitor
+
+  async function scheduleInvitation() {
+    if (!store.firstSeen) {
+      store.firstSeen = Date.now();
+      saveStore();
+    }
+    if (state.open || storage("sessionStorage")?.getItem(INVITED_KEY)) return;
+    if (boot && !boot.invitations) return; // the loader says no campaign runs: ask nothing
+    const returning = Date.now() - store.firstSeen >= RETURNING_AFTER_MS;
+    const query = "?url=" + encodeURIComponent(location.href) + "&returning=" + returning;
+    let results;
+    try {
+      ({ results } = await api("GET", "/campaigns" + query));
+    } catch {
+      return; // no invitation rather than an error on the shop's page
+    }
+    const first = results.sort((a, b) => a.delay_seconds - b.delay_seconds)[0];
+    if (first) setTimeout(() => showInvitation(first), first.delay_seconds * 1000);
+  }
+
+  function showInvitation(campaign) {
+    if (state.open || state.invitation) return;
+    state.invitation = { ...campaign, shown: true, answering: false };
+    announce(t("inviteFrom", { name: campaign.sender.name }) + ": " + campaign.message);
+    api("POST", "/campaigns/" + campaign.id + "/shown").catch(() => {});
+    renderSoon();
+  }
+
+  function endInvitations() {
+    try {
+      storage("sessionStorage")?.setItem(INVITED_KEY, "1");
+    } catch {
+      /* storage unavailable: the invitation may come back on the next page */
+    }
+  }
+
+  function answerInvitation() {
+    state.invitation.shown = false;
+    state.invitation.answering = true;
+    endInvitations();
+    state.view = "thread";
+    state.current = NEW;
+    openPanel();
+  }
+
+  function dismissInvitation() {
+    state.invitation = null;
+    endInvitations();
+    render({});
+    dom.launcher.focus();
+  }
+
+  function buildInvitation() {
+    dom.inviteFrom = h("span", { class: "hd-invite__from" });
+    dom.inviteText = h("span", { class: "hd-invite__text" });
+    dom.invite = h(
+      "div",
+      {
+        class: "hd-invite",
+        hidden: true,
+        onkeydown: (event) => event.key === "Escape" && dismissInvitation(),
+      },
+      h(
+        "button",
+        { class: "hd-invite__close", type: "button", "aria-label": t("inviteDismiss"), onclick: dismissInvitation },
+        icon("close"),
+      ),
+      h(
+        "button",
+        { class: "hd-invite__body", type: "button", onclick: answerInvitation },
+        dom.inviteFrom,
+        dom.inviteText,
+        h("span", { class: "hd-invite__reply", text: t("inviteReply") }),
+      ),
+    );
+    return dom.invite;
+  }
+
+  function renderInvitation() {
+    const invitation = state.invitation;
+    dom.invite.hidden = !invitation?.shown || state.open;
+    if (dom.invite.hidden) return;
+    dom.inviteFrom.textContent = t("inviteFrom", { name: invitation.sender.name });
+    dom.inviteText.textContent = invitation.message;
+  }
+
+  /** The invitation being answered, first in the new thread, as its sender wrote it. */
+  function invitationItem(invitation) {
+    return {
+      key: "invitation",
+      sig: "invitation:" + invitation.id,
+      build: () =>
+        h(
+          "div",
+          { class: "hd-msg hd-msg--agent hd-msg--welcome" },
+          h("div", { class: "hd-msg__author", text: invitation.sender.name }),
+          h("div", { class: "hd-msg__bubble", text: invitation.message }),
+        ),
+    };
   }
 
   // --- Rendering -------------------------------------------------------------------------------
@@ -1719,6 +1913,7 @@
   function render(wishes) {
     const nearEnd = dom.body.scrollHeight - dom.body.scrollTop - dom.body.clientHeight < 80;
     renderLauncher();
+    renderInvitation();
     dom.panel.hidden = !state.open;
     dom.root.classList.toggle("is-open", state.open);
     dom.connection.hidden = !(state.showReconnecting && state.open);
@@ -2014,7 +2209,11 @@
           ),
       });
     }
-    if (id === NEW || thread(id).loaded || messages.length) {
+    if (id === NEW && state.invitation?.answering) {
+      items.push(invitationItem(state.invitation)); // the conversation will start with it
+    } else if (messages[0]?.author?.kind === "agent") {
+      // An invitation or an agent's first message opens it: no greeting above that.
+    } else if (id === NEW || thread(id).loaded || messages.length) {
       items.push({
         key: "welcome",
         sig: "welcome",
@@ -2110,7 +2309,8 @@
   }
 
   function messageItem(message, firstOfGroup, lastOfGroup) {
-    const sig = [message.id, message.status, message.error, firstOfGroup, lastOfGroup].join("|");
+    const files = message.attachments?.length;
+    const sig = [message.id, message.status, message.error, message.progress, files, firstOfGroup, lastOfGroup].join("|");
     return {
       key: "m:" + messageKey(message),
       sig,
@@ -2150,6 +2350,7 @@
       h("time"),
     );
     const classes = "hd-msg hd-msg--" + side + (kind === "bot" ? " hd-msg--bot" : "");
+    if (!message.body) bubble.hidden = true; // a file alone
     return h("div", { class: classes }, author, bubble, meta);
   }
 
@@ -2158,6 +2359,8 @@
   function updateMessage(el, message, firstOfGroup, lastOfGroup) {
     const failed = message.status === "failed" || message.status === "refused";
     el.classList.toggle("is-sending", message.status === "sending");
+    const sending = el.querySelector(".hd-msg__sending");
+    sending.textContent = message.files?.length && message.progress != null ? t("uploading", { n: message.progress }) : t("sending");
     el.classList.toggle("is-failed", failed);
     el.classList.toggle("is-grouped", !lastOfGroup);
     el.classList.toggle("is-continued", !firstOfGroup);
@@ -2165,6 +2368,12 @@
     const shown = timeFormat.format(new Date(message.created_at));
     if (time.textContent !== shown) time.textContent = shown;
     time.setAttribute("datetime", message.created_at);
+    if (message.attachments?.length && !el.querySelector(".hd-files")) {
+      // The files, once the helpdesk has them (a message being sent has none yet).
+      const options = { base: BASE, lang: LANG, prefix: "hd-", scroller: dom.body };
+      const files = client.attachmentList(message.attachments, options);
+      el.querySelector(".hd-msg__meta").before(files);
+    }
     el.querySelector(".hd-msg__meta--failed")?.remove();
     if (failed) el.append(failureNote(message));
   }
@@ -2576,7 +2785,7 @@
   // --- Start -----------------------------------------------------------------------------------
 
   async function start() {
-    const [client] = await Promise.all([clientModule, loadStrings()]);
+    [client] = await Promise.all([clientModule, loadStrings()]);
     ({ uuid, h, avatar } = client);
     api = makeApi(client);
     connection = makeConnection(client);
@@ -2604,6 +2813,7 @@
     else connection.connect(); // with a token only
     followHistory();
     reportPageview();
+    scheduleInvitation();
 
     if (typeof tab.current === "number" && store.token) {
       state.view = "thread";

@@ -228,6 +228,12 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
     reopened: { value: (s) => s.conversations.reopened, show: count, better: -1, sub: () => T.cycles },
     escalated: { value: (s) => s.conversations.escalated, show: count, better: -1, sub: () => T.escalated_note },
     open_now: { value: (s) => s.conversations.open_now, show: count, better: null, sub: () => T.open_now_note },
+    // Invitations (docs/campaigns.md) and self-service (docs/reports.md "Deflected questions").
+    campaign_shown: { value: (s) => s.campaigns.shown, show: count, better: 0, sub: () => T.shown_note },
+    campaign_answered: { value: (s) => s.campaigns.answered, show: count, better: 1, sub: () => T.answered_note },
+    campaign_conversations: { value: (s) => s.campaigns.conversations, show: count, better: 1,
+      sub: () => T.campaign_conversations_note },
+    deflected: { value: (s) => s.self_service.deflected, show: count, better: 1, sub: () => T.deflected_note },
     csat: { value: (s) => s.csat.score_percent, show: percent, better: 1, points: true,
       sub: (s) => [
         `${T.mean_score} ${s.csat.mean === null ? "–" : decimal.format(s.csat.mean)} / 5`,

@@ -24,7 +24,7 @@ def remove_home_inboxes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0014_channels'),
+        ('conversations', '0016_attachments'),
     ]
 
     operations = [
