@@ -18,7 +18,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from conversations.models import Label, Priority, Status
 from conversations.people import avatar, display_name, public_name
-from conversations.selectors import channel_choices
+from inboxes.selectors import channel_choices
 
 from .services import agent_for
 from .workspace_views import views_strings

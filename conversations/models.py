@@ -280,7 +280,8 @@ class Inbox(models.Model):
 
     The core knows only what every channel shares; `settings` holds what a channel's plug-in
     needs (inboxes/), its secrets encrypted (inboxes/credentials.py), never shown again after
-    creation. Widget and email conversations have no inbox.
+    creation. The widget and email have one inbox each (services.home_inbox), so reports by
+    inbox cover every live conversation; imported history has none.
     """
 
     channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
@@ -307,6 +308,13 @@ class Inbox(models.Model):
         verbose_name = _("inbox")
         verbose_name_plural = _("inboxes")
         ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel"],
+                condition=models.Q(channel__in=sorted(HOME_CHANNELS)),
+                name="inbox_one_per_home_channel",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

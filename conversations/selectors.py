@@ -14,7 +14,6 @@ from .live.presence import customer_is_online
 from .models import (
     Attachment,
     AuthorKind,
-    Channel,
     Conversation,
     ConversationEvent,
     Customer,
@@ -249,11 +248,3 @@ def conversation_channels() -> list[str]:
             """
         )
         return [name for (name,) in cursor.fetchall()]
-
-
-def channel_choices() -> list[dict[str, str]]:
-    """The built-in channels, plus any an import brought in, as {"value", "label"}."""
-    labels = dict(Channel.choices)
-    used = set(conversation_channels())
-    names = list(labels) + sorted(used - set(labels))
-    return [{"value": name, "label": str(labels.get(name, name))} for name in names]

@@ -102,7 +102,7 @@ class ConversationOutput(serializers.ModelSerializer):
     inbox = serializers.IntegerField(
         allow_null=True,
         source="inbox_id",
-        help_text=_("The inbox (channel account) it came through; null for the widget and email."),
+        help_text=_("The inbox (channel account) it came through; null for imported history."),
     )
     search = SearchMatchOutput(
         required=False,

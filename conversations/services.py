@@ -29,6 +29,7 @@ from .files import thumbnails
 from .files.checks import CheckedFile, LinkedFile, check_count, check_file
 from .live.visitors import broadcast_visitor
 from .models import (
+    HOME_CHANNELS,
     Attachment,
     AuthorKind,
     Channel,
@@ -261,7 +262,9 @@ def conversation_start_by_agent(
     )
     if existing:
         return existing.conversation, False
-    conversation = conversation_create(customer=customer, channel=Channel.WEB, team=team)
+    conversation = conversation_create(
+        customer=customer, channel=Channel.WEB, team=team, inbox=home_inbox(Channel.WEB)
+    )
     check_assign(conversation=conversation, assignee=agent, by=agent)
     conversation_assign(conversation=conversation, assignee=agent, by=agent)
     message_post(
@@ -397,6 +400,16 @@ def _locked_step(
     return conversation
 
 
+def home_inbox(channel: str) -> Inbox | None:
+    """The one inbox of the widget or of email (migration 0017 makes them; made again here if
+    an operator deleted one), so reports by inbox cover them; None for any other channel."""
+    if channel not in HOME_CHANNELS:
+        return None
+    names = {Channel.WEB: "Website", Channel.EMAIL: "Email"}  # pages show the channel's label
+    inbox, _ = Inbox.objects.get_or_create(channel=channel, defaults={"name": names[channel]})
+    return inbox
+
+
 @transaction.atomic
 def conversation_create(
     *,
@@ -502,7 +515,7 @@ def conversation_start(
         at=at,
         external_id=external_id,
         with_bot=with_bot,
-        inbox=inbox,
+        inbox=inbox or home_inbox(channel),
         invitation=invitation,
     )
     if invitation:

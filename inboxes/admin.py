@@ -11,12 +11,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations.errors import HelpdeskError
-from conversations.models import HOME_CHANNELS, Channel, Inbox
+from conversations.models import Channel, Inbox
 
 from . import credentials, services
 from .api import SETTING_NAMES, inbound_url
 from .models import DeliveryAttempt
-from .registry import channels, plugin_for
+from .registry import plugin_for, webhook_channels
 
 SECRET_NAMES = {"access_token", "app_secret", "verify_token", "bot_token", "secret_token"}
 
@@ -38,7 +38,7 @@ class InboxForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [
-            (value, label) for value, label in Channel.choices if value in channels()
+            (value, label) for value, label in Channel.choices if value in webhook_channels()
         ]
         if self.instance.pk:
             self.fields["channel"].disabled = True
@@ -103,7 +103,7 @@ class InboxAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).exclude(channel__in=HOME_CHANNELS)
+        return super().get_queryset(request).filter(channel__in=webhook_channels())
 
     @admin.display(description=_("URL to give the platform"))
     def url_to_copy(self, inbox: Inbox) -> str:

@@ -32,7 +32,7 @@ from conversations.api.base import (
     validated,
 )
 from conversations.errors import InvalidInput
-from conversations.models import HOME_CHANNELS, Channel, Inbox
+from conversations.models import Channel, Inbox
 from conversations.serializers import (
     IdOrNameField,
     MessageOutput,
@@ -45,7 +45,7 @@ from conversations.throttling import PerIPThrottle, RateLimitedMixin
 
 from . import services
 from .platforms.api import ApiChannel
-from .registry import Inbound, channels, plugin_for
+from .registry import Inbound, plugin_for, webhook_channels
 
 # Every channel setting an inbox may take (which ones a channel needs: registry, per plug-in).
 SETTING_NAMES = (
@@ -96,7 +96,7 @@ class InboxInput(serializers.Serializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["channel"] = serializers.ChoiceField(choices=channels())
+        fields["channel"] = serializers.ChoiceField(choices=webhook_channels())
         for name in SETTING_NAMES:
             fields[name] = StrictCharField(
                 required=False,
@@ -175,7 +175,7 @@ class InboxesView(AgentView):
         tags=["channels"],
     )
     def get(self, request: Request) -> Response:
-        inboxes = Inbox.objects.select_related("team").exclude(channel__in=HOME_CHANNELS)
+        inboxes = Inbox.objects.select_related("team").filter(channel__in=webhook_channels())
         return Response({"results": [inbox_payload(inbox) for inbox in inboxes]})
 
     @extend_schema(
@@ -226,7 +226,7 @@ class WebhookOutput(serializers.Serializer):
 
 
 def channel_inbox(pk: int, *, channel: str | None = None) -> Inbox:
-    inboxes = Inbox.objects.select_related("team").exclude(channel__in=HOME_CHANNELS)
+    inboxes = Inbox.objects.select_related("team").filter(channel__in=webhook_channels())
     inbox = get_or_404(inboxes.filter(channel=channel) if channel else inboxes, pk)
     if plugin_for(inbox.channel) is None:
         raise Http404

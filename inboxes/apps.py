@@ -13,7 +13,7 @@ class InboxesConfig(AppConfig):
         from conversations.events import event_published
         from conversations.seams import register_reply_check
 
-        from .platforms import api, graph, telegram, whatsapp  # noqa: F401 (they register)
+        from .platforms import api, graph, home, telegram, whatsapp  # noqa: F401 (they register)
         from .receivers import deliver_on_event
         from .services import check_reply
 

@@ -62,6 +62,11 @@ class DeliveryError(Exception):
 
 class ChannelPlugin:
     channel: str = ""
+    # Whether admins create inboxes of it, which take the platform's webhooks and send replies
+    # out (send). The widget and email are channels too, living in the helpdesk itself: one
+    # inbox each (made by a migration), replies pushed live or emailed by the core.
+    webhook: bool = True
+    icon: str = ""  # its outline for the workspace: SVG path data on a 24×24 grid
     settings: Sequence[Setting] = ()
     max_length: int | None = None  # the platform's limit on a text message, in characters
 
@@ -137,4 +142,10 @@ def plugin_for(channel: str) -> ChannelPlugin | None:
 
 
 def channels() -> list[str]:
+    """Every channel, the widget and email included."""
     return sorted(_PLUGINS)
+
+
+def webhook_channels() -> list[str]:
+    """The channels admins create inboxes of (platforms and the api channel)."""
+    return sorted(name for name, plugin in _PLUGINS.items() if plugin.webhook)

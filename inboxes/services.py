@@ -44,7 +44,7 @@ SETTING_MAX_LENGTH = 1000
 
 def check_channel(channel: Any) -> ChannelPlugin:
     plugin = plugin_for(channel) if isinstance(channel, str) else None
-    if plugin is None:
+    if plugin is None or not plugin.webhook:  # the widget's and email's inboxes are made once
         message = _("Unknown channel.")
         raise InvalidInput(message, fields={"channel": message})
     return plugin

@@ -1,7 +1,7 @@
 """The report API of shared/API.md: /api/v1/reports/summary and /timeseries (staff only),
 plus the agent table and CSV exports the reports page uses."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from conversations.api.base import AgentView, error_responses
 from conversations.errors import InvalidInput, NotAllowed
 from conversations.ids import parse_id
-from conversations.models import Team
+from conversations.models import Inbox, Team
 
 from . import selectors
 from .export import default_interval, export_create, export_filename
@@ -30,6 +30,7 @@ from .tasks import run_report_export
 
 DEFAULT_PERIOD = timedelta(days=7)
 MAX_POINTS = 5000
+MAX_OFFSET = timedelta(hours=16)
 
 # What parse_moment reads: an ISO 8601 time, a date (its midnight in `tz`), or nothing.
 MOMENT = {
@@ -46,6 +47,11 @@ FILTERS = [
     OpenApiParameter("team", OpenApiTypes.STR, description="Team id or name"),
     OpenApiParameter("agent", OpenApiTypes.STR, description="Agent id or email"),
     OpenApiParameter("channel", OpenApiTypes.STR, description="Channel name, e.g. web"),
+    OpenApiParameter(
+        "inbox",
+        {"type": "string", "pattern": "^[0-9]*$"},
+        description="Inbox id (a conversation's `inbox`; the widget and email have one each)",
+    ),
     OpenApiParameter(
         "tz", OpenApiTypes.STR, description="IANA time zone for dates without one and for intervals"
     ),
@@ -76,12 +82,21 @@ def parse_moment(name: str, value: str | None, tz: ZoneInfo) -> datetime | None:
         raise InvalidInput(
             _("Not a date or time."), fields={name: _("Use ISO 8601, e.g. 2026-03-01T00:00:00Z.")}
         )
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=tz)
+    if not timezone.is_aware(moment):
+        return moment.replace(tzinfo=tz)
+    # PostgreSQL takes offsets up to ±15:59, ISO 8601 up to ±23:59: the same moment in UTC.
+    return moment.astimezone(UTC) if abs(moment.utcoffset()) >= MAX_OFFSET else moment
 
 
 def parse_period(params: Any, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    until = parse_moment("until", params.get("until"), tz) or timezone.now()
-    since = parse_moment("since", params.get("since"), tz) or until - DEFAULT_PERIOD
+    try:
+        until = parse_moment("until", params.get("until"), tz) or timezone.now()
+        since = parse_moment("since", params.get("since"), tz) or until - DEFAULT_PERIOD
+    except OverflowError:  # a moment at the very edge of the calendar (year 1 or 9999)
+        raise InvalidInput(
+            _("The period is out of range."),
+            fields={"since": _("Choose a period between the years 1 and 9999.")},
+        ) from None
     if since >= until:
         raise InvalidInput(
             _("The period is empty."), fields={"since": _("since must be before until.")}
@@ -96,7 +111,20 @@ def parse_slice(params: Any) -> Slice:
             "agent", params.get("agent"), lambda v: get_user_model().objects.filter(email__iexact=v)
         ),
         channel=params.get("channel") or None,
+        inbox=parse_inbox(params.get("inbox")),
     )
+
+
+def parse_inbox(value: str | None) -> int | None:
+    """The id of an existing inbox, or None when not given."""
+    if not value:
+        return None
+    pk = parse_id(value)
+    if pk is None or not Inbox.objects.filter(pk=pk).exists():
+        raise InvalidInput(
+            _("Unknown inbox."), fields={"inbox": _("Give the id of an existing inbox.")}
+        )
+    return pk
 
 
 def _reference(name: str, value: str | None, by_name: Any) -> int | None:
@@ -206,6 +234,10 @@ EXPORT_INPUT = {
             "team": _ID_OR_NAME,
             "agent": _ID_OR_NAME,
             "channel": {"type": "string", "nullable": True},
+            "inbox": {
+                "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}],
+                "nullable": True,
+            },
             "tz": {"type": "string", "nullable": True},
             "interval": {"type": "string", "enum": [*INTERVALS, ""], "nullable": True},
         },

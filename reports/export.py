@@ -19,7 +19,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from conversations.models import Team
+from conversations.models import Inbox, Team
+from inboxes.selectors import inbox_label
 
 from .metrics import Metric
 from .models import ExportStatus, ReportExport
@@ -66,6 +67,7 @@ def export_create(
         "team": slice_.team,
         "agent": slice_.agent,
         "channel": slice_.channel,
+        "inbox": slice_.inbox,
         "interval": interval,
         "language": language,
     }
@@ -120,7 +122,10 @@ def report_csv(params: dict[str, Any], progress: Callable[[int], Any] = lambda _
     since = datetime.fromisoformat(params["since"])
     until = datetime.fromisoformat(params["until"])
     slice_ = Slice(
-        team=params.get("team"), agent=params.get("agent"), channel=params.get("channel")
+        team=params.get("team"),
+        agent=params.get("agent"),
+        channel=params.get("channel"),
+        inbox=params.get("inbox"),
     )
     interval = params.get("interval") or default_interval(since, until)
 
@@ -171,6 +176,7 @@ def _header_rows(
     everything = _("All")
     team = Team.objects.filter(pk=slice_.team).values_list("name", flat=True).first()
     agent = get_user_model().objects.filter(pk=slice_.agent).first()
+    inbox = Inbox.objects.filter(pk=slice_.inbox).first()
     return [
         [_("Helpdesk report")],
         [_("From"), since.astimezone(tz).isoformat(timespec="seconds")],
@@ -179,6 +185,10 @@ def _header_rows(
         [_("Team"), team if slice_.team is not None else everything],
         [_("Agent"), (agent.email if agent else "") if slice_.agent is not None else everything],
         [_("Channel"), slice_.channel or everything],
+        [
+            _("Inbox"),
+            (inbox_label(inbox) if inbox else "") if slice_.inbox is not None else everything,
+        ],
         [_("Interval"), interval],
         [_("Generated at"), timezone.now().astimezone(tz).isoformat(timespec="seconds")],
     ]

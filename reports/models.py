@@ -5,7 +5,8 @@
   and slice, so means, counts, CSAT and NPS over any range are a small sum.
 - MetricHistogram: per UTC day and slice, how many duration values fall in each value bucket,
   so an exact median or p90 needs only the facts of one bucket (see reports/selectors.py).
-  Each value also counts in its team's row and everyone's (team and agent -1, channel "*").
+  Each value also counts in its team's row and everyone's (team, agent and inbox -1,
+  channel "*").
 
 All three are derived from the event log and can be rebuilt from it at any time.
 
@@ -29,6 +30,7 @@ class MetricFact(models.Model):
     team_id = models.BigIntegerField(_("team"), default=0)  # 0: none
     agent_id = models.BigIntegerField(_("agent"), default=0)  # 0: none
     channel = models.CharField(_("channel"), max_length=32)
+    inbox_id = models.BigIntegerField(_("inbox"), default=0)  # 0: none (imported history)
 
     class Meta:
         verbose_name = _("metric value")
@@ -40,7 +42,7 @@ class MetricFact(models.Model):
         indexes = [
             models.Index(
                 fields=["at", "metric"],
-                include=["bucket", "value", "team_id", "agent_id", "channel"],
+                include=["bucket", "value", "team_id", "agent_id", "channel", "inbox_id"],
                 name="fact_at_metric_covering",
             ),
             # A percentile walks one bucket of one duration in value order to the wanted rank,
@@ -49,7 +51,7 @@ class MetricFact(models.Model):
             *(
                 models.Index(
                     fields=["bucket", "value"],
-                    include=["at", "team_id", "agent_id", "channel"],
+                    include=["at", "team_id", "agent_id", "channel", "inbox_id"],
                     condition=models.Q(metric=metric),
                     name=f"fact_{metric}_value",
                 )
@@ -73,6 +75,7 @@ class MetricRollup(models.Model):
     team_id = models.BigIntegerField(_("team"), default=0)
     agent_id = models.BigIntegerField(_("agent"), default=0)
     channel = models.CharField(_("channel"), max_length=32)
+    inbox_id = models.BigIntegerField(_("inbox"), default=0)
     count = models.BigIntegerField(_("count"), default=0)
     total = models.FloatField(_("sum"), default=0)
     # buckets.favourable / unfavourable: CSAT ratings of 4 or 5 and NPS promoters (9–10);
@@ -85,7 +88,15 @@ class MetricRollup(models.Model):
         verbose_name_plural = _("metric rollups")
         constraints = [
             models.UniqueConstraint(
-                fields=["granularity", "metric", "start", "team_id", "agent_id", "channel"],
+                fields=[
+                    "granularity",
+                    "metric",
+                    "start",
+                    "team_id",
+                    "agent_id",
+                    "channel",
+                    "inbox_id",
+                ],
                 name="rollup_slice_unique",
             )
         ]
@@ -107,6 +118,7 @@ class MetricHistogram(models.Model):
     team_id = models.BigIntegerField(_("team"), default=0)
     agent_id = models.BigIntegerField(_("agent"), default=0)
     channel = models.CharField(_("channel"), max_length=32)
+    inbox_id = models.BigIntegerField(_("inbox"), default=0)
     bucket = models.SmallIntegerField(_("value bucket"))
     count = models.BigIntegerField(_("count"), default=0)
 
@@ -115,7 +127,7 @@ class MetricHistogram(models.Model):
         verbose_name_plural = _("metric histogram bins")
         constraints = [
             models.UniqueConstraint(
-                fields=["metric", "day", "team_id", "agent_id", "channel", "bucket"],
+                fields=["metric", "day", "team_id", "agent_id", "channel", "inbox_id", "bucket"],
                 name="histogram_bin_unique",
             )
         ]

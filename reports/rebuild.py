@@ -50,6 +50,7 @@ FACT_COLUMNS = (
     "team_id",
     "agent_id",
     "channel",
+    "inbox_id",
 )
 MESSAGE_CREATED = "message.created"
 
@@ -188,11 +189,11 @@ def facts_of_range(start: int, end: int) -> tuple[int, int]:
 
     Returns (conversations, facts).
     """
-    channels = {
-        pk: _copy_escape(channel)
-        for pk, channel in Conversation.objects.filter(pk__gte=start, pk__lt=end).values_list(
-            "pk", "channel"
-        )
+    slices = {  # the columns after the agent: channel and inbox (0: none)
+        pk: f"{_copy_escape(channel)}\t{inbox_id or 0}"
+        for pk, channel, inbox_id in Conversation.objects.filter(
+            pk__gte=start, pk__lt=end
+        ).values_list("pk", "channel", "inbox_id")
     }
     with transaction.atomic(), connection.cursor() as cursor:
         # The processes already share the cores; parallel query would only add to the queue.
@@ -203,14 +204,14 @@ def facts_of_range(start: int, end: int) -> tuple[int, int]:
         conversations = 0
         for conversation_id, history, times in _histories(text):
             conversations += 1
-            channel = channels.get(conversation_id, "")
+            tail = slices.get(conversation_id, "\t0")
             prefix = f"{conversation_id}\t"
             for fact in facts_for(steps_from_events(history)):
                 metric, value = fact.metric, fact.value
                 lines.append(
                     f"{prefix}{fact.cycle}\t{metric}\t{times[fact.at]}\t{value!r}\t"
                     f"{value_bucket(metric, value)}\t{fact.team or 0}\t{fact.agent or 0}\t"
-                    f"{channel}\n"
+                    f"{tail}\n"
                 )
         if lines:
             staging = STAGING.format(MetricFact._meta.db_table)
@@ -316,7 +317,7 @@ def _roll_up_jobs() -> list[list[Callable[[], None]]]:
     rollups = STAGING.format(MetricRollup._meta.db_table)
     histogram = STAGING.format(MetricHistogram._meta.db_table)
     durations = ", ".join(f"'{metric}'" for metric in Metric.DURATIONS)
-    slice_ = "metric, team_id, agent_id, channel"
+    slice_ = "metric, team_id, agent_id, channel, inbox_id"
     amount = (
         f"CASE WHEN metric IN ({durations}) THEN round(value * 1000000)::bigint "
         f"ELSE round(value)::bigint END"
@@ -328,7 +329,7 @@ def _roll_up_jobs() -> list[list[Callable[[], None]]]:
     negative = f"count(*) FILTER (WHERE metric = '{Metric.NPS}' AND value <= {DETRACTOR})"
     wide = (  # a team's row and everyone's row
         f"metric, CASE WHEN grouping(team_id) = 1 THEN {EVERY_ID} ELSE team_id END, "
-        f"{EVERY_ID}, '{EVERY_CHANNEL}'"
+        f"{EVERY_ID}, '{EVERY_CHANNEL}', {EVERY_ID}"
     )
     rollup_columns = f"(granularity, start, {slice_}, count, total, positive, negative)"
     sums = "sum(count), sum(total), sum(positive), sum(negative)"

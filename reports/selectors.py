@@ -51,6 +51,7 @@ class Slice:
     team: int | None = None
     agent: int | None = None
     channel: str | None = None
+    inbox: int | None = None
 
     def q(self, prefix: str = "") -> Q:
         conditions = Q()
@@ -60,6 +61,8 @@ class Slice:
             conditions &= Q(**{f"{prefix}agent_id": self.agent})
         if self.channel is not None:
             conditions &= Q(**{f"{prefix}channel": self.channel})
+        if self.inbox is not None:
+            conditions &= Q(**{f"{prefix}inbox_id": self.inbox})
         return conditions
 
 
@@ -271,8 +274,10 @@ def _histogram_plan(since: datetime, until: datetime) -> HistogramPlan:
 def rows_q(slice_: Slice) -> Q:
     """The rollup or histogram rows of a slice: everyone's or a team's rows when they are
     enough (services.rows_of_slice), else the slice's own rows."""
-    if slice_.agent is None and slice_.channel is None:
+    if slice_.agent is None and slice_.channel is None and slice_.inbox is None:
         team = EVERY_ID if slice_.team is None else slice_.team
+        # Wide rows are the only ones with agent EVERY_ID (their inbox is EVERY_ID too): no
+        # inbox condition, so the histogram's partial index still answers alone.
         return Q(team_id=team, agent_id=EVERY_ID, channel=EVERY_CHANNEL)
     return slice_.q() & Q(agent_id__gte=0) & ~Q(channel=EVERY_CHANNEL)
 
@@ -484,6 +489,8 @@ def open_conversations(slice_: Slice) -> QuerySet[Conversation]:
         conversations = conversations.filter(assignee_id=slice_.agent)
     if slice_.channel is not None:
         conversations = conversations.filter(channel=slice_.channel)
+    if slice_.inbox is not None:
+        conversations = conversations.filter(inbox_id=slice_.inbox)
     return conversations
 
 

@@ -65,7 +65,12 @@ def _lock(ids: Sequence[int]) -> None:
 
 
 def _facts_from_history(ids: Sequence[int]) -> list[MetricFact]:
-    channels = dict(Conversation.objects.filter(pk__in=ids).values_list("pk", "channel"))
+    slices = {
+        pk: (channel, inbox_id or 0)
+        for pk, channel, inbox_id in Conversation.objects.filter(pk__in=ids).values_list(
+            "pk", "channel", "inbox_id"
+        )
+    }
     rows = (
         ConversationEvent.objects.filter(conversation_id__in=ids)
         .order_by("conversation_id", "id")
@@ -74,12 +79,14 @@ def _facts_from_history(ids: Sequence[int]) -> list[MetricFact]:
     facts: list[MetricFact] = []
     for conversation_id, events in groupby(rows.iterator(chunk_size=5000), key=lambda row: row[0]):
         history = steps_from_events(row[1:] for row in events)
-        channel = channels.get(conversation_id, "")
-        facts.extend(_fact_row(conversation_id, channel, fact) for fact in facts_for(history))
+        channel, inbox_id = slices.get(conversation_id, ("", 0))
+        facts.extend(
+            _fact_row(conversation_id, channel, inbox_id, fact) for fact in facts_for(history)
+        )
     return facts
 
 
-def _fact_row(conversation_id: int, channel: str, fact: Fact) -> MetricFact:
+def _fact_row(conversation_id: int, channel: str, inbox_id: int, fact: Fact) -> MetricFact:
     return MetricFact(
         conversation_id=conversation_id,
         cycle=fact.cycle,
@@ -90,13 +97,14 @@ def _fact_row(conversation_id: int, channel: str, fact: Fact) -> MetricFact:
         team_id=fact.team or 0,
         agent_id=fact.agent or 0,
         channel=channel,
+        inbox_id=inbox_id,
     )
 
 
 # --- Rollups ---------------------------------------------------------------------------------
 
-RollupKey = tuple[str, datetime, str, int, int, str]
-HistogramKey = tuple[str, datetime, int, int, str, int]
+RollupKey = tuple[str, datetime, str, int, int, str, int]
+HistogramKey = tuple[str, datetime, int, int, str, int, int]
 
 
 def _apply_to_rollups(old: Iterable[MetricFact], new: Iterable[MetricFact]) -> None:
@@ -110,7 +118,7 @@ def _apply_to_rollups(old: Iterable[MetricFact], new: Iterable[MetricFact]) -> N
 
 
 def _add_fact(rollups: Counter, histogram: Counter, fact: MetricFact, sign: int) -> None:
-    slices = rows_of_slice(fact.team_id, fact.agent_id, fact.channel)
+    slices = rows_of_slice(fact.team_id, fact.agent_id, fact.channel, fact.inbox_id)
     amount = rollup_amount(fact.metric, fact.value)
     positive = favourable(fact.metric, fact.value)
     negative = unfavourable(fact.metric, fact.value)
@@ -127,16 +135,19 @@ def _add_fact(rollups: Counter, histogram: Counter, fact: MetricFact, sign: int)
             histogram[(fact.metric, day, *slice_, fact.bucket)] += sign
 
 
-def rows_of_slice(team_id: int, agent_id: int, channel: str) -> tuple[tuple[int, int, str], ...]:
+def rows_of_slice(
+    team_id: int, agent_id: int, channel: str, inbox_id: int
+) -> tuple[tuple[int, int, str, int], ...]:
     """The rollup and histogram rows a value counts in: its own slice, its team's, everyone's.
 
     The wider rows (EVERY_ID, EVERY_CHANNEL) keep a whole or per-team report to a few rows an
-    hour or a day however many agents and channels there are (selectors.rows_q).
+    hour or a day however many agents, channels and inboxes there are (selectors.rows_q). An
+    inbox belongs to one channel, so the inbox adds no own rows beyond one per inbox in use.
     """
     return (
-        (team_id, agent_id, channel),
-        (team_id, EVERY_ID, EVERY_CHANNEL),
-        (EVERY_ID, EVERY_ID, EVERY_CHANNEL),
+        (team_id, agent_id, channel, inbox_id),
+        (team_id, EVERY_ID, EVERY_CHANNEL, EVERY_ID),
+        (EVERY_ID, EVERY_ID, EVERY_CHANNEL, EVERY_ID),
     )
 
 
@@ -161,12 +172,13 @@ def _upsert_rollups(deltas: Counter) -> None:
             "team_id",
             "agent_id",
             "channel",
+            "inbox_id",
             "count",
             "total",
             "positive",
             "negative",
         ],
-        ["granularity", "metric", "start", "team_id", "agent_id", "channel"],
+        ["granularity", "metric", "start", "team_id", "agent_id", "channel", "inbox_id"],
         ["count", "total", "positive", "negative"],
         rows,
     )
@@ -177,8 +189,8 @@ def _upsert_histogram(deltas: Counter) -> None:
     rows = [(*key, amount) for key, amount in deltas.items() if amount]
     _upsert(
         MetricHistogram._meta.db_table,
-        ["metric", "day", "team_id", "agent_id", "channel", "bucket", "count"],
-        ["metric", "day", "team_id", "agent_id", "channel", "bucket"],
+        ["metric", "day", "team_id", "agent_id", "channel", "inbox_id", "bucket", "count"],
+        ["metric", "day", "team_id", "agent_id", "channel", "inbox_id", "bucket"],
         ["count"],
         rows,
     )

@@ -11,7 +11,7 @@ from conversations.jobs import enqueue
 
 from .consumers import GROUP
 from .export import export_run
-from .services import process_new_events
+from .services import process_new_events, recompute_conversations
 
 SCHEDULED_KEY = "reports:update-scheduled"
 COALESCE_SECONDS = 2  # a burst of events within this window costs one run
@@ -57,3 +57,11 @@ def announce_report_update() -> None:
 def run_report_export(export_id: int) -> None:
     """Compute a CSV export (reports/export.py); running it again overwrites the result."""
     export_run(export_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, autoretry_for=(OperationalError,), max_retries=5)
+def recompute_conversations_task(conversation_ids: list[int]) -> None:
+    """Refile conversations whose slice changed without an event (their inbox was deleted)."""
+    for start in range(0, len(conversation_ids), 2000):
+        recompute_conversations(conversation_ids[start : start + 2000])
+    announce_report_update()

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from agents.models import Agent
 from conversations.models import Team
-from conversations.selectors import channel_choices
+from inboxes.selectors import channel_choices, inbox_choices
 
 
 @staff_member_required  # anyone else goes to the admin login, then comes back
@@ -23,6 +23,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "teams": Team.objects.order_by("name").values("id", "name"),
         "agents": agent_choices(),
         "channels": channel_choices(),
+        "inboxes": inbox_choices(),
         "strings": page_strings(),
     }
     return render(request, "reports/dashboard.html", context)

@@ -82,6 +82,7 @@ def fuzz_world(support, make_agent, make_customer, start_conversation) -> Iterat
 DEPENDS_ON_DATA = {
     "team": "a team by that id or name",
     "agent": "an agent by that id or email",
+    "inbox": "an inbox by that id",
     "assignee": "an agent by that id or email",
     "tz": "a time zone this server knows",
     "since": "before until",

@@ -30,6 +30,7 @@ def webhook_body(message: Message, conversation: Conversation) -> bytes:
 
 class ApiChannel(ChannelPlugin):
     channel = Channel.API
+    icon = "M9 4c-2 0-3 1-3 3v3l-2 2 2 2v3c0 2 1 3 3 3M15 4c2 0 3 1 3 3v3l2 2-2 2v3c0 2-1 3-3 3"
 
     def secret(self, inbox: Inbox) -> str:
         return credentials.unseal(inbox.settings.get("secret", ""))

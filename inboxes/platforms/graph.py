@@ -62,6 +62,7 @@ class MessengerChannel(GraphPlugin):
     """
 
     channel = Channel.MESSENGER
+    icon = "M12 3c5 0 9 3.6 9 8.2s-4 8.2-9 8.2c-.9 0-1.8-.1-2.6-.4L6 21v-3.3A8 8 0 0 1 3 11.2C3 6.6 7 3 12 3zM7 14l3.5-3.5 2.5 2 4-4"
     settings = (
         Setting("page_id"),
         Setting("access_token", secret=True),
@@ -127,6 +128,7 @@ class MessengerChannel(GraphPlugin):
 
 class InstagramChannel(MessengerChannel):
     channel = Channel.INSTAGRAM
+    icon = "M7 3h10a4 4 0 0 1 4 4v10a4 4 0 0 1-4 4H7a4 4 0 0 1-4-4V7a4 4 0 0 1 4-4zm5 5a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm5.5-2.5v.01"
 
 
 def _ms(status: dict[str, Any]) -> datetime | None:

@@ -17,6 +17,7 @@ from .graph import attachment_text
 
 class TelegramChannel(ChannelPlugin):
     channel = Channel.TELEGRAM
+    icon = "M21 4L3 11l6 2 2 6 3-4 5 4zM9 13l9-7"
     max_length = 4096  # sendMessage: 1-4096 characters
     settings = (
         Setting("bot_token", secret=True),

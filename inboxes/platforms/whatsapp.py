@@ -31,6 +31,9 @@ STATUSES = {
 
 class WhatsAppChannel(GraphPlugin):
     channel = Channel.WHATSAPP
+    icon = (
+        "M4 20l1.3-4A8 8 0 1 1 8 18.7zM9 9c0 3 3 6 6 6l1-1.5-2-1-1 1c-1 0-2.5-1.5-2.5-2.5l1-1-1-2z"
+    )
     max_length = 4096
     settings = (
         Setting("phone_number_id"),

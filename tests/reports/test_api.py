@@ -111,3 +111,14 @@ def test_bad_metric_or_interval(manager_api):
 
 def test_reports_need_a_staff_agent(make_customer):
     assert APIClient().get("/api/v1/reports/summary").status_code in (401, 403)
+
+
+def test_moments_at_the_edges_of_iso_8601_are_answered_not_a_500(manager_api):
+    # an offset PostgreSQL refuses (beyond ±15:59) is read as the same moment in UTC
+    far = manager_api.get("/api/v1/reports/agents", {"until": "0420-06-01T03:08:28-22:22"})
+    assert far.status_code == 200, far.content
+    assert far.json()["until"] == "0420-06-02T01:30:28+00:00"
+    # a default week before the first day of the calendar does not exist
+    first = manager_api.get("/api/v1/reports/summary", {"until": "0001-01-02"})
+    assert first.status_code == 400
+    assert set(first.json()["error"]["fields"]) == {"since"}

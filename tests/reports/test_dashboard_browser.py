@@ -261,6 +261,9 @@ def test_the_page_exports_a_csv_through_a_celery_worker(
     assert shared_client_loads(page) == [f"{live_server_url}/static/helpdesk/client.js"]
     page.select_option("select[name=team]", label='Billing, "VIP"')
     page.wait_for_function("() => window.hdReports.state.refreshCount > 1")
+    page.select_option("select[name=inbox]", label="Web widget")  # the widget's own inbox
+    page.wait_for_function("() => window.hdReports.state.refreshCount > 2")
+    assert "inbox=" in page.url
 
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         page.click("#export-button")
@@ -274,6 +277,7 @@ def test_the_page_exports_a_csv_through_a_celery_worker(
     assert download.status == 200
     text = download.text()
     assert 'Team,"Billing, ""VIP"""' in text
+    assert "Inbox,Web widget" in text
     assert "Conversations resolved,1," in text
     page.close()
 

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
 from conversations.events import publish_pending_events
+from conversations.models import Inbox
 from conversations.services import (
     Author,
     conversation_assign,
@@ -34,11 +35,13 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def varied_history(make_customer, make_agent, make_team, count: int = 24, seed: int = 5):
     """Conversations over several days with teams moved, notes, bots, pending spells,
     reopens (by message and explicitly), unassigned resolutions, ratings, NPS answers (after
-    the conversation, and a few after none) and channels."""
+    the conversation, and a few after none), channels and inboxes (two of one channel)."""
     rng = random.Random(seed)
     nps_rng = random.Random(seed + 1)  # its own: the rest of the history stays as it was
     teams = [make_team(), make_team()]
     agents = [make_agent(teams=[teams[n % 2]]) for n in range(4)]
+    # Two inboxes of one channel; the widget's and email's own come with their conversations.
+    api_inboxes = [Inbox.objects.create(channel="api", name=f"api {n}") for n in range(2)]
     conversations = []
     for n in range(count):
         at = T0 + timedelta(hours=rng.uniform(0, 24 * 4))
@@ -49,13 +52,15 @@ def varied_history(make_customer, make_agent, make_team, count: int = 24, seed: 
             at += timedelta(seconds=rng.uniform(low, high))
             return at
 
+        channel = rng.choice(["web", "email", "api"])
         conversation, _ = conversation_start(
             customer=make_customer(),
             body="help",
             client_id=f"v{n}",
             team=rng.choice([None, *teams]),
-            channel=rng.choice(["web", "email", "api"]),
+            channel=channel,
             at=at,
+            inbox=api_inboxes[n % 2] if channel == "api" else None,
         )
         agent = rng.choice(agents)
         resolved = False
@@ -138,6 +143,7 @@ def test_the_rebuild_gives_the_incremental_rows_for_a_varied_history(
     expected = incremental_from_scratch()
     assert len(expected[0]) > 200 and len(expected[1]) > 200  # a history worth comparing
     assert {row[2] for row in expected[0]} >= {"csat", "nps"}
+    assert len({row[9] for row in expected[0]}) == 4  # the facts of four inboxes
     for chunk_size in (1, 7, 20_000):
         assert rebuild_all(chunk_size=chunk_size) == len(expected[0])
         assert snapshot() == expected

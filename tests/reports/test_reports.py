@@ -65,6 +65,7 @@ def snapshot() -> tuple:
             "team_id",
             "agent_id",
             "channel",
+            "inbox_id",
         ),
         rows(
             MetricRollup,
@@ -74,12 +75,23 @@ def snapshot() -> tuple:
             "team_id",
             "agent_id",
             "channel",
+            "inbox_id",
             "count",
             "total",
             "positive",
             "negative",
         ),
-        rows(MetricHistogram, "day", "metric", "team_id", "agent_id", "channel", "bucket", "count"),
+        rows(
+            MetricHistogram,
+            "day",
+            "metric",
+            "team_id",
+            "agent_id",
+            "channel",
+            "inbox_id",
+            "bucket",
+            "count",
+        ),
     )
 
 

@@ -20,6 +20,8 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
   const REFRESH_MS = 30000;
   const DEBOUNCE_MS = 1000;
   const form = document.getElementById("filters");
+  // The slices the form offers (the inbox picker only once inboxes exist).
+  const SLICES = ["team", "agent", "channel", "inbox"].filter((key) => form.elements[key]);
   form.addEventListener("submit", (event) => event.preventDefault()); // filters apply as they change
   const params = new URLSearchParams(location.search);
   const TZ = params.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -43,6 +45,7 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
     team: params.get("team") || "",
     agent: params.get("agent") || "",
     channel: params.get("channel") || "",
+    inbox: params.get("inbox") || "",
     interval: params.get("interval") || "auto",
     sort: "resolved",
     agents: [],
@@ -126,7 +129,7 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
 
   function filters() {
     const result = { tz: TZ };
-    for (const key of ["team", "agent", "channel"]) if (state[key]) result[key] = state[key];
+    for (const key of SLICES) if (state[key]) result[key] = state[key];
     return result;
   }
 
@@ -603,7 +606,7 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
 
   function syncForm() {
     for (const radio of form.elements.period) radio.checked = radio.value === state.period;
-    for (const key of ["team", "agent", "channel", "interval"]) form.elements[key].value = state[key];
+    for (const key of [...SLICES, "interval"]) form.elements[key].value = state[key];
     form.elements.from.value = state.from || addDays(today(), -6);
     form.elements.to.value = state.to || today();
     form.elements.tz.value = TZ;
@@ -612,12 +615,12 @@ import { errorText, liveConnection, percentFormat, socketUrl, staffApi } from ".
 
   function readForm() {
     state.period = form.elements.period.value;
-    for (const key of ["team", "agent", "channel", "interval"]) state[key] = form.elements[key].value;
+    for (const key of [...SLICES, "interval"]) state[key] = form.elements[key].value;
     state.from = form.elements.from.value;
     state.to = form.elements.to.value;
     form.querySelector(".custom-dates").hidden = state.period !== "custom";
     const query = new URLSearchParams();
-    for (const key of ["period", "team", "agent", "channel", "interval"]) {
+    for (const key of ["period", ...SLICES, "interval"]) {
       if (state[key] && !(key === "interval" && state[key] === "auto")) query.set(key, state[key]);
     }
     if (state.period === "custom") {
