@@ -6,7 +6,12 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from conversations.people import public_name
-from conversations.serializers import IdOrNameField, StrictCharField
+from conversations.serializers import (
+    IdOrNameField,
+    PersonRefOutput,
+    StrictCharField,
+    TeamRefOutput,
+)
 
 from .models import MAX_DELAY_SECONDS, MAX_MESSAGE_LENGTH, Campaign, UrlRule
 from .services import language_codes
@@ -109,21 +114,11 @@ class CampaignPatchInput(CampaignInput):
         super().__init__(*args, partial=True, **kwargs)
 
 
-class TeamRef(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
-class AgentRef(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
 class CampaignOutput(serializers.Serializer):
     id = serializers.IntegerField()
     message = serializers.CharField()
-    team = TeamRef()
-    sender = AgentRef(allow_null=True)
+    team = TeamRefOutput()
+    sender = PersonRefOutput(allow_null=True)
     url_rule = UrlRuleOutput()
     delay_seconds = serializers.IntegerField()
     returning = serializers.BooleanField(allow_null=True)
