@@ -110,16 +110,22 @@ class ChannelPlugin:
         return value
 
     def post(self, url: str, payload: Any = None, **kwargs: Any) -> requests.Response:
-        """POST to a platform (or a webhook target); network errors and 5xx/429 are
-        retryable DeliveryErrors, other 4xx permanent ones."""
+        """POST to a platform (or a webhook target); only a 2xx delivers. Network errors and
+        5xx/429 are retryable DeliveryErrors; other answers, redirects included, permanent
+        ones (a redirect is never followed: it could lead past check_target to a private
+        address)."""
         targets.check_target(url, field="url")
         try:
             response = requests.post(
-                url, json=payload, timeout=settings.HELPDESK_CHANNEL_TIMEOUT_SECONDS, **kwargs
+                url,
+                json=payload,
+                timeout=settings.HELPDESK_CHANNEL_TIMEOUT_SECONDS,
+                allow_redirects=False,
+                **kwargs,
             )
         except requests.RequestException as error:
             raise DeliveryError(type(error).__name__) from error
-        if not response.ok:
+        if not 200 <= response.status_code < 300:
             retryable = response.status_code >= 500 or response.status_code in (408, 429)
             raise DeliveryError(
                 f"HTTP {response.status_code}: {response.text[:300]}",

@@ -1,6 +1,7 @@
 """Platform rules: WhatsApp's 24-hour window, text limits, private notes, statuses only
 forward, and the platform's message id as the key against duplicates."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -355,3 +356,47 @@ def test_a_message_of_white_space_alone_is_acknowledged_and_not_stored(make_inbo
     assert answer.status_code == 200  # a 4xx would only make the platform send it again
     assert answer.json()["ignored"] == 1
     assert not Message.objects.exists()
+
+
+def test_a_target_that_redirects_is_not_followed(make_inbox, alice, platform):
+    """A redirect could lead past the private-address check to an address the helpdesk must
+    not call: it is a failed attempt (retried, like any answer but a 2xx), never followed."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from conversations.services import Author, message_post
+    from inboxes.models import DeliveryAttempt
+
+    class Redirector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(307)  # 307 keeps the POST: followed, it would reach `platform`
+            self.send_header("Location", f"{platform.url}/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    try:
+        port = redirector.server_address[1]
+        created = make_inbox("api", webhook_url=f"http://127.0.0.1:{port}/hook")
+        inbox = services.Inbox.objects.get(pk=created["id"])
+        services.receive_message(inbox=inbox, inbound=Inbound("u-1", "Ece", "Hi", "m-1"))
+        reply, _ = message_post(
+            conversation=Conversation.objects.get(inbox=inbox),
+            author=Author.of_agent(alice),
+            body="Hello",
+            client_id="r-redirected",
+        )
+
+        assert services.deliver(message_id=reply.pk, attempt=1) is False  # tried again later
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
+
+    assert platform.requests == []
+    (attempt,) = DeliveryAttempt.objects.filter(message=reply)
+    assert not attempt.ok and attempt.status_code == 307
+    reply.refresh_from_db()
+    assert reply.delivery == "pending"
