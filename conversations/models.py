@@ -281,7 +281,8 @@ class Inbox(models.Model):
     The core knows only what every channel shares; `settings` holds what a channel's plug-in
     needs (inboxes/), its secrets encrypted (inboxes/credentials.py), never shown again after
     creation. The widget and email have one inbox each (services.home_inbox), so reports by
-    inbox cover every live conversation; imported history has none.
+    inbox cover every live conversation and imported web and email history; other imported
+    history has none.
     """
 
     channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)

@@ -59,6 +59,15 @@ def inbound_string(max_length: int | None = None, **kwargs: Any) -> StrictCharFi
     return StrictCharField(max_length=max_length, allow_blank=True, trim_whitespace=False, **kwargs)
 
 
+class InboundAttachmentInput(serializers.Serializer):
+    """One attachment of the parsed form; its type is told from its bytes, as for a raw email
+    (conversations/files/checks.py), so `content_type` is only what the provider says."""
+
+    filename = inbound_string(max_length=1000, required=False)
+    content_type = inbound_string(max_length=255, required=False)
+    content = inbound_string(help_text=gettext_lazy("The file's bytes, base64-encoded."))
+
+
 class InboundEmailInput(serializers.Serializer):
     """The parsed form of an email, for providers that post JSON."""
 
@@ -76,6 +85,13 @@ class InboundEmailInput(serializers.Serializer):
     in_reply_to = inbound_string(max_length=10000, required=False)
     references = StringOrStringsField(
         required=False, help_text=gettext_lazy("Message-IDs: one header value or a list.")
+    )
+    attachments = InboundAttachmentInput(
+        many=True,
+        required=False,
+        help_text=gettext_lazy(
+            "The email's files; one that breaks the attachment limits is left out, not the text."
+        ),
     )
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -97,8 +113,11 @@ class InboundEmailInput(serializers.Serializer):
         return values[:100]
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        if not (data.get("text") or "").strip() and not (data.get("html") or "").strip():
-            raise ValidationError({"text": [_("Give the text (or the html) of the email.")]})
+        has_text = (data.get("text") or "").strip() or (data.get("html") or "").strip()
+        if not has_text and not data.get("attachments"):
+            raise ValidationError(
+                {"text": [_("Give the text (or the html, or attachments) of the email.")]}
+            )
         return data
 
 

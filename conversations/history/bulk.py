@@ -46,6 +46,7 @@ from ..models import (
     Conversation,
     ConversationEvent,
     Customer,
+    Inbox,
     Message,
     Priority,
     Rating,
@@ -58,7 +59,7 @@ from ..serializers import (
     person_payload,
     team_shape,
 )
-from ..services import check_body, default_team
+from ..services import check_body, default_team, home_inbox
 from .records import ConversationRecord, RejectedLine, Step, _problem, lifecycle_step
 from .replay import (
     ImportResult,
@@ -371,12 +372,15 @@ class _RowBuilder:
         self.in_flight = in_flight
         self.now = timezone.now()
         self.people: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
+        self.inboxes: dict[str, int | None] = {}  # channel -> its home inbox, as the replay's
 
     def build(self) -> None:
         plans, prepared = self.plans, self.prepared
         if not plans:
             return
         teams = self._resolve_directory()
+        for plan in plans:
+            self._inbox_id(plan.record.channel)
         self.directory.keep_staged()  # created outside the batch's transaction: they stay
         self.directory.load_customers({plan.record.customer.external_id for plan in plans} - {None})
         customer_rows, customers = self._customers()
@@ -384,6 +388,7 @@ class _RowBuilder:
             Team: {team.pk for team in teams if team is not None},
             User: {person[0] for person in self.people.values()},
             Customer: {customer.pk for customer in self.directory.customers.values()},
+            Inbox: {inbox_id for inbox_id in self.inboxes.values() if inbox_id is not None},
         }
         conversation_ids = _reserve(Conversation, len(plans))
         message_ids = iter(_reserve(Message, sum(len(plan.messages) for plan in plans)))
@@ -440,6 +445,13 @@ class _RowBuilder:
                 }
             )
         return shapes
+
+    def _inbox_id(self, channel: str) -> int | None:
+        """The home inbox of web and email history (services.home_inbox), once a batch."""
+        if channel not in self.inboxes:
+            inbox = home_inbox(channel)
+            self.inboxes[channel] = inbox.pk if inbox else None
+        return self.inboxes[channel]
 
     def _resolve_directory(self) -> list[Any]:
         """Teams and agents in file order, as the replay meets them (a new agent joins the
@@ -540,7 +552,7 @@ class _RowBuilder:
                 "",  # no call back asked for
                 None,
                 None,
-                None,  # history comes through no inbox
+                self.inboxes[record.channel],  # web and email: their home inbox, else none
             )
         )
         customer_author = author_shape(
@@ -621,6 +633,7 @@ class _RowBuilder:
                 last_message_preview=state.preview,
                 created_at=created_at,
                 last_activity_at=state.last_activity_at,
+                inbox=self.inboxes[record.channel],
             )
             change = event.change
             if event.type == CREATED:

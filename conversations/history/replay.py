@@ -30,6 +30,7 @@ from ..services import (
     conversation_resolve,
     conversation_set_status,
     customer_create,
+    home_inbox,
     message_post,
 )
 from .records import ConversationRecord, CustomerRecord, RejectedLine, Step, _problem, parse_record
@@ -165,6 +166,7 @@ def replay(record: ConversationRecord, directory: "_Directory") -> Conversation:
         team=team,
         at=record.steps[0].at,
         external_id=record.external_id,
+        inbox=home_inbox(record.channel),  # web and email history: reports by inbox cover it
     )
     for step in record.steps:
         try:

@@ -2,6 +2,7 @@
 the message's, within the limits; an agent's files go out attached while they fit, the
 others as signed links that work for the customer."""
 
+import base64
 import time
 from email.message import EmailMessage
 
@@ -125,3 +126,60 @@ def test_an_agents_files_go_out_attached_or_as_links_the_customer_can_open(threa
     time.sleep(1.5)
     assert APIClient().get(path).status_code == 200
     assert Conversation.objects.get(pk=conversation.pk).waiting_since is None
+
+
+def post_json(payload: dict):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {SECRET}")
+    return client.post(INBOUND, payload, format="json")
+
+
+def as_attachment(name: str, data: bytes, content_type: str = "application/pdf") -> dict:
+    encoded = base64.encodebytes(data).decode()  # wrapped at 76 columns, as providers send it
+    return {"filename": name, "content_type": content_type, "content": encoded}
+
+
+def test_the_json_forms_attachments_follow_the_same_limits(thread, settings):
+    conversation, _agent = thread
+    settings.HELPDESK_ATTACHMENT_MAX_BYTES = 10_000
+    response = post_json(
+        {
+            "from": "Ayşe Yılmaz <ayse@example.com>",
+            "to": [reply_address(conversation.pk)],
+            "subject": "Re: refund",
+            "text": "The receipt is attached.",
+            "message_id": "<json-files@mail.example.com>",
+            "attachments": [
+                as_attachment("receipt.pdf", PDF),
+                as_attachment("huge.pdf", PDF + b"0" * 20_000),  # over the limit: left out
+                # Called a PDF, but its bytes are HTML: refused, as in a raw email.
+                as_attachment("page.pdf", b"<html><script>x</script></html>"),
+                {"filename": "broken.pdf", "content": "not base64 !!"},  # left out, logged
+            ],
+        }
+    )
+    assert response.status_code == 201, response.content
+    message = conversation.messages.get(pk=response.json()["message"]["id"])
+    assert message.body == "The receipt is attached."
+    assert [(a.name, a.content_type) for a in message.attachments.all()] == [
+        ("receipt.pdf", "application/pdf")
+    ]
+    assert message.attachments.get().file.read() == PDF
+    assert [a["name"] for a in response.json()["message"]["attachments"]] == ["receipt.pdf"]
+
+
+def test_a_json_email_with_only_a_file_is_a_message_and_a_bad_shape_is_a_400(thread):
+    conversation, _agent = thread
+    base = {"from": "ayse@example.com", "to": reply_address(conversation.pk)}
+    response = post_json({**base, "attachments": [as_attachment("scan.pdf", PDF)]})
+    assert response.status_code == 201, response.content
+    assert Attachment.objects.get().message.body == ""
+    for attachments in ("scan.pdf", [{"filename": "x.pdf"}], [{"content": 5}], [None]):
+        response = post_json({**base, "attachments": attachments})
+        assert response.status_code == 400, (attachments, response.content)
+        assert "attachments" in response.json()["error"]["fields"]
+    # Files that are all refused leave an email with nothing of its own: the usual 400.
+    response = post_json({**base, "attachments": [{"filename": "a.pdf", "content": "%%%"}]})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "empty"
+    assert Attachment.objects.count() == 1

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from agents.models import Agent
 from bench.history import lines as bench_lines
 from conversations.history.bulk import bulk_import_lines
+from conversations.services import home_inbox
 from conversations.models import (
     Conversation,
     ConversationEvent,
@@ -407,3 +408,29 @@ def test_pipelined_batches_leave_the_same_rows(tmp_path):
     assert Conversation.objects.get(external_id="b-same-customer").customer_id == (
         reopen.customer_id
     )
+
+
+@pytest.mark.parametrize("mode", [(), ("--bulk",)], ids=["replay", "bulk"])
+def test_web_and_email_history_is_filed_under_their_home_inboxes(tmp_path, mode):
+    Team.objects.create(name="Support", is_default=True)
+    web, email = home_inbox("web"), home_inbox("email")
+    path = tmp_path / "channels.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(line(f"{channel}-1", [msg("customer", 0)], channel=channel)) + "\n"
+            for channel in ("web", "email", "legacy-chat")
+        ),
+        encoding="utf-8",
+    )
+    out, rejected = run(str(path), *mode)
+    assert "created 3" in out and not rejected
+    expected = {"web-1": web.pk, "email-1": email.pk, "legacy-chat-1": None}
+    found = dict(Conversation.objects.values_list("external_id", "inbox_id"))
+    assert found == expected
+    created = ConversationEvent.objects.filter(type="conversation.created")
+    assert {event.conversation.external_id: event.data["inbox"] for event in created} == expected
+    # Reports by inbox cover the imported history.
+    rebuild_all()
+    since, until = UNTIL - timedelta(days=3), UNTIL
+    for inbox in (web, email):
+        assert summary(since, until, Slice(inbox=inbox.pk))["conversations"]["created"] == 1
