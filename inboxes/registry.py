@@ -6,13 +6,14 @@ services.py hands to the core's services) and sends an agent's reply out. It kno
 its platform's JSON, nothing about the database.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import requests
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
 from conversations.errors import InvalidInput
@@ -32,6 +33,16 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Media:
+    """A file the customer sent, not downloaded yet: the webhook's payload names it only.
+    `fetch` downloads it (DeliveryError when it cannot); services.receive calls it once it
+    knows the message is new."""
+
+    name: str
+    fetch: Callable[[], ContentFile]
+
+
+@dataclass(frozen=True)
 class Inbound:
     """A customer's message as the platform sent it."""
 
@@ -39,6 +50,7 @@ class Inbound:
     name: str
     body: str
     external_id: str  # the platform's id of the message: duplicates are dropped on it
+    media: Media | None = None  # its file; `body` is then the caption alone
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,27 @@ class ChannelPlugin:
                 permanent=not retryable,
             )
         return response
+
+    def download(self, url: str, name: str, **kwargs: Any) -> ContentFile:
+        """GET a customer's file from a platform. It reads at most one byte more than the
+        attachments' limit, so a huge file costs no more than that and still fails
+        files.checks.check_file (the one place for the limits). Raises DeliveryError."""
+        targets.check_target(url, field="url")
+        limit = settings.HELPDESK_ATTACHMENT_MAX_BYTES + 1
+        try:
+            with requests.get(
+                url, stream=True, timeout=settings.HELPDESK_CHANNEL_TIMEOUT_SECONDS, **kwargs
+            ) as response:
+                if not response.ok:
+                    raise DeliveryError(f"HTTP {response.status_code}", status=response.status_code)
+                data = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) >= limit:
+                        break
+        except requests.RequestException as error:
+            raise DeliveryError(type(error).__name__) from error
+        return ContentFile(bytes(data[:limit]), name=name)
 
 
 _PLUGINS: dict[str, ChannelPlugin] = {}

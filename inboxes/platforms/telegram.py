@@ -1,17 +1,30 @@
 """Telegram Bot API: updates posted to the webhook with X-Telegram-Bot-Api-Secret-Token,
-replies through POST {api_base_url}/bot{token}/sendMessage.
+replies through POST {api_base_url}/bot{token}/sendMessage. A customer's photo or file is
+downloaded with getFile, then GET {api_base_url}/file/bot{token}/{file_path}.
 
 Docs: https://core.telegram.org/bots/api#setwebhook, https://core.telegram.org/bots/api#update,
-https://core.telegram.org/bots/api#sendmessage
+https://core.telegram.org/bots/api#sendmessage, https://core.telegram.org/bots/api#getfile
 """
 
 from collections.abc import Mapping
+from functools import partial
+from pathlib import PurePosixPath
 from typing import Any
+
+from django.core.files.base import ContentFile
 
 from conversations.models import Channel, Inbox, Message
 
 from .. import credentials
-from ..registry import ChannelPlugin, DeliveryError, Inbound, Setting, StatusUpdate, register
+from ..registry import (
+    ChannelPlugin,
+    DeliveryError,
+    Inbound,
+    Media,
+    Setting,
+    StatusUpdate,
+    register,
+)
 from .graph import attachment_text
 
 
@@ -40,7 +53,32 @@ class TelegramChannel(ChannelPlugin):
             part for part in (sender.get("first_name"), sender.get("last_name")) if part
         ) or sender.get("username", "")
         external_id = f"{chat}:{message['message_id']}"
-        return [Inbound(chat, name, _body(message), external_id)]
+        media = self._media(inbox, message)
+        body = message.get("caption", "") if media else _body(message)
+        return [Inbound(chat, name, body, external_id, media)]
+
+    def _media(self, inbox: Inbox, message: dict[str, Any]) -> Media | None:
+        """The message's photo (its largest size) or file, to download; stickers and
+        locations stay text."""
+        if message.get("photo"):
+            return Media("", partial(self.fetch_file, inbox, message["photo"][-1]["file_id"], ""))
+        for kind in FILE_KINDS:
+            content = message.get(kind)
+            if isinstance(content, dict) and content.get("file_id"):
+                name = str(content.get("file_name", ""))
+                return Media(name, partial(self.fetch_file, inbox, content["file_id"], name))
+        return None
+
+    def fetch_file(self, inbox: Inbox, file_id: str, name: str) -> ContentFile:
+        """getFile gives the file's path (valid for an hour), then its bytes."""
+        base = self.value(inbox, "api_base_url").rstrip("/")
+        token = self.value(inbox, "bot_token")
+        response = self.post(f"{base}/bot{token}/getFile", {"file_id": file_id})
+        try:
+            path = str(response.json()["result"]["file_path"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+        return self.download(f"{base}/file/bot{token}/{path}", name or PurePosixPath(path).name)
 
     def send(self, inbox: Inbox, message: Message) -> str:
         base = self.value(inbox, "api_base_url").rstrip("/")
@@ -57,6 +95,10 @@ class TelegramChannel(ChannelPlugin):
             return f"{chat}:{answer['result']['message_id']}"
         except (ValueError, KeyError, TypeError) as error:
             raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+
+
+# Kinds of file a message may carry, downloaded like a photo (stickers are not files to keep).
+FILE_KINDS = ("document", "video", "audio", "voice")
 
 
 def _body(message: dict[str, Any]) -> str:

@@ -1,0 +1,112 @@
+"""Customers' files from platforms become attachments: a served build takes the documented
+webhooks, fetches the files from a fake platform server (Telegram's getFile and file
+download; WhatsApp's media URL and download) and keeps them with the attachments' rules.
+A file it cannot keep leaves a note in the message, which is never lost."""
+
+import io
+
+import pytest
+import requests
+from PIL import Image
+
+from conversations.models import Conversation
+from tests.channels.conftest import raw
+from tests.channels.platform import fixture
+
+TOKEN = "123456:ABC-DEF"
+TELEGRAM_SIGNED = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+
+
+def png_bytes() -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), "orange").save(image, "PNG")
+    return image.getvalue()
+
+
+def getfile_answer(path: str) -> dict:
+    answer = fixture("telegram_getfile_answer")
+    answer["result"]["file_path"] = path
+    return answer
+
+
+@pytest.fixture
+def telegram(live_server_url, make_inbox, platform):
+    """A Telegram inbox whose Bot API is the fake server; returns a function posting updates."""
+    inbox = make_inbox(
+        "telegram", bot_token=TOKEN, secret_token="tg-secret", api_base_url=platform.url
+    )
+    url = f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook"
+
+    def post(update: dict) -> requests.Response:
+        return requests.post(url, data=raw(update), headers=TELEGRAM_SIGNED, timeout=10)
+
+    post.inbox_id = inbox["id"]
+    return post
+
+
+def test_telegram_photo_is_fetched_with_getfile_and_kept_as_the_messages_image(telegram, platform):
+    platform.routes[f"/bot{TOKEN}/getFile"] = (200, getfile_answer("photos/file_7.png"))
+    platform.files[f"/file/bot{TOKEN}/photos/file_7.png"] = png_bytes()
+
+    first = telegram(fixture("telegram_photo")).json()
+    again = telegram(fixture("telegram_photo")).json()
+
+    assert (first["created"], again["duplicate"]) == (1, 1)
+    message = Conversation.objects.get(inbox_id=telegram.inbox_id).messages.get()
+    assert message.body == "The box arrived like this"
+    (attachment,) = message.attachments.all()
+    assert (attachment.name, attachment.content_type) == ("file_7.png", "image/png")
+    assert attachment.file.read() == png_bytes()
+    get_file, download = platform.requests  # the duplicate downloaded nothing
+    assert get_file.json() == {"file_id": "AgACAgIAAxkBAAIBNmVYaW2"}  # the largest size
+    assert (download.method, download.path) == ("GET", f"/file/bot{TOKEN}/photos/file_7.png")
+
+
+def test_telegram_document_keeps_its_name_and_a_refused_one_leaves_a_note(telegram, platform):
+    platform.routes[f"/bot{TOKEN}/getFile"] = (200, getfile_answer("documents/file_8.pdf"))
+    platform.files[f"/file/bot{TOKEN}/documents/file_8.pdf"] = b"%PDF-1.4\n%fake invoice\n"
+    kept = telegram(fixture("telegram_document")).json()
+    platform.files[f"/file/bot{TOKEN}/documents/file_8.pdf"] = b"<html><script>x</script>"
+    refused_update = fixture("telegram_document")
+    refused_update["message"]["message_id"] = 1400
+    refused = telegram(refused_update).json()
+
+    assert kept["created"] == refused["created"] == 1
+    first, second = Conversation.objects.get(inbox_id=telegram.inbox_id).messages.order_by("id")
+    assert first.body == ""
+    assert [(a.name, a.content_type) for a in first.attachments.all()] == [
+        ("invoice-1042.pdf", "application/pdf")
+    ]
+    assert not second.attachments.exists()
+    assert second.body == (
+        "[The file “invoice-1042.pdf” was not kept: "
+        "Files of this type cannot be sent: invoice-1042.pdf.]"
+    )
+
+
+def test_telegram_file_over_the_limit_or_not_downloadable_still_stores_the_message(
+    telegram, platform, settings
+):
+    settings.HELPDESK_ATTACHMENT_MAX_BYTES = 1000
+    platform.routes[f"/bot{TOKEN}/getFile"] = (200, getfile_answer("photos/big.png"))
+    platform.files[f"/file/bot{TOKEN}/photos/big.png"] = png_bytes() + b"\0" * 5000
+    large = telegram(fixture("telegram_photo")).json()
+    platform.routes[f"/bot{TOKEN}/getFile"] = (400, {"ok": False, "description": "bad file_id"})
+    gone = telegram(fixture("telegram_document")).json()
+
+    assert large["created"] == gone["created"] == 1
+    large_message, gone_message = Conversation.objects.get(
+        inbox_id=telegram.inbox_id
+    ).messages.order_by("id")
+    assert large_message.body == (
+        "The box arrived like this\n"
+        "[The file “file” was not kept: Files are limited to 1000\xa0bytes each.]"
+    )
+    assert gone_message.body == (
+        "[The file “invoice-1042.pdf” was not kept: it could not be downloaded from the platform.]"
+    )
+    assert not large_message.attachments.exists() and not gone_message.attachments.exists()
+    # The download stopped one byte past the limit instead of reading the whole file.
+    assert [r.path for r in platform.requests if r.method == "GET"] == [
+        f"/file/bot{TOKEN}/photos/big.png"
+    ]
