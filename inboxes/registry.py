@@ -124,10 +124,14 @@ class ChannelPlugin:
     def post(self, url: str, payload: Any = None, **kwargs: Any) -> requests.Response:
         """POST to a platform (or a webhook target); network errors and 5xx/429 are
         retryable DeliveryErrors, other 4xx permanent ones."""
+        return self.request("POST", url, json=payload, **kwargs)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """A call to a platform, checked and timed out; errors as for post()."""
         targets.check_target(url, field="url")
         try:
-            response = requests.post(
-                url, json=payload, timeout=settings.HELPDESK_CHANNEL_TIMEOUT_SECONDS, **kwargs
+            response = requests.request(
+                method, url, timeout=settings.HELPDESK_CHANNEL_TIMEOUT_SECONDS, **kwargs
             )
         except requests.RequestException as error:
             raise DeliveryError(type(error).__name__) from error

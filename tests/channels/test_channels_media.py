@@ -10,8 +10,9 @@ import requests
 from PIL import Image
 
 from conversations.models import Conversation
-from tests.channels.conftest import raw
+from tests.channels.conftest import hub_signature, raw
 from tests.channels.platform import fixture
+from tests.channels.test_channels_live import WHATSAPP
 
 TOKEN = "123456:ABC-DEF"
 TELEGRAM_SIGNED = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
@@ -110,3 +111,75 @@ def test_telegram_file_over_the_limit_or_not_downloadable_still_stores_the_messa
     assert [r.path for r in platform.requests if r.method == "GET"] == [
         f"/file/bot{TOKEN}/photos/big.png"
     ]
+
+
+# --- WhatsApp ------------------------------------------------------------------------------------
+
+IMAGE_ID, DOCUMENT_ID = "1003383421387256", "1073638131525592"
+
+
+@pytest.fixture
+def whatsapp(live_server_url, make_inbox, platform):
+    """A WhatsApp inbox whose Graph API is the fake server; returns a function posting signed
+    webhooks."""
+    inbox = make_inbox("whatsapp", **WHATSAPP, api_base_url=f"{platform.url}/v21.0")
+    url = f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook"
+
+    def post(payload: dict) -> requests.Response:
+        body = raw(payload)
+        headers = {"X-Hub-Signature-256": hub_signature("wa-app-secret", body)}
+        return requests.post(url, data=body, headers=headers, timeout=10)
+
+    post.inbox_id = inbox["id"]
+    return post
+
+
+def media_answer(platform, media_id: str) -> dict:
+    """The documented answer of GET /{media-id}, its url on the fake server's file path."""
+    answer = fixture("whatsapp_media_answer")
+    answer.update(id=media_id, url=f"{platform.url}/whatsapp_business/attachments/{media_id}")
+    return answer
+
+
+def test_whatsapp_image_and_document_are_fetched_by_media_id_with_the_bearer_token(
+    whatsapp, platform
+):
+    for media_id in (IMAGE_ID, DOCUMENT_ID):
+        platform.routes[f"/v21.0/{media_id}"] = (200, media_answer(platform, media_id))
+    platform.files[f"/whatsapp_business/attachments/{IMAGE_ID}"] = png_bytes()
+    platform.files[f"/whatsapp_business/attachments/{DOCUMENT_ID}"] = b"%PDF-1.4\n%receipt\n"
+
+    answers = [
+        whatsapp(fixture(name)).json()
+        for name in ("whatsapp_image", "whatsapp_document", "whatsapp_image")
+    ]
+
+    assert [a["created"] for a in answers] == [1, 1, 0]
+    image, document = Conversation.objects.get(inbox_id=whatsapp.inbox_id).messages.order_by("id")
+    assert image.body == "This is the broken part"
+    assert [(a.name, a.content_type) for a in image.attachments.all()] == [("image", "image/png")]
+    assert document.body == "My receipt"
+    assert [(a.name, a.content_type) for a in document.attachments.all()] == [
+        ("receipt-2026-05.pdf", "application/pdf")
+    ]
+    assert [(r.method, r.path) for r in platform.requests] == [
+        ("GET", f"/v21.0/{IMAGE_ID}"),
+        ("GET", f"/whatsapp_business/attachments/{IMAGE_ID}"),
+        ("GET", f"/v21.0/{DOCUMENT_ID}"),
+        ("GET", f"/whatsapp_business/attachments/{DOCUMENT_ID}"),
+    ]  # the duplicate image fetched nothing
+    assert {r.headers["Authorization"] for r in platform.requests} == {"Bearer EAAG-token"}
+
+
+def test_whatsapp_media_the_platform_does_not_give_leaves_a_note(whatsapp, platform):
+    platform.routes[f"/v21.0/{IMAGE_ID}"] = (404, {"error": {"message": "Unsupported get"}})
+
+    answer = whatsapp(fixture("whatsapp_image")).json()
+
+    assert answer["created"] == 1
+    message = Conversation.objects.get(inbox_id=whatsapp.inbox_id).messages.get()
+    assert message.body == (
+        "This is the broken part\n"
+        "[The file “file” was not kept: it could not be downloaded from the platform.]"
+    )
+    assert not message.attachments.exists()
