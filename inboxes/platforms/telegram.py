@@ -12,8 +12,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.core.files.base import ContentFile
+from requests import Response
 
-from conversations.models import Channel, Inbox, Message
+from conversations.models import Attachment, Channel, Inbox, Message
 
 from .. import credentials
 from ..registry import (
@@ -81,22 +82,43 @@ class TelegramChannel(ChannelPlugin):
         return self.download(f"{base}/file/bot{token}/{path}", name or PurePosixPath(path).name)
 
     def send(self, inbox: Inbox, message: Message) -> str:
+        """The reply's text (sendMessage), then each of its files (sendPhoto for a photo
+        Telegram shows, sendDocument for any other file), uploaded as multipart. Returns the
+        first one's id. A retry after a failed file sends the text again (at least once)."""
         base = self.value(inbox, "api_base_url").rstrip("/")
+        bot = f"{base}/bot{self.value(inbox, 'bot_token')}"
         chat = message.conversation.customer.external_id.partition(":")[2]
-        payload = {
-            "chat_id": int(chat) if chat.lstrip("-").isdigit() else chat,
-            "text": message.body,
-        }
-        response = self.post(f"{base}/bot{self.value(inbox, 'bot_token')}/sendMessage", payload)
-        try:
-            answer = response.json()
-            if not answer.get("ok"):
-                raise DeliveryError(str(answer.get("description", "")), permanent=True)
-            return f"{chat}:{answer['result']['message_id']}"
-        except (ValueError, KeyError, TypeError) as error:
-            raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+        chat_id = int(chat) if chat.lstrip("-").isdigit() else chat
+        sent = []
+        if message.body:
+            response = self.post(f"{bot}/sendMessage", {"chat_id": chat_id, "text": message.body})
+            sent.append(_sent_id(response, chat))
+        for attachment in message.attachments.all():
+            if attachment.file:  # an imported link has no bytes to upload
+                sent.append(_sent_id(self._send_file(bot, chat_id, attachment), chat))
+        return sent[0] if sent else ""
+
+    def _send_file(self, bot: str, chat_id: int | str, attachment: Attachment) -> Response:
+        field = "photo" if attachment.content_type in PHOTO_TYPES else "document"
+        method = "sendPhoto" if field == "photo" else "sendDocument"
+        with attachment.file.open("rb") as data:
+            upload = {field: (attachment.name, data, attachment.content_type)}
+            return self.post(f"{bot}/{method}", data={"chat_id": chat_id}, files=upload)
 
 
+def _sent_id(response: Response, chat: str) -> str:
+    """Our id of a message Telegram took: its chat and message id."""
+    try:
+        answer = response.json()
+        if not answer.get("ok"):
+            raise DeliveryError(str(answer.get("description", "")), permanent=True)
+        return f"{chat}:{answer['result']['message_id']}"
+    except (ValueError, KeyError, TypeError) as error:
+        raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+
+
+# Images sendPhoto takes and shows as photos (a GIF would lose its animation: a document).
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 # Kinds of file a message may carry, downloaded like a photo (stickers are not files to keep).
 FILE_KINDS = ("document", "video", "audio", "voice")
 

@@ -8,11 +8,13 @@ import io
 import pytest
 import requests
 from PIL import Image
+from rest_framework.authtoken.models import Token
 
 from conversations.models import Conversation
 from tests.channels.conftest import hub_signature, raw
 from tests.channels.platform import fixture
-from tests.channels.test_channels_live import WHATSAPP
+from tests.channels.test_channels_live import WHATSAPP, celery_worker, delivery_of
+from tests.helpers import eventually
 
 TOKEN = "123456:ABC-DEF"
 TELEGRAM_SIGNED = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
@@ -183,3 +185,53 @@ def test_whatsapp_media_the_platform_does_not_give_leaves_a_note(whatsapp, platf
         "[The file “file” was not kept: it could not be downloaded from the platform.]"
     )
     assert not message.attachments.exists()
+
+
+# --- Agents' files out ---------------------------------------------------------------------------
+
+
+def reply_with_file(live_server_url, agent, conversation_id, body, name, data) -> dict:
+    """An agent's reply with a file, as the workspace posts it (multipart)."""
+    key = Token.objects.get_or_create(user=agent)[0].key
+    response = requests.post(
+        f"{live_server_url}/api/v1/conversations/{conversation_id}/messages",
+        data={"body": body, "client_id": f"reply-{name}"},
+        files={"files": (name, data)},
+        headers={"Authorization": f"Token {key}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_telegram_agents_photo_goes_by_send_photo_and_a_pdf_by_send_document(
+    telegram, platform, live_server_url, make_agent, support
+):
+    agent = make_agent(teams=[support], capacity=0)
+    platform.answer = (200, fixture("telegram_send_answer"))
+    telegram(fixture("telegram_text"))
+    conversation = Conversation.objects.get(inbox_id=telegram.inbox_id)
+
+    with celery_worker():
+        photo = reply_with_file(
+            live_server_url, agent, conversation.pk, "Like this?", "a.png", png_bytes()
+        )
+        text, uploaded = platform.wait_for(2)
+        pdf = reply_with_file(
+            live_server_url, agent, conversation.pk, "", "label.pdf", b"%PDF-1.4\n"
+        )
+        (document,) = platform.wait_for(3)[2:]
+        assert eventually(lambda: delivery_of(pdf["id"]) == "sent", timeout=20)
+
+    assert (text.path, text.json()) == (
+        f"/bot{TOKEN}/sendMessage",
+        {"chat_id": 1111111, "text": "Like this?"},
+    )
+    assert uploaded.path == f"/bot{TOKEN}/sendPhoto"
+    assert uploaded.headers["Content-Type"].startswith("multipart/form-data")
+    assert b'name="chat_id"\r\n\r\n1111111' in uploaded.body
+    assert b'name="photo"; filename="a.png"' in uploaded.body and png_bytes() in uploaded.body
+    assert document.path == f"/bot{TOKEN}/sendDocument"
+    assert b'name="document"; filename="label.pdf"' in document.body
+    assert b"%PDF-1.4\n" in document.body
+    assert delivery_of(photo["id"]) == "sent"
