@@ -235,3 +235,48 @@ def test_telegram_agents_photo_goes_by_send_photo_and_a_pdf_by_send_document(
     assert b'name="document"; filename="label.pdf"' in document.body
     assert b"%PDF-1.4\n" in document.body
     assert delivery_of(photo["id"]) == "sent"
+
+
+def test_whatsapp_agents_files_are_uploaded_then_sent_by_media_id(
+    whatsapp, platform, live_server_url, make_agent, support
+):
+    agent = make_agent(teams=[support], capacity=0)
+    number = WHATSAPP["phone_number_id"]
+    upload_id = fixture("whatsapp_upload_answer")["id"]
+    platform.routes[f"/v21.0/{number}/media"] = (200, fixture("whatsapp_upload_answer"))
+    platform.answer = (200, fixture("whatsapp_send_answer"))
+    whatsapp(fixture("whatsapp_text"))
+    conversation = Conversation.objects.get(inbox_id=whatsapp.inbox_id)
+
+    with celery_worker():
+        photo = reply_with_file(
+            live_server_url, agent, conversation.pk, "Like this?", "a.png", png_bytes()
+        )
+        text, upload, image = platform.wait_for(3)
+        pdf = reply_with_file(live_server_url, agent, conversation.pk, "", "label.pdf", b"%PDF-1.4")
+        upload_pdf, document = platform.wait_for(5)[3:]
+        assert eventually(lambda: delivery_of(pdf["id"]) == "sent", timeout=20)
+
+    recipient = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "16505551234",
+    }
+    assert text.json() == {
+        **recipient,
+        "type": "text",
+        "text": {"preview_url": False, "body": "Like this?"},
+    }
+    assert upload.path == upload_pdf.path == f"/v21.0/{number}/media"
+    assert upload.headers["Authorization"] == "Bearer EAAG-token"
+    assert b'name="messaging_product"\r\n\r\nwhatsapp' in upload.body
+    assert b'name="type"\r\n\r\nimage/png' in upload.body
+    assert b'name="file"; filename="a.png"' in upload.body and png_bytes() in upload.body
+    assert image.path == document.path == f"/v21.0/{number}/messages"
+    assert image.json() == {**recipient, "type": "image", "image": {"id": upload_id}}
+    assert document.json() == {
+        **recipient,
+        "type": "document",
+        "document": {"id": upload_id, "filename": "label.pdf"},
+    }
+    assert delivery_of(photo["id"]) == "sent"
