@@ -280,3 +280,13 @@ def test_whatsapp_agents_files_are_uploaded_then_sent_by_media_id(
         "document": {"id": upload_id, "filename": "label.pdf"},
     }
     assert delivery_of(photo["id"]) == "sent"
+
+
+def test_the_note_of_a_file_not_kept_is_in_the_helpdesks_language(telegram, platform, settings):
+    settings.LANGUAGE_CODE = "tr"
+    platform.routes[f"/bot{TOKEN}/getFile"] = (400, {"ok": False, "description": "bad file_id"})
+
+    assert telegram(fixture("telegram_document")).json()["created"] == 1
+
+    message = Conversation.objects.get(inbox_id=telegram.inbox_id).messages.get()
+    assert message.body == "[“invoice-1042.pdf” dosyası saklanmadı: platformdan indirilemedi.]"
