@@ -6,13 +6,15 @@ services.py hands to the core's services) and sends an agent's reply out. It kno
 its platform's JSON, nothing about the database.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
 from conversations.errors import InvalidInput
@@ -32,6 +34,16 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Media:
+    """A file the customer sent, not downloaded yet: the webhook's payload names it only.
+    `fetch` downloads it (DeliveryError when it cannot); services.receive calls it once it
+    knows the message is new."""
+
+    name: str
+    fetch: Callable[[], ContentFile]
+
+
+@dataclass(frozen=True)
 class Inbound:
     """A customer's message as the platform sent it."""
 
@@ -39,6 +51,7 @@ class Inbound:
     name: str
     body: str
     external_id: str  # the platform's id of the message: duplicates are dropped on it
+    media: Media | None = None  # its file; `body` is then the caption alone
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,9 @@ class StatusUpdate:
     external_id: str = ""
     sender: str = ""
     until: datetime | None = None
+
+
+MAX_REDIRECTS = 3  # of a platform's file download (ChannelPlugin.download)
 
 
 class DeliveryError(Exception):
@@ -111,14 +127,17 @@ class ChannelPlugin:
 
     def post(self, url: str, payload: Any = None, **kwargs: Any) -> requests.Response:
         """POST to a platform (or a webhook target); only a 2xx delivers. Network errors and
-        5xx/429 are retryable DeliveryErrors; other answers, redirects included, permanent
-        ones (a redirect is never followed: it could lead past check_target to a private
-        address)."""
+        5xx/429 are retryable DeliveryErrors, other answers permanent ones."""
+        return self.request("POST", url, json=payload, **kwargs)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """A call to a platform, checked and timed out; errors as for post(). A redirect is
+        never followed: it could lead past check_target to a private address."""
         targets.check_target(url, field="url")
         try:
-            response = requests.post(
+            response = requests.request(
+                method,
                 url,
-                json=payload,
                 timeout=settings.HELPDESK_CHANNEL_TIMEOUT_SECONDS,
                 allow_redirects=False,
                 **kwargs,
@@ -133,6 +152,50 @@ class ChannelPlugin:
                 permanent=not retryable,
             )
         return response
+
+    def download(self, url: str, name: str, **kwargs: Any) -> ContentFile:
+        """GET a customer's file from a platform. It reads at most one byte more than the
+        attachments' limit, so a huge file costs no more than that and still fails
+        files.checks.check_file (the one place for the limits). Raises DeliveryError."""
+        limit = settings.HELPDESK_ATTACHMENT_MAX_BYTES + 1
+        try:
+            with self._get_following_checked_redirects(url, **kwargs) as response:
+                if not 200 <= response.status_code < 300:
+                    raise DeliveryError(f"HTTP {response.status_code}", status=response.status_code)
+                data = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) >= limit:
+                        break
+        except requests.RequestException as error:
+            raise DeliveryError(type(error).__name__) from error
+        return ContentFile(bytes(data[:limit]), name=name)
+
+    def _get_following_checked_redirects(self, url: str, **kwargs: Any) -> requests.Response:
+        """A streamed GET; a platform's file may sit behind a redirect to its CDN, so up to
+        MAX_REDIRECTS are followed, each target checked like the first, and the platform's
+        token is not carried to another host."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            targets.check_target(url, field="url")
+            response = requests.get(
+                url,
+                stream=True,
+                timeout=settings.HELPDESK_CHANNEL_TIMEOUT_SECONDS,
+                allow_redirects=False,
+                **kwargs,
+            )
+            if not response.is_redirect:
+                return response
+            target = requests.compat.urljoin(url, response.headers["Location"])
+            response.close()
+            if urlsplit(target).hostname != urlsplit(url).hostname:  # as requests does
+                kwargs["headers"] = {
+                    key: value
+                    for key, value in kwargs.get("headers", {}).items()
+                    if key.lower() != "authorization"
+                }
+            url = target
+        raise DeliveryError("too many redirects", permanent=True)
 
 
 _PLUGINS: dict[str, ChannelPlugin] = {}

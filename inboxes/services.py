@@ -1,6 +1,7 @@
 """Inboxes: creating them, receiving what platforms send (through the core's services) and
 delivering agents' replies. The platforms themselves are plug-ins (registry.py)."""
 
+import dataclasses
 import hashlib
 import time
 from collections import Counter
@@ -12,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from conversations.errors import InvalidInput, NotAllowed
+from conversations.errors import HelpdeskError, InvalidInput, NotAllowed
+from conversations.files.checks import CheckedFile, check_file
 from conversations.models import (
     AuthorKind,
     Channel,
@@ -127,7 +129,8 @@ def receive(inbox: Inbox, items: list[Inbound | StatusUpdate]) -> dict[str, int]
     for item in items:
         if isinstance(item, Inbound):
             try:
-                _message, created = receive_message(inbox=inbox, inbound=item)
+                item, files = fetch_media(inbox=inbox, inbound=item)
+                _message, created = receive_message(inbox=inbox, inbound=item, files=files)
             except InvalidInput:  # white space alone: a refusal would only be retried
                 counts["ignored"] += 1
                 continue
@@ -145,12 +148,44 @@ def client_id_for(external_id: str) -> str:
     return "ext:" + hashlib.sha256(external_id.encode()).hexdigest()
 
 
+def fetch_media(*, inbox: Inbox, inbound: Inbound) -> tuple[Inbound, list[CheckedFile]]:
+    """The inbound message's file, downloaded and checked with the attachments' rules.
+
+    It runs in the webhook's request, before the message's transaction (no lock is held
+    while the platform answers), and only for a message not stored yet: a webhook delivered
+    again downloads nothing. A file that cannot be kept (too large, a refused type, a failed
+    download) becomes a note in the message's body instead: the message itself is never lost.
+    """
+    media = inbound.media
+    if media is None:
+        return inbound, []
+    client_id = client_id_for(inbound.external_id)
+    if Message.objects.filter(conversation__inbox=inbox, client_id=client_id).exists():
+        return inbound, []  # a duplicate: message_post answers it without the file
+    try:
+        return inbound, [check_file(media.fetch())]
+    except HelpdeskError as error:
+        reason = str(error.message)
+    except DeliveryError:
+        reason = _("it could not be downloaded from the platform.")
+    note = _("[The file “%(name)s” was not kept: %(reason)s]") % {
+        "name": media.name or _("file"),
+        "reason": reason,
+    }
+    body = "\n".join(part for part in (inbound.body, note) if part)
+    return dataclasses.replace(inbound, body=body, media=None), []
+
+
 @transaction.atomic
-def receive_message(*, inbox: Inbox, inbound: Inbound) -> tuple[Message, bool]:
+def receive_message(
+    *, inbox: Inbox, inbound: Inbound, files: list[CheckedFile] | None = None
+) -> tuple[Message, bool]:
     """A customer's message from a platform: the customer's one conversation in this inbox
-    (started, or continued: a resolved one reopens). Returns (message, created)."""
+    (started, or continued: a resolved one reopens), with its file if one was kept
+    (fetch_media). Returns (message, created)."""
+    files = files or []
     body = inbound.body[: settings.HELPDESK_MAX_MESSAGE_LENGTH]
-    check_body(body)
+    body = check_body(body, may_be_empty=bool(files))
     customer = _customer(inbox, inbound)
     Customer.objects.select_for_update().get(pk=customer.pk)  # one conversation per customer
     client_id = client_id_for(inbound.external_id)
@@ -166,6 +201,7 @@ def receive_message(*, inbox: Inbox, inbound: Inbound) -> tuple[Message, bool]:
             team=inbox.team,
             inbox=inbox,
             message_external_id=inbound.external_id,
+            files=files,
         )
         return conversation.messages.get(client_id=client_id), created
     return message_post(
@@ -174,6 +210,7 @@ def receive_message(*, inbox: Inbox, inbound: Inbound) -> tuple[Message, bool]:
         body=body,
         client_id=client_id,
         external_id=inbound.external_id,
+        files=files,
     )
 
 

@@ -149,7 +149,7 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(desk, browser, live_serve
     log_in(page, live_server_url, "/agent/")
     page.wait_for_selector("#live-status[data-state=live]")
     page.locator("#conversation-list .conv", has_text="Deniz Kaya").click()
-    expect(page.get_by_text("It ships today.")).to_be_visible()
+    expect(page.locator("#thread").get_by_text("It ships today.")).to_be_visible()
     found += axe_violations(page, "workspace")
     expect(page.locator("#saved-views-list .saved-view")).to_have_count(2)
     page.locator("#conversation-list .conv-select").first.check()

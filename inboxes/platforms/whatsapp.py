@@ -1,23 +1,38 @@
 """WhatsApp Cloud API: webhooks of `whatsapp_business_account` changes (messages, statuses),
-replies through POST {api_base_url}/{phone_number_id}/messages.
+replies through POST {api_base_url}/{phone_number_id}/messages. A customer's image or
+document names a media id: GET {api_base_url}/{media_id} gives a short-lived `url`, downloaded
+with the same bearer token.
 
 Docs: https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples,
 https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages,
-https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows,
+https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
 """
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations.errors import NotAllowed
-from conversations.models import AuthorKind, Channel, Conversation, Delivery, Inbox, Message
+from conversations.models import (
+    Attachment,
+    AuthorKind,
+    Channel,
+    Conversation,
+    Delivery,
+    Inbox,
+    Message,
+)
 
-from ..registry import DeliveryError, Inbound, Setting, StatusUpdate, register
+from ..registry import DeliveryError, Inbound, Media, Setting, StatusUpdate, register
 from .graph import GraphPlugin, attachment_text
 
+# Messages whose media is downloaded and kept (stickers stay text: not files to keep).
+MEDIA_KINDS = ("image", "document", "video", "audio")
 # The customer service window: free-form replies only within 24 hours of the customer's last
 # message; after that only a template message (not sent from the workspace).
 SERVICE_WINDOW = timedelta(hours=24)
@@ -57,8 +72,16 @@ class WhatsAppChannel(GraphPlugin):
                 }
                 for message in value.get("messages") or []:
                     sender = str(message["from"])
+                    media = self._media(inbox, message)
+                    body = (message.get(message.get("type", "")) or {}).get("caption", "")
                     found.append(
-                        Inbound(sender, names.get(sender, ""), _body(message), str(message["id"]))
+                        Inbound(
+                            sender,
+                            names.get(sender, ""),
+                            body if media else _body(message),
+                            str(message["id"]),
+                            media,
+                        )
                     )
                 for status in value.get("statuses") or []:
                     if status.get("status") in STATUSES:
@@ -66,6 +89,24 @@ class WhatsAppChannel(GraphPlugin):
                             StatusUpdate(STATUSES[status["status"]], external_id=str(status["id"]))
                         )
         return found
+
+    def _media(self, inbox: Inbox, message: dict[str, Any]) -> Media | None:
+        kind = message.get("type", "")
+        content = message.get(kind) if kind in MEDIA_KINDS else None
+        if not isinstance(content, dict) or not content.get("id"):
+            return None
+        name = str(content.get("filename", ""))
+        return Media(name, partial(self.fetch_media, inbox, str(content["id"]), name or kind))
+
+    def fetch_media(self, inbox: Inbox, media_id: str, name: str) -> ContentFile:
+        """The media's URL (valid for minutes), then its bytes, both with the bearer token."""
+        base = self.value(inbox, "api_base_url").rstrip("/")
+        response = self.request("GET", f"{base}/{media_id}", headers=self.bearer(inbox))
+        try:
+            url = str(response.json()["url"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+        return self.download(url, name, headers=self.bearer(inbox))
 
     def check_reply(self, inbox: Inbox, conversation: Conversation, body: str) -> None:
         super().check_reply(inbox, conversation, body)
@@ -85,20 +126,53 @@ class WhatsAppChannel(GraphPlugin):
             )
 
     def send(self, inbox: Inbox, message: Message) -> str:
+        """The reply's text, then each of its files: uploaded (POST /{phone_number_id}/media),
+        then sent by that media id, as an image (JPEG, PNG) or a document. Returns the first
+        message's wamid (its statuses move the reply). Uploading rather than sending a link
+        keeps the helpdesk's download links private and works without a public address."""
         base = self.value(inbox, "api_base_url").rstrip("/")
-        payload = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": message.conversation.customer.external_id.partition(":")[2],
-            "type": "text",
-            "text": {"preview_url": False, "body": message.body},
-        }
         number = self.value(inbox, "phone_number_id")
-        response = self.post(f"{base}/{number}/messages", payload, headers=self.bearer(inbox))
+        to = message.conversation.customer.external_id.partition(":")[2]
+        sent = []
+        if message.body:
+            text = {"type": "text", "text": {"preview_url": False, "body": message.body}}
+            sent.append(self._send(inbox, f"{base}/{number}", to, text))
+        for attachment in message.attachments.all():
+            if attachment.file:  # an imported link has no bytes to upload
+                media = self._upload(inbox, f"{base}/{number}", attachment)
+                sent.append(self._send(inbox, f"{base}/{number}", to, media))
+        return sent[0] if sent else ""
+
+    def _send(self, inbox: Inbox, number_url: str, to: str, content: dict[str, Any]) -> str:
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+        response = self.post(
+            f"{number_url}/messages", {**payload, **content}, headers=self.bearer(inbox)
+        )
         try:
             return str(response.json()["messages"][0]["id"])
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+
+    def _upload(self, inbox: Inbox, number_url: str, attachment: Attachment) -> dict[str, Any]:
+        """The file uploaded; returns the message content that sends it by its media id."""
+        with attachment.file.open("rb") as data:
+            response = self.post(
+                f"{number_url}/media",
+                data={"messaging_product": "whatsapp", "type": attachment.content_type},
+                files={"file": (attachment.name, data, attachment.content_type)},
+                headers=self.bearer(inbox),
+            )
+        try:
+            media_id = str(response.json()["id"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+        if attachment.content_type in IMAGE_TYPES:
+            return {"type": "image", "image": {"id": media_id}}
+        return {"type": "document", "document": {"id": media_id, "filename": attachment.name}}
+
+
+# Images WhatsApp sends as images; any other file goes as a document.
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 
 
 def _body(message: dict[str, Any]) -> str:

@@ -1,6 +1,8 @@
 """A local HTTP server standing in for a platform's API (or an api inbox's webhook target):
 it records every request and answers with the documented shapes (fixtures/), or with the
-statuses a test scripts (a 500 first, then the real answer)."""
+statuses a test scripts (a 500 first, then the real answer). `routes` answer given paths
+(Telegram's getFile, WhatsApp's media URL) and `files` serve bytes to GETs (the platforms'
+file downloads)."""
 
 import json
 import threading
@@ -33,6 +35,8 @@ class FakePlatform:
         self.requests: list[Recorded] = []
         self.script: list[tuple[int, Any]] = []  # answers to give first, in order
         self.answer: tuple[int, Any] = (200, {})  # then this one, every time
+        self.routes: dict[str, tuple[int, Any]] = {}  # JSON answers by path (GET or POST)
+        self.files: dict[str, bytes] = {}  # bytes served to a GET of this path
         self._lock = threading.Lock()
         platform = self
 
@@ -41,9 +45,20 @@ class FakePlatform:
                 length = int(self.headers.get("Content-Length") or 0)
                 recorded = Recorded("POST", self.path, dict(self.headers), self.rfile.read(length))
                 status, body = platform._record(recorded)
-                data = json.dumps(body).encode()
+                self._answer(status, json.dumps(body).encode(), "application/json")
+
+            def do_GET(self) -> None:  # noqa: N802
+                recorded = Recorded("GET", self.path, dict(self.headers), b"")
+                status, body = platform._record(recorded)
+                path = self.path.partition("?")[0]
+                if path in platform.files:
+                    self._answer(200, platform.files[path], "application/octet-stream")
+                else:
+                    self._answer(status, json.dumps(body).encode(), "application/json")
+
+            def _answer(self, status: int, data: bytes, content_type: str) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -61,6 +76,11 @@ class FakePlatform:
     def _record(self, recorded: Recorded) -> tuple[int, Any]:
         with self._lock:
             self.requests.append(recorded)
+            path = recorded.path.partition("?")[0]
+            if path in self.routes:
+                return self.routes[path]
+            if recorded.method == "GET":
+                return (404, {"error": "not found"})
             return self.script.pop(0) if self.script else self.answer
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[Recorded]:

@@ -3,6 +3,7 @@ forward, and the platform's message id as the key against duplicates."""
 
 import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -361,8 +362,6 @@ def test_a_message_of_white_space_alone_is_acknowledged_and_not_stored(make_inbo
 def test_a_target_that_redirects_is_not_followed(make_inbox, alice, platform):
     """A redirect could lead past the private-address check to an address the helpdesk must
     not call: it is a failed attempt (retried, like any answer but a 2xx), never followed."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from conversations.services import Author, message_post
     from inboxes.models import DeliveryAttempt
 
@@ -400,3 +399,37 @@ def test_a_target_that_redirects_is_not_followed(make_inbox, alice, platform):
     assert not attempt.ok and attempt.status_code == 307
     reply.refresh_from_db()
     assert reply.delivery == "pending"
+
+
+def test_a_platform_file_behind_redirects_is_fetched_with_each_hop_checked(platform, settings):
+    """A platform's file may sit behind a redirect to its CDN: followed (a few hops), each
+    target checked; a redirect to a private address is refused once private targets are."""
+    from conversations.errors import InvalidInput
+    from inboxes.registry import plugin_for
+
+    platform.files["/cdn/photo.jpg"] = b"\xff\xd8\xff photo bytes"
+
+    class Redirector(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(302)
+            self.send_header("Location", f"{platform.url}/cdn/photo.jpg")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    telegram = plugin_for("telegram")
+    start = f"http://127.0.0.1:{redirector.server_address[1]}/file/1"
+    try:
+        fetched = telegram.download(start, "photo.jpg")
+        assert fetched.read() == b"\xff\xd8\xff photo bytes"
+
+        settings.HELPDESK_WEBHOOK_ALLOW_PRIVATE = False
+        with pytest.raises(InvalidInput):
+            telegram.download(start, "photo.jpg")
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
