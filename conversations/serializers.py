@@ -102,7 +102,9 @@ class ConversationOutput(serializers.ModelSerializer):
     inbox = serializers.IntegerField(
         allow_null=True,
         source="inbox_id",
-        help_text=_("The inbox (channel account) it came through; null for history of other channels imported from another helpdesk."),
+        help_text=_(
+            "The inbox (channel account) it came through; null for history of other channels imported from another helpdesk."
+        ),
     )
     search = SearchMatchOutput(
         required=False,

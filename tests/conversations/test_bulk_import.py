@@ -16,7 +16,6 @@ from django.core.management import call_command
 from agents.models import Agent
 from bench.history import lines as bench_lines
 from conversations.history.bulk import bulk_import_lines
-from conversations.services import home_inbox
 from conversations.models import (
     Conversation,
     ConversationEvent,
@@ -24,6 +23,7 @@ from conversations.models import (
     EventSequence,
     Team,
 )
+from conversations.services import home_inbox
 from reports.models import MetricFact, ReportCursor
 from reports.selectors import Slice, summary
 from reports.services import process_new_events, rebuild_all
