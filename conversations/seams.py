@@ -14,6 +14,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from .files.checks import StoredFile
 from .models import Conversation, Team
 
 Answer = TypeVar("Answer")
@@ -46,10 +47,13 @@ class BotGate(Protocol):
 
 
 class ReplyCheck(Protocol):
-    def __call__(self, *, conversation: Conversation, body: str) -> None:
-        """May an agent's reply leave now through the conversation's inbox (a platform's
-        window or size limit)? Raise a HelpdeskError to refuse; asked only of conversations
-        whose inbox delivers replies (docs/channels.md)."""
+    def __call__(
+        self, *, conversation: Conversation, body: str, files: Sequence[StoredFile]
+    ) -> None:
+        """May an agent's reply (its text and its checked files) leave now through the
+        conversation's inbox (a platform's window, text or file size limits)? Raise a
+        HelpdeskError to refuse; asked only of conversations whose inbox delivers replies
+        (docs/channels.md)."""
 
 
 @dataclass(frozen=True)

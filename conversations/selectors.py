@@ -248,3 +248,13 @@ def conversation_channels() -> list[str]:
             """
         )
         return [name for (name,) in cursor.fetchall()]
+
+
+def last_customer_message_at(conversation: Conversation) -> datetime | None:
+    """When the customer last wrote in the conversation (a platform's reply window opens then)."""
+    return (
+        conversation.messages.filter(author_kind=AuthorKind.CUSTOMER)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )

@@ -26,7 +26,7 @@ from . import lifecycle, mentions, selectors, visitor_context
 from .errors import Forbidden, InvalidInput, NotAllowed
 from .events import record_event
 from .files import thumbnails
-from .files.checks import CheckedFile, LinkedFile, check_count, check_file
+from .files.checks import LinkedFile, StoredFile, check_count, check_file
 from .live.visitors import broadcast_visitor
 from .models import (
     HOME_CHANNELS,
@@ -85,8 +85,6 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
-
-StoredFile = CheckedFile | LinkedFile  # a message's file: uploaded and checked, or a link
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -574,7 +572,7 @@ def message_post(
     delivery = ""
     if agent is not None and not private and _delivers_replies(conversation):
         if claim:  # live use; a replayed history is not sent anywhere
-            reply_check()(conversation=conversation, body=body)
+            reply_check()(conversation=conversation, body=body, files=checked)
             delivery = Delivery.PENDING
     written: list[Message] = []
 

@@ -3,22 +3,25 @@ from InboxesConfig.ready). The rest of the app asks the registry, never a platfo
 
 A plug-in turns its platform's webhook into Inbound messages and StatusUpdates (which
 services.py hands to the core's services) and sends an agent's reply out. It knows HTTP and
-its platform's JSON, nothing about the database.
+its platform's JSON; what it needs to know of a conversation it asks the core's selectors.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from conversations.errors import InvalidInput
+from conversations.errors import InvalidInput, NotAllowed
+from conversations.files.checks import StoredFile, TooLarge
 from conversations.models import Conversation, Inbox, Message
+from conversations.selectors import last_customer_message_at
 
 from . import credentials, targets
 
@@ -51,7 +54,7 @@ class Inbound:
     name: str
     body: str
     external_id: str  # the platform's id of the message: duplicates are dropped on it
-    media: Media | None = None  # its file; `body` is then the caption alone
+    media: tuple[Media, ...] = ()  # its files; `body` is then the caption alone
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class StatusUpdate:
 
 
 MAX_REDIRECTS = 3  # of a platform's file download (ChannelPlugin.download)
+MB = 1024 * 1024
 
 
 class DeliveryError(Exception):
@@ -85,6 +89,9 @@ class ChannelPlugin:
     icon: str = ""  # its outline for the workspace: SVG path data on a 24×24 grid
     settings: Sequence[Setting] = ()
     max_length: int | None = None  # the platform's limit on a text message, in characters
+    # How long after the customer's last message the platform takes a free-form reply (Meta's
+    # customer service / standard messaging window); None: any time.
+    reply_window: timedelta | None = None
 
     # --- Inbound ---------------------------------------------------------------------------
 
@@ -100,15 +107,50 @@ class ChannelPlugin:
 
     # --- Outbound --------------------------------------------------------------------------
 
-    def check_reply(self, inbox: Inbox, conversation: Conversation, body: str) -> None:
-        """Refuse (HelpdeskError) a reply the platform would not take; the default checks
-        the length."""
+    def check_reply(
+        self,
+        inbox: Inbox,
+        conversation: Conversation,
+        body: str,
+        files: Sequence[StoredFile] = (),
+    ) -> None:
+        """Refuse (HelpdeskError) a reply the platform would not take: too long a text, a
+        file over the platform's limit, or the reply window closed."""
+        channel = inbox.get_channel_display()
         if self.max_length and len(body) > self.max_length:
             message = _("%(channel)s takes messages of at most %(limit)d characters.") % {
-                "channel": inbox.get_channel_display(),
+                "channel": channel,
                 "limit": self.max_length,
             }
             raise InvalidInput(message, code="too_long", fields={"body": message})
+        for file in files:
+            limit = self.max_file_bytes(file.content_type)
+            if limit is not None and file.size > limit:
+                message = _(
+                    "%(channel)s takes files of this type up to %(size)d MB: “%(name)s” is larger."
+                ) % {
+                    "channel": channel,
+                    "size": limit // MB,
+                    "name": file.name,
+                }
+                raise TooLarge(message, fields={"files": message})
+        if self.reply_window is not None and not self._window_open(conversation):
+            raise NotAllowed(self.window_closed_text(channel), code="window_closed")
+
+    def max_file_bytes(self, content_type: str) -> int | None:
+        """The platform's limit on a file of this type sent by the helpdesk (None: ours only)."""
+        return None
+
+    def window_closed_text(self, channel: str) -> str:
+        hours = int(self.reply_window.total_seconds() // 3600) if self.reply_window else 0
+        return _(
+            "The customer last wrote more than %(hours)d hours ago: %(channel)s takes a reply "
+            "only after they write again."
+        ) % {"hours": hours, "channel": channel}
+
+    def _window_open(self, conversation: Conversation) -> bool:
+        last = last_customer_message_at(conversation)
+        return last is not None and timezone.now() - last <= self.reply_window
 
     def send(self, inbox: Inbox, message: Message) -> str:
         """Send the reply; returns the platform's id of it. Raises DeliveryError."""

@@ -5,6 +5,7 @@ import dataclasses
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations.errors import HelpdeskError, InvalidInput, NotAllowed
-from conversations.files.checks import CheckedFile, check_file
+from conversations.files.checks import CheckedFile, StoredFile, check_file, too_many_message
 from conversations.models import (
     AuthorKind,
     Channel,
@@ -36,7 +37,7 @@ from conversations.services import (
 
 from . import credentials, targets
 from .models import DeliveryAttempt, EarlyStatus
-from .registry import ChannelPlugin, DeliveryError, Inbound, StatusUpdate, plugin_for
+from .registry import ChannelPlugin, DeliveryError, Inbound, Media, StatusUpdate, plugin_for
 
 SETTING_MAX_LENGTH = 1000
 
@@ -149,31 +150,38 @@ def client_id_for(external_id: str) -> str:
 
 
 def fetch_media(*, inbox: Inbox, inbound: Inbound) -> tuple[Inbound, list[CheckedFile]]:
-    """The inbound message's file, downloaded and checked with the attachments' rules.
+    """The inbound message's files, downloaded and checked with the attachments' rules.
 
     It runs in the webhook's request, before the message's transaction (no lock is held
     while the platform answers), and only for a message not stored yet: a webhook delivered
     again downloads nothing. A file that cannot be kept (too large, a refused type, a failed
     download) becomes a note in the message's body instead: the message itself is never lost.
     """
-    media = inbound.media
-    if media is None:
+    if not inbound.media:
         return inbound, []
     client_id = client_id_for(inbound.external_id)
     if Message.objects.filter(conversation__inbox=inbox, client_id=client_id).exists():
-        return inbound, []  # a duplicate: message_post answers it without the file
-    try:
-        return inbound, [check_file(media.fetch())]
-    except HelpdeskError as error:
-        reason = str(error.message)
-    except DeliveryError:
-        reason = _("it could not be downloaded from the platform.")
-    note = _("[The file “%(name)s” was not kept: %(reason)s]") % {
+        return inbound, []  # a duplicate: message_post answers it without the files
+    files, notes = [], []
+    for index, media in enumerate(inbound.media):
+        if index >= settings.HELPDESK_ATTACHMENT_MAX_FILES:
+            notes.append(_not_kept(media, too_many_message()))
+            continue
+        try:
+            files.append(check_file(media.fetch()))
+        except HelpdeskError as error:
+            notes.append(_not_kept(media, str(error.message)))
+        except DeliveryError:
+            notes.append(_not_kept(media, _("it could not be downloaded from the platform.")))
+    body = "\n".join(part for part in (inbound.body, *notes) if part)
+    return dataclasses.replace(inbound, body=body, media=()), files
+
+
+def _not_kept(media: Media, reason: str) -> str:
+    return _("[The file “%(name)s” was not kept: %(reason)s]") % {
         "name": media.name or _("file"),
         "reason": reason,
     }
-    body = "\n".join(part for part in (inbound.body, note) if part)
-    return dataclasses.replace(inbound, body=body, media=None), []
 
 
 @transaction.atomic
@@ -266,12 +274,12 @@ def apply_early_statuses(*, inbox: Inbox, external_id: str) -> int:
 # --- Outbound -----------------------------------------------------------------------------------
 
 
-def check_reply(*, conversation: Conversation, body: str) -> None:
+def check_reply(*, conversation: Conversation, body: str, files: Sequence[StoredFile]) -> None:
     """The core's question (seams.reply_check): may this reply leave through the channel now?"""
     plugin = plugin_for(conversation.inbox.channel)
     if plugin is None:
         raise NotAllowed(_("This conversation's channel is not installed."), code="no_channel")
-    plugin.check_reply(conversation.inbox, conversation, body)
+    plugin.check_reply(conversation.inbox, conversation, body, files)
 
 
 def deliver(*, message_id: int, attempt: int) -> bool:

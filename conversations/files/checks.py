@@ -59,6 +59,9 @@ class LinkedFile:
     url: str
 
 
+StoredFile = CheckedFile | LinkedFile  # a message's file: uploaded and checked, or a link
+
+
 def sniff(head: bytes, name: str = "") -> str:
     """The content type of a file whose first bytes are `head` ("" when unknown)."""
     kind = filetype.guess(head) if head else None
@@ -108,10 +111,15 @@ def too_large_message() -> str:
     }
 
 
+def too_many_message() -> str:
+    return _("At most %(count)d files per message.") % {
+        "count": settings.HELPDESK_ATTACHMENT_MAX_FILES
+    }
+
+
 def check_count(count: int) -> None:
-    limit = settings.HELPDESK_ATTACHMENT_MAX_FILES
-    if count > limit:
-        message = _("At most %(count)d files per message.") % {"count": limit}
+    if count > settings.HELPDESK_ATTACHMENT_MAX_FILES:
+        message = too_many_message()
         raise TooLarge(message, fields={"files": message})
 
 

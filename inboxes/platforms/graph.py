@@ -5,21 +5,41 @@ verify-token handshake of GET …?hub.mode=subscribe&hub.verify_token=…&hub.ch
 Docs: https://developers.facebook.com/docs/graph-api/webhooks/getting-started
 """
 
+import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
+from requests import Response
 
-from conversations.models import Channel, Delivery, Inbox, Message
+from conversations.models import Attachment, Channel, Delivery, Inbox, Message
 
 from .. import credentials
-from ..registry import ChannelPlugin, DeliveryError, Inbound, Setting, StatusUpdate, register
+from ..registry import (
+    MB,
+    ChannelPlugin,
+    DeliveryError,
+    Inbound,
+    Media,
+    Setting,
+    StatusUpdate,
+    register,
+)
 
 TEXT_LIMITS = {Channel.MESSENGER: 2000, Channel.INSTAGRAM: 1000}
+# Attachments kept as files (the webhook's `type`); the Send API takes the same ones.
+MEDIA_KINDS = ("image", "video", "audio", "file")
 
 
 class GraphPlugin(ChannelPlugin):
+    # Meta's platforms take free-form replies within 24 hours of the customer's last message
+    # (WhatsApp's customer service window, Messenger's and Instagram's standard messaging).
+    reply_window = timedelta(hours=24)
+
     def signature_ok(self, inbox: Inbox, headers: Mapping[str, str], body: bytes) -> bool:
         expected = "sha256=" + credentials.hmac_sha256(self.value(inbox, "app_secret"), body)
         return bool(self.value(inbox, "app_secret")) and credentials.same(
@@ -41,7 +61,7 @@ class GraphPlugin(ChannelPlugin):
 
 
 def attachment_text(kind: str, name: str = "", caption: str = "") -> str:
-    """A file or image the customer sent, as text naming it (files are not stored yet)."""
+    """An attachment the helpdesk does not keep as a file (a sticker, a location), as text."""
     labels = {
         "image": _("[Image]"),
         "video": _("[Video]"),
@@ -89,7 +109,7 @@ class MessengerChannel(GraphPlugin):
         sender = str((event.get("sender") or {}).get("id", ""))
         message = event.get("message")
         if message and not message.get("is_echo"):  # echoes are our own replies
-            return [Inbound(sender, "", self._body(message), str(message["mid"]))]
+            return [self._inbound(sender, message)]
         if "delivery" in event:
             delivery = event["delivery"]
             return [
@@ -103,32 +123,95 @@ class MessengerChannel(GraphPlugin):
             return [StatusUpdate(Delivery.READ, sender=sender, until=_ms(read))]
         return []
 
-    @staticmethod
-    def _body(message: dict[str, Any]) -> str:
-        parts = [message.get("text") or ""]
+    def _inbound(self, sender: str, message: dict[str, Any]) -> Inbound:
+        """The customer's text, and each attachment: an image or file to download from its
+        CDN URL (no token needed), anything else (a sticker, a location, a shared link) named
+        in the text."""
+        media, labels = [], []
         for attachment in message.get("attachments") or []:
-            parts.append(attachment_text(attachment.get("type", "file")))
-        return "\n".join(part for part in parts if part) or attachment_text("file")
+            url = _file_url(attachment)
+            if url:
+                name = PurePosixPath(urlsplit(url).path).name
+                media.append(Media(name, partial(self.download, url, name or "file")))
+            else:
+                labels.append(attachment_text(_label_kind(attachment)))
+        body = "\n".join(part for part in (message.get("text") or "", *labels) if part)
+        if not body and not media:
+            body = attachment_text("file")
+        return Inbound(sender, "", body, str(message["mid"]), tuple(media))
+
+    def max_file_bytes(self, content_type: str) -> int | None:
+        return 25 * MB  # the Send API's limit on an attachment
 
     def send(self, inbox: Inbox, message: Message) -> str:
+        """The reply's text, then each of its files, uploaded with the message in one call
+        (multipart: `recipient`, `message` naming the attachment's type, `filedata`). Returns
+        the first message's id (its delivery and read events move the reply)."""
         base = self.value(inbox, "api_base_url").rstrip("/")
-        recipient = message.conversation.customer.external_id.partition(":")[2]
-        payload = {
-            "recipient": {"id": recipient},
+        url = f"{base}/{self.value(inbox, 'page_id')}/messages"
+        recipient = {"id": message.conversation.customer.external_id.partition(":")[2]}
+        sent = []
+        if message.body:
+            payload = {"recipient": recipient, "messaging_type": "RESPONSE"}
+            payload["message"] = {"text": message.body}
+            sent.append(_message_id(self.post(url, payload, headers=self.bearer(inbox))))
+        for attachment in message.attachments.all():
+            if attachment.file:  # an imported link has no bytes to upload
+                sent.append(_message_id(self._send_file(inbox, url, recipient, attachment)))
+        return sent[0] if sent else ""
+
+    def _send_file(
+        self, inbox: Inbox, url: str, recipient: dict[str, str], attachment: Attachment
+    ) -> Response:
+        kind = _attachment_kind(attachment.content_type)
+        fields = {
+            "recipient": json.dumps(recipient),
             "messaging_type": "RESPONSE",
-            "message": {"text": message.body},
+            "message": json.dumps(
+                {"attachment": {"type": kind, "payload": {"is_reusable": False}}}
+            ),
         }
-        page = self.value(inbox, "page_id")
-        response = self.post(f"{base}/{page}/messages", payload, headers=self.bearer(inbox))
-        try:
-            return str(response.json()["message_id"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+        with attachment.file.open("rb") as data:
+            upload = {"filedata": (attachment.name, data, attachment.content_type)}
+            return self.post(url, data=fields, files=upload, headers=self.bearer(inbox))
 
 
 class InstagramChannel(MessengerChannel):
     channel = Channel.INSTAGRAM
     icon = "M7 3h10a4 4 0 0 1 4 4v10a4 4 0 0 1-4 4H7a4 4 0 0 1-4-4V7a4 4 0 0 1 4-4zm5 5a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm5.5-2.5v.01"
+
+    def max_file_bytes(self, content_type: str) -> int | None:
+        return 8 * MB if content_type.startswith("image/") else 25 * MB
+
+
+def _message_id(response: Response) -> str:
+    try:
+        return str(response.json()["message_id"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
+
+
+def _attachment_kind(content_type: str) -> str:
+    """The Send API's attachment type of a file: image, video, audio, or any other file."""
+    kind = content_type.partition("/")[0]
+    return kind if kind in ("image", "video", "audio") else "file"
+
+
+def _label_kind(attachment: dict[str, Any]) -> str:
+    payload = attachment.get("payload")
+    if isinstance(payload, dict) and payload.get("sticker_id"):
+        return "sticker"
+    return str(attachment.get("type", "file"))
+
+
+def _file_url(attachment: dict[str, Any]) -> str:
+    """The URL of an attachment worth keeping as a file ("" for stickers, locations, links)."""
+    payload = attachment.get("payload")
+    if attachment.get("type") not in MEDIA_KINDS or not isinstance(payload, dict):
+        return ""
+    if payload.get("sticker_id"):
+        return ""  # a sticker: an image, but not a file to keep
+    return str(payload.get("url") or "")
 
 
 def _ms(status: dict[str, Any]) -> datetime | None:

@@ -18,6 +18,7 @@ from conversations.models import Attachment, Channel, Inbox, Message
 
 from .. import credentials
 from ..registry import (
+    MB,
     ChannelPlugin,
     DeliveryError,
     Inbound,
@@ -56,7 +57,7 @@ class TelegramChannel(ChannelPlugin):
         external_id = f"{chat}:{message['message_id']}"
         media = self._media(inbox, message)
         body = message.get("caption", "") if media else _body(message)
-        return [Inbound(chat, name, body, external_id, media)]
+        return [Inbound(chat, name, body, external_id, (media,) if media else ())]
 
     def _media(self, inbox: Inbox, message: dict[str, Any]) -> Media | None:
         """The message's photo (its largest size) or file, to download; stickers and
@@ -69,6 +70,9 @@ class TelegramChannel(ChannelPlugin):
                 name = str(content.get("file_name", ""))
                 return Media(name, partial(self.fetch_file, inbox, content["file_id"], name))
         return None
+
+    def max_file_bytes(self, content_type: str) -> int | None:
+        return 50 * MB  # sendDocument's limit (a larger photo goes as a document)
 
     def fetch_file(self, inbox: Inbox, file_id: str, name: str) -> ContentFile:
         """getFile gives the file's path (valid for an hour), then its bytes."""
@@ -99,7 +103,8 @@ class TelegramChannel(ChannelPlugin):
         return sent[0] if sent else ""
 
     def _send_file(self, bot: str, chat_id: int | str, attachment: Attachment) -> Response:
-        field = "photo" if attachment.content_type in PHOTO_TYPES else "document"
+        is_photo = attachment.content_type in PHOTO_TYPES and attachment.size <= PHOTO_MAX_BYTES
+        field = "photo" if is_photo else "document"
         method = "sendPhoto" if field == "photo" else "sendDocument"
         with attachment.file.open("rb") as data:
             upload = {field: (attachment.name, data, attachment.content_type)}
@@ -119,6 +124,7 @@ def _sent_id(response: Response, chat: str) -> str:
 
 # Images sendPhoto takes and shows as photos (a GIF would lose its animation: a document).
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+PHOTO_MAX_BYTES = 10 * MB  # sendPhoto's limit
 # Kinds of file a message may carry, downloaded like a photo (stickers are not files to keep).
 FILE_KINDS = ("document", "video", "audio", "voice")
 

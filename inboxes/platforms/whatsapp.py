@@ -9,33 +9,19 @@ https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows,
 https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
 """
 
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from conversations.errors import NotAllowed
-from conversations.models import (
-    Attachment,
-    AuthorKind,
-    Channel,
-    Conversation,
-    Delivery,
-    Inbox,
-    Message,
-)
+from conversations.models import Attachment, Channel, Delivery, Inbox, Message
 
-from ..registry import DeliveryError, Inbound, Media, Setting, StatusUpdate, register
+from ..registry import MB, DeliveryError, Inbound, Media, Setting, StatusUpdate, register
 from .graph import GraphPlugin, attachment_text
 
 # Messages whose media is downloaded and kept (stickers stay text: not files to keep).
 MEDIA_KINDS = ("image", "document", "video", "audio")
-# The customer service window: free-form replies only within 24 hours of the customer's last
-# message; after that only a template message (not sent from the workspace).
-SERVICE_WINDOW = timedelta(hours=24)
 STATUSES = {
     "sent": Delivery.SENT,
     "delivered": Delivery.DELIVERED,
@@ -49,7 +35,7 @@ class WhatsAppChannel(GraphPlugin):
     icon = (
         "M4 20l1.3-4A8 8 0 1 1 8 18.7zM9 9c0 3 3 6 6 6l1-1.5-2-1-1 1c-1 0-2.5-1.5-2.5-2.5l1-1-1-2z"
     )
-    max_length = 4096
+    max_length = 4096  # outside the 24-hour window only a template goes (not from the workspace)
     settings = (
         Setting("phone_number_id"),
         Setting("access_token", secret=True),
@@ -80,7 +66,7 @@ class WhatsAppChannel(GraphPlugin):
                             names.get(sender, ""),
                             body if media else _body(message),
                             str(message["id"]),
-                            media,
+                            (media,) if media else (),
                         )
                     )
                 for status in value.get("statuses") or []:
@@ -108,22 +94,14 @@ class WhatsAppChannel(GraphPlugin):
             raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
         return self.download(url, name, headers=self.bearer(inbox))
 
-    def check_reply(self, inbox: Inbox, conversation: Conversation, body: str) -> None:
-        super().check_reply(inbox, conversation, body)
-        last = (
-            conversation.messages.filter(author_kind=AuthorKind.CUSTOMER)
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)
-            .first()
+    def window_closed_text(self, channel: str) -> str:
+        return _(
+            "The customer last wrote more than 24 hours ago: WhatsApp lets only a "
+            "template message through until they write again."
         )
-        if last is None or timezone.now() - last > SERVICE_WINDOW:
-            raise NotAllowed(
-                _(
-                    "The customer last wrote more than 24 hours ago: WhatsApp lets only a "
-                    "template message through until they write again."
-                ),
-                code="window_closed",
-            )
+
+    def max_file_bytes(self, content_type: str) -> int | None:
+        return 100 * MB  # a document's limit (a larger image goes as a document)
 
     def send(self, inbox: Inbox, message: Message) -> str:
         """The reply's text, then each of its files: uploaded (POST /{phone_number_id}/media),
@@ -166,13 +144,14 @@ class WhatsAppChannel(GraphPlugin):
             media_id = str(response.json()["id"])
         except (ValueError, KeyError, TypeError) as error:
             raise DeliveryError(f"unexpected answer: {response.text[:200]}") from error
-        if attachment.content_type in IMAGE_TYPES:
+        if attachment.content_type in IMAGE_TYPES and attachment.size <= IMAGE_MAX_BYTES:
             return {"type": "image", "image": {"id": media_id}}
         return {"type": "document", "document": {"id": media_id, "filename": attachment.name}}
 
 
 # Images WhatsApp sends as images; any other file goes as a document.
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+IMAGE_MAX_BYTES = 5 * MB
 
 
 def _body(message: dict[str, Any]) -> str:

@@ -7,10 +7,13 @@ import io
 
 import pytest
 import requests
+from django.core.files.base import ContentFile
 from PIL import Image
 from rest_framework.authtoken.models import Token
 
 from conversations.models import Conversation
+from conversations.services import Author, message_post
+from inboxes.services import deliver
 from tests.channels.conftest import hub_signature, raw
 from tests.channels.platform import fixture
 from tests.channels.test_channels_live import WHATSAPP, celery_worker, delivery_of
@@ -290,3 +293,55 @@ def test_the_note_of_a_file_not_kept_is_in_the_helpdesks_language(telegram, plat
 
     message = Conversation.objects.get(inbox_id=telegram.inbox_id).messages.get()
     assert message.body == "[“invoice-1042.pdf” dosyası saklanmadı: platformdan indirilemedi.]"
+
+
+# --- A photo over the platform's photo limit goes as a document ------------------------------------
+
+
+def send_large_png(conversation: Conversation, agent, size: int) -> None:
+    """An agent's PNG of `size` bytes, sent by the plug-in (one delivery attempt, as the
+    delivery task makes it)."""
+    data = png_bytes() + b"\0" * (size - len(png_bytes()))
+    message, _ = message_post(
+        conversation=conversation,
+        author=Author.of_agent(agent),
+        body="",
+        client_id="large-png",
+        files=[ContentFile(data, name="large.png")],
+    )
+    assert deliver(message_id=message.pk, attempt=1)
+    assert delivery_of(message.pk) == "sent"
+
+
+def test_a_photo_over_telegrams_photo_limit_goes_by_send_document(
+    telegram, platform, make_agent, support, settings
+):
+    settings.HELPDESK_ATTACHMENT_MAX_BYTES = 11 * 1024 * 1024
+    agent = make_agent(teams=[support], capacity=0)
+    platform.answer = (200, fixture("telegram_send_answer"))
+    telegram(fixture("telegram_text"))
+    conversation = Conversation.objects.get(inbox_id=telegram.inbox_id)
+
+    send_large_png(conversation, agent, 10 * 1024 * 1024 + 1)
+
+    (upload,) = platform.requests
+    assert upload.path == f"/bot{TOKEN}/sendDocument"
+    assert b'name="document"; filename="large.png"' in upload.body
+
+
+def test_an_image_over_whatsapps_image_limit_goes_as_a_document(
+    whatsapp, platform, make_agent, support
+):
+    agent = make_agent(teams=[support], capacity=0)
+    number = WHATSAPP["phone_number_id"]
+    platform.routes[f"/v21.0/{number}/media"] = (200, fixture("whatsapp_upload_answer"))
+    platform.answer = (200, fixture("whatsapp_send_answer"))
+    whatsapp(fixture("whatsapp_text"))
+    conversation = Conversation.objects.get(inbox_id=whatsapp.inbox_id)
+
+    send_large_png(conversation, agent, 5 * 1024 * 1024 + 1)
+
+    upload, sent = platform.requests
+    assert upload.path == f"/v21.0/{number}/media"
+    assert sent.json()["type"] == "document"
+    assert sent.json()["document"]["filename"] == "large.png"

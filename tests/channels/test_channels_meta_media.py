@@ -1,0 +1,240 @@
+"""Messenger's and Instagram's files both ways, over real HTTP: a served build takes the
+documented webhooks and downloads each image and file from its CDN URL (the fake platform
+server), and an agent's files go out through the Send API uploaded with the message
+(multipart `filedata`). Their rules are the other Meta platforms': replies within 24 hours
+of the customer's last message, and files within the platform's size limit."""
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+from rest_framework.test import APIClient
+
+from conversations.models import Conversation
+from inboxes import services
+from inboxes.registry import Inbound
+from tests.channels.conftest import hub_signature, raw
+from tests.channels.platform import fixture
+from tests.channels.test_channels_live import celery_worker, delivery_of
+from tests.channels.test_channels_media import reply_with_file
+from tests.helpers import eventually
+
+PAGES = {"messenger": "1234567890", "instagram": "17841400000000000"}
+SENDER = "6543210987654321"
+IMAGE_PATH = "/v/t1.15752-9/label_n.png"
+FILE_PATH = "/v/t59.2708-21/invoice-1042.pdf"
+PDF = b"%PDF-1.4\n%invoice 1042\n"
+
+
+def png_bytes(size: tuple[int, int] = (40, 30)) -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", size, "teal").save(image, "PNG")
+    return image.getvalue()
+
+
+def meta_inbox(make_inbox, platform, channel: str) -> dict:
+    return make_inbox(
+        channel,
+        page_id=PAGES[channel],
+        access_token="page-token",
+        app_secret="meta-secret",
+        verify_token="meta-verify",
+        api_base_url=f"{platform.url}/v21.0",
+    )
+
+
+@pytest.fixture
+def messenger(live_server_url, make_inbox, platform):
+    """A Messenger inbox whose Graph API and CDN are the fake server; returns a function
+    posting signed webhooks."""
+    inbox = meta_inbox(make_inbox, platform, "messenger")
+    url = f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook"
+
+    def post(payload: dict) -> requests.Response:
+        body = raw(payload)
+        headers = {"X-Hub-Signature-256": hub_signature("meta-secret", body)}
+        return requests.post(url, data=body, headers=headers, timeout=10)
+
+    post.inbox_id = inbox["id"]
+    return post
+
+
+def files_on(platform) -> dict:
+    """messenger_files.json with its CDN URLs on the fake server (the sticker's too)."""
+    payload = fixture("messenger_files")
+    for attachment in payload["entry"][0]["messaging"][0]["message"]["attachments"]:
+        path = attachment["payload"]["url"].split(".com", 1)[1]
+        attachment["payload"]["url"] = f"{platform.url}{path}"
+    return payload
+
+
+def test_messenger_images_and_files_are_kept_and_a_sticker_stays_text(messenger, platform):
+    platform.files[IMAGE_PATH] = png_bytes()
+    platform.files[FILE_PATH] = PDF
+
+    first = messenger(files_on(platform)).json()
+    again = messenger(files_on(platform)).json()
+
+    assert (first["created"], again["duplicate"]) == (1, 1)
+    message = Conversation.objects.get(inbox_id=messenger.inbox_id).messages.get()
+    assert message.body == "The label and my invoice\n[Sticker]"
+    image, document = message.attachments.order_by("id")
+    assert (image.name, image.content_type, image.file.read()) == (
+        "label_n.png",
+        "image/png",
+        png_bytes(),
+    )
+    assert (document.name, document.content_type, document.file.read()) == (
+        "invoice-1042.pdf",
+        "application/pdf",
+        PDF,
+    )
+    downloads = [(r.method, r.path.partition("?")[0]) for r in platform.requests]
+    assert downloads == [("GET", IMAGE_PATH), ("GET", FILE_PATH)]  # once: not for the duplicate
+    assert not any("Authorization" in r.headers for r in platform.requests)  # public CDN URLs
+
+
+def test_a_messenger_file_that_cannot_be_kept_leaves_a_note_and_the_rest_is_kept(
+    messenger, platform
+):
+    platform.files[IMAGE_PATH] = png_bytes()  # the PDF's URL answers 404
+
+    assert messenger(files_on(platform)).json()["created"] == 1
+
+    message = Conversation.objects.get(inbox_id=messenger.inbox_id).messages.get()
+    assert [a.name for a in message.attachments.all()] == ["label_n.png"]
+    assert message.body == (
+        "The label and my invoice\n[Sticker]\n"
+        "[The file “invoice-1042.pdf” was not kept: it could not be downloaded from the platform.]"
+    )
+
+
+@pytest.mark.parametrize("channel", ["messenger", "instagram"])
+def test_agents_files_go_out_through_the_send_api_uploaded_with_the_message(
+    channel, live_server_url, make_inbox, platform, make_agent, support
+):
+    inbox = meta_inbox(make_inbox, platform, channel)
+    agent = make_agent(teams=[support], capacity=0)
+    services.receive_message(
+        inbox=services.Inbox.objects.get(pk=inbox["id"]),
+        inbound=Inbound(SENDER, "Deniz", "Can you show me?", "m_1"),
+    )
+    conversation = Conversation.objects.get(inbox_id=inbox["id"])
+    platform.answer = (200, fixture("messenger_send_answer"))
+
+    with celery_worker():
+        photo = reply_with_file(
+            live_server_url, agent, conversation.pk, "Like this?", "a.png", png_bytes()
+        )
+        text, image = platform.wait_for(2)
+        pdf = reply_with_file(live_server_url, agent, conversation.pk, "", "label.pdf", PDF)
+        (document,) = platform.wait_for(3)[2:]
+        assert eventually(lambda: delivery_of(pdf["id"]) == "sent", timeout=20)
+
+    page_url = f"/v21.0/{PAGES[channel]}/messages"
+    assert (text.path, text.json()) == (
+        page_url,
+        {
+            "recipient": {"id": SENDER},
+            "messaging_type": "RESPONSE",
+            "message": {"text": "Like this?"},
+        },
+    )
+    for upload, kind, name, data in ((image, "image", "a.png", png_bytes()), (document, "file", "label.pdf", PDF)):  # fmt: skip
+        assert upload.path == page_url
+        assert upload.headers["Authorization"] == "Bearer page-token"
+        assert upload.headers["Content-Type"].startswith("multipart/form-data")
+        fields = multipart_fields(upload)
+        assert json.loads(fields["recipient"]) == {"id": SENDER}
+        assert fields["messaging_type"] == "RESPONSE"
+        assert json.loads(fields["message"]) == {
+            "attachment": {"type": kind, "payload": {"is_reusable": False}}
+        }
+        assert f'name="filedata"; filename="{name}"'.encode() in upload.body
+        assert data in upload.body
+    assert delivery_of(photo["id"]) == "sent"
+    assert (
+        conversation.messages.get(pk=photo["id"]).external_id
+        == (fixture("messenger_send_answer")["message_id"])
+    )
+
+
+def multipart_fields(recorded) -> dict[str, str]:
+    """The text fields of a recorded multipart body."""
+    fields = {}
+    for part in recorded.body.split(b"\r\n--"):
+        head, _, value = part.partition(b"\r\n\r\n")
+        if b'name="' in head and b"filename=" not in head:
+            name = head.split(b'name="', 1)[1].split(b'"', 1)[0].decode()
+            fields[name] = value.rstrip(b"\r\n").decode()
+    return fields
+
+
+# --- Rules: the reply window and the platforms' file limits ------------------------------------
+
+
+@pytest.fixture
+def conversation_on(make_inbox, platform):
+    """A conversation in a Messenger or Instagram inbox whose customer wrote just now."""
+
+    def make(channel: str) -> Conversation:
+        inbox = services.Inbox.objects.get(pk=meta_inbox(make_inbox, platform, channel)["id"])
+        services.receive_message(inbox=inbox, inbound=Inbound(SENDER, "Deniz", "Hi", "m_1"))
+        return Conversation.objects.get(inbox=inbox)
+
+    return make
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("channel", "name"), [("messenger", "Messenger"), ("instagram", "Instagram")])  # fmt: skip
+def test_a_reply_after_24_hours_is_refused_with_window_closed(
+    channel, name, conversation_on, alice_client
+):
+    conversation = conversation_on(channel)
+    inside = post_reply(alice_client, conversation, "Within the window")
+    conversation.messages.update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
+
+    outside = post_reply(alice_client, conversation, "Too late")
+
+    assert inside.status_code == 201 and inside.json()["delivery"] == "pending"
+    assert outside.status_code == 409
+    assert outside.json()["error"]["code"] == "window_closed"
+    assert outside.json()["error"]["message"] == (
+        f"The customer last wrote more than 24 hours ago: {name} takes a reply only after "
+        "they write again."
+    )
+    assert not conversation.messages.filter(body="Too late").exists()
+
+
+@pytest.mark.django_db
+def test_an_image_over_instagrams_limit_is_refused_when_the_agent_sends_it(
+    conversation_on, alice_client, settings
+):
+    settings.HELPDESK_ATTACHMENT_MAX_BYTES = 9 * 1024 * 1024  # ours takes it; Instagram's 8 MB not
+    conversation = conversation_on("instagram")
+    large = png_bytes() + b"\0" * (8 * 1024 * 1024)
+
+    refused = post_reply(alice_client, conversation, "The photo", files=[("big.png", large)])
+    taken = post_reply(alice_client, conversation, "A small one", files=[("a.png", png_bytes())])
+
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "too_large"
+    assert refused.json()["error"]["message"] == (
+        "Instagram takes files of this type up to 8 MB: “big.png” is larger."
+    )
+    assert taken.status_code == 201
+    assert not conversation.messages.filter(body="The photo").exists()
+
+
+def post_reply(client: APIClient, conversation: Conversation, body: str, files=()):
+    uploads = [SimpleUploadedFile(name, data) for name, data in files]
+    data = {"body": body, "client_id": f"c-{body[:20]}"}
+    if uploads:
+        data["files"] = uploads
+        return client.post(f"/api/v1/conversations/{conversation.pk}/messages", data)
+    return client.post(f"/api/v1/conversations/{conversation.pk}/messages", data, format="json")
