@@ -42,9 +42,7 @@ def chunks(names: Iterable[str], size: int) -> Iterator[list[str]]:
 def unreferenced(names: list[str]) -> list[str]:
     """The names that are neither an attachment's file nor its thumbnail."""
     held = set(Attachment.objects.filter(file__in=names).values_list("file", flat=True))
-    held.update(
-        Attachment.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True)
-    )
+    held.update(Attachment.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True))
     return [name for name in names if name not in held]
 
 
