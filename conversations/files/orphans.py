@@ -26,7 +26,10 @@ CHUNK = 1000  # names per database look-up
 
 def stored_names(storage: Storage, directory: str = "") -> Iterator[str]:
     """Every file's name in the storage, walking its directories (S3: key prefixes)."""
-    directories, files = storage.listdir(directory)
+    try:
+        directories, files = storage.listdir(directory)
+    except FileNotFoundError:  # local files: no file was ever stored (the directory is made then)
+        return
     for name in sorted(files):
         yield posixpath.join(directory, name)
     for name in sorted(directories):

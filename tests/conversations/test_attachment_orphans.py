@@ -185,6 +185,12 @@ def test_the_grace_period_is_a_setting(storage_root, start_conversation, support
     assert not attachment_storage.exists(orphan)
 
 
+@pytest.mark.django_db
+def test_a_storage_nothing_was_written_to_yet_is_swept_without_error(storage_root):
+    storage_root.rmdir()  # a fresh install: the directory is made with the first file
+    assert attachment_orphans_delete() == OrphanSweep(examined=0, removed=0)
+
+
 def test_the_sweep_is_on_the_beat_schedule_daily(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["delete-orphan-attachments"]
     assert entry["task"] == delete_orphan_attachments.name
