@@ -50,8 +50,11 @@ def unreferenced(names: list[str]) -> list[str]:
 
 
 def modified_before(storage: Storage, name: str, cutoff: datetime) -> bool:
-    """Whether the file was last written before `cutoff` (False when it is gone already)."""
+    """Whether the file was last written before `cutoff` (False when it is gone already: a
+    sweep run by hand beside the periodic one deleted it)."""
     try:
         return storage.get_modified_time(name) < cutoff
-    except FileNotFoundError:
+    except Exception:  # each backend says "missing" its own way (S3: a ClientError 404)
+        if storage.exists(name):
+            raise
         return False

@@ -15,6 +15,7 @@ from celery.contrib.testing.worker import start_worker
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from conversations.files import orphans
@@ -189,6 +190,14 @@ def test_the_grace_period_is_a_setting(storage_root, start_conversation, support
 def test_a_storage_nothing_was_written_to_yet_is_swept_without_error(storage_root):
     storage_root.rmdir()  # a fresh install: the directory is made with the first file
     assert attachment_orphans_delete() == OrphanSweep(examined=0, removed=0)
+
+
+def test_a_file_deleted_meanwhile_is_not_taken_for_old(storage_root):
+    cutoff = timezone.now()
+    assert not orphans.modified_before(attachment_storage, "2026/01/gone", cutoff)
+    attachment_storage.save("2026/01/here", ContentFile(b"x"))
+    age(storage_root, {"2026/01/here"}, hours=1)
+    assert orphans.modified_before(attachment_storage, "2026/01/here", cutoff)
 
 
 def test_the_sweep_is_on_the_beat_schedule_daily(settings):

@@ -121,7 +121,10 @@ def test_files_a_rolled_back_message_left_in_the_bucket_are_swept_past_the_grace
     bucket, start_conversation, support, settings
 ):
     from django.db import transaction
+    from django.utils import timezone
 
+    from conversations.files import orphans
+    from conversations.files.storage import attachment_storage
     from conversations.services import attachment_orphans_delete
 
     conversation = start_conversation(team=support)
@@ -160,3 +163,5 @@ def test_files_a_rolled_back_message_left_in_the_bucket_are_swept_past_the_grace
     assert (sweep.examined, sweep.removed) == (3, 1)
     assert removed == [orphan.removeprefix("attachments/")]
     assert keys() == held
+    # A file another sweep deleted meanwhile is not old, and no error.
+    assert not orphans.modified_before(attachment_storage, removed[0], timezone.now())
