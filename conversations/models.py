@@ -608,6 +608,10 @@ class Attachment(models.Model):
                 condition=~Q(file="") | ~Q(external_url=""), name="attachment_has_a_source"
             )
         ]
+        indexes = [  # the sweep of files no attachment holds looks names up (files/orphans.py)
+            models.Index(fields=["file"], name="attachment_file"),
+            models.Index(fields=["thumbnail"], name="attachment_thumbnail"),
+        ]
 
     def __str__(self) -> str:
         return self.name

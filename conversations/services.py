@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 from . import lifecycle, mentions, selectors, visitor_context
 from .errors import Forbidden, InvalidInput, NotAllowed
 from .events import record_event
-from .files import thumbnails
+from .files import orphans, thumbnails
+from .files import storage as files_storage
 from .files.checks import LinkedFile, StoredFile, check_count, check_file
 from .live.visitors import broadcast_visitor
 from .models import (
@@ -694,6 +695,40 @@ def attachment_make_thumbnail(*, attachment: Attachment) -> bool:
         thumbnail=attachment.thumbnail.name
     )
     return True
+
+
+@dataclass(frozen=True)
+class OrphanSweep:
+    examined: int  # files in the storage
+    removed: int  # files deleted (in a dry run: that would be)
+
+
+def attachment_orphans_delete(
+    *,
+    dry_run: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+    on_removed: Callable[[str], None] | None = None,
+) -> OrphanSweep:
+    """Delete the stored files no attachment holds (files/orphans.py) that are older than
+    HELPDESK_ATTACHMENT_ORPHAN_GRACE_HOURS: a younger one may belong to a message whose
+    transaction has not committed yet. `on_progress` hears the count of files examined after
+    each chunk, `on_removed` each name removed."""
+    storage = files_storage.attachment_storage
+    grace = timedelta(hours=settings.HELPDESK_ATTACHMENT_ORPHAN_GRACE_HOURS)
+    cutoff = timezone.now() - grace
+    examined = removed = 0
+    for chunk in orphans.chunks(orphans.stored_names(storage), orphans.CHUNK):
+        for name in orphans.unreferenced(chunk):
+            if orphans.modified_before(storage, name, cutoff):
+                if not dry_run:
+                    storage.delete(name)
+                removed += 1
+                if on_removed:
+                    on_removed(name)
+        examined += len(chunk)
+        if on_progress:
+            on_progress(examined)
+    return OrphanSweep(examined=examined, removed=removed)
 
 
 @transaction.atomic

@@ -27,6 +27,12 @@ def make_thumbnail(attachment_id: int) -> bool:
     return attachment is not None and services.attachment_make_thumbnail(attachment=attachment)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def delete_orphan_attachments() -> int:
+    """Delete stored files no attachment holds, past the grace period; returns how many."""
+    return services.attachment_orphans_delete().removed
+
+
 @shared_task(acks_late=True)
 def wake_snoozed_conversations() -> int:
     """Reopen every conversation whose snooze has run out."""

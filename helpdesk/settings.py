@@ -249,6 +249,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.update_reports",
         "schedule": SWEEP_SECONDS,
     },
+    "delete-orphan-attachments": {
+        # Files a rolled-back message left in the storage (docs/attachments.md). Daily: it
+        # lists the whole storage, and a file must be a day old (the grace period) anyway.
+        "task": "conversations.tasks.delete_orphan_attachments",
+        "schedule": 24 * 3600.0,
+    },
     "resolve-idle-bot-conversations": {
         "task": "bot.tasks.resolve_idle_bot_conversations",
         "schedule": 60.0,
@@ -470,6 +476,11 @@ HELPDESK_ATTACHMENT_URL_SECONDS = int(os.environ.get("HELPDESK_ATTACHMENT_URL_SE
 # together; the others as signed links (docs/attachments.md "Email").
 HELPDESK_ATTACHMENT_EMAIL_MAX_BYTES = int(
     os.environ.get("HELPDESK_ATTACHMENT_EMAIL_MAX_BYTES", str(5 * 1024 * 1024))
+)
+# A stored file no attachment holds (its message's transaction rolled back) is deleted once it
+# is this old: younger, it may belong to a transaction still in flight.
+HELPDESK_ATTACHMENT_ORPHAN_GRACE_HOURS = float(
+    os.environ.get("HELPDESK_ATTACHMENT_ORPHAN_GRACE_HOURS", "24")
 )
 # Local files (the embedded mode), unless an S3-compatible bucket is named.
 HELPDESK_ATTACHMENT_ROOT = Path(

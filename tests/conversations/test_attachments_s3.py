@@ -115,3 +115,53 @@ def test_files_in_the_bucket_are_private_and_served_to_their_readers_only(
     assert not [grant for grant in acl["Grants"] if "URI" in grant["Grantee"]]  # no AllUsers
     foreign = links.customer_reader(conversation.customer_id + 1)
     assert APIClient().get(links.sign(message.attachments.get().pk, foreign)).status_code == 404
+
+
+def test_files_a_rolled_back_message_left_in_the_bucket_are_swept_past_the_grace_period(
+    bucket, start_conversation, support, settings
+):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from conversations.files import orphans
+    from conversations.files.storage import attachment_storage
+    from conversations.services import attachment_orphans_delete
+
+    conversation = start_conversation(team=support)
+    image, _ = message_post(
+        conversation=conversation,
+        author=Author.customer(),
+        body="",
+        client_id="s3-kept",
+        files=[ContentFile(photo(), name="view.jpg")],
+    )
+    attachment = image.attachments.get()
+    assert attachment_make_thumbnail(attachment=attachment)
+    attachment.refresh_from_db()
+    held = {f"attachments/{attachment.file.name}", f"attachments/{attachment.thumbnail.name}"}
+    with pytest.raises(RuntimeError), transaction.atomic():
+        message_post(
+            conversation=conversation,
+            author=Author.customer(),
+            body="",
+            client_id="s3-lost",
+            files=[ContentFile(b"%PDF-1.4\n%%EOF\n", name="lost.pdf")],
+        )
+        raise RuntimeError("the message's transaction fails after its file went to the bucket")
+
+    def keys() -> set[str]:
+        return {item["Key"] for item in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
+
+    (orphan,) = keys() - held
+    settings.HELPDESK_ATTACHMENT_ORPHAN_GRACE_HOURS = 1  # the orphan is seconds old: kept
+    assert attachment_orphans_delete().removed == 0
+    assert keys() == held | {orphan}
+
+    settings.HELPDESK_ATTACHMENT_ORPHAN_GRACE_HOURS = 0  # S3 keeps whole seconds: now is later
+    removed: list[str] = []
+    sweep = attachment_orphans_delete(on_removed=removed.append)
+    assert (sweep.examined, sweep.removed) == (3, 1)
+    assert removed == [orphan.removeprefix("attachments/")]
+    assert keys() == held
+    # A file another sweep deleted meanwhile is not old, and no error.
+    assert not orphans.modified_before(attachment_storage, removed[0], timezone.now())

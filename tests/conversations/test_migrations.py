@@ -116,3 +116,91 @@ def test_going_back_returns_the_memberships_of_agents(old_database):
         set(Team.objects.values_list("pk", "name", "is_default", "time_zone"))
         == (expected["teams"])
     )
+
+
+# --- 0019: imported web and email history filed under the home inboxes ----------------------
+
+BEFORE_FILING = [("conversations", "0018_attachment_name_indexes")]
+
+
+@pytest.fixture
+def unfiled_database():
+    """The schema before 0019; the latest one again afterwards, whatever happens."""
+    apps = migrate(BEFORE_FILING)
+    yield apps
+    migrate(latest())
+
+
+def test_imported_web_and_email_history_goes_in_the_home_inboxes(unfiled_database):
+    apps = unfiled_database
+    Inbox = apps.get_model("conversations", "Inbox")
+    Customer = apps.get_model("conversations", "Customer")
+    Conversation = apps.get_model("conversations", "Conversation")
+    web, email = (  # 0017 made them (a test's database is emptied between tests)
+        Inbox.objects.get_or_create(channel=channel, defaults={"name": channel})[0]
+        for channel in ("web", "email")
+    )
+    telegram = Inbox.objects.create(channel="telegram", name="Shop bot")
+    customer = Customer.objects.create(name="Liam", token="t-0019")
+
+    def conversation(channel: str, external_id: str | None, inbox=None) -> int:
+        return Conversation.objects.create(
+            customer=customer, channel=channel, external_id=external_id, inbox=inbox
+        ).pk
+
+    imported_web = conversation("web", "zd-1")
+    imported_email = conversation("email", "zd-2")
+    imported_whatsapp = conversation("whatsapp", "zd-3")  # came through no inbox: stays so
+    filed_already = conversation("web", "zd-4", inbox=web)
+    live_unfiled = conversation("web", None)  # live, its inbox deleted: not history's to file
+    live_telegram = conversation("telegram", None, inbox=telegram)
+
+    apps = migrate(latest())
+
+    Conversation = apps.get_model("conversations", "Conversation")
+    inboxes = dict(Conversation.objects.values_list("pk", "inbox"))
+    assert inboxes == {
+        imported_web: web.pk,
+        imported_email: email.pk,
+        imported_whatsapp: None,
+        filed_already: web.pk,
+        live_unfiled: None,
+        live_telegram: telegram.pk,
+    }
+    assert apps.get_model("conversations", "Inbox").objects.count() == 3  # none made
+
+
+def test_a_deleted_home_inbox_is_made_again_for_its_history(unfiled_database):
+    apps = unfiled_database
+    Inbox = apps.get_model("conversations", "Inbox")
+    Customer = apps.get_model("conversations", "Customer")
+    Conversation = apps.get_model("conversations", "Conversation")
+    Inbox.objects.filter(channel="email").delete()  # an operator deleted it in the admin
+    customer = Customer.objects.create(name="Liam", token="t-0019-b")
+    imported = Conversation.objects.create(customer=customer, channel="email", external_id="x")
+
+    apps = migrate(latest())
+
+    Inbox = apps.get_model("conversations", "Inbox")
+    email = Inbox.objects.get(channel="email")
+    assert email.name == "Email"
+    assert apps.get_model("conversations", "Conversation").objects.get(pk=imported.pk).inbox_id == (
+        email.pk
+    )
+
+
+def test_going_back_before_0019_leaves_history_filed(unfiled_database):
+    apps = unfiled_database
+    Customer = apps.get_model("conversations", "Customer")
+    Conversation = apps.get_model("conversations", "Conversation")
+    customer = Customer.objects.create(name="Liam", token="t-0019-c")
+    imported = Conversation.objects.create(customer=customer, channel="web", external_id="y")
+    apps = migrate(latest())
+    web = apps.get_model("conversations", "Inbox").objects.get(channel="web").pk
+
+    apps = migrate(BEFORE_FILING)
+
+    # The earlier code files imports the same way, so this is a state it knows.
+    assert apps.get_model("conversations", "Conversation").objects.get(pk=imported.pk).inbox_id == (
+        web
+    )

@@ -270,3 +270,44 @@ def test_a_second_rebuild_at_the_same_time_is_refused(make_customer, make_agent,
         other.close()
     rebuild_all()
     assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_history_filed_under_an_inbox_later_shows_by_inbox_after_the_rebuild(
+    make_customer, make_agent, make_team
+):
+    """Imports older than migration 0019 were computed under no inbox; the migration files
+    them, and `rebuild_reports` re-slices their numbers (docs/reports.md "Reports by inbox")."""
+    from conversations.models import Conversation
+    from conversations.services import home_inbox
+
+    agent = make_agent(teams=[make_team()])
+    conversation, _ = conversation_start(
+        customer=make_customer(), body="help", client_id="old-1", at=T0, external_id="zd-old"
+    )
+    message_post(
+        conversation=conversation,
+        author=Author.of_agent(agent),
+        body="hello",
+        client_id="old-2",
+        at=T0 + timedelta(minutes=5),
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(inbox=None)  # as imported before
+    publish_pending_events()
+    rebuild_all()
+    web = home_inbox("web").pk
+    since, until = T0 - timedelta(days=1), T0 + timedelta(days=1)
+
+    def by_inbox(inbox: int) -> tuple[int, int]:
+        report = summary(since, until, Slice(inbox=inbox))
+        return report["conversations"]["created"], report["first_response_time"]["count"]
+
+    assert by_inbox(web) == (0, 0)
+    Conversation.objects.filter(pk=conversation.pk).update(inbox=web)  # what 0019 does
+    assert by_inbox(web) == (0, 0)  # the rollups still say "no inbox"
+    everyone = summary(since, until, Slice())["conversations"]["created"]
+
+    call_command("rebuild_reports", "--workers", "1")
+
+    assert by_inbox(web) == (1, 1)
+    assert summary(since, until, Slice())["conversations"]["created"] == everyone == 1
