@@ -13,9 +13,11 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from requests import Response
 
+from conversations.files import links
 from conversations.models import Attachment, Channel, Delivery, Inbox, Message
 
 from .. import credentials
@@ -177,11 +179,43 @@ class MessengerChannel(GraphPlugin):
 
 
 class InstagramChannel(MessengerChannel):
+    """Instagram Messaging takes an attachment by URL: its documentation lets images be
+    uploaded only from a URL (Messenger's multipart `filedata` is not documented for them), so
+    each file goes out as a signed download link for the customer that Meta fetches.
+
+    Docs: https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message,
+    https://developers.facebook.com/docs/messenger-platform/instagram/features/upload-attachment
+    """
+
     channel = Channel.INSTAGRAM
     icon = "M7 3h10a4 4 0 0 1 4 4v10a4 4 0 0 1-4 4H7a4 4 0 0 1-4-4V7a4 4 0 0 1 4-4zm5 5a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm5.5-2.5v.01"
 
     def max_file_bytes(self, content_type: str) -> int | None:
         return 8 * MB if content_type.startswith("image/") else 25 * MB
+
+    def _send_file(
+        self, inbox: Inbox, url: str, recipient: dict[str, str], attachment: Attachment
+    ) -> Response:
+        kind = _attachment_kind(attachment.content_type)
+        payload = {
+            "recipient": recipient,
+            "messaging_type": "RESPONSE",
+            "message": {"attachment": {"type": kind, "payload": {"url": _public_link(attachment)}}},
+        }
+        return self.post(url, payload, headers=self.bearer(inbox))
+
+
+# How long a file's link for Meta lives: Meta fetches it when the message is sent, and a
+# delivery retried later signs a new one; a day leaves room for a slow fetch.
+LINK_SECONDS = 24 * 3600
+
+
+def _public_link(attachment: Attachment) -> str:
+    """The file's signed download link for the conversation's customer, absolute
+    (HELPDESK_PUBLIC_URL, as in emails): whoever holds it may read the file for LINK_SECONDS."""
+    reader = links.customer_reader(attachment.message.conversation.customer_id)
+    path = links.sign(attachment.pk, reader, seconds=LINK_SECONDS)
+    return settings.HELPDESK_PUBLIC_URL.rstrip("/") + path
 
 
 def _message_id(response: Response) -> str:

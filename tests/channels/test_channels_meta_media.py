@@ -114,17 +114,21 @@ def test_a_messenger_file_that_cannot_be_kept_leaves_a_note_and_the_rest_is_kept
     )
 
 
-@pytest.mark.parametrize("channel", ["messenger", "instagram"])
-def test_agents_files_go_out_through_the_send_api_uploaded_with_the_message(
-    channel, live_server_url, make_inbox, platform, make_agent, support
-):
+def conversation_with_customer(make_inbox, platform, channel: str) -> Conversation:
     inbox = meta_inbox(make_inbox, platform, channel)
-    agent = make_agent(teams=[support], capacity=0)
     services.receive_message(
         inbox=services.Inbox.objects.get(pk=inbox["id"]),
         inbound=Inbound(SENDER, "Deniz", "Can you show me?", "m_1"),
     )
-    conversation = Conversation.objects.get(inbox_id=inbox["id"])
+    return Conversation.objects.get(inbox_id=inbox["id"])
+
+
+def test_agents_files_go_out_through_the_send_api_uploaded_with_the_message(
+    live_server_url, make_inbox, platform, make_agent, support
+):
+    channel = "messenger"
+    agent = make_agent(teams=[support], capacity=0)
+    conversation = conversation_with_customer(make_inbox, platform, channel)
     platform.answer = (200, fixture("messenger_send_answer"))
 
     with celery_worker():
@@ -162,6 +166,39 @@ def test_agents_files_go_out_through_the_send_api_uploaded_with_the_message(
         conversation.messages.get(pk=photo["id"]).external_id
         == (fixture("messenger_send_answer")["message_id"])
     )
+
+
+def test_instagram_takes_an_agents_files_as_signed_links_meta_fetches(
+    live_server_url, make_inbox, platform, make_agent, support, settings
+):
+    settings.HELPDESK_PUBLIC_URL = live_server_url
+    agent = make_agent(teams=[support], capacity=0)
+    conversation = conversation_with_customer(make_inbox, platform, "instagram")
+    platform.answer = (200, fixture("messenger_send_answer"))
+
+    with celery_worker():
+        photo = reply_with_file(
+            live_server_url, agent, conversation.pk, "Like this?", "a.png", png_bytes()
+        )
+        text, image = platform.wait_for(2)
+        pdf = reply_with_file(live_server_url, agent, conversation.pk, "", "label.pdf", PDF)
+        (document,) = platform.wait_for(3)[2:]
+        assert eventually(lambda: delivery_of(pdf["id"]) == "sent", timeout=20)
+
+    page_url = f"/v21.0/{PAGES['instagram']}/messages"
+    assert (text.path, text.json()["message"]) == (page_url, {"text": "Like this?"})
+    for sent, kind, data in ((image, "image", png_bytes()), (document, "file", PDF)):
+        assert sent.path == page_url
+        assert sent.headers["Authorization"] == "Bearer page-token"
+        body = sent.json()
+        assert (body["recipient"], body["messaging_type"]) == ({"id": SENDER}, "RESPONSE")
+        attachment = body["message"]["attachment"]
+        assert attachment["type"] == kind
+        link = attachment["payload"]["url"]
+        assert link.startswith(f"{live_server_url}/")
+        fetched = requests.get(link, timeout=10)  # as Meta fetches it: no session, no token
+        assert (fetched.status_code, fetched.content) == (200, data)
+    assert delivery_of(photo["id"]) == "sent"
 
 
 def multipart_fields(recorded) -> dict[str, str]:
