@@ -20,8 +20,10 @@ from inboxes import services
 from inboxes.registry import Inbound
 from tests.channels.conftest import hub_signature, raw
 from tests.channels.platform import fixture
-from tests.channels.test_channels_live import celery_worker, delivery_of
+from tests.channels.test_channels_live import celery_worker, delivery_of, next_event
 from tests.channels.test_channels_media import reply_with_file
+from tests.conversations.socket_fixtures import agent_path, fresh_channel_layer  # noqa: F401
+from tests.conversations.test_live_server import open_socket
 from tests.helpers import eventually
 
 PAGES = {"messenger": "1234567890", "instagram": "17841400000000000"}
@@ -73,12 +75,24 @@ def files_on(platform) -> dict:
     return payload
 
 
-def test_messenger_images_and_files_are_kept_and_a_sticker_stays_text(messenger, platform):
+def test_messenger_images_and_files_are_kept_and_a_sticker_stays_text(
+    messenger, platform, live_server_url, make_agent, support
+):
     platform.files[IMAGE_PATH] = png_bytes()
     platform.files[FILE_PATH] = PDF
+    agent = make_agent(teams=[support], capacity=0)
 
-    first = messenger(files_on(platform)).json()
-    again = messenger(files_on(platform)).json()
+    with open_socket(live_server_url, agent_path(agent)) as ws:
+        ws.resume(None)
+        first = messenger(files_on(platform)).json()
+        again = messenger(files_on(platform)).json()
+        pushed = next_event(ws, "message.created")["data"]
+
+    assert pushed["body"] == "The label and my invoice\n[Sticker]"
+    assert [(a["name"], a["content_type"]) for a in pushed["attachments"]] == [
+        ("label_n.png", "image/png"),
+        ("invoice-1042.pdf", "application/pdf"),
+    ]
 
     assert (first["created"], again["duplicate"]) == (1, 1)
     message = Conversation.objects.get(inbox_id=messenger.inbox_id).messages.get()
