@@ -33,6 +33,8 @@ from ..registry import (
 )
 
 TEXT_LIMITS = {Channel.MESSENGER: 2000, Channel.INSTAGRAM: 1000}
+# The images and documents Instagram's messaging takes (any video or audio: its formats vary).
+INSTAGRAM_FILES = frozenset({"image/png", "image/jpeg", "image/gif", "application/pdf"})
 # Attachments kept as files (the webhook's `type`); the Send API takes the same ones.
 MEDIA_KINDS = ("image", "video", "audio", "file")
 
@@ -192,6 +194,10 @@ class InstagramChannel(MessengerChannel):
 
     def max_file_bytes(self, content_type: str) -> int | None:
         return 8 * MB if content_type.startswith("image/") else 25 * MB
+
+    def takes_file(self, content_type: str) -> bool:
+        kind = content_type.partition("/")[0]
+        return kind in ("video", "audio") or content_type in INSTAGRAM_FILES
 
     def _send_file(
         self, inbox: Inbox, url: str, recipient: dict[str, str], attachment: Attachment

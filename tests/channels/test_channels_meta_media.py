@@ -289,3 +289,21 @@ def post_reply(client: APIClient, conversation: Conversation, body: str, files=(
         data["files"] = uploads
         return client.post(f"/api/v1/conversations/{conversation.pk}/messages", data)
     return client.post(f"/api/v1/conversations/{conversation.pk}/messages", data, format="json")
+
+
+@pytest.mark.django_db
+def test_a_file_type_instagram_does_not_take_is_refused_and_messenger_takes_it(
+    conversation_on, alice_client
+):
+    notes = [("notes.txt", b"Order 1042: two labels\n")]
+
+    refused = post_reply(alice_client, conversation_on("instagram"), "Notes", files=notes)
+    taken = post_reply(alice_client, conversation_on("messenger"), "Notes", files=notes)
+
+    assert refused.status_code == 415
+    assert refused.json()["error"]["code"] == "unsupported_type"
+    assert refused.json()["error"]["message"] == (
+        "Instagram does not take files of this type: “notes.txt”."
+    )
+    assert taken.status_code == 201
+    assert [a["content_type"] for a in taken.json()["attachments"]] == ["text/plain"]
