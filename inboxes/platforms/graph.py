@@ -138,7 +138,7 @@ class MessengerChannel(GraphPlugin):
                 name = PurePosixPath(urlsplit(url).path).name
                 media.append(Media(name, partial(self.download, url, name or "file")))
             else:
-                labels.append(attachment_text(_label_kind(attachment)))
+                labels.append(_shared_text(attachment))
         body = "\n".join(part for part in (message.get("text") or "", *labels) if part)
         if not body and not media:
             body = attachment_text("file")
@@ -235,6 +235,27 @@ def _attachment_kind(content_type: str) -> str:
     """The Send API's attachment type of a file: image, video, audio, or any other file."""
     kind = content_type.partition("/")[0]
     return kind if kind in ("image", "video", "audio") else "file"
+
+
+def _shared_text(attachment: dict[str, Any]) -> str:
+    """An attachment that is not a file to keep, as text: a shared link (Messenger's
+    `fallback`), an Instagram post, reel or story mention with its title and URL (so the
+    agent can open it), a sticker or a location by name."""
+    labels = {
+        "fallback": _("[Link]"),
+        "share": _("[Shared post]"),
+        "ig_post": _("[Shared post]"),
+        "ig_reel": _("[Reel]"),
+        "reel": _("[Reel]"),
+        "story_mention": _("[Story mention]"),
+    }
+    kind = _label_kind(attachment)
+    if kind not in labels:
+        return attachment_text(kind)
+    payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else {}
+    title = str(payload.get("title") or attachment.get("title") or "")
+    url = str(payload.get("url") or attachment.get("url") or "")
+    return " ".join(part for part in (labels[kind], title, url) if part)
 
 
 def _label_kind(attachment: dict[str, Any]) -> str:

@@ -15,9 +15,9 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Inbox
 from inboxes import services
-from inboxes.registry import Inbound
+from inboxes.registry import Inbound, plugin_for
 from tests.channels.conftest import hub_signature, raw
 from tests.channels.platform import fixture
 from tests.channels.test_channels_live import celery_worker, delivery_of, next_event
@@ -307,3 +307,55 @@ def test_a_file_type_instagram_does_not_take_is_refused_and_messenger_takes_it(
     )
     assert taken.status_code == 201
     assert [a["content_type"] for a in taken.json()["attachments"]] == ["text/plain"]
+
+
+def test_an_instagram_image_is_kept_and_a_shared_post_or_story_mention_stays_text_with_its_link(
+    live_server_url, make_inbox, platform
+):
+    inbox = meta_inbox(make_inbox, platform, "instagram")
+    payload = fixture("instagram_files")
+    attachments = payload["entry"][0]["messaging"][0]["message"]["attachments"]
+    attachments[0]["payload"]["url"] = f"{platform.url}/ig_messaging_cdn/label_n.png?asset_id=1"
+    platform.files["/ig_messaging_cdn/label_n.png"] = png_bytes()
+    body = raw(payload)
+    answer = requests.post(
+        f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook",
+        data=body,
+        headers={"X-Hub-Signature-256": hub_signature("meta-secret", body)},
+        timeout=10,
+    )
+
+    assert answer.json()["created"] == 1
+    message = Conversation.objects.get(inbox_id=inbox["id"]).messages.get()
+    assert [(a.name, a.file.read()) for a in message.attachments.all()] == [
+        ("label_n.png", png_bytes())
+    ]
+    post, story = attachments[1]["payload"], attachments[2]["payload"]
+    assert message.body == (
+        f"[Shared post] The blue one, new this week {post['url']}\n[Story mention] {story['url']}"
+    )
+    assert [r.path.partition("?")[0] for r in platform.requests] == [
+        "/ig_messaging_cdn/label_n.png"
+    ]
+
+
+@pytest.mark.parametrize(
+    "attachment",
+    [
+        {"type": "fallback", "payload": {"url": "https://shop.example/p/42", "title": "Blue mug"}},
+        {
+            "type": "fallback",
+            "title": "Blue mug",
+            "url": "https://shop.example/p/42",
+            "payload": None,
+        },
+    ],
+)
+def test_a_link_shared_on_messenger_stays_text_with_its_title_and_address(attachment):
+    plugin = plugin_for("messenger")
+    event = {"sender": {"id": SENDER}, "message": {"mid": "m_2", "attachments": [attachment]}}
+    payload = {"entry": [{"id": PAGES["messenger"], "messaging": [event]}]}
+
+    (inbound,) = plugin.parse(Inbox(channel="messenger", settings={}), payload)
+
+    assert (inbound.body, inbound.media) == ("[Link] Blue mug https://shop.example/p/42", ())
