@@ -1,8 +1,9 @@
 """Messenger's and Instagram's files both ways, over real HTTP: a served build takes the
 documented webhooks and downloads each image and file from its CDN URL (the fake platform
-server), and an agent's files go out through the Send API uploaded with the message
-(multipart `filedata`). Their rules are the other Meta platforms': replies within 24 hours
-of the customer's last message, and files within the platform's size limit."""
+server), and an agent's files go out through the Send API: uploaded with the message on
+Messenger (multipart `filedata`), as a signed link Meta fetches on Instagram. Their rules
+are the other Meta platforms': replies within 24 hours of the customer's last message, and
+files within the platform's size limit (and, on Instagram, of the types it takes)."""
 
 import io
 import json
