@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations.errors import InvalidInput, NotAllowed
-from conversations.files.checks import StoredFile, TooLarge
+from conversations.files.checks import StoredFile, TooLarge, UnsupportedType
 from conversations.models import Conversation, Inbox, Message
 from conversations.selectors import last_customer_message_at
 
@@ -115,7 +115,7 @@ class ChannelPlugin:
         files: Sequence[StoredFile] = (),
     ) -> None:
         """Refuse (HelpdeskError) a reply the platform would not take: too long a text, a
-        file over the platform's limit, or the reply window closed."""
+        file of a type it does not take or over its limit, or the reply window closed."""
         channel = inbox.get_channel_display()
         if self.max_length and len(body) > self.max_length:
             message = _("%(channel)s takes messages of at most %(limit)d characters.") % {
@@ -124,6 +124,12 @@ class ChannelPlugin:
             }
             raise InvalidInput(message, code="too_long", fields={"body": message})
         for file in files:
+            if not self.takes_file(file.content_type):
+                message = _("%(channel)s does not take files of this type: “%(name)s”.") % {
+                    "channel": channel,
+                    "name": file.name,
+                }
+                raise UnsupportedType(message, fields={"files": message})
             limit = self.max_file_bytes(file.content_type)
             if limit is not None and file.size > limit:
                 message = _(
@@ -140,6 +146,11 @@ class ChannelPlugin:
     def max_file_bytes(self, content_type: str) -> int | None:
         """The platform's limit on a file of this type sent by the helpdesk (None: ours only)."""
         return None
+
+    def takes_file(self, content_type: str) -> bool:
+        """Whether the platform takes a file of this (sniffed) type from the helpdesk; the
+        helpdesk's own list (HELPDESK_ATTACHMENT_TYPES) was checked before."""
+        return True
 
     def window_closed_text(self, channel: str) -> str:
         hours = int(self.reply_window.total_seconds() // 3600) if self.reply_window else 0

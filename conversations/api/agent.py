@@ -521,7 +521,7 @@ class ConversationMessagesView(AgentView):
         responses={
             201: MessageOutput,
             200: OpenApiResponse(MessageOutput, gettext_lazy("The same client_id again.")),
-            **error_responses(400, 401, 403, 404, 413, 415),
+            **error_responses(400, 401, 403, 404, 409, 413, 415),
         },
         tags=["agents"],
     )

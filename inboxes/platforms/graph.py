@@ -13,9 +13,11 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from requests import Response
 
+from conversations.files import links
 from conversations.models import Attachment, Channel, Delivery, Inbox, Message
 
 from .. import credentials
@@ -31,6 +33,8 @@ from ..registry import (
 )
 
 TEXT_LIMITS = {Channel.MESSENGER: 2000, Channel.INSTAGRAM: 1000}
+# The images and documents Instagram's messaging takes (any video or audio: its formats vary).
+INSTAGRAM_FILES = frozenset({"image/png", "image/jpeg", "image/gif", "application/pdf"})
 # Attachments kept as files (the webhook's `type`); the Send API takes the same ones.
 MEDIA_KINDS = ("image", "video", "audio", "file")
 
@@ -134,7 +138,7 @@ class MessengerChannel(GraphPlugin):
                 name = PurePosixPath(urlsplit(url).path).name
                 media.append(Media(name, partial(self.download, url, name or "file")))
             else:
-                labels.append(attachment_text(_label_kind(attachment)))
+                labels.append(_shared_text(attachment))
         body = "\n".join(part for part in (message.get("text") or "", *labels) if part)
         if not body and not media:
             body = attachment_text("file")
@@ -177,11 +181,47 @@ class MessengerChannel(GraphPlugin):
 
 
 class InstagramChannel(MessengerChannel):
+    """Instagram Messaging takes an attachment by URL: its documentation lets images be
+    uploaded only from a URL (Messenger's multipart `filedata` is not documented for them), so
+    each file goes out as a signed download link for the customer that Meta fetches.
+
+    Docs: https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message,
+    https://developers.facebook.com/docs/messenger-platform/instagram/features/upload-attachment
+    """
+
     channel = Channel.INSTAGRAM
     icon = "M7 3h10a4 4 0 0 1 4 4v10a4 4 0 0 1-4 4H7a4 4 0 0 1-4-4V7a4 4 0 0 1 4-4zm5 5a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm5.5-2.5v.01"
 
     def max_file_bytes(self, content_type: str) -> int | None:
         return 8 * MB if content_type.startswith("image/") else 25 * MB
+
+    def takes_file(self, content_type: str) -> bool:
+        kind = content_type.partition("/")[0]
+        return kind in ("video", "audio") or content_type in INSTAGRAM_FILES
+
+    def _send_file(
+        self, inbox: Inbox, url: str, recipient: dict[str, str], attachment: Attachment
+    ) -> Response:
+        kind = _attachment_kind(attachment.content_type)
+        payload = {
+            "recipient": recipient,
+            "messaging_type": "RESPONSE",
+            "message": {"attachment": {"type": kind, "payload": {"url": _public_link(attachment)}}},
+        }
+        return self.post(url, payload, headers=self.bearer(inbox))
+
+
+# How long a file's link for Meta lives: Meta fetches it when the message is sent, and a
+# delivery retried later signs a new one; a day leaves room for a slow fetch.
+LINK_SECONDS = 24 * 3600
+
+
+def _public_link(attachment: Attachment) -> str:
+    """The file's signed download link for the conversation's customer, absolute
+    (HELPDESK_PUBLIC_URL, as in emails): whoever holds it may read the file for LINK_SECONDS."""
+    reader = links.customer_reader(attachment.message.conversation.customer_id)
+    path = links.sign(attachment.pk, reader, seconds=LINK_SECONDS)
+    return settings.HELPDESK_PUBLIC_URL.rstrip("/") + path
 
 
 def _message_id(response: Response) -> str:
@@ -195,6 +235,27 @@ def _attachment_kind(content_type: str) -> str:
     """The Send API's attachment type of a file: image, video, audio, or any other file."""
     kind = content_type.partition("/")[0]
     return kind if kind in ("image", "video", "audio") else "file"
+
+
+def _shared_text(attachment: dict[str, Any]) -> str:
+    """An attachment that is not a file to keep, as text: a shared link (Messenger's
+    `fallback`), an Instagram post, reel or story mention with its title and URL (so the
+    agent can open it), a sticker or a location by name."""
+    labels = {
+        "fallback": _("[Link]"),
+        "share": _("[Shared post]"),
+        "ig_post": _("[Shared post]"),
+        "ig_reel": _("[Reel]"),
+        "reel": _("[Reel]"),
+        "story_mention": _("[Story mention]"),
+    }
+    kind = _label_kind(attachment)
+    if kind not in labels:
+        return attachment_text(kind)
+    payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else {}
+    title = str(payload.get("title") or attachment.get("title") or "")
+    url = str(payload.get("url") or attachment.get("url") or "")
+    return " ".join(part for part in (labels[kind], title, url) if part)
 
 
 def _label_kind(attachment: dict[str, Any]) -> str:

@@ -1,8 +1,9 @@
 """Messenger's and Instagram's files both ways, over real HTTP: a served build takes the
 documented webhooks and downloads each image and file from its CDN URL (the fake platform
-server), and an agent's files go out through the Send API uploaded with the message
-(multipart `filedata`). Their rules are the other Meta platforms': replies within 24 hours
-of the customer's last message, and files within the platform's size limit."""
+server), and an agent's files go out through the Send API: uploaded with the message on
+Messenger (multipart `filedata`), as a signed link Meta fetches on Instagram. Their rules
+are the other Meta platforms': replies within 24 hours of the customer's last message, and
+files within the platform's size limit (and, on Instagram, of the types it takes)."""
 
 import io
 import json
@@ -15,13 +16,15 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Inbox
 from inboxes import services
-from inboxes.registry import Inbound
+from inboxes.registry import Inbound, plugin_for
 from tests.channels.conftest import hub_signature, raw
 from tests.channels.platform import fixture
-from tests.channels.test_channels_live import celery_worker, delivery_of
+from tests.channels.test_channels_live import celery_worker, delivery_of, next_event
 from tests.channels.test_channels_media import reply_with_file
+from tests.conversations.socket_fixtures import agent_path, fresh_channel_layer  # noqa: F401
+from tests.conversations.test_live_server import open_socket
 from tests.helpers import eventually
 
 PAGES = {"messenger": "1234567890", "instagram": "17841400000000000"}
@@ -73,12 +76,24 @@ def files_on(platform) -> dict:
     return payload
 
 
-def test_messenger_images_and_files_are_kept_and_a_sticker_stays_text(messenger, platform):
+def test_messenger_images_and_files_are_kept_and_a_sticker_stays_text(
+    messenger, platform, live_server_url, make_agent, support
+):
     platform.files[IMAGE_PATH] = png_bytes()
     platform.files[FILE_PATH] = PDF
+    agent = make_agent(teams=[support], capacity=0)
 
-    first = messenger(files_on(platform)).json()
-    again = messenger(files_on(platform)).json()
+    with open_socket(live_server_url, agent_path(agent)) as ws:
+        ws.resume(None)
+        first = messenger(files_on(platform)).json()
+        again = messenger(files_on(platform)).json()
+        pushed = next_event(ws, "message.created")["data"]
+
+    assert pushed["body"] == "The label and my invoice\n[Sticker]"
+    assert [(a["name"], a["content_type"]) for a in pushed["attachments"]] == [
+        ("label_n.png", "image/png"),
+        ("invoice-1042.pdf", "application/pdf"),
+    ]
 
     assert (first["created"], again["duplicate"]) == (1, 1)
     message = Conversation.objects.get(inbox_id=messenger.inbox_id).messages.get()
@@ -114,17 +129,21 @@ def test_a_messenger_file_that_cannot_be_kept_leaves_a_note_and_the_rest_is_kept
     )
 
 
-@pytest.mark.parametrize("channel", ["messenger", "instagram"])
-def test_agents_files_go_out_through_the_send_api_uploaded_with_the_message(
-    channel, live_server_url, make_inbox, platform, make_agent, support
-):
+def conversation_with_customer(make_inbox, platform, channel: str) -> Conversation:
     inbox = meta_inbox(make_inbox, platform, channel)
-    agent = make_agent(teams=[support], capacity=0)
     services.receive_message(
         inbox=services.Inbox.objects.get(pk=inbox["id"]),
         inbound=Inbound(SENDER, "Deniz", "Can you show me?", "m_1"),
     )
-    conversation = Conversation.objects.get(inbox_id=inbox["id"])
+    return Conversation.objects.get(inbox_id=inbox["id"])
+
+
+def test_agents_files_go_out_through_the_send_api_uploaded_with_the_message(
+    live_server_url, make_inbox, platform, make_agent, support
+):
+    channel = "messenger"
+    agent = make_agent(teams=[support], capacity=0)
+    conversation = conversation_with_customer(make_inbox, platform, channel)
     platform.answer = (200, fixture("messenger_send_answer"))
 
     with celery_worker():
@@ -162,6 +181,39 @@ def test_agents_files_go_out_through_the_send_api_uploaded_with_the_message(
         conversation.messages.get(pk=photo["id"]).external_id
         == (fixture("messenger_send_answer")["message_id"])
     )
+
+
+def test_instagram_takes_an_agents_files_as_signed_links_meta_fetches(
+    live_server_url, make_inbox, platform, make_agent, support, settings
+):
+    settings.HELPDESK_PUBLIC_URL = live_server_url
+    agent = make_agent(teams=[support], capacity=0)
+    conversation = conversation_with_customer(make_inbox, platform, "instagram")
+    platform.answer = (200, fixture("messenger_send_answer"))
+
+    with celery_worker():
+        photo = reply_with_file(
+            live_server_url, agent, conversation.pk, "Like this?", "a.png", png_bytes()
+        )
+        text, image = platform.wait_for(2)
+        pdf = reply_with_file(live_server_url, agent, conversation.pk, "", "label.pdf", PDF)
+        (document,) = platform.wait_for(3)[2:]
+        assert eventually(lambda: delivery_of(pdf["id"]) == "sent", timeout=20)
+
+    page_url = f"/v21.0/{PAGES['instagram']}/messages"
+    assert (text.path, text.json()["message"]) == (page_url, {"text": "Like this?"})
+    for sent, kind, data in ((image, "image", png_bytes()), (document, "file", PDF)):
+        assert sent.path == page_url
+        assert sent.headers["Authorization"] == "Bearer page-token"
+        body = sent.json()
+        assert (body["recipient"], body["messaging_type"]) == ({"id": SENDER}, "RESPONSE")
+        attachment = body["message"]["attachment"]
+        assert attachment["type"] == kind
+        link = attachment["payload"]["url"]
+        assert link.startswith(f"{live_server_url}/")
+        fetched = requests.get(link, timeout=10)  # as Meta fetches it: no session, no token
+        assert (fetched.status_code, fetched.content) == (200, data)
+    assert delivery_of(photo["id"]) == "sent"
 
 
 def multipart_fields(recorded) -> dict[str, str]:
@@ -238,3 +290,73 @@ def post_reply(client: APIClient, conversation: Conversation, body: str, files=(
         data["files"] = uploads
         return client.post(f"/api/v1/conversations/{conversation.pk}/messages", data)
     return client.post(f"/api/v1/conversations/{conversation.pk}/messages", data, format="json")
+
+
+@pytest.mark.django_db
+def test_a_file_type_instagram_does_not_take_is_refused_and_messenger_takes_it(
+    conversation_on, alice_client
+):
+    notes = [("notes.txt", b"Order 1042: two labels\n")]
+
+    refused = post_reply(alice_client, conversation_on("instagram"), "Notes", files=notes)
+    taken = post_reply(alice_client, conversation_on("messenger"), "Notes", files=notes)
+
+    assert refused.status_code == 415
+    assert refused.json()["error"]["code"] == "unsupported_type"
+    assert refused.json()["error"]["message"] == (
+        "Instagram does not take files of this type: “notes.txt”."
+    )
+    assert taken.status_code == 201
+    assert [a["content_type"] for a in taken.json()["attachments"]] == ["text/plain"]
+
+
+def test_an_instagram_image_is_kept_and_a_shared_post_or_story_mention_stays_text_with_its_link(
+    live_server_url, make_inbox, platform
+):
+    inbox = meta_inbox(make_inbox, platform, "instagram")
+    payload = fixture("instagram_files")
+    attachments = payload["entry"][0]["messaging"][0]["message"]["attachments"]
+    attachments[0]["payload"]["url"] = f"{platform.url}/ig_messaging_cdn/label_n.png?asset_id=1"
+    platform.files["/ig_messaging_cdn/label_n.png"] = png_bytes()
+    body = raw(payload)
+    answer = requests.post(
+        f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook",
+        data=body,
+        headers={"X-Hub-Signature-256": hub_signature("meta-secret", body)},
+        timeout=10,
+    )
+
+    assert answer.json()["created"] == 1
+    message = Conversation.objects.get(inbox_id=inbox["id"]).messages.get()
+    assert [(a.name, a.file.read()) for a in message.attachments.all()] == [
+        ("label_n.png", png_bytes())
+    ]
+    post, story = attachments[1]["payload"], attachments[2]["payload"]
+    assert message.body == (
+        f"[Shared post] The blue one, new this week {post['url']}\n[Story mention] {story['url']}"
+    )
+    assert [r.path.partition("?")[0] for r in platform.requests] == [
+        "/ig_messaging_cdn/label_n.png"
+    ]
+
+
+@pytest.mark.parametrize(
+    "attachment",
+    [
+        {"type": "fallback", "payload": {"url": "https://shop.example/p/42", "title": "Blue mug"}},
+        {
+            "type": "fallback",
+            "title": "Blue mug",
+            "url": "https://shop.example/p/42",
+            "payload": None,
+        },
+    ],
+)
+def test_a_link_shared_on_messenger_stays_text_with_its_title_and_address(attachment):
+    plugin = plugin_for("messenger")
+    event = {"sender": {"id": SENDER}, "message": {"mid": "m_2", "attachments": [attachment]}}
+    payload = {"entry": [{"id": PAGES["messenger"], "messaging": [event]}]}
+
+    (inbound,) = plugin.parse(Inbox(channel="messenger", settings={}), payload)
+
+    assert (inbound.body, inbound.media) == ("[Link] Blue mug https://shop.example/p/42", ())
