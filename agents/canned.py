@@ -13,6 +13,9 @@ from conversations.people import public_name
 from .models import CannedResponse
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
+# A placeholder with the comma and spaces before it: an empty value takes them along, so a
+# customer without a name reads "Hi, thanks…", not "Hi , thanks…".
+PLACEHOLDER_WITH_LEAD = re.compile(r"(?P<lead>(?:[ \t]*,)?[ \t]*)" + PLACEHOLDER.pattern)
 
 
 def placeholder_values(conversation: Conversation, agent_user: Any) -> dict[str, str]:
@@ -39,9 +42,12 @@ def render_canned(body: str, *, conversation: Conversation, agent_user: Any) -> 
     values = placeholder_values(conversation, agent_user)
 
     def fill(match: re.Match[str]) -> str:
-        return values.get(f"{match[1]}.{match[2]}", match[0])
+        value = values.get(f"{match[2]}.{match[3]}")
+        if value is None:
+            return match[0]
+        return match["lead"] + value if value else ""
 
-    return PLACEHOLDER.sub(fill, body)
+    return PLACEHOLDER_WITH_LEAD.sub(fill, body)
 
 
 # The demo's canned responses (`seed_demo`), in English and in Turkish: demo content, like

@@ -16,7 +16,7 @@ from .models import Campaign
 
 class CampaignForm(forms.ModelForm):
     languages = forms.MultipleChoiceField(
-        label=_("languages"),
+        label=_("Languages"),
         choices=settings.LANGUAGES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -41,6 +41,12 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "returning" in self.fields:  # empty is everyone, not "Unknown"
+            self.fields["returning"].widget.choices = [
+                ("unknown", _("Everyone")),
+                ("true", _("Returning visitors only")),
+                ("false", _("New visitors only")),
+            ]
         if "sender" in self.fields:  # agents only
             self.fields["sender"].queryset = get_user_model().objects.filter(
                 is_staff=True, is_active=True

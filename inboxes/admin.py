@@ -19,12 +19,23 @@ from .models import DeliveryAttempt
 from .registry import plugin_for, webhook_channels
 
 SECRET_NAMES = {"access_token", "app_secret", "verify_token", "bot_token", "secret_token"}
+# What the admin calls each channel setting; the channels that take it follow in brackets.
+SETTING_LABELS = {
+    "phone_number_id": _("Phone number ID"),
+    "page_id": _("Page ID"),
+    "access_token": _("Access token"),
+    "app_secret": _("App secret"),
+    "verify_token": _("Verify token"),
+    "bot_token": _("Bot token"),
+    "secret_token": _("Secret token"),
+    "api_base_url": _("API base URL"),
+}
 
 
 class InboxForm(forms.ModelForm):
-    channel = forms.ChoiceField(label=_("channel"))
+    channel = forms.ChoiceField(label=_("Channel"))
     webhook_url = forms.URLField(
-        label=_("webhook URL"),
+        label=_("Webhook URL"),
         required=False,
         max_length=2000,
         assume_scheme="https",
@@ -40,6 +51,8 @@ class InboxForm(forms.ModelForm):
         self.fields["channel"].choices = [
             (value, label) for value, label in Channel.choices if value in webhook_channels()
         ]
+        for name in SETTING_NAMES:
+            self.fields[name].label = setting_label(name)
         if self.instance.pk:
             self.fields["channel"].disabled = True
             for name in SETTING_NAMES:
@@ -65,6 +78,19 @@ class InboxForm(forms.ModelForm):
             for field, message in error.fields.items():
                 self.add_error(field if field in self.fields else None, message)
         return data
+
+
+def setting_label(name: str) -> str:
+    """ "Access token (Instagram, Messenger, WhatsApp)": which channels need the field."""
+    labels = dict(Channel.choices)
+    channels = [
+        str(labels[channel])
+        for channel in webhook_channels()
+        if any(setting.name == name for setting in plugin_for(channel).settings)
+    ]
+    return (
+        f"{SETTING_LABELS[name]} ({', '.join(channels)})" if channels else str(SETTING_LABELS[name])
+    )
 
 
 def setting_field(name: str) -> forms.CharField:

@@ -34,6 +34,8 @@ class Setting:
     secret: bool = False  # encrypted at rest, never shown again
     url: bool = False  # a base URL the helpdesk calls (targets.check_target)
     default: str = ""  # the name of the Django setting that gives its default
+    pattern: str = ""  # what the platform takes (a regular expression the value must match)
+    pattern_hint: Any = ""  # says it to the admin, when a value does not match
 
 
 @dataclass(frozen=True)

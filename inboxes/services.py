@@ -3,6 +3,7 @@ delivering agents' replies. The platforms themselves are plug-ins (registry.py).
 
 import dataclasses
 import hashlib
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -66,6 +67,9 @@ def check_settings(plugin: ChannelPlugin, given: dict[str, Any]) -> dict[str, st
             }
             continue
         value = value.strip()
+        if setting.pattern and not re.fullmatch(setting.pattern, value):
+            errors[setting.name] = str(setting.pattern_hint)
+            continue
         if setting.url:
             targets.check_target(value, field=setting.name)
         stored[setting.name] = credentials.seal(value) if setting.secret else value

@@ -19,7 +19,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from ..errors import HelpdeskError
 from ..events import broadcasts_muted, publish_pending_events
-from ..models import Conversation, Customer, Team
+from ..models import Conversation, Customer, EmailNotice, Message, Team
 from ..seams import agent_provisioner
 from ..services import (
     Author,
@@ -173,7 +173,16 @@ def replay(record: ConversationRecord, directory: "_Directory") -> Conversation:
             _apply(conversation, step, directory, team)
         except HelpdeskError as error:
             raise RejectedLine(_problem(step.where, str(error.message))) from error
+    _mark_replies_emailed(conversation)
     return conversation
+
+
+def _mark_replies_emailed(conversation: Conversation) -> None:
+    """The customer had the history's replies in the other helpdesk: the sweep of missed
+    reply emails must not mail them again (an import of the last day, the demo's)."""
+    last = Message.objects.filter(conversation=conversation).order_by("-id").first()
+    if last is not None:
+        EmailNotice.objects.create(conversation=conversation, last_message_id_sent=last.pk)
 
 
 def _apply(conversation: Conversation, step: Step, directory: "_Directory", team: Any) -> None:

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext_lazy
 from requests import Response
 
 from conversations.models import Attachment, Channel, Inbox, Message
@@ -36,7 +37,12 @@ class TelegramChannel(ChannelPlugin):
     max_length = 4096  # sendMessage: 1-4096 characters
     settings = (
         Setting("bot_token", secret=True),
-        Setting("secret_token", secret=True),
+        Setting(
+            "secret_token",
+            secret=True,
+            pattern=r"[A-Za-z0-9_-]{1,256}",  # what setWebhook takes
+            pattern_hint=gettext_lazy("1 to 256 characters: letters A-Z, a-z, digits, _ and -."),
+        ),
         Setting("api_base_url", url=True, default="HELPDESK_TELEGRAM_API_BASE_URL"),
     )
 

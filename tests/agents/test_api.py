@@ -112,6 +112,19 @@ def test_placeholders_are_filled_as_plain_text_and_unknown_ones_stay(alice, make
     )
 
 
+def test_an_empty_placeholder_takes_its_comma_and_space_along(alice, make_customer):
+    """A widget customer has no name: "Hi , thanks" and "number, ?" read as broken."""
+    customer = make_customer(name="")
+    conversation, _ = conversation_start(customer=customer, body="hi", client_id="1")
+    body = (
+        "Hi {{customer.first_name}}, thanks! Your order number, {{customer.first_name}}? "
+        "Have a great day, {{customer.name}}. Ask {{agent.first_name}}, {{team.name}}."
+    )
+    assert render_canned(body, conversation=conversation, agent_user=alice) == (
+        "Hi, thanks! Your order number? Have a great day. Ask Alice, Support."
+    )
+
+
 def test_agents_create_list_and_render_canned_responses(
     logged_in, alice, start_conversation, make_team
 ):

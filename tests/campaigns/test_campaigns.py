@@ -442,3 +442,15 @@ def test_the_csv_export_has_the_campaign_figures(campaign_history):
     assert summary_rows["Campaign invitations answered"][:2] == ["3", "0"]
     assert summary_rows["Conversations from campaign invitations"][:2] == ["1", "0"]
     assert summary_rows["Questions deflected by suggested articles"][:2] == ["0", "0"]
+
+
+def test_the_admin_forms_returning_choice_says_everyone_not_unknown(support):
+    """An empty "returning" invites everyone: the admin's select said "Unknown"."""
+    form = CampaignForm()
+    rendered = str(form["returning"])
+    assert "Everyone" in rendered and "Unknown" not in rendered
+    data = {"message": "Hi", "team": support.pk, "url_kind": "contains", "url_value": "/"}
+    for choice, stored in [("unknown", None), ("true", True), ("false", False)]:
+        form = CampaignForm(data={**data, "delay_seconds": 3, "returning": choice})
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["returning"] is stored

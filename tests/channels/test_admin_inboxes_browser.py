@@ -33,6 +33,11 @@ def test_an_admin_adds_a_telegram_and_an_api_inbox(browser, live_server_url, roo
     context, page = log_in(browser, live_server_url)
 
     page.goto(f"{live_server_url}/admin/conversations/inbox/add/")
+    # Each setting says what it is and which channels take it, not its raw key.
+    assert page.locator("label[for=id_channel]").inner_text() == "Channel:"
+    assert page.locator("label[for=id_bot_token]").inner_text() == "Bot token (Telegram):"
+    access = page.locator("label[for=id_access_token]").inner_text()
+    assert access == "Access token (Instagram, Messenger, WhatsApp):"
     page.select_option("#id_channel", "telegram")
     page.fill("#id_name", "Shop bot")
     page.fill("#id_bot_token", "123456:ABC-secret-token")

@@ -55,6 +55,22 @@ def test_missing_settings_are_named(admin_api):
     assert set(response.json()["error"]["fields"]) == {"bot_token", "secret_token"}
 
 
+def test_a_telegram_secret_token_telegram_would_refuse_is_refused_here(admin_api):
+    """setWebhook takes only A-Z, a-z, 0-9, _ and -: the admin learns it when saving, not
+    later from Telegram."""
+    fields = {"channel": "telegram", "name": "Bot", "bot_token": "123:ABC"}
+    response = admin_api.post(
+        "/api/v1/inboxes", {**fields, "secret_token": "with spaces!"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "A-Z" in response.json()["error"]["fields"]["secret_token"][0]
+    assert not Inbox.objects.filter(channel="telegram").exists()
+    response = admin_api.post(
+        "/api/v1/inboxes", {**fields, "secret_token": "Good_token-1"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+
+
 def test_an_unknown_channel_is_refused(admin_api):
     response = admin_api.post("/api/v1/inboxes", {"channel": "pigeon", "name": "x"}, format="json")
 

@@ -20,6 +20,7 @@ from conversations.models import (
     Conversation,
     ConversationEvent,
     Customer,
+    EmailNotice,
     EventSequence,
     Team,
 )
@@ -309,6 +310,11 @@ def test_bulk_import_leaves_the_rows_the_replay_leaves(tmp_path):
     for external_id in normal:
         assert bulk[external_id] == normal[external_id], external_id
     assert file_order("b-") == file_order("n-")
+    # Both mark the history's replies mailed: the sweep of missed reply emails leaves them.
+    for conversation in Conversation.objects.filter(external_id__isnull=False):
+        last = conversation.messages.order_by("-id").values_list("id", flat=True).first()
+        notice = EmailNotice.objects.filter(conversation=conversation).first()
+        assert (notice and notice.last_message_id_sent) == last, conversation.external_id
     # Every event is sequenced, the sequence knows it, and the bulk block follows the replay.
     assert not ConversationEvent.objects.filter(cursor__isnull=True).exists()
     cursors = list(ConversationEvent.objects.order_by("id").values_list("cursor", flat=True))

@@ -323,3 +323,25 @@ def test_snoozes_unassignment_bots_and_explicit_reopen(tmp_path):
     assert bot.agent is None and bot.created_at == at("09:00")
     snooze = conversation.events.get(change__status=["open", "snoozed"])
     assert snooze.at == at("09:10") and snooze.change["snoozed_until"] == t("18:00")
+
+
+def test_a_recent_imported_reply_is_never_mailed_by_the_missed_reply_sweep(tmp_path):
+    """Imported history is never emailed (docs/import.md): the sweep of lost reply emails
+    mailed the replies of the last day's history (on `serve`'s first start, 16 demo emails)."""
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from conversations.tasks import send_missed_reply_emails
+
+    recent = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
+    line = conversation_line("c-recent")
+    line["messages"][0]["sent_at"] = recent.isoformat()
+    line["messages"][1]["sent_at"] = (recent + timedelta(minutes=10)).isoformat()
+    line["events"][0]["at"] = (recent + timedelta(minutes=5)).isoformat()
+    out, err = run_import(tmp_path, line)
+    assert "created 1" in out and err == ""
+
+    assert send_missed_reply_emails() == 0
+    assert mail.outbox == []
