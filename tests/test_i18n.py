@@ -284,3 +284,19 @@ def test_the_committed_mo_file_is_compiled_from_the_po_file(domain):
         if got != want:
             stale.append(describe(entry))
     assert stale == [], "run: manage.py compilemessages -l tr"
+
+
+def test_turkish_field_labels_keep_their_dotted_capital():
+    """Django capitalises a field's label the English way ("iletim" → "Iletim"): a Turkish
+    label that starts with a dotted i is written with its capital İ in the catalogue."""
+    from django.apps import apps
+
+    with translation.override("tr"):
+        lowercase_i = sorted(
+            f"{model._meta.label}.{field.name}: {field.verbose_name}"
+            for model in apps.get_models()
+            if not model.__module__.startswith(("django.", "rest_framework."))  # ours only
+            for field in model._meta.get_fields()
+            if str(getattr(field, "verbose_name", "")).startswith("i")
+        )
+    assert lowercase_i == []
