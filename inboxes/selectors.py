@@ -1,5 +1,6 @@
 """Reads of the channels app: the channels and inboxes that pages offer as choices."""
 
+from collections import Counter
 from typing import Any
 
 from conversations.models import Channel, Inbox
@@ -33,15 +34,24 @@ def lives_here(channel: str) -> bool:
 
 def inbox_label(inbox: Inbox) -> str:
     """An inbox as pages name it: the widget's and email's by their channel (in the page's
-    language), the others by the name an admin gave them."""
+    language), the others by the name an admin gave them and their channel ("Shop (WhatsApp)")."""
+    channel = str(dict(Channel.choices).get(inbox.channel, inbox.channel))
     if lives_here(inbox.channel):
-        return str(dict(Channel.choices).get(inbox.channel, inbox.name))
-    return inbox.name
+        return channel
+    return f"{inbox.name} ({channel})"
 
 
 def inbox_choices() -> list[dict[str, Any]]:
-    """Every inbox as {"id", "name"}, the widget's and email's first."""
+    """Every inbox as {"id", "name"}, the widget's and email's first. Names need not be
+    unique: two inboxes of one channel with the same name are told apart by their ids."""
     inboxes = sorted(
         Inbox.objects.all(), key=lambda inbox: (not lives_here(inbox.channel), inbox.name.lower())
     )
-    return [{"id": inbox.pk, "name": inbox_label(inbox)} for inbox in inboxes]
+    labels = Counter(inbox_label(inbox) for inbox in inboxes)
+    return [
+        {"id": inbox.pk, "name": _unique(inbox_label(inbox), inbox.pk, labels)} for inbox in inboxes
+    ]
+
+
+def _unique(label: str, inbox_id: int, labels: Counter[str]) -> str:
+    return f"{label} #{inbox_id}" if labels[label] > 1 else label

@@ -156,13 +156,19 @@ def test_the_widget_and_email_are_channels_with_one_inbox_each(admin_api, start_
 def test_the_reports_page_offers_every_inbox(client, admin, start_conversation):
     start_conversation(channel="web")
     Inbox.objects.create(channel="api", name="<b>Shop</b> API")
+    twins = [Inbox.objects.create(channel="telegram", name="Lale bot") for _ in range(2)]
+    Inbox.objects.create(channel="whatsapp", name="Lale bot")
     client.force_login(admin)
     html = client.get("/reports/").content.decode()
     picker = html[html.index('<select name="inbox">') :]
     picker = picker[: picker.index("</select>")]
     assert ">All inboxes</option>" in picker
     assert f'value="{home_inbox("web").pk}">Web widget</option>' in picker  # its channel's name
-    assert "&lt;b&gt;Shop&lt;/b&gt; API</option>" in picker  # escaped
+    assert "&lt;b&gt;Shop&lt;/b&gt; API (API)</option>" in picker  # escaped
+    # Names need not be unique: the channel, then the id, tell them apart.
+    assert ">Lale bot (WhatsApp)</option>" in picker
+    for twin in twins:
+        assert f'value="{twin.pk}">Lale bot (Telegram) #{twin.pk}</option>' in picker
 
 
 @pytest.mark.django_db
