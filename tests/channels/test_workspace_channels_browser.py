@@ -83,6 +83,7 @@ def test_the_channel_icon_and_each_replys_delivery_live_with_a_retry(
     conversation_row.click()
     thread = page.locator("#thread")
     page.locator("#thread-customer").get_by_role("img", name="WhatsApp").wait_for()
+    assert page.locator("#customer-external").inner_text() == "905551112233"  # the wa_id alone
     delivered = thread.locator(".msg", has_text="Yes, it left today.").locator(".delivery")
     refused = thread.locator(".msg", has_text="Tracking: TR-1042").locator(".delivery")
     assert delivered.inner_text().strip().endswith("Read")

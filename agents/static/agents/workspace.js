@@ -797,7 +797,8 @@ import { attachMentionPicker } from "./mentions.js";
     $("customer-name").textContent = customer.name || dash;
     $("customer-email").textContent = customer.email || dash;
     $("customer-identifier").textContent = customer.identifier || dash;
-    $("customer-external").textContent = customer.external_id || dash;
+    // A platform's customer is stored as "inbox-<id>:<the platform's id>": show the platform's.
+    $("customer-external").textContent = (customer.external_id || "").replace(/^inbox-\d+:/, "") || dash;
     $("customer-language").textContent = customer.language || dash;
     const channel = [...document.querySelectorAll("#inbox-filters [name=channel] option")].find((option) => option.value === conversation.channel);
     $("conversation-channel").textContent = channel ? channel.textContent : conversation.channel;
