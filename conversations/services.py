@@ -27,7 +27,7 @@ from .errors import Forbidden, InvalidInput, NotAllowed
 from .events import record_event
 from .files import orphans, thumbnails
 from .files import storage as files_storage
-from .files.checks import LinkedFile, StoredFile, check_count, check_file
+from .files.checks import LinkedFile, StoredFile, check_files
 from .live.visitors import broadcast_visitor
 from .models import (
     HOME_CHANNELS,
@@ -491,7 +491,7 @@ def conversation_start(
     invitation, written by its sender, before the customer's `body`.
     """
     body = check_body(body, may_be_empty=bool(files))
-    checked = _checked(files)
+    checked = check_files(files)
     check_client_id(client_id)
     Customer.objects.select_for_update().get(pk=customer.pk)  # serializes retries of one customer
     existing = (
@@ -561,7 +561,7 @@ def message_post(
     (a reply, an unread message).
     """
     body = check_body(body, may_be_empty=bool(files))
-    checked = _checked(files)
+    checked = check_files(files)
     check_client_id(client_id)
     # The customer: the author of its payload.
     conversation = _locked(conversation, related=("customer",), within=within)
@@ -645,13 +645,6 @@ def _known_attachments(message: Message, attachments: list[Attachment]) -> None:
     known._result_cache = attachments
     known._prefetch_done = True
     message._prefetched_objects_cache = {"attachments": known}
-
-
-def _checked(files: Sequence[File | StoredFile]) -> list[StoredFile]:
-    """Files as the service keeps them: checked here unless the caller did (files/checks.py);
-    an imported link is kept as it is."""
-    check_count(len(files))
-    return [file if isinstance(file, StoredFile) else check_file(file) for file in files]
 
 
 # --- Files (files/: checks, storage, links, thumbnails) ---------------------------------------

@@ -143,10 +143,31 @@ def check_file(upload: File) -> CheckedFile:
     return CheckedFile(name=name, content_type=content_type, size=size, file=upload)
 
 
-def check_files(uploads: Sequence[File]) -> list[CheckedFile]:
-    """Every file of a message, or a refusal naming the first that breaks a limit."""
-    check_count(len(uploads))
-    return [check_file(upload) for upload in uploads]
+def check_files(files: Sequence[File | StoredFile]) -> list[StoredFile]:
+    """Every file of a message (one checked before, or a link, kept as it is), or one refusal
+    naming every file that breaks a limit, so the sender can fix them all at once."""
+    check_count(len(files))
+    checked: list[StoredFile] = []
+    refusals: list[HelpdeskError] = []
+    for file in files:
+        if isinstance(file, StoredFile):
+            checked.append(file)
+            continue
+        try:
+            checked.append(check_file(file))
+        except HelpdeskError as error:
+            refusals.append(error)
+    if refusals:
+        raise _together(refusals)
+    return checked
+
+
+def _together(refusals: list[HelpdeskError]) -> HelpdeskError:
+    """Refusals of several files as one, of the first one's kind (its status and code)."""
+    if len(refusals) == 1:
+        return refusals[0]
+    reasons = [str(error.fields.get("files", error.message)) for error in refusals]
+    return type(refusals[0])(" ".join(reasons), code=refusals[0].code, fields={"files": reasons})
 
 
 def is_raster_image(content_type: str) -> bool:

@@ -188,6 +188,34 @@ def test_too_many_files_answer_413(start_conversation, support, alice_client):
     assert not Message.objects.filter(client_id="many").exists()
 
 
+@override_settings(HELPDESK_ATTACHMENT_MAX_BYTES=1000)
+def test_one_refusal_names_every_file_that_breaks_a_limit(
+    start_conversation, support, alice_client
+):
+    conversation = start_conversation(team=support)
+    response = alice_client.post(
+        f"/api/v1/conversations/{conversation.pk}/messages",
+        {
+            "client_id": "several",
+            "files": [
+                upload("page.html", HTML),
+                upload("fine.txt", b"fine"),
+                upload("big.pdf", PDF + b"0" * 2000),
+            ],
+        },
+        format="multipart",
+    )
+    assert response.status_code == 415  # the first refusal's kind
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_type"
+    assert error["fields"]["files"] == [
+        "Files of this type cannot be sent: page.html.",
+        "big.pdf: Files are limited to 1000\xa0bytes each.",
+    ]
+    assert "page.html" in error["message"] and "big.pdf" in error["message"]
+    assert not Message.objects.filter(client_id="several").exists()
+
+
 # --- Real HTTP: refusals of oversize, disguised and foreign files --------------------------------
 
 
