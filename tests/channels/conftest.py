@@ -6,6 +6,7 @@ import hmac
 import json
 
 import pytest
+import requests
 from rest_framework.test import APIClient
 
 from tests.channels.platform import FakePlatform
@@ -57,3 +58,10 @@ def hub_signature(secret: str, body: bytes) -> str:
 
 def raw(payload) -> bytes:
     return json.dumps(payload).encode()
+
+
+def post_hub_signed(url: str, payload, secret: str) -> requests.Response:
+    """A webhook as Meta's platforms post it: the raw JSON, signed with X-Hub-Signature-256."""
+    body = raw(payload)
+    headers = {"X-Hub-Signature-256": hub_signature(secret, body)}
+    return requests.post(url, data=body, headers=headers, timeout=10)

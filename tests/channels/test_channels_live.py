@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from conversations.models import Conversation, Message
 from helpdesk.celery import app
 from inboxes.models import DeliveryAttempt
-from tests.channels.conftest import hub_signature, raw
+from tests.channels.conftest import hub_signature, post_hub_signed, raw
 from tests.channels.platform import fixture
 from tests.conversations.socket_fixtures import agent_path, fresh_channel_layer  # noqa: F401
 from tests.conversations.test_live_server import open_socket
@@ -215,9 +215,7 @@ def test_whatsapp_handshake_signed_messages_retried_reply_and_out_of_order_statu
     platform.answer = (200, fixture("whatsapp_send_answer"))
 
     def post(payload: dict, secret: str = "wa-app-secret") -> requests.Response:
-        body = raw(payload)
-        headers = {"X-Hub-Signature-256": hub_signature(secret, body)}
-        return requests.post(url, data=body, headers=headers, timeout=10)
+        return post_hub_signed(url, payload, secret)
 
     handshake = {
         "hub.mode": "subscribe",
@@ -299,9 +297,7 @@ def test_messenger_and_instagram_messages_replies_and_reads(
     platform.answer = (200, answer)
 
     def post(payload: dict) -> requests.Response:
-        body = raw(payload)
-        headers = {"X-Hub-Signature-256": hub_signature("meta-secret", body)}
-        return requests.post(url, data=body, headers=headers, timeout=10)
+        return post_hub_signed(url, payload, "meta-secret")
 
     with celery_worker():
         assert post(fixture(inbound)).json()["created"] == 1

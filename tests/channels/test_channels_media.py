@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from conversations.models import Conversation
 from conversations.services import Author, message_post
 from inboxes.services import deliver
-from tests.channels.conftest import hub_signature, raw
+from tests.channels.conftest import post_hub_signed, raw
 from tests.channels.platform import fixture
 from tests.channels.test_channels_live import WHATSAPP, celery_worker, delivery_of
 from tests.helpers import eventually
@@ -131,9 +131,7 @@ def whatsapp(live_server_url, make_inbox, platform):
     url = f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook"
 
     def post(payload: dict) -> requests.Response:
-        body = raw(payload)
-        headers = {"X-Hub-Signature-256": hub_signature("wa-app-secret", body)}
-        return requests.post(url, data=body, headers=headers, timeout=10)
+        return post_hub_signed(url, payload, "wa-app-secret")
 
     post.inbox_id = inbox["id"]
     return post

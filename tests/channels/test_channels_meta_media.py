@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from conversations.models import Conversation, Inbox
 from inboxes import services
 from inboxes.registry import Inbound, plugin_for
-from tests.channels.conftest import hub_signature, raw
+from tests.channels.conftest import post_hub_signed
 from tests.channels.platform import fixture
 from tests.channels.test_channels_live import celery_worker, delivery_of, next_event
 from tests.channels.test_channels_media import reply_with_file
@@ -59,9 +59,7 @@ def messenger(live_server_url, make_inbox, platform):
     url = f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook"
 
     def post(payload: dict) -> requests.Response:
-        body = raw(payload)
-        headers = {"X-Hub-Signature-256": hub_signature("meta-secret", body)}
-        return requests.post(url, data=body, headers=headers, timeout=10)
+        return post_hub_signed(url, payload, "meta-secret")
 
     post.inbox_id = inbox["id"]
     return post
@@ -146,14 +144,9 @@ def test_agents_files_go_out_through_the_send_api_uploaded_with_the_message(
     conversation = conversation_with_customer(make_inbox, platform, channel)
     platform.answer = (200, fixture("messenger_send_answer"))
 
-    with celery_worker():
-        photo = reply_with_file(
-            live_server_url, agent, conversation.pk, "Like this?", "a.png", png_bytes()
-        )
-        text, image = platform.wait_for(2)
-        pdf = reply_with_file(live_server_url, agent, conversation.pk, "", "label.pdf", PDF)
-        (document,) = platform.wait_for(3)[2:]
-        assert eventually(lambda: delivery_of(pdf["id"]) == "sent", timeout=20)
+    photo, (text, image, document) = reply_with_a_photo_then_a_pdf(
+        live_server_url, agent, conversation, platform
+    )
 
     page_url = f"/v21.0/{PAGES[channel]}/messages"
     assert (text.path, text.json()) == (
@@ -191,14 +184,9 @@ def test_instagram_takes_an_agents_files_as_signed_links_meta_fetches(
     conversation = conversation_with_customer(make_inbox, platform, "instagram")
     platform.answer = (200, fixture("messenger_send_answer"))
 
-    with celery_worker():
-        photo = reply_with_file(
-            live_server_url, agent, conversation.pk, "Like this?", "a.png", png_bytes()
-        )
-        text, image = platform.wait_for(2)
-        pdf = reply_with_file(live_server_url, agent, conversation.pk, "", "label.pdf", PDF)
-        (document,) = platform.wait_for(3)[2:]
-        assert eventually(lambda: delivery_of(pdf["id"]) == "sent", timeout=20)
+    photo, (text, image, document) = reply_with_a_photo_then_a_pdf(
+        live_server_url, agent, conversation, platform
+    )
 
     page_url = f"/v21.0/{PAGES['instagram']}/messages"
     assert (text.path, text.json()["message"]) == (page_url, {"text": "Like this?"})
@@ -214,6 +202,20 @@ def test_instagram_takes_an_agents_files_as_signed_links_meta_fetches(
         fetched = requests.get(link, timeout=10)  # as Meta fetches it: no session, no token
         assert (fetched.status_code, fetched.content) == (200, data)
     assert delivery_of(photo["id"]) == "sent"
+
+
+def reply_with_a_photo_then_a_pdf(live_server_url, agent, conversation, platform):
+    """The agent's two replies, delivered by a real worker: "Like this?" with a PNG, then a PDF
+    alone. Returns the first reply and the platform's three requests (text, image, PDF)."""
+    with celery_worker():
+        photo = reply_with_file(
+            live_server_url, agent, conversation.pk, "Like this?", "a.png", png_bytes()
+        )
+        platform.wait_for(2)
+        pdf = reply_with_file(live_server_url, agent, conversation.pk, "", "label.pdf", PDF)
+        requests_made = platform.wait_for(3)
+        assert eventually(lambda: delivery_of(pdf["id"]) == "sent", timeout=20)
+    return photo, requests_made
 
 
 def multipart_fields(recorded) -> dict[str, str]:
@@ -318,13 +320,8 @@ def test_an_instagram_image_is_kept_and_a_shared_post_or_story_mention_stays_tex
     attachments = payload["entry"][0]["messaging"][0]["message"]["attachments"]
     attachments[0]["payload"]["url"] = f"{platform.url}/ig_messaging_cdn/label_n.png?asset_id=1"
     platform.files["/ig_messaging_cdn/label_n.png"] = png_bytes()
-    body = raw(payload)
-    answer = requests.post(
-        f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook",
-        data=body,
-        headers={"X-Hub-Signature-256": hub_signature("meta-secret", body)},
-        timeout=10,
-    )
+    url = f"{live_server_url}/api/v1/channels/{inbox['id']}/webhook"
+    answer = post_hub_signed(url, payload, "meta-secret")
 
     assert answer.json()["created"] == 1
     message = Conversation.objects.get(inbox_id=inbox["id"]).messages.get()
